@@ -1,0 +1,99 @@
+import path from 'node:path';
+
+/** Every setting of the server, read once at start. See README "Configuration". */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Public base URL of the FHIR endpoint, used in Location headers, fullUrls and paging links. */
+  readonly baseUrl: string;
+  /** PostgreSQL connection string; when absent the embedded PGlite database in dataDir is used. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly maxBodyBytes: number;
+  readonly maxBundleEntries: number;
+  readonly defaultPageSize: number;
+  readonly maxPageSize: number;
+  readonly logLevel: string;
+  /** Load the example documents into an empty database at start (npm start does). */
+  readonly loadDemoData: boolean;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') {
+    return fallback;
+  }
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name}=${raw} is not valid: expected an integer from ${min} to ${max}.`);
+  }
+  return value;
+}
+
+function bytes(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') {
+    return fallback;
+  }
+  const match = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(raw.trim());
+  if (!match) {
+    throw new ConfigError(`${name}=${raw} is not valid: expected a size such as 16mb, 512kb or 1048576.`);
+  }
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(match[2] ?? 'b').toLowerCase() as 'b'];
+  return Number(match[1]) * unit;
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  try {
+    const parsed = new URL(raw);
+    return parsed.toString().replace(/\/+$/, '');
+  } catch {
+    throw new ConfigError(`${name}=${raw} is not a valid absolute URL (e.g. http://localhost:8080/fhir).`);
+  }
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') {
+    return fallback;
+  }
+  if (/^(1|true|yes|on)$/i.test(raw)) {
+    return true;
+  }
+  if (/^(0|false|no|off)$/i.test(raw)) {
+    return false;
+  }
+  throw new ConfigError(`${name}=${raw} is not valid: expected true or false.`);
+}
+
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const port = overrides.port ?? integer(env, 'PORT', 8080, 0, 65535);
+  const host = overrides.host ?? env.HOST ?? '0.0.0.0';
+  const databaseUrl = overrides.databaseUrl ?? (env.DATABASE_URL || undefined);
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql://.');
+  }
+  const defaultPageSize = overrides.defaultPageSize ?? integer(env, 'DEFAULT_PAGE_SIZE', 20, 1, 10_000);
+  const maxPageSize = overrides.maxPageSize ?? integer(env, 'MAX_PAGE_SIZE', 1000, 1, 10_000);
+  if (defaultPageSize > maxPageSize) {
+    throw new ConfigError(`DEFAULT_PAGE_SIZE (${defaultPageSize}) must not exceed MAX_PAGE_SIZE (${maxPageSize}).`);
+  }
+  return {
+    port,
+    host,
+    baseUrl: overrides.baseUrl ?? url(env, 'BASE_URL', `http://localhost:${port}/fhir`),
+    databaseUrl,
+    dataDir: path.resolve(overrides.dataDir ?? env.DATA_DIR ?? 'data'),
+    maxBodyBytes: overrides.maxBodyBytes ?? bytes(env, 'MAX_BODY_SIZE', 16 * 1024 ** 2),
+    maxBundleEntries: overrides.maxBundleEntries ?? integer(env, 'MAX_BUNDLE_ENTRIES', 1000, 1, 100_000),
+    defaultPageSize,
+    maxPageSize,
+    logLevel: overrides.logLevel ?? env.LOG_LEVEL ?? 'info',
+    loadDemoData: overrides.loadDemoData ?? boolean(env, 'LOAD_DEMO_DATA', true),
+  };
+}

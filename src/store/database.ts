@@ -1,0 +1,34 @@
+/**
+ * The SQL seam of the store: one PostgreSQL dialect, two drivers (embedded PGlite and PostgreSQL
+ * through `pg`). Everything above this interface is driver-agnostic.
+ */
+export type SqlParam = string | number | boolean | null | Date | readonly string[] | readonly number[];
+
+export interface SqlExecutor {
+  query<R extends object = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<R[]>;
+  /** Runs a multi-statement script without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Database extends SqlExecutor {
+  readonly driver: 'pglite' | 'postgres';
+  /** Runs fn in one SQL transaction: committed if fn resolves, rolled back if it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  readonly databaseUrl?: string;
+  readonly dataDir?: string;
+  /** Pool size for PostgreSQL. */
+  readonly maxConnections?: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.databaseUrl) {
+    const { openPostgres } = await import('./postgres.ts');
+    return openPostgres(options.databaseUrl, options.maxConnections ?? 10);
+  }
+  const { openPglite } = await import('./pglite.ts');
+  return openPglite(options.dataDir);
+}

@@ -1,0 +1,297 @@
+import { randomUUID } from 'node:crypto';
+import type { Resource } from '@medplum/fhirtypes';
+import type { Database, SqlExecutor } from './database.ts';
+import { conflict, preconditionFailed } from '../fhir/outcomes.ts';
+
+/** One stored version of a resource; `resource` is absent for a delete marker. */
+export interface StoredVersion {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly versionId: number;
+  readonly tx: number;
+  readonly lastUpdated: string;
+  readonly deleted: boolean;
+  readonly method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly resource?: Resource;
+}
+
+/**
+ * Keeps the search index in step with the resource table. Called inside the same SQL
+ * transaction as every write, so the index never disagrees with what is stored.
+ */
+export interface SearchIndexWriter {
+  index(tx: SqlExecutor, resource: Resource): Promise<void>;
+  remove(tx: SqlExecutor, resourceType: string, id: string): Promise<void>;
+  /** Fingerprint of the active search parameters, stored with each row for `kanplan reindex`. */
+  readonly fingerprint: string;
+}
+
+export interface HistoryQuery {
+  readonly resourceType?: string;
+  readonly id?: string;
+  /** Only versions written at or after this instant. */
+  readonly since?: string;
+  /** Only versions current at this instant (the newest version of each resource up to it). */
+  readonly at?: string;
+  /** Page boundary: only versions from transactions before this one (newest first). */
+  readonly beforeTx?: number;
+  readonly beforeKey?: { readonly tx: number; readonly resourceType: string; readonly id: string; readonly versionId: number };
+  readonly count: number;
+}
+
+interface VersionRow {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  tx: string;
+  last_updated: Date | string;
+  deleted: boolean;
+  content: string | null;
+  method?: string;
+}
+
+const PG_UNIQUE_VIOLATION = '23505';
+
+function toStoredVersion(row: VersionRow): StoredVersion {
+  return {
+    resourceType: row.resource_type,
+    id: row.id,
+    versionId: row.version_id,
+    tx: Number(row.tx),
+    lastUpdated: new Date(row.last_updated).toISOString(),
+    deleted: row.deleted,
+    method: (row.method ?? (row.deleted ? 'DELETE' : 'PUT')) as StoredVersion['method'],
+    resource: row.content ? (JSON.parse(row.content) as Resource) : undefined,
+  };
+}
+
+const VERSION_COLUMNS = 'resource_type, id, version_id, tx, last_updated, deleted, content';
+
+/**
+ * Versioned resource storage over one SQL database: a current-version table, an append-only
+ * history table and the search index, all written in one transaction per interaction.
+ * A Repository is either the root (each call runs in its own transaction) or bound to an open
+ * transaction (from `transaction()`), in which case every call joins it.
+ */
+export class Repository {
+  readonly db: Database;
+  readonly indexer: SearchIndexWriter;
+  private readonly tx: SqlExecutor | undefined;
+  private txNumber: number | undefined;
+
+  constructor(db: Database, indexer: SearchIndexWriter, tx?: SqlExecutor) {
+    this.db = db;
+    this.indexer = indexer;
+    this.tx = tx;
+  }
+
+  /** The SQL executor: the open transaction, or the database for single statements. */
+  get sql(): SqlExecutor {
+    return this.tx ?? this.db;
+  }
+
+  get inTransaction(): boolean {
+    return this.tx !== undefined;
+  }
+
+  /** Runs fn with a Repository bound to one SQL transaction (joins the current one if any). */
+  async transaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
+    if (this.tx) {
+      return fn(this);
+    }
+    return this.db.transaction((tx) => fn(new Repository(this.db, this.indexer, tx)));
+  }
+
+  private async nextTx(): Promise<number> {
+    if (this.txNumber === undefined) {
+      const [row] = await this.sql.query<{ tx: string }>("SELECT nextval('tx_seq') AS tx");
+      this.txNumber = Number(row.tx);
+    }
+    return this.txNumber;
+  }
+
+  /** The current version, including a delete marker; undefined if the id was never used. */
+  async readCurrent(resourceType: string, id: string, lock = false): Promise<StoredVersion | undefined> {
+    const rows = await this.sql.query<VersionRow>(
+      `SELECT ${VERSION_COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
+      [resourceType, id],
+    );
+    return rows[0] && toStoredVersion(rows[0]);
+  }
+
+  async readVersion(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+    const rows = await this.sql.query<VersionRow>(
+      `SELECT ${VERSION_COLUMNS}, method FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
+      [resourceType, id, versionId],
+    );
+    return rows[0] && toStoredVersion(rows[0]);
+  }
+
+  /** Current, non-deleted resources by id, in one query (used by _include and transactions). */
+  async readMany(refs: readonly { resourceType: string; id: string }[]): Promise<Resource[]> {
+    if (refs.length === 0) {
+      return [];
+    }
+    const rows = await this.sql.query<{ content: string }>(
+      `SELECT r.content FROM resource r
+       JOIN unnest($1::text[], $2::text[]) AS k(resource_type, id) ON r.resource_type = k.resource_type AND r.id = k.id
+       WHERE NOT r.deleted`,
+      [refs.map((ref) => ref.resourceType), refs.map((ref) => ref.id)],
+    );
+    return rows.map((row) => JSON.parse(row.content) as Resource);
+  }
+
+  /**
+   * Stores a new version of `resource` (whose id is set). `previous` is the current row as read
+   * under lock by the caller, or undefined for a new id.
+   */
+  private async writeVersion(
+    resource: Resource & { id: string },
+    previous: StoredVersion | undefined,
+    method: 'POST' | 'PUT' | 'PATCH',
+  ): Promise<Resource> {
+    const tx = await this.nextTx();
+    const versionId = (previous?.versionId ?? 0) + 1;
+    const lastUpdated = new Date().toISOString();
+    const stored = {
+      ...resource,
+      meta: { ...resource.meta, versionId: String(versionId), lastUpdated },
+    } as Resource & { id: string };
+    const content = JSON.stringify(stored);
+    const params = [resource.resourceType, resource.id, versionId, tx, lastUpdated, content];
+    if (previous) {
+      await this.sql.query(
+        `UPDATE resource SET version_id = $3, tx = $4, last_updated = $5, deleted = false, content = $6, index_hash = $7
+         WHERE resource_type = $1 AND id = $2`,
+        [...params, this.indexer.fingerprint],
+      );
+    } else {
+      try {
+        await this.sql.query(
+          `INSERT INTO resource (resource_type, id, version_id, tx, last_updated, deleted, content, index_hash)
+           VALUES ($1, $2, $3, $4, $5, false, $6, $7)`,
+          [...params, this.indexer.fingerprint],
+        );
+      } catch (err) {
+        if ((err as { code?: string }).code === PG_UNIQUE_VIOLATION) {
+          throw conflict(
+            `${resource.resourceType}/${resource.id} was created by a concurrent request; retry the request.`,
+          );
+        }
+        throw err;
+      }
+    }
+    await this.sql.query(
+      `INSERT INTO resource_history (resource_type, id, version_id, tx, last_updated, method, deleted, content)
+       VALUES ($1, $2, $3, $4, $5, $7, false, $6)`,
+      [...params, method],
+    );
+    await this.indexer.index(this.sql, stored);
+    return stored;
+  }
+
+  /** Creates a resource with a new server-assigned UUID (any id in the body is ignored). */
+  async create(resource: Resource, id: string = randomUUID()): Promise<Resource> {
+    return this.transaction((repo) => repo.writeVersion({ ...resource, id }, undefined, 'POST'));
+  }
+
+  /**
+   * Writes a new version of resource (its id set). `expectedVersion` implements If-Match.
+   * Returns whether the write created the resource (update-as-create, or re-create after delete).
+   */
+  async update(
+    resource: Resource & { id: string },
+    options: { expectedVersion?: number; method?: 'PUT' | 'PATCH'; current?: StoredVersion } = {},
+  ): Promise<{ resource: Resource; created: boolean; previous?: StoredVersion }> {
+    return this.transaction(async (repo) => {
+      const previous = options.current ?? (await repo.readCurrent(resource.resourceType, resource.id, true));
+      if (options.expectedVersion !== undefined && previous?.versionId !== options.expectedVersion) {
+        throw versionConflict(resource.resourceType, resource.id, options.expectedVersion, previous?.versionId);
+      }
+      const stored = await repo.writeVersion(resource, previous, options.method ?? 'PUT');
+      return { resource: stored, created: !previous || previous.deleted, previous };
+    });
+  }
+
+  /** Marks the resource deleted (a new version without content). Returns false if nothing was there. */
+  async delete(resourceType: string, id: string, options: { expectedVersion?: number } = {}): Promise<StoredVersion | undefined> {
+    return this.transaction(async (repo) => {
+      const previous = await repo.readCurrent(resourceType, id, true);
+      if (options.expectedVersion !== undefined && previous?.versionId !== options.expectedVersion) {
+        throw versionConflict(resourceType, id, options.expectedVersion, previous?.versionId);
+      }
+      if (!previous || previous.deleted) {
+        return undefined;
+      }
+      const tx = await repo.nextTx();
+      const versionId = previous.versionId + 1;
+      const lastUpdated = new Date().toISOString();
+      await repo.sql.query(
+        `UPDATE resource SET version_id = $3, tx = $4, last_updated = $5, deleted = true, content = NULL
+         WHERE resource_type = $1 AND id = $2`,
+        [resourceType, id, versionId, tx, lastUpdated],
+      );
+      await repo.sql.query(
+        `INSERT INTO resource_history (resource_type, id, version_id, tx, last_updated, method, deleted, content)
+         VALUES ($1, $2, $3, $4, $5, 'DELETE', true, NULL)`,
+        [resourceType, id, versionId, tx, lastUpdated],
+      );
+      await repo.indexer.remove(repo.sql, resourceType, id);
+      return { ...previous, versionId, tx, lastUpdated, deleted: true, method: 'DELETE', resource: undefined };
+    });
+  }
+
+  /**
+   * Versions newest first (instance, type or system history). Pages by keyset on
+   * (tx, type, id, version), so a page boundary never moves when new versions are written.
+   */
+  async history(query: HistoryQuery): Promise<StoredVersion[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const add = (sql: string, value: string | number): void => {
+      params.push(value);
+      where.push(sql.replaceAll('?', `$${params.length}`));
+    };
+    if (query.resourceType) {
+      add('h.resource_type = ?', query.resourceType);
+    }
+    if (query.id) {
+      add('h.id = ?', query.id);
+    }
+    if (query.since) {
+      add('h.last_updated >= ?::timestamptz', query.since);
+    }
+    if (query.at) {
+      add('h.last_updated <= ?::timestamptz', query.at);
+      // Only the newest version of each resource as of `at`.
+      where.push(`NOT EXISTS (SELECT 1 FROM resource_history n WHERE n.resource_type = h.resource_type
+        AND n.id = h.id AND n.version_id > h.version_id AND n.last_updated <= $${params.length})`);
+    }
+    if (query.beforeKey) {
+      const k = query.beforeKey;
+      params.push(k.tx, k.resourceType, k.id, k.versionId);
+      const n = params.length;
+      where.push(`(h.tx, h.resource_type, h.id, h.version_id) < ($${n - 3}, $${n - 2}, $${n - 1}, $${n})`);
+    }
+    params.push(query.count);
+    const rows = await this.sql.query<VersionRow>(
+      `SELECT h.resource_type, h.id, h.version_id, h.tx, h.last_updated, h.deleted, h.content, h.method
+       FROM resource_history h
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY h.tx DESC, h.resource_type DESC, h.id DESC, h.version_id DESC
+       LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toStoredVersion);
+  }
+}
+
+/** If-Match named a version that is not the current one (https://hl7.org/fhir/R4/http.html#concurrency). */
+function versionConflict(resourceType: string, id: string, expected: number, actual: number | undefined): Error {
+  return preconditionFailed(
+    actual === undefined
+      ? `If-Match expected version ${expected} of ${resourceType}/${id}, but it does not exist.`
+      : `If-Match expected version ${expected} of ${resourceType}/${id}, but the current version is ${actual}; read it again and retry with If-Match: W/"${actual}".`,
+    'If-Match',
+  );
+}
