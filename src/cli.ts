@@ -1,0 +1,88 @@
+import { ConfigError, loadConfig } from './config.ts';
+import { startServer } from './server/server.ts';
+
+/** A kanplan sub-command: its one-line summary for --help and what it runs. */
+export interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  run(args: string[]): Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  serve: {
+    summary: 'Serve the FHIR API (embedded PGlite in DATA_DIR, or PostgreSQL with DATABASE_URL)',
+    usage: 'kanplan serve [--port N]',
+    async run(args) {
+      const portFlag = args.indexOf('--port');
+      const env = portFlag >= 0 ? { ...process.env, PORT: args[portFlag + 1] } : process.env;
+      const config = loadConfig(env);
+      const server = await startServer(config);
+      const stop = (signal: string): void => {
+        process.stderr.write(`\n${signal} received: finishing in-flight requests\n`);
+        server.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+      return new Promise<number>(() => undefined);
+    },
+  },
+};
+
+export function registerCommand(name: string, command: Command): void {
+  commands[name] = command;
+}
+
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  return [
+    'kanplan: FHIR R4 server for Kansas LTSS care plans (PCSP, BSP, ISP)',
+    '',
+    'Usage: kanplan <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(commands).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`),
+    '',
+    'Settings come from environment variables: PORT, HOST, BASE_URL, DATA_DIR, DATABASE_URL,',
+    'MAX_BODY_SIZE, MAX_BUNDLE_ENTRIES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, LOG_LEVEL, LOAD_DEMO_DATA.',
+    'See README.md.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${help()}\n`);
+    return name ? 0 : 1;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`Unknown command ${JSON.stringify(name)}.\n\n${help()}\n`);
+    return 2;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${command.summary}\n\nUsage: ${command.usage}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(args);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,93 @@
+import type {
+  CapabilityStatement,
+  CapabilityStatementRestResource,
+  CapabilityStatementRestResourceOperation,
+} from '@medplum/fhirtypes';
+import { listResourceTypes } from '../../validation/definitions.ts';
+import type { FhirContext } from '../context.ts';
+import type { FhirOperation } from '../operations/operation.ts';
+import type { FhirRequest, FhirResponse } from '../request.ts';
+
+export const SOFTWARE_VERSION = '0.1.0';
+
+const statements = new WeakMap<FhirContext['operations'], CapabilityStatement>();
+
+function operationEntry(ctx: FhirContext, operation: FhirOperation): CapabilityStatementRestResourceOperation {
+  return {
+    name: operation.definition.code,
+    definition: operation.definition.url ?? `${ctx.config.baseUrl}/OperationDefinition/${operation.definition.id}`,
+    documentation: operation.definition.description,
+  };
+}
+
+function resourceEntry(ctx: FhirContext, type: string): CapabilityStatementRestResource {
+  const supportedProfile = [...ctx.profiles].filter(([, profiled]) => profiled === type).map(([url]) => url);
+  return {
+    type: type as CapabilityStatementRestResource['type'],
+    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    supportedProfile: supportedProfile.length ? supportedProfile : undefined,
+    interaction: ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'].map(
+      (code) => ({ code: code as 'read' }),
+    ),
+    versioning: 'versioned-update',
+    readHistory: true,
+    updateCreate: true,
+    conditionalCreate: true,
+    conditionalRead: 'full-support',
+    conditionalUpdate: true,
+    conditionalDelete: 'single',
+    referencePolicy: ['literal', 'logical', 'local'],
+    searchInclude: ['*'],
+    searchRevInclude: ['*'],
+    searchParam: ctx.search.describeSearchParameters(type).map((param) => ({
+      name: param.name,
+      type: param.type as 'token',
+      definition: param.definition,
+      documentation: param.documentation,
+    })),
+    operation: ctx.operations
+      .filter((op) => (op.definition.type || op.definition.instance) && op.definition.resource?.includes(type as never))
+      .map((op) => operationEntry(ctx, op)),
+  };
+}
+
+/**
+ * The CapabilityStatement, generated from what the server really does: the interactions the
+ * router implements, the search parameters the search engine indexes, the registered
+ * operations and the loaded Kansas profiles (https://hl7.org/fhir/R4/capabilitystatement.html).
+ */
+export function buildCapabilityStatement(ctx: FhirContext): CapabilityStatement {
+  const cached = statements.get(ctx.operations);
+  if (cached) {
+    return cached;
+  }
+  const statement: CapabilityStatement = {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    publisher: 'kanplan',
+    kind: 'instance',
+    software: { name: 'kanplan', version: SOFTWARE_VERSION },
+    implementation: {
+      description: 'kanplan FHIR R4 server for Kansas LTSS care plans (PCSP, BSP, ISP)',
+      url: ctx.config.baseUrl,
+    },
+    fhirVersion: '4.0.1',
+    format: ['json'],
+    patchFormat: ['application/json-patch+json', 'application/fhir+json'],
+    rest: [
+      {
+        mode: 'server',
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
+        resource: listResourceTypes().map((type) => resourceEntry(ctx, type)),
+        operation: ctx.operations.filter((op) => op.definition.system).map((op) => operationEntry(ctx, op)),
+      },
+    ],
+  };
+  statements.set(ctx.operations, statement);
+  return statement;
+}
+
+export async function handleCapabilities(ctx: FhirContext, _request: FhirRequest): Promise<FhirResponse> {
+  return { status: 200, resource: buildCapabilityStatement(ctx) };
+}

@@ -1,0 +1,34 @@
+import type { FhirContext } from '../context.ts';
+import { badRequest, preconditionFailed } from '../outcomes.ts';
+
+/**
+ * Resolves the criteria of a conditional interaction (create, update, patch, delete, or a
+ * conditional reference in a transaction) to matching ids, inside the caller's transaction.
+ *
+ * Peers resolve the criteria outside the write transaction, so two concurrent conditional
+ * creates can both find nothing and both create (medplum/medplum#10177). Here an advisory lock
+ * keyed by the criteria serializes requests with the same criteria until commit.
+ */
+export async function findConditionalMatches(
+  ctx: FhirContext,
+  resourceType: string,
+  criteria: string,
+  limit = 2,
+): Promise<string[]> {
+  const query = criteria.replace(/^\?/, '');
+  if (query.trim() === '') {
+    throw badRequest(`A conditional ${resourceType} interaction needs search criteria, e.g. ${resourceType}?identifier=system|value.`);
+  }
+  await ctx.repo.sql.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${resourceType}?${query}`]);
+  return ctx.search.findMatchingIds(ctx.repo, resourceType, query, limit);
+}
+
+/** Exactly one match or a 412 saying how many and what to do. */
+export function singleMatch(matches: readonly string[], resourceType: string, criteria: string): string | undefined {
+  if (matches.length > 1) {
+    throw preconditionFailed(
+      `The criteria ${resourceType}?${criteria.replace(/^\?/, '')} match more than one resource; make them selective enough to match at most one.`,
+    );
+  }
+  return matches[0];
+}

@@ -1,0 +1,51 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { FhirContext } from '../context.ts';
+import { informational } from '../outcomes.ts';
+import type { FhirRequest, FhirResponse } from '../request.ts';
+import { findConditionalMatches, singleMatch } from './conditional.ts';
+import { readCurrentResource, resourceResponse } from './read.ts';
+import { expectResourceBody, validateForWrite, withoutServerMeta } from './resource-body.ts';
+
+export function locationOf(ctx: FhirContext, resource: Resource): string {
+  return `${ctx.config.baseUrl}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
+}
+
+/**
+ * create: https://hl7.org/fhir/R4/http.html#create. The server assigns the id: any id in the
+ * body is ignored, as the spec requires. `id` is set only by a transaction that pre-assigned one
+ * for a urn:uuid entry.
+ */
+export async function createResource(ctx: FhirContext, body: Resource, id?: string): Promise<FhirResponse> {
+  const { id: _ignored, ...rest } = withoutServerMeta(body);
+  const warnings = validateForWrite(ctx, rest as Resource);
+  const stored = await ctx.repo.create(rest as Resource, id);
+  return {
+    ...resourceResponse(stored, 201),
+    location: locationOf(ctx, stored),
+    outcome: warnings.length
+      ? { resourceType: 'OperationOutcome', issue: warnings }
+      : informational(`Created ${stored.resourceType}/${stored.id}.`),
+  };
+}
+
+/** POST [type], honouring If-None-Exist (conditional create). */
+export async function handleCreate(ctx: FhirContext, request: FhirRequest, resourceType: string): Promise<FhirResponse> {
+  const body = expectResourceBody(request.body, resourceType);
+  const criteria = request.headers.ifNoneExist;
+  if (criteria === undefined) {
+    return createResource(ctx, body);
+  }
+  return ctx.repo.transaction(async (repo) => {
+    const scoped = { ...ctx, repo };
+    const existing = singleMatch(await findConditionalMatches(scoped, resourceType, criteria), resourceType, criteria);
+    if (existing) {
+      const resource = await readCurrentResource(scoped, resourceType, existing);
+      return {
+        ...resourceResponse(resource),
+        location: locationOf(ctx, resource),
+        outcome: informational(`${resourceType}/${existing} already matches If-None-Exist: ${criteria}; nothing was created.`),
+      };
+    }
+    return createResource(scoped, body);
+  });
+}

@@ -1,0 +1,244 @@
+import { randomUUID } from 'node:crypto';
+import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { isKnownResourceType } from '../../validation/definitions.ts';
+import { type FhirContext, withRepo } from '../context.ts';
+import { FhirError, badRequest, informational, outcomeOf, statusOf } from '../outcomes.ts';
+import { preferReturn, type FhirRequest, type FhirResponse, type PreferReturn } from '../request.ts';
+import { type BundleRequestEntry, expectRequestBundle, parseBundleEntry, statusLine } from './bundle-entries.ts';
+import { findConditionalMatches, singleMatch } from './conditional.ts';
+import { createResource, locationOf } from './create.ts';
+import { readCurrentResource, resourceResponse } from './read.ts';
+import { collectReferences, parseConditionalReference, rewritePlaceholders } from './reference-rewrite.ts';
+import { patchResource } from './patch.ts';
+import { expectResourceBody } from './resource-body.ts';
+import { updateResource } from './update.ts';
+
+type Dispatch = (ctx: FhirContext, request: FhirRequest) => Promise<FhirResponse>;
+
+function responseEntry(ctx: FhirContext, response: FhirResponse, prefer: PreferReturn): BundleEntry {
+  const entryResponse: BundleEntryResponse = {
+    status: statusLine(response.status),
+    location: response.location,
+    etag: response.etag,
+    lastModified: response.lastModified,
+  };
+  if (prefer === 'OperationOutcome' && response.outcome) {
+    entryResponse.outcome = response.outcome;
+  }
+  const resource = prefer === 'representation' ? response.resource : undefined;
+  return {
+    fullUrl: resource?.id ? `${ctx.config.baseUrl}/${resource.resourceType}/${resource.id}` : undefined,
+    resource,
+    response: entryResponse,
+  };
+}
+
+/** Re-throws an entry's failure naming the entry, so the client knows which one to fix. */
+function entryFailure(err: unknown, entry: BundleRequestEntry): FhirError {
+  const outcome: OperationOutcome = outcomeOf(err);
+  const label = `Bundle.entry[${entry.index}] (${entry.request.method} ${entry.request.path || '/'})`;
+  return new FhirError(
+    statusOf(err),
+    (outcome.issue ?? []).map((issue) => ({
+      ...issue,
+      diagnostics: `${label}: ${issue.diagnostics ?? issue.details?.text ?? ''}`,
+      details: { text: `${label}: ${issue.details?.text ?? issue.diagnostics ?? ''}` },
+      expression: (issue.expression ?? ['']).map((expr) =>
+        expr.startsWith('Bundle.entry[') ? expr : `Bundle.entry[${entry.index}]${expr ? `.resource.${expr.replace(/^[A-Z][A-Za-z]+\./, '')}` : ''}`,
+      ),
+    })),
+  );
+}
+
+async function guarded<T>(entry: BundleRequestEntry, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw entryFailure(err, entry);
+  }
+}
+
+/** What a POST or PUT entry will be stored as, decided before anything is written. */
+interface PlannedWrite {
+  readonly entry: BundleRequestEntry;
+  readonly resourceType: string;
+  readonly id: string;
+  /** A conditional create that matched: nothing is written, the match is returned. */
+  readonly existing: boolean;
+}
+
+function typeOfPath(entry: BundleRequestEntry): string {
+  const resourceType = entry.request.path.split('/')[0];
+  if (!isKnownResourceType(resourceType)) {
+    throw badRequest(`Unknown resource type ${JSON.stringify(resourceType)} in request.url.`, `Bundle.entry[${entry.index}].request.url`);
+  }
+  return resourceType;
+}
+
+function criteriaOf(entry: BundleRequestEntry): string {
+  return new URLSearchParams(entry.request.query.map(([k, v]) => [k, v])).toString();
+}
+
+/** Decides the id of each POST/PUT/PATCH entry and maps fullUrls to them. */
+async function planWrites(ctx: FhirContext, entries: readonly BundleRequestEntry[], ids: Map<string, string>): Promise<PlannedWrite[]> {
+  const plans: PlannedWrite[] = [];
+  for (const entry of entries) {
+    const plan = await guarded(entry, async (): Promise<PlannedWrite> => {
+      const resourceType = typeOfPath(entry);
+      const segments = entry.request.path.split('/');
+      const method = entry.request.method;
+      if (method === 'POST') {
+        expectResourceBody(entry.request.body, resourceType);
+        const criteria = entry.request.headers.ifNoneExist;
+        if (criteria !== undefined) {
+          const match = singleMatch(
+            await findConditionalMatches(ctx, resourceType, rewritePlaceholders(criteria.replace(/^.*\?/, ''), ids)),
+            resourceType,
+            criteria,
+          );
+          if (match) return { entry, resourceType, id: match, existing: true };
+        }
+        return { entry, resourceType, id: randomUUID(), existing: false };
+      }
+      if (segments.length >= 2) {
+        return { entry, resourceType, id: segments[1], existing: false };
+      }
+      const criteria = rewritePlaceholders(criteriaOf(entry), ids);
+      const match = singleMatch(await findConditionalMatches(ctx, resourceType, criteria), resourceType, criteria);
+      if (!match && method === 'PATCH') {
+        throw new FhirError(404, [{ severity: 'error', code: 'not-found', diagnostics: `No ${resourceType} matches ${criteria}; nothing to patch.` }]);
+      }
+      const bodyId = (entry.request.body as Resource | undefined)?.id;
+      return { entry, resourceType, id: match ?? bodyId ?? randomUUID(), existing: false };
+    });
+    if (entry.fullUrl) {
+      ids.set(entry.fullUrl, `${plan.resourceType}/${plan.id}`);
+    }
+    plans.push(plan);
+  }
+  return plans;
+}
+
+/** Resolves `Type?criteria` references to the single matching resource (or fails the bundle). */
+async function resolveConditionalReferences(ctx: FhirContext, entries: readonly BundleRequestEntry[], ids: Map<string, string>): Promise<void> {
+  for (const entry of entries) {
+    const body = entry.request.body;
+    if (!body || typeof body !== 'object') continue;
+    for (const { reference, path } of collectReferences(body, 'resource')) {
+      if (ids.has(reference)) continue;
+      if (reference.startsWith('urn:uuid:') || reference.startsWith('urn:oid:')) {
+        throw entryFailure(
+          badRequest(`${path} is ${reference}, which is not the fullUrl of any entry in this transaction.`, `Bundle.entry[${entry.index}].${path}`),
+          entry,
+        );
+      }
+      const conditional = parseConditionalReference(reference);
+      if (!conditional) continue;
+      const matches = await guarded(entry, () => findConditionalMatches(ctx, conditional.resourceType, conditional.criteria));
+      if (matches.length !== 1) {
+        throw entryFailure(
+          new FhirError(412, [{
+            severity: 'error',
+            code: matches.length ? 'multiple-matches' : 'not-found',
+            diagnostics: `The conditional reference ${reference} at ${path} matches ${matches.length} resources; it must match exactly one.`,
+            expression: [`Bundle.entry[${entry.index}].${path}`],
+          }]),
+          entry,
+        );
+      }
+      ids.set(reference, `${conditional.resourceType}/${matches[0]}`);
+    }
+  }
+}
+
+async function writePlanned(ctx: FhirContext, plan: PlannedWrite, ids: ReadonlyMap<string, string>): Promise<FhirResponse> {
+  const { entry, resourceType, id } = plan;
+  const request = entry.request;
+  if (plan.existing) {
+    const resource = await readCurrentResource(ctx, resourceType, id);
+    return { ...resourceResponse(resource), location: locationOf(ctx, resource), outcome: informational(`${resourceType}/${id} already matches If-None-Exist; nothing was created.`) };
+  }
+  const body = rewritePlaceholders(request.body, ids);
+  if (request.method === 'POST') {
+    return createResource(ctx, expectResourceBody(body, resourceType), id);
+  }
+  if (request.method === 'PATCH') {
+    return patchResource(ctx, resourceType, id, request.contentType, body, request.headers.ifMatch);
+  }
+  const resource = expectResourceBody(body, resourceType);
+  if (resource.id !== undefined && resource.id !== id) {
+    throw badRequest(`The resource id ${resource.id} does not match request.url (${resourceType}/${id}).`, `${resourceType}.id`);
+  }
+  return updateResource(ctx, { ...resource, id }, request.headers.ifMatch);
+}
+
+/**
+ * transaction: https://hl7.org/fhir/R4/http.html#transaction. All entries in one SQL
+ * transaction, processed in the spec's order (DELETE, POST, PUT/PATCH, GET); placeholder and
+ * conditional references are resolved before anything is written; any failure rolls back
+ * everything and the error names the entry.
+ */
+async function processTransaction(ctx: FhirContext, entries: BundleRequestEntry[], prefer: PreferReturn, dispatch: Dispatch): Promise<Bundle> {
+  return ctx.repo.transaction(async (repo) => {
+    const scoped = withRepo(ctx, repo);
+    const results = new Map<number, BundleEntry>();
+    const byMethod = (...methods: string[]): BundleRequestEntry[] => entries.filter((e) => methods.includes(e.request.method));
+    const record = (entry: BundleRequestEntry, response: FhirResponse): void => {
+      results.set(entry.index, responseEntry(ctx, response, prefer));
+    };
+
+    for (const entry of byMethod('DELETE')) {
+      record(entry, await guarded(entry, () => dispatch(scoped, entry.request)));
+    }
+    const ids = new Map<string, string>();
+    const plans = await planWrites(scoped, [...byMethod('POST'), ...byMethod('PUT', 'PATCH')], ids);
+    await resolveConditionalReferences(scoped, plans.map((plan) => plan.entry), ids);
+    for (const plan of plans) {
+      record(plan.entry, await guarded(plan.entry, () => writePlanned(scoped, plan, ids)));
+    }
+    for (const entry of byMethod('GET', 'HEAD')) {
+      record(entry, await guarded(entry, () => dispatch(scoped, entry.request)));
+    }
+    return {
+      resourceType: 'Bundle',
+      type: 'transaction-response',
+      entry: entries.map((entry) => results.get(entry.index) as BundleEntry),
+    };
+  });
+}
+
+/** batch: https://hl7.org/fhir/R4/http.html#batch. Each entry on its own; failures don't affect others. */
+async function processBatch(ctx: FhirContext, bundle: Bundle, prefer: PreferReturn, dispatch: Dispatch): Promise<Bundle> {
+  const entry: BundleEntry[] = [];
+  for (const [index, raw] of (bundle.entry ?? []).entries()) {
+    try {
+      const parsed = parseBundleEntry(raw, index, ctx.config.baseUrl);
+      if (parsed.request.method === 'POST' && parsed.request.path === '') {
+        throw badRequest('A batch entry may not itself be a batch or transaction.');
+      }
+      const response = await dispatch(ctx, parsed.request);
+      entry.push(responseEntry(ctx, response, prefer));
+    } catch (err) {
+      const status = statusOf(err);
+      if (status >= 500) {
+        ctx.logger.error({ err, entry: index }, 'batch entry failed');
+      }
+      entry.push({ response: { status: statusLine(status), outcome: outcomeOf(err) } });
+    }
+  }
+  return { resourceType: 'Bundle', type: 'batch-response', entry };
+}
+
+export async function processBundle(ctx: FhirContext, request: FhirRequest, dispatch: Dispatch): Promise<FhirResponse> {
+  const bundle = expectRequestBundle(request.body, ctx.config.maxBundleEntries);
+  const prefer = preferReturn(request);
+  if (bundle.type === 'batch') {
+    return { status: 200, resource: await processBatch(ctx, bundle, prefer, dispatch) };
+  }
+  const entries = (bundle.entry ?? []).map((entry, index) => parseBundleEntry(entry, index, ctx.config.baseUrl));
+  const nested = entries.find((entry) => entry.request.method === 'POST' && entry.request.path === '');
+  if (nested) {
+    throw badRequest(`Bundle.entry[${nested.index}] posts a Bundle to the base URL; transactions cannot be nested.`, `Bundle.entry[${nested.index}]`);
+  }
+  return { status: 200, resource: await processTransaction(ctx, entries, prefer, dispatch) };
+}

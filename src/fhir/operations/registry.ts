@@ -1,0 +1,7 @@
+import type { FhirOperation } from './operation.ts';
+
+/**
+ * Every operation the server offers. Add one file per operation in this folder and list it
+ * here; the router dispatches by the OperationDefinition and the CapabilityStatement lists it.
+ */
+export const operations: readonly FhirOperation[] = [];

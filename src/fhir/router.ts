@@ -1,0 +1,153 @@
+import type { Parameters } from '@medplum/fhirtypes';
+import { isKnownResourceType } from '../validation/definitions.ts';
+import type { FhirContext } from './context.ts';
+import { handleCapabilities } from './interactions/capabilities.ts';
+import { handleCreate } from './interactions/create.ts';
+import { handleConditionalDelete, handleDelete } from './interactions/delete.ts';
+import { handleHistory } from './interactions/history.ts';
+import { handleConditionalPatch, handlePatch } from './interactions/patch.ts';
+import { readResource, vreadResource } from './interactions/read.ts';
+import { handleSearch } from './interactions/search.ts';
+import { processBundle } from './interactions/transaction.ts';
+import { handleConditionalUpdate, handleUpdate } from './interactions/update.ts';
+import type { OperationCall } from './operations/operation.ts';
+import { methodNotAllowed, notFound } from './outcomes.ts';
+import type { FhirRequest, FhirResponse } from './request.ts';
+
+function criteriaOf(request: FhirRequest): string {
+  return new URLSearchParams(request.query.filter(([name]) => name !== '_format' && name !== '_pretty').map(([n, v]) => [n, v])).toString();
+}
+
+function assertResourceType(resourceType: string): void {
+  if (!isKnownResourceType(resourceType)) {
+    throw notFound(`Unknown resource type ${JSON.stringify(resourceType)}: this is a FHIR R4 server; resource types are case-sensitive, e.g. CarePlan.`);
+  }
+}
+
+function notAllowed(request: FhirRequest, allowed: string): never {
+  throw methodNotAllowed(`${request.method} is not supported on /${request.path}; use ${allowed}.`);
+}
+
+function operationParameters(request: FhirRequest): Parameters {
+  const body = request.body as Parameters | undefined;
+  if (request.method === 'POST' && body?.resourceType === 'Parameters') {
+    return body;
+  }
+  return {
+    resourceType: 'Parameters',
+    parameter: request.query
+      .filter(([name]) => name !== '_format' && name !== '_pretty')
+      .map(([name, value]) => ({ name, valueString: value })),
+  };
+}
+
+/** $op at system, type or instance level: https://hl7.org/fhir/R4/operations.html#executing */
+async function invokeOperation(
+  ctx: FhirContext,
+  request: FhirRequest,
+  name: string,
+  resourceType?: string,
+  id?: string,
+): Promise<FhirResponse> {
+  const code = name.slice(1);
+  const level = id !== undefined ? 'instance' : resourceType !== undefined ? 'type' : 'system';
+  const operation = ctx.operations.find(
+    (op) =>
+      op.definition.code === code &&
+      op.definition[level] === true &&
+      (level === 'system' || !op.definition.resource?.length || op.definition.resource.includes(resourceType as never)),
+  );
+  if (!operation) {
+    throw notFound(
+      `Operation ${name} is not defined ${level === 'system' ? 'at system level' : `for ${resourceType}${level === 'instance' ? ' instances' : ''}`}; GET /metadata lists the operations.`,
+    );
+  }
+  if (request.method !== 'POST' && !(request.method === 'GET' && operation.definition.affectsState !== true)) {
+    notAllowed(request, operation.definition.affectsState ? 'POST' : 'GET or POST');
+  }
+  const call: OperationCall = { request, resourceType, id, parameters: operationParameters(request) };
+  return operation.handle(ctx, call);
+}
+
+/**
+ * Maps a FHIR REST request to its interaction (https://hl7.org/fhir/R4/http.html). The same
+ * entry point serves HTTP requests and the entries of batches and transactions.
+ */
+export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const segments = request.path === '' ? [] : request.path.split('/');
+  const [first, second, third, fourth] = segments;
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
+
+  if (segments.length === 0) {
+    if (method === 'POST') return processBundle(ctx, request, dispatch);
+    if (method === 'GET') return handleSearch(ctx, request, []);
+    return notAllowed(request, 'GET (system search) or POST (batch/transaction)');
+  }
+  if (first === 'metadata' && segments.length === 1) {
+    return method === 'GET' ? handleCapabilities(ctx, request) : notAllowed(request, 'GET');
+  }
+  if (first === '_history' && segments.length === 1) {
+    return method === 'GET' ? handleHistory(ctx, request) : notAllowed(request, 'GET');
+  }
+  if (first === '_search' && segments.length === 1) {
+    return method === 'POST' ? handleSearch(ctx, request, []) : notAllowed(request, 'POST');
+  }
+  if (first.startsWith('$') && segments.length === 1) {
+    return invokeOperation(ctx, request, first);
+  }
+
+  const resourceType = first;
+  assertResourceType(resourceType);
+  if (segments.length === 1) {
+    const hasCriteria = criteriaOf(request) !== '';
+    switch (method) {
+      case 'GET':
+        return handleSearch(ctx, request, [resourceType]);
+      case 'POST':
+        return handleCreate(ctx, request, resourceType);
+      case 'PUT':
+        return hasCriteria ? handleConditionalUpdate(ctx, request, resourceType, criteriaOf(request)) : notAllowed(request, `PUT /${resourceType}/[id] or PUT /${resourceType}?criteria`);
+      case 'PATCH':
+        return hasCriteria ? handleConditionalPatch(ctx, request, resourceType, criteriaOf(request)) : notAllowed(request, `PATCH /${resourceType}/[id] or PATCH /${resourceType}?criteria`);
+      case 'DELETE':
+        return hasCriteria ? handleConditionalDelete(ctx, resourceType, criteriaOf(request)) : notAllowed(request, `DELETE /${resourceType}/[id] or DELETE /${resourceType}?criteria`);
+    }
+  }
+  if (second === '_search' && segments.length === 2) {
+    return method === 'POST' ? handleSearch(ctx, request, [resourceType]) : notAllowed(request, `GET /${resourceType}?params or POST /${resourceType}/_search`);
+  }
+  if (second === '_history' && segments.length === 2) {
+    return method === 'GET' ? handleHistory(ctx, request, resourceType) : notAllowed(request, 'GET');
+  }
+  if (second.startsWith('$') && segments.length === 2) {
+    return invokeOperation(ctx, request, second, resourceType);
+  }
+  const id = second;
+  if (segments.length === 2) {
+    switch (method) {
+      case 'GET':
+        return readResource(ctx, request, resourceType, id);
+      case 'PUT':
+        return handleUpdate(ctx, request, resourceType, id);
+      case 'PATCH':
+        return handlePatch(ctx, request, resourceType, id);
+      case 'DELETE':
+        return handleDelete(ctx, request, resourceType, id);
+      default:
+        return notAllowed(request, `GET, PUT, PATCH or DELETE on /${resourceType}/${id} (POST /${resourceType} creates)`);
+    }
+  }
+  if (third === '_history' && segments.length <= 4) {
+    if (method !== 'GET') return notAllowed(request, 'GET');
+    return fourth === undefined ? handleHistory(ctx, request, resourceType, id) : vreadResource(ctx, resourceType, id, fourth);
+  }
+  if (third?.startsWith('$') && segments.length === 3) {
+    return invokeOperation(ctx, request, third, resourceType, id);
+  }
+  if (segments.length === 3 && method === 'GET') {
+    // Compartment search, e.g. Patient/123/CarePlan (https://hl7.org/fhir/R4/compartmentdefinition.html).
+    if (third !== '*') assertResourceType(third);
+    return handleSearch(ctx, request, third === '*' ? [] : [third], { resourceType, id });
+  }
+  throw notFound(`No FHIR interaction is defined for ${request.method} /${request.path}.`);
+}

@@ -1,0 +1,145 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { FhirContext } from '../fhir/context.ts';
+import { FhirError, outcomeOf, payloadTooLarge, statusOf } from '../fhir/outcomes.ts';
+import { preferReturn, type FhirRequest, type FhirResponse } from '../fhir/request.ts';
+import { dispatch } from '../fhir/router.ts';
+import { httpDate } from '../fhir/versioning.ts';
+import type { Database } from '../store/database.ts';
+import { assertAcceptsJson, mediaType, parseBody } from './content-negotiation.ts';
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+function header(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function toFhirRequest(req: Request, basePath: string): FhirRequest {
+  const url = new URL(req.originalUrl, 'http://localhost');
+  const path = decodeURIComponent(url.pathname.slice(basePath.length)).replace(/^\/+|\/+$/g, '');
+  const contentType = mediaType(header(req, 'content-type'));
+  return {
+    method: req.method as FhirRequest['method'],
+    path,
+    query: [...url.searchParams],
+    contentType,
+    body: parseBody(Buffer.isBuffer(req.body) ? req.body : undefined, contentType),
+    headers: {
+      ifMatch: header(req, 'if-match'),
+      ifNoneMatch: header(req, 'if-none-match'),
+      ifNoneExist: header(req, 'if-none-exist'),
+      ifModifiedSince: header(req, 'if-modified-since'),
+      prefer: header(req, 'prefer'),
+    },
+  };
+}
+
+function serialize(body: unknown, pretty: boolean): string {
+  return pretty ? JSON.stringify(body, null, 2) : JSON.stringify(body);
+}
+
+function isPretty(req: Request): boolean {
+  return req.query._pretty === 'true';
+}
+
+/** Writes a FhirResponse, applying `Prefer: return` to writes (https://hl7.org/fhir/R4/http.html#ops). */
+function send(req: Request, res: Response, request: FhirRequest, response: FhirResponse): void {
+  if (response.location) res.setHeader('Location', response.location);
+  if (response.etag) res.setHeader('ETag', response.etag);
+  if (response.lastModified) res.setHeader('Last-Modified', httpDate(response.lastModified));
+  res.status(response.status);
+  if (response.raw) {
+    res.type(response.raw.contentType).send(response.raw.body);
+    return;
+  }
+  if (response.status === 304) {
+    res.end();
+    return;
+  }
+  const isWrite = request.method !== 'GET' && request.method !== 'HEAD';
+  const prefer = isWrite ? preferReturn(request) : 'representation';
+  const body = prefer === 'minimal' ? undefined : prefer === 'OperationOutcome' ? response.outcome : (response.resource ?? response.outcome);
+  if (body === undefined) {
+    res.end();
+    return;
+  }
+  res.setHeader('Content-Type', FHIR_JSON);
+  res.send(serialize(body, isPretty(req)));
+}
+
+function sendError(req: Request, res: Response, logger: Logger, err: unknown): void {
+  const status = statusOf(err);
+  if (status >= 500) {
+    logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+  }
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.status(status).setHeader('Content-Type', FHIR_JSON).send(serialize(outcomeOf(err), isPretty(req)));
+}
+
+export interface AppServices {
+  readonly ctx: FhirContext;
+  readonly db: Database;
+  readonly logger: Logger;
+  /** Path of the FHIR base on this server, e.g. "/fhir". */
+  readonly basePath: string;
+  /** Whether the server is still accepting work (false while shutting down). */
+  readonly isAccepting: () => boolean;
+}
+
+/** The HTTP edge: content negotiation, headers, errors as OperationOutcome. Nothing FHIR-specific lives here. */
+export function createApp(services: AppServices): express.Express {
+  const { ctx, db, logger, basePath } = services;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      if (!services.isAccepting()) throw new Error('shutting down');
+      await db.query('SELECT 1');
+      res.json({ status: 'ready', database: db.driver });
+    } catch (err) {
+      res.status(503).json({ status: 'unavailable', reason: (err as Error).message });
+    }
+  });
+
+  const fhir = express.Router();
+  fhir.use(express.raw({ type: () => true, limit: ctx.config.maxBodyBytes }));
+  fhir.use(async (req, res) => {
+    try {
+      if (!METHODS.has(req.method)) {
+        throw new FhirError(405, [{ severity: 'error', code: 'not-supported', diagnostics: `HTTP ${req.method} is not a FHIR interaction.` }]);
+      }
+      const request = toFhirRequest(req, basePath);
+      const isOperation = /(^|\/)\$[\w-]+$/.test(request.path);
+      assertAcceptsJson(header(req, 'accept'), typeof req.query._format === 'string' ? req.query._format : undefined, isOperation);
+      const response = await dispatch(ctx, request);
+      send(req, res, request, response);
+    } catch (err) {
+      sendError(req, res, logger, err);
+    }
+  });
+  app.use(basePath, fhir);
+
+  app.use((req: Request, res: Response) => {
+    sendError(req, res, logger, new FhirError(404, [{ severity: 'error', code: 'not-found', diagnostics: `Nothing is served at ${req.path}; the FHIR API is at ${basePath}.` }]));
+  });
+  // Body-parser failures (size limit, aborted upload) arrive here.
+  app.use((err: Error & { type?: string; status?: number }, req: Request, res: Response, _next: NextFunction) => {
+    if (err.type === 'entity.too.large') {
+      sendError(req, res, logger, payloadTooLarge(`The request body exceeds the limit of ${ctx.config.maxBodyBytes} bytes (MAX_BODY_SIZE).`));
+      return;
+    }
+    sendError(req, res, logger, err.status && err.status < 500 ? new FhirError(err.status, [{ severity: 'error', code: 'invalid', diagnostics: err.message }]) : err);
+  });
+  return app;
+}

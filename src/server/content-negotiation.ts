@@ -1,0 +1,74 @@
+import { badRequest, notAcceptable, unsupportedMediaType } from '../fhir/outcomes.ts';
+
+/** Media types whose bodies are JSON (https://hl7.org/fhir/R4/http.html#mime-type). */
+const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json-patch+json']);
+/** Bodies passed on as text: form-encoded search and YAML documents. */
+const TEXT_TYPES = new Set(['application/x-www-form-urlencoded', 'application/yaml', 'application/x-yaml', 'text/yaml']);
+
+export function mediaType(header: string | undefined): string | undefined {
+  const type = header?.split(';')[0].trim().toLowerCase();
+  return type || undefined;
+}
+
+/** Parses a request body by its Content-Type; malformed JSON is a 400 that says where. */
+export function parseBody(raw: Buffer | undefined, contentType: string | undefined): unknown {
+  if (!raw || raw.length === 0) {
+    return undefined;
+  }
+  if (contentType === undefined) {
+    throw unsupportedMediaType('The request has a body but no Content-Type; send Content-Type: application/fhir+json.');
+  }
+  if (contentType.includes('xml')) {
+    throw unsupportedMediaType(`This server speaks FHIR JSON only; ${contentType} is not supported. Send application/fhir+json.`);
+  }
+  if (TEXT_TYPES.has(contentType)) {
+    return raw.toString('utf8');
+  }
+  if (!JSON_TYPES.has(contentType)) {
+    throw unsupportedMediaType(`Content-Type ${contentType} is not supported; send application/fhir+json.`);
+  }
+  const text = raw.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const message = (err as Error).message;
+    const position = /position (\d+)/.exec(message)?.[1];
+    const where = position === undefined ? '' : ` at ${lineAndColumn(text, Number(position))}`;
+    throw badRequest(`The body is not valid JSON${where}: ${message}`);
+  }
+}
+
+function lineAndColumn(text: string, position: number): string {
+  const before = text.slice(0, position);
+  const line = before.split('\n').length;
+  return `line ${line}, column ${position - before.lastIndexOf('\n')}`;
+}
+
+const FORMAT_JSON = new Set(['json', 'application/json', 'application/fhir+json']);
+
+/**
+ * Checks that the client accepts JSON, from `_format` (which overrides Accept) or Accept
+ * (https://hl7.org/fhir/R4/http.html#mime-type); XML and other formats are 406.
+ */
+export function assertAcceptsJson(accept: string | undefined, format: string | undefined, allowHtml = false): void {
+  if (format !== undefined) {
+    if (!FORMAT_JSON.has(format.toLowerCase()) && !(allowHtml && format.toLowerCase() === 'html')) {
+      throw notAcceptable(`_format=${format} is not supported; this server answers in JSON (_format=json).`, '_format');
+    }
+    return;
+  }
+  if (!accept) {
+    return;
+  }
+  const types = accept.split(',').map((part) => part.split(';')[0].trim().toLowerCase());
+  const ok = types.some(
+    (type) =>
+      type === '*/*' ||
+      type === 'application/*' ||
+      type.endsWith('json') ||
+      (allowHtml && (type === 'text/html' || type === 'text/*')),
+  );
+  if (!ok) {
+    throw notAcceptable(`Accept: ${accept} cannot be served; this server answers with application/fhir+json.`);
+  }
+}

@@ -1,0 +1,85 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { FhirContext, SearchService } from '../fhir/context.ts';
+import { operations } from '../fhir/operations/registry.ts';
+import { openDatabase, type Database } from '../store/database.ts';
+import { migrate } from '../store/migrate.ts';
+import { Repository, type SearchIndexWriter } from '../store/repository.ts';
+import { loadBaseDefinitions } from '../validation/definitions.ts';
+import { createResourceValidator } from '../validation/validator.ts';
+import { createApp } from './app.ts';
+import { searchEngine } from './search-engine.ts';
+
+export interface RunningServer {
+  /** Base URL of the FHIR endpoint as actually bound (the port resolved when 0 was asked). */
+  readonly url: string;
+  readonly ctx: FhirContext;
+  readonly db: Database;
+  /** Stops accepting connections, finishes in-flight requests, closes the database. */
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  readonly logger?: Logger;
+  /** An open, migrated database to use instead of opening one from the config (tests). */
+  readonly db?: Database;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({ level: config.logLevel, base: { service: 'kanplan' } });
+}
+
+/** Builds the FHIR context over an open database: validator, search engine, operations, profiles. */
+export function createFhirContext(config: Config, db: Database, logger: Logger): FhirContext {
+  loadBaseDefinitions();
+  const search: SearchService & { indexWriter: SearchIndexWriter } = searchEngine();
+  return {
+    repo: new Repository(db, search.indexWriter),
+    config,
+    validator: createResourceValidator(),
+    search,
+    operations,
+    logger,
+    profiles: new Map(),
+  };
+}
+
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config);
+  const started = Date.now();
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  if (!options.db) {
+    const applied = await migrate(db);
+    if (applied.length) logger.info({ migrations: applied }, 'database schema migrated');
+  }
+  let accepting = true;
+  const server = http.createServer();
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  // With PORT=0 (tests) the base URL is known only once the port is bound.
+  const { port } = server.address() as AddressInfo;
+  const url = config.port === 0 ? config.baseUrl.replace(/:\d+(?=\/|$)/, `:${port}`) : config.baseUrl;
+  const ctx = createFhirContext({ ...config, baseUrl: url }, db, logger);
+  const basePath = new URL(url).pathname.replace(/\/+$/, '');
+  server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting }));
+  logger.info({ url, database: db.driver, startupMs: Date.now() - started }, 'kanplan is ready');
+  return {
+    url,
+    ctx,
+    db,
+    async close() {
+      accepting = false;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      if (!options.db) await db.close();
+      logger.info('kanplan stopped');
+    },
+  };
+}
