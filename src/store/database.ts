@@ -22,13 +22,17 @@ export interface DatabaseOptions {
   readonly dataDir?: string;
   /** Pool size for PostgreSQL. */
   readonly maxConnections?: number;
+  /** PostgreSQL schema to work in (search_path); tests isolate themselves this way. */
+  readonly schema?: string;
+  /** An in-memory PGlite database restored from a dump (tests start from a migrated template). */
+  readonly pgliteDump?: Blob;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
     const { openPostgres } = await import('./postgres.ts');
-    return openPostgres(options.databaseUrl, options.maxConnections ?? 10);
+    return openPostgres(options.databaseUrl, options.maxConnections ?? 10, options.schema);
   }
   const { openPglite } = await import('./pglite.ts');
-  return openPglite(options.dataDir);
+  return openPglite(options.dataDir, options.pgliteDump);
 }

@@ -2,8 +2,11 @@ import pg from 'pg';
 import type { Database, SqlExecutor, SqlParam } from './database.ts';
 
 /** PostgreSQL through a `pg` pool: each transaction holds one pooled client from BEGIN to COMMIT. */
-export async function openPostgres(connectionString: string, max: number): Promise<Database> {
-  const pool = new pg.Pool({ connectionString, max });
+export async function openPostgres(connectionString: string, max: number, schema?: string): Promise<Database> {
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new Error(`Invalid schema name ${schema}`);
+  }
+  const pool = new pg.Pool({ connectionString, max, options: schema ? `-c search_path=${schema}` : undefined });
   // A dropped idle connection must not crash the process; the next checkout reconnects.
   pool.on('error', () => undefined);
   const executor = (client: pg.Pool | pg.PoolClient): SqlExecutor => ({

@@ -1,0 +1,393 @@
+import { RESPONSE_KEY } from 'fhir-kit-client';
+import type { Bundle, CarePlan, OperationOutcome, Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { http, startTestServer, testDatabases, type TestServer } from '../harness.ts';
+
+/** The HTTP response behind a fhir-kit-client result (status and headers). */
+function responseOf(result: object): Response {
+  return (result as Record<symbol, Response>)[RESPONSE_KEY];
+}
+
+/** The error fhir-kit-client throws for a non-2xx answer. */
+async function failure(promise: Promise<unknown>): Promise<{ status: number; data: OperationOutcome }> {
+  try {
+    await promise;
+  } catch (err) {
+    return (err as { response: { status: number; data: OperationOutcome } }).response;
+  }
+  throw new Error('expected the request to fail');
+}
+
+const patient: Patient = {
+  resourceType: 'Patient',
+  name: [{ family: 'Testperson', given: ['Avery'] }],
+  birthDate: '1990-04-01',
+};
+
+function carePlanFor(patientId: string): CarePlan {
+  return {
+    resourceType: 'CarePlan',
+    status: 'active',
+    intent: 'plan',
+    subject: { reference: `Patient/${patientId}` },
+  };
+}
+
+describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(kind, { maxBodyBytes: 64 * 1024, maxBundleEntries: 5 });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describe('create', () => {
+    test('assigns a UUID, version 1, and answers 201 with Location, ETag and Last-Modified', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: { ...patient, id: 'client-chosen' } })) as Patient;
+      const response = responseOf(created);
+      expect(response.status).toBe(201);
+      expect(created.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(created.id).not.toBe('client-chosen');
+      expect(created.meta?.versionId).toBe('1');
+      expect(Date.parse(created.meta?.lastUpdated ?? '')).not.toBeNaN();
+      expect(response.headers.get('location')).toBe(`${server.url}/Patient/${created.id}/_history/1`);
+      expect(response.headers.get('etag')).toBe('W/"1"');
+      expect(response.headers.get('last-modified')).toBe(new Date(created.meta?.lastUpdated as string).toUTCString());
+      expect(response.headers.get('content-type')).toBe('application/fhir+json; charset=utf-8');
+    });
+
+    test('rejects an unknown element with 400 and an expression pointing at it, storing nothing', async () => {
+      const before = await http(server, 'GET', '_history?_count=1000');
+      const res = await failure(server.client.create({ resourceType: 'Patient', body: { ...patient, nickname: 'Ave' } }));
+      expect(res.status).toBe(400);
+      expect(res.data.resourceType).toBe('OperationOutcome');
+      expect(res.data.issue[0].expression).toEqual(['Patient.nickname']);
+      const after = await http(server, 'GET', '_history?_count=1000');
+      expect(after.body.entry.length).toBe(before.body.entry.length);
+    });
+
+    test('rejects a wrong type and a missing required element', async () => {
+      const res = await failure(
+        server.client.create({ resourceType: 'CarePlan', body: { resourceType: 'CarePlan', intent: 'plan', subject: { reference: 'Patient/x' }, created: 'yesterday' } }),
+      );
+      expect(res.status).toBe(400);
+      const expressions = res.data.issue.flatMap((i) => i.expression ?? []);
+      expect(expressions).toContain('CarePlan.status');
+      expect(expressions).toContain('CarePlan.created');
+    });
+
+    test('rejects a body whose resourceType differs from the URL', async () => {
+      const res = await http(server, 'POST', 'CarePlan', { body: patient });
+      expect(res.status).toBe(400);
+      expect(res.body.issue[0].diagnostics).toContain('resourceType is "Patient" but the URL is for CarePlan');
+    });
+
+    test('Prefer: return=minimal sends no body, return=OperationOutcome sends the outcome', async () => {
+      const minimal = await http(server, 'POST', 'Patient', { body: patient, headers: { prefer: 'return=minimal' } });
+      expect(minimal.status).toBe(201);
+      expect(minimal.text).toBe('');
+      expect(minimal.headers.get('location')).toMatch(/\/Patient\/[^/]+\/_history\/1$/);
+      const outcome = await http(server, 'POST', 'Patient', { body: patient, headers: { prefer: 'return=OperationOutcome' } });
+      expect(outcome.status).toBe(201);
+      expect(outcome.body.resourceType).toBe('OperationOutcome');
+      expect(outcome.body.issue[0].severity).toBe('information');
+    });
+  });
+
+  describe('read and vread', () => {
+    test('reads the current version and a past version', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      await server.client.update({ resourceType: 'Patient', id: created.id as string, body: { ...created, gender: 'female' } });
+      const current = (await server.client.read({ resourceType: 'Patient', id: created.id as string })) as Patient;
+      expect(current.gender).toBe('female');
+      expect(current.meta?.versionId).toBe('2');
+      expect(responseOf(current).headers.get('etag')).toBe('W/"2"');
+      const first = (await server.client.vread({ resourceType: 'Patient', id: created.id as string, version: '1' })) as Patient;
+      expect(first.gender).toBeUndefined();
+      expect(first.meta?.versionId).toBe('1');
+    });
+
+    test('answers 404 for an unknown id and for an unknown version', async () => {
+      expect((await failure(server.client.read({ resourceType: 'Patient', id: 'no-such-patient' }))).status).toBe(404);
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      expect((await failure(server.client.vread({ resourceType: 'Patient', id: created.id as string, version: '9' }))).status).toBe(404);
+    });
+
+    test('answers 404 for an unknown resource type', async () => {
+      const res = await http(server, 'GET', 'Patients/1');
+      expect(res.status).toBe(404);
+      expect(res.body.issue[0].diagnostics).toContain('Unknown resource type "Patients"');
+    });
+
+    test('rejects an id that is not a FHIR id', async () => {
+      const res = await http(server, 'GET', `Patient/${encodeURIComponent("1' OR '1'='1")}`);
+      expect(res.status).toBe(400);
+      expect(res.body.issue[0].diagnostics).toContain('not a valid FHIR id');
+      const long = await http(server, 'PUT', `Patient/${'a'.repeat(65)}`, { body: { ...patient, id: 'a'.repeat(65) } });
+      expect(long.status).toBe(400);
+    });
+
+    test('If-None-Match and If-Modified-Since give 304 when unchanged', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      const etag = await http(server, 'GET', `Patient/${created.id}`, { headers: { 'if-none-match': 'W/"1"' } });
+      expect(etag.status).toBe(304);
+      expect(etag.text).toBe('');
+      const changed = await http(server, 'GET', `Patient/${created.id}`, { headers: { 'if-none-match': 'W/"0"' } });
+      expect(changed.status).toBe(200);
+      const later = new Date(Date.parse(created.meta?.lastUpdated as string) + 60_000).toUTCString();
+      expect((await http(server, 'GET', `Patient/${created.id}`, { headers: { 'if-modified-since': later } })).status).toBe(304);
+      const earlier = new Date(Date.parse(created.meta?.lastUpdated as string) - 60_000).toUTCString();
+      expect((await http(server, 'GET', `Patient/${created.id}`, { headers: { 'if-modified-since': earlier } })).status).toBe(200);
+    });
+  });
+
+  describe('update', () => {
+    test('update-as-create with a client id answers 201, then 200 with version 2', async () => {
+      const id = `kp-${Date.now()}`;
+      const created = (await server.client.update({ resourceType: 'Patient', id, body: { ...patient, id } })) as Patient;
+      expect(responseOf(created).status).toBe(201);
+      expect(created.meta?.versionId).toBe('1');
+      const updated = (await server.client.update({ resourceType: 'Patient', id, body: { ...patient, id, gender: 'male' } })) as Patient;
+      expect(responseOf(updated).status).toBe(200);
+      expect(updated.meta?.versionId).toBe('2');
+    });
+
+    test('rejects an id in the body that differs from the URL', async () => {
+      const res = await http(server, 'PUT', 'Patient/abc', { body: { ...patient, id: 'xyz' } });
+      expect(res.status).toBe(400);
+      expect(res.body.issue[0].diagnostics).toContain('does not match the id in the URL');
+    });
+
+    test('If-Match with a stale version answers 412 and changes nothing', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      const id = created.id as string;
+      await server.client.update({ resourceType: 'Patient', id, body: { ...created, gender: 'other' }, options: { headers: { 'if-match': 'W/"1"' } } });
+      const stale = await failure(
+        server.client.update({ resourceType: 'Patient', id, body: { ...created, gender: 'male' }, options: { headers: { 'if-match': 'W/"1"' } } }),
+      );
+      expect(stale.status).toBe(412);
+      expect(stale.data.issue[0].diagnostics).toContain('current version is 2');
+      const current = (await server.client.read({ resourceType: 'Patient', id })) as Patient;
+      expect(current.gender).toBe('other');
+      expect(current.meta?.versionId).toBe('2');
+    });
+
+    test('concurrent updates each get their own version, none lost', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      const id = created.id as string;
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          server.client.update({ resourceType: 'Patient', id, body: { ...patient, id, name: [{ family: `Writer${i}` }] } }),
+        ),
+      );
+      const versions = results.map((r) => Number((r as Patient).meta?.versionId)).sort((a, b) => a - b);
+      expect(versions).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    });
+
+    test('concurrent If-Match updates of the same version: exactly one wins, the rest get 412', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      const id = created.id as string;
+      const statuses = await Promise.all(
+        Array.from({ length: 4 }, (_, i) =>
+          http(server, 'PUT', `Patient/${id}`, { body: { ...patient, id, name: [{ family: `Racer${i}` }] }, headers: { 'if-match': 'W/"1"' } }).then((r) => r.status),
+        ),
+      );
+      expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 412)).toHaveLength(3);
+    });
+  });
+
+  describe('patch', () => {
+    test('JSON Patch changes the resource and bumps the version', async () => {
+      const created = (await server.client.create({ resourceType: 'CarePlan', body: carePlanFor('p1') })) as CarePlan;
+      const patched = (await server.client.patch({
+        resourceType: 'CarePlan',
+        id: created.id as string,
+        jsonPatch: [{ op: 'replace', path: '/status', value: 'on-hold' }],
+      })) as CarePlan;
+      expect(patched.status).toBe('on-hold');
+      expect(patched.meta?.versionId).toBe('2');
+    });
+
+    test('FHIRPath Patch (Parameters) changes the resource', async () => {
+      const created = (await server.client.create({ resourceType: 'CarePlan', body: carePlanFor('p1') })) as CarePlan;
+      const res = await http(server, 'PATCH', `CarePlan/${created.id}`, {
+        body: {
+          resourceType: 'Parameters',
+          parameter: [
+            {
+              name: 'operation',
+              part: [
+                { name: 'type', valueCode: 'add' },
+                { name: 'path', valueString: 'CarePlan' },
+                { name: 'name', valueString: 'description' },
+                { name: 'value', valueString: 'Supports for living at home' },
+              ],
+            },
+          ],
+        },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.description).toBe('Supports for living at home');
+    });
+
+    test('a patch that breaks the resource is rejected with the validation issue', async () => {
+      const created = (await server.client.create({ resourceType: 'CarePlan', body: carePlanFor('p1') })) as CarePlan;
+      const res = await http(server, 'PATCH', `CarePlan/${created.id}`, {
+        body: [{ op: 'remove', path: '/status' }],
+        headers: { 'content-type': 'application/json-patch+json' },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.issue[0].expression).toEqual(['CarePlan.status']);
+      const current = (await server.client.read({ resourceType: 'CarePlan', id: created.id as string })) as CarePlan;
+      expect(current.meta?.versionId).toBe('1');
+    });
+
+    test('a failing JSON Patch test operation is a 400 naming the operation', async () => {
+      const created = (await server.client.create({ resourceType: 'CarePlan', body: carePlanFor('p1') })) as CarePlan;
+      const res = await http(server, 'PATCH', `CarePlan/${created.id}`, {
+        body: [{ op: 'test', path: '/status', value: 'draft' }],
+        headers: { 'content-type': 'application/json-patch+json' },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.issue[0].diagnostics).toContain('JSON Patch operation 0');
+    });
+  });
+
+  describe('delete', () => {
+    test('delete then read is 410 Gone; history keeps the versions; re-create continues numbering', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      const id = created.id as string;
+      const deleted = await http(server, 'DELETE', `Patient/${id}`);
+      expect(deleted.status).toBe(200);
+      expect(deleted.body.resourceType).toBe('OperationOutcome');
+      expect((await failure(server.client.read({ resourceType: 'Patient', id }))).status).toBe(410);
+      expect((await http(server, 'DELETE', `Patient/${id}`)).status).toBe(200);
+      const history = (await server.client.history({ resourceType: 'Patient', id })) as Bundle;
+      expect(history.type).toBe('history');
+      expect(history.entry?.map((e) => e.request?.method)).toEqual(['DELETE', 'POST']);
+      const recreated = (await server.client.update({ resourceType: 'Patient', id, body: { ...patient, id } })) as Patient;
+      expect(responseOf(recreated).status).toBe(201);
+      expect(recreated.meta?.versionId).toBe('3');
+    });
+
+    test('deleting an id that never existed is 404', async () => {
+      expect((await http(server, 'DELETE', 'Patient/never-was')).status).toBe(404);
+    });
+  });
+
+  describe('history', () => {
+    test('type history pages newest first with next links that stay stable while data changes', async () => {
+      const type = 'Basic';
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const basic = (await server.client.create({ resourceType: type, body: { resourceType: type, code: { text: `item ${i}` } } })) as { id: string };
+        ids.push(basic.id);
+      }
+      const page1 = (await server.client.typeHistory({ resourceType: type, options: { searchParams: { _count: '2' } } as never })) as Bundle;
+      const first = await http(server, 'GET', `${type}/_history?_count=2`);
+      expect(first.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([ids[4], ids[3]]);
+      void page1;
+      // A write between pages must not shift the next page.
+      await server.client.create({ resourceType: type, body: { resourceType: type, code: { text: 'late' } } });
+      const next = first.body.link.find((l: { relation: string }) => l.relation === 'next').url as string;
+      const second = await http(server, 'GET', next.slice(server.url.length + 1));
+      expect(second.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([ids[2], ids[1]]);
+    });
+
+    test('_since and _at select versions by time; system history sees every type', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      const since = created.meta?.lastUpdated as string;
+      await server.client.update({ resourceType: 'Patient', id: created.id as string, body: { ...created, gender: 'female' } });
+      const res = await http(server, 'GET', `Patient/${created.id}/_history?_since=${encodeURIComponent(since)}`);
+      expect(res.body.entry.map((e: { response: { etag: string } }) => e.response.etag)).toEqual(['W/"2"', 'W/"1"']);
+      const at = await http(server, 'GET', `Patient/${created.id}/_history?_at=${encodeURIComponent(since)}`);
+      expect(at.body.entry).toHaveLength(1);
+      expect(at.body.entry[0].resource.meta.versionId).toBe('1');
+      const system = await http(server, 'GET', `_history?_since=${encodeURIComponent(since)}`);
+      expect(system.body.entry.length).toBeGreaterThanOrEqual(2);
+    });
+
+    test('rejects unknown history parameters and malformed dates', async () => {
+      const bad = await http(server, 'GET', 'Patient/_history?_since=last-tuesday');
+      expect(bad.status).toBe(400);
+      expect(bad.body.issue[0].expression).toEqual(['_since']);
+      expect((await http(server, 'GET', 'Patient/_history?status=active')).status).toBe(400);
+    });
+  });
+
+  describe('content negotiation and limits', () => {
+    test('malformed JSON is 400 saying where', async () => {
+      const res = await http(server, 'POST', 'Patient', { raw: '{"resourceType": "Patient",', headers: { 'content-type': 'application/fhir+json' } });
+      expect(res.status).toBe(400);
+      expect(res.body.issue[0].diagnostics).toMatch(/not valid JSON at line 1, column \d+/);
+    });
+
+    test('XML bodies are 415 and XML responses 406, each with an OperationOutcome', async () => {
+      const xml = await http(server, 'POST', 'Patient', { raw: '<Patient xmlns="http://hl7.org/fhir"/>', headers: { 'content-type': 'application/fhir+xml' } });
+      expect(xml.status).toBe(415);
+      expect(xml.body.resourceType).toBe('OperationOutcome');
+      const accept = await http(server, 'GET', 'metadata', { headers: { accept: 'application/fhir+xml' } });
+      expect(accept.status).toBe(406);
+      expect((await http(server, 'GET', 'metadata?_format=xml')).status).toBe(406);
+      expect((await http(server, 'GET', 'metadata?_format=json')).status).toBe(200);
+    });
+
+    test('_pretty indents the JSON', async () => {
+      const res = await http(server, 'GET', 'metadata?_pretty=true');
+      expect(res.text.startsWith('{\n  "resourceType": "CapabilityStatement"')).toBe(true);
+    });
+
+    test('a body over the size limit is 413', async () => {
+      const big = { ...patient, name: [{ family: 'x'.repeat(70 * 1024) }] };
+      const res = await http(server, 'POST', 'Patient', { body: big });
+      expect(res.status).toBe(413);
+      expect(res.body.issue[0].diagnostics).toContain('MAX_BODY_SIZE');
+    });
+
+    test('an unsupported method is 405', async () => {
+      const res = await http(server, 'POST', 'Patient/123', { body: patient });
+      expect(res.status).toBe(405);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+      expect((await http(server, 'OPTIONS', 'Patient')).status).toBe(405);
+    });
+  });
+
+  describe('CapabilityStatement', () => {
+    test('describes FHIR 4.0.1 JSON with every resource type and the interactions the router serves', async () => {
+      const cs = (await server.client.capabilityStatement()) as unknown as {
+        fhirVersion: string;
+        format: string[];
+        rest: { resource: { type: string; interaction: { code: string }[]; conditionalCreate: boolean }[]; interaction: { code: string }[] }[];
+      };
+      expect(cs.fhirVersion).toBe('4.0.1');
+      expect(cs.format).toEqual(['json']);
+      const types = cs.rest[0].resource.map((r) => r.type);
+      for (const type of ['CarePlan', 'Goal', 'ServiceRequest', 'Task', 'Patient', 'Basic']) {
+        expect(types).toContain(type);
+      }
+      expect(types).not.toContain('DomainResource');
+      const carePlan = cs.rest[0].resource.find((r) => r.type === 'CarePlan');
+      expect(carePlan?.interaction.map((i) => i.code)).toEqual(
+        expect.arrayContaining(['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type']),
+      );
+      expect(cs.rest[0].interaction.map((i) => i.code)).toEqual(expect.arrayContaining(['transaction', 'batch']));
+    });
+  });
+});
+
+describe('health endpoints', () => {
+  test('/healthz and /readyz answer while the server runs', async () => {
+    const server = await startTestServer('pglite');
+    try {
+      const root = server.url.replace(/\/fhir$/, '');
+      expect((await fetch(`${root}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${root}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ready', database: 'pglite' });
+    } finally {
+      await server.stop();
+    }
+  });
+});
