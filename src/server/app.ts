@@ -58,7 +58,9 @@ function send(req: Request, res: Response, request: FhirRequest, response: FhirR
     res.end();
     return;
   }
-  const isWrite = request.method !== 'GET' && request.method !== 'HEAD';
+  // Prefer: return applies to writes of a resource; a batch/transaction applies it per entry,
+  // and an operation's output is always returned.
+  const isWrite = request.method !== 'GET' && request.method !== 'HEAD' && request.path !== '' && !request.path.includes('$');
   const prefer = isWrite ? preferReturn(request) : 'representation';
   const body = prefer === 'minimal' ? undefined : prefer === 'OperationOutcome' ? response.outcome : (response.resource ?? response.outcome);
   if (body === undefined) {

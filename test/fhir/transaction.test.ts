@@ -1,0 +1,172 @@
+import type { Bundle, BundleEntry, CarePlan, Goal, Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { http, startTestServer, testDatabases, type TestServer } from '../harness.ts';
+
+const PATIENT = 'urn:uuid:6f1c2a3e-0000-4000-8000-000000000001';
+const GOAL = 'urn:uuid:6f1c2a3e-0000-4000-8000-000000000002';
+const PLAN = 'urn:uuid:6f1c2a3e-0000-4000-8000-000000000003';
+
+function planBundle(): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      {
+        fullUrl: PLAN,
+        resource: {
+          resourceType: 'CarePlan',
+          status: 'active',
+          intent: 'plan',
+          subject: { reference: PATIENT },
+          goal: [{ reference: GOAL }],
+          text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml"><a href="${PATIENT}">Member</a></div>` },
+          extension: [{ url: 'http://example.org/fhir/StructureDefinition/related', valueReference: { reference: GOAL } }],
+        } as CarePlan,
+        request: { method: 'POST', url: 'CarePlan' },
+      },
+      {
+        fullUrl: GOAL,
+        resource: {
+          resourceType: 'Goal',
+          lifecycleStatus: 'active',
+          description: { text: 'Live in my own apartment' },
+          subject: { reference: PATIENT },
+        },
+        request: { method: 'POST', url: 'Goal' },
+      },
+      {
+        fullUrl: PATIENT,
+        resource: { resourceType: 'Patient', name: [{ family: 'Sampleton', given: ['Riley'] }] },
+        request: { method: 'POST', url: 'Patient' },
+      },
+    ],
+  };
+}
+
+async function historyCount(server: TestServer): Promise<number> {
+  return (await http(server, 'GET', '_history?_count=1000')).body.entry.length;
+}
+
+describe.each(testDatabases)('transaction and batch on %s', (kind) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(kind, { maxBundleEntries: 10 });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('resolves urn:uuid references everywhere: references, extensions and narrative links', async () => {
+    const response = (await server.client.transaction({ body: planBundle() })) as Bundle;
+    expect(response.type).toBe('transaction-response');
+    expect(response.entry?.map((e) => e.response?.status)).toEqual(['201 Created', '201 Created', '201 Created']);
+    const [plan, goal, patient] = response.entry?.map((e) => e.resource) as [CarePlan, Goal, Patient];
+    expect(plan.subject.reference).toBe(`Patient/${patient.id}`);
+    expect(plan.goal?.[0].reference).toBe(`Goal/${goal.id}`);
+    expect(plan.extension?.[0].valueReference?.reference).toBe(`Goal/${goal.id}`);
+    expect(plan.text?.div).toContain(`href="Patient/${patient.id}"`);
+    expect(goal.subject.reference).toBe(`Patient/${patient.id}`);
+    const stored = (await server.client.read({ resourceType: 'CarePlan', id: plan.id as string })) as CarePlan;
+    expect(stored.subject.reference).toBe(`Patient/${patient.id}`);
+    expect(response.entry?.[0].response?.location).toBe(`${server.url}/CarePlan/${plan.id}/_history/1`);
+  });
+
+  test('a failing entry rolls back every entry and the error names it', async () => {
+    const before = await historyCount(server);
+    const bundle = planBundle();
+    (bundle.entry?.[1].resource as Goal & { target: unknown }).target = 'soon';
+    const res = await http(server, 'POST', '', { body: bundle });
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].diagnostics).toContain('Bundle.entry[1] (POST Goal)');
+    expect(res.body.issue[0].expression[0]).toMatch(/^Bundle\.entry\[1\]/);
+    expect(await historyCount(server)).toBe(before);
+  });
+
+  test('processes DELETE before POST before PUT before GET', async () => {
+    const existing = (await server.client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', gender: 'female' } })) as Patient;
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { request: { method: 'GET', url: `Patient/${existing.id}` } },
+        { resource: { resourceType: 'Patient', id: existing.id, gender: 'male' }, request: { method: 'PUT', url: `Patient/${existing.id}` } },
+        { resource: { resourceType: 'Basic', code: { text: 'x' } }, request: { method: 'POST', url: 'Basic' } },
+        { request: { method: 'DELETE', url: `Patient/${existing.id}` } },
+      ],
+    };
+    const response = (await server.client.transaction({ body: bundle })) as Bundle;
+    const statuses = response.entry?.map((e) => e.response?.status);
+    // DELETE first, then the PUT re-creates it (201), then the GET sees the PUT's result.
+    expect(statuses).toEqual(['200 OK', '201 Created', '201 Created', '200 OK']);
+    expect((response.entry?.[0].resource as Patient).gender).toBe('male');
+    expect((response.entry?.[0].resource as Patient).meta?.versionId).toBe('3');
+  });
+
+  test('a reference to a urn:uuid that no entry declares fails the bundle', async () => {
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          resource: { resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'x' }, subject: { reference: 'urn:uuid:00000000-0000-4000-8000-00000000dead' } },
+          request: { method: 'POST', url: 'Goal' },
+        },
+      ],
+    };
+    const res = await http(server, 'POST', '', { body: bundle });
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].diagnostics).toContain('not the fullUrl of any entry');
+  });
+
+  test('If-Match inside a transaction is enforced per entry', async () => {
+    const created = (await server.client.create({ resourceType: 'Patient', body: { resourceType: 'Patient' } })) as Patient;
+    const res = await http(server, 'POST', '', {
+      body: {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ resource: { ...created, gender: 'male' }, request: { method: 'PUT', url: `Patient/${created.id}`, ifMatch: 'W/"7"' } }],
+      },
+    });
+    expect(res.status).toBe(412);
+    expect(res.body.issue[0].diagnostics).toContain('Bundle.entry[0]');
+  });
+
+  test('batch entries succeed or fail independently, each with its own status', async () => {
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { resource: { resourceType: 'Patient', gender: 'female' }, request: { method: 'POST', url: 'Patient' } },
+        { resource: { resourceType: 'Patient', birthDate: 'someday' } as Patient, request: { method: 'POST', url: 'Patient' } },
+        { request: { method: 'GET', url: 'Patient/does-not-exist' } },
+        { request: { method: 'GET', url: 'metadata' } } as BundleEntry,
+      ],
+    };
+    const response = (await server.client.batch({ body: bundle })) as Bundle;
+    expect(response.type).toBe('batch-response');
+    expect(response.entry?.map((e) => e.response?.status)).toEqual(['201 Created', '400 Bad Request', '404 Not Found', '200 OK']);
+    expect(response.entry?.[2].response?.outcome?.resourceType).toBe('OperationOutcome');
+  });
+
+  test('a bundle over the entry limit is 413 and writes nothing', async () => {
+    const before = await historyCount(server);
+    const entry = Array.from({ length: 11 }, () => ({ resource: { resourceType: 'Basic', code: { text: 'x' } }, request: { method: 'POST', url: 'Basic' } }));
+    const res = await http(server, 'POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry } });
+    expect(res.status).toBe(413);
+    expect(res.body.issue[0].diagnostics).toContain('at most 10');
+    expect(await historyCount(server)).toBe(before);
+  });
+
+  test('rejects a Bundle that is not a batch or transaction, and malformed entries', async () => {
+    expect((await http(server, 'POST', '', { body: { resourceType: 'Bundle', type: 'collection' } })).status).toBe(400);
+    const noUrl = await http(server, 'POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'POST' }, resource: { resourceType: 'Basic' } }] } });
+    expect(noUrl.status).toBe(400);
+    expect(noUrl.body.issue[0].expression).toEqual(['Bundle.entry[0].request.url']);
+  });
+
+  test('Prefer: return=minimal leaves resources out of the response entries', async () => {
+    const res = await http(server, 'POST', '', { body: planBundle(), headers: { prefer: 'return=minimal' } });
+    expect(res.status).toBe(200);
+    expect(res.body.entry.every((e: BundleEntry) => e.resource === undefined && e.response?.location)).toBe(true);
+  });
+});
