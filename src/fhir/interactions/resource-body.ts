@@ -60,9 +60,19 @@ export function withoutServerMeta<T extends Resource>(resource: T): T {
  * or its type implies). Errors reject the write with 400; warnings are returned for the outcome.
  */
 export function validateForWrite(ctx: FhirContext, resource: Resource): OperationOutcomeIssue[] {
-  const issues = ctx.validator.validate(resource);
+  const issues = ctx.validator.validate(resource).map(withDiagnostics);
   if (hasErrors(issues)) {
     throw new FhirError(400, issues);
   }
   return issues;
+}
+
+/** Every issue says where and what in one line, e.g. "CarePlan.status: Missing required property". */
+function withDiagnostics(issue: OperationOutcomeIssue): OperationOutcomeIssue {
+  if (issue.diagnostics) {
+    return issue;
+  }
+  const where = issue.expression?.[0];
+  const what = issue.details?.text ?? issue.code;
+  return { ...issue, diagnostics: where ? `${where}: ${what}` : what };
 }

@@ -1,0 +1,34 @@
+import { describe, expect, test } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+describe('configuration', () => {
+  test('defaults serve the embedded database on port 8080 under /fhir', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8080);
+    expect(config.baseUrl).toBe('http://localhost:8080/fhir');
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.maxBodyBytes).toBe(16 * 1024 * 1024);
+    expect(config.defaultPageSize).toBe(20);
+    expect(config.maxPageSize).toBe(1000);
+  });
+
+  test('reads sizes with units and strips a trailing slash from BASE_URL', () => {
+    const config = loadConfig({ MAX_BODY_SIZE: '512kb', BASE_URL: 'https://plans.example.org/fhir/', PORT: '9000' });
+    expect(config.maxBodyBytes).toBe(512 * 1024);
+    expect(config.baseUrl).toBe('https://plans.example.org/fhir');
+    expect(config.port).toBe(9000);
+  });
+
+  test.each([
+    [{ PORT: 'eighty' }, 'PORT=eighty is not valid'],
+    [{ PORT: '70000' }, 'PORT=70000 is not valid'],
+    [{ MAX_BODY_SIZE: 'lots' }, 'MAX_BODY_SIZE=lots is not valid'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must start with postgres://'],
+    [{ BASE_URL: 'not a url' }, 'BASE_URL=not a url is not a valid absolute URL'],
+    [{ DEFAULT_PAGE_SIZE: '50', MAX_PAGE_SIZE: '10' }, 'must not exceed MAX_PAGE_SIZE'],
+    [{ LOAD_DEMO_DATA: 'maybe' }, 'LOAD_DEMO_DATA=maybe is not valid'],
+  ])('rejects %j with a message naming the setting', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
