@@ -114,6 +114,14 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       expect((await failure(server.client.vread({ resourceType: 'Patient', id: created.id as string, version: '9' }))).status).toBe(404);
     });
 
+    test('HEAD answers the headers of a read without a body', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      const res = await http(server, 'HEAD', `Patient/${created.id}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('etag')).toBe('W/"1"');
+      expect(res.text).toBe('');
+    });
+
     test('answers 404 for an unknown resource type', async () => {
       const res = await http(server, 'GET', 'Patients/1');
       expect(res.status).toBe(404);
@@ -195,6 +203,21 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       );
       expect(statuses.filter((s) => s === 200)).toHaveLength(1);
       expect(statuses.filter((s) => s === 412)).toHaveLength(3);
+    });
+    test('concurrent update-as-create of one new id: one 201, the others succeed as updates or get 409, never 500', async () => {
+      const id = `race-${Date.now()}`;
+      const results = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => http(server, 'PUT', `Patient/${id}`, { body: { ...patient, id, name: [{ family: `Creator${i}` }] } })),
+      );
+      const statuses = results.map((r) => r.status);
+      expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+      expect(statuses.every((s) => s === 201 || s === 200 || s === 409)).toBe(true);
+      const conflicts = results.filter((r) => r.status === 409);
+      for (const res of conflicts) {
+        expect(res.body.issue[0].diagnostics).toContain('retry');
+      }
+      const history = await http(server, 'GET', `Patient/${id}/_history`);
+      expect(history.body.entry).toHaveLength(statuses.filter((s) => s !== 409).length);
     });
   });
 
