@@ -1,3 +1,4 @@
+import { issueAccessToken, loadOrCreateSigningKey } from './auth/signing-key.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { startServer } from './server/server.ts';
 
@@ -28,6 +29,33 @@ const commands: Record<string, Command> = {
       process.once('SIGINT', () => stop('SIGINT'));
       return new Promise<number>(() => undefined);
     },
+  },
+};
+
+function flag(args: string[], name: string, fallback: string): string {
+  const index = args.indexOf(name);
+  return index >= 0 && args[index + 1] !== undefined ? args[index + 1] : fallback;
+}
+
+commands.token = {
+  summary: "Issue an access token signed with this server's local key (DATA_DIR/auth)",
+  usage: "kanplan token [--scope 'system/*.cruds'] [--subject NAME] [--expires 1h]",
+  async run(args) {
+    const config = loadConfig();
+    if (config.auth.jwksUrl) {
+      process.stderr.write('AUTH_JWKS_URL is set: tokens come from that authorization server, not from kanplan.\n');
+      return 2;
+    }
+    const key = await loadOrCreateSigningKey(config.auth.keyFile);
+    const token = await issueAccessToken(key, {
+      scope: flag(args, '--scope', 'system/*.cruds'),
+      subject: flag(args, '--subject', 'kanplan-cli'),
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      expiresIn: flag(args, '--expires', '1h'),
+    });
+    process.stdout.write(`${token}\n`);
+    return 0;
   },
 };
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { AuthSettings } from './auth/access.ts';
 
 /** Every setting of the server, read once at start. See README "Configuration". */
 export interface Config {
@@ -16,6 +17,7 @@ export interface Config {
   readonly logLevel: string;
   /** Load the example documents into an empty database at start (npm start does). */
   readonly loadDemoData: boolean;
+  readonly auth: AuthSettings;
 }
 
 export class ConfigError extends Error {}
@@ -83,17 +85,30 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (defaultPageSize > maxPageSize) {
     throw new ConfigError(`DEFAULT_PAGE_SIZE (${defaultPageSize}) must not exceed MAX_PAGE_SIZE (${maxPageSize}).`);
   }
+  const baseUrl = overrides.baseUrl ?? url(env, 'BASE_URL', `http://localhost:${port}/fhir`);
+  const dataDir = path.resolve(overrides.dataDir ?? env.DATA_DIR ?? 'data');
+  const authMode = env.AUTH_MODE ?? 'jwt';
+  if (authMode !== 'jwt' && authMode !== 'off') {
+    throw new ConfigError(`AUTH_MODE=${authMode} is not valid: expected jwt (the default) or off.`);
+  }
   return {
     port,
     host,
-    baseUrl: overrides.baseUrl ?? url(env, 'BASE_URL', `http://localhost:${port}/fhir`),
+    baseUrl,
     databaseUrl,
-    dataDir: path.resolve(overrides.dataDir ?? env.DATA_DIR ?? 'data'),
+    dataDir,
     maxBodyBytes: overrides.maxBodyBytes ?? bytes(env, 'MAX_BODY_SIZE', 16 * 1024 ** 2),
     maxBundleEntries: overrides.maxBundleEntries ?? integer(env, 'MAX_BUNDLE_ENTRIES', 1000, 1, 100_000),
     defaultPageSize,
     maxPageSize,
     logLevel: overrides.logLevel ?? env.LOG_LEVEL ?? 'info',
     loadDemoData: overrides.loadDemoData ?? boolean(env, 'LOAD_DEMO_DATA', true),
+    auth: overrides.auth ?? {
+      mode: authMode,
+      jwksUrl: env.AUTH_JWKS_URL ? url(env, 'AUTH_JWKS_URL', '') : undefined,
+      keyFile: path.resolve(env.AUTH_KEY_FILE ?? path.join(dataDir, 'auth', 'signing-key.json')),
+      issuer: env.AUTH_ISSUER ?? baseUrl,
+      audience: env.AUTH_AUDIENCE ?? baseUrl,
+    },
   };
 }

@@ -14,6 +14,25 @@ describe('kanplan CLI', () => {
     expect(result.stdout).toMatch(/^\s+serve\s+Serve the FHIR API/m);
   });
 
+  test('token issues a JWT that the server accepts', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dataDir = mkdtempSync(`${tmpdir()}/kanplan-cli-`);
+    const result = spawnSync(process.execPath, ['src/cli.ts', 'token', '--scope', 'user/CarePlan.rs'], {
+      encoding: 'utf8',
+      env: { ...process.env, DATA_DIR: dataDir, BASE_URL: 'http://localhost:8080/fhir' },
+    });
+    expect(result.status).toBe(0);
+    const [, payload] = result.stdout.trim().split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    expect(claims.scope).toBe('user/CarePlan.rs');
+    expect(claims.aud).toBe('http://localhost:8080/fhir');
+    const { createTokenVerifier } = await import('../src/auth/access.ts');
+    const verify = await createTokenVerifier({ mode: 'jwt', keyFile: `${dataDir}/auth/signing-key.json`, issuer: 'http://localhost:8080/fhir', audience: 'http://localhost:8080/fhir' });
+    const access = await verify(`Bearer ${result.stdout.trim()}`);
+    expect(access.scopes[0].resourceType).toBe('CarePlan');
+  });
+
   test('an unknown command exits 2 and says so', () => {
     const result = kanplan('frobnicate');
     expect(result.status).toBe(2);

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { openDatabase } from '../src/store/database.ts';
 import { listMigrations, migrate } from '../src/store/migrate.ts';
 import { dumpPglite } from '../src/store/pglite.ts';
+import { loadOrCreateSigningKey } from '../src/auth/signing-key.ts';
+import { TEST_KEY_FILE } from './harness.ts';
 
 export const TEMPLATE_DIR = path.resolve('.tmp/test-template');
 
@@ -18,6 +20,8 @@ export default async function setup(): Promise<void> {
     .slice(0, 16);
   const dumpFile = path.join(TEMPLATE_DIR, `pglite-${hash}.tar.gz`);
   process.env.KANPLAN_TEST_PGLITE_DUMP = dumpFile;
+  // One signing key for all test files, made before they start (they would race to create it).
+  await loadOrCreateSigningKey(TEST_KEY_FILE);
   if (fs.existsSync(dumpFile)) {
     return;
   }

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { Client } from 'fhir-kit-client';
 import { pino } from 'pino';
+import { loadOrCreateSigningKey, issueAccessToken } from '../src/auth/signing-key.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Database } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrate.ts';
@@ -42,9 +44,37 @@ export async function openTestDatabase(kind: TestDatabaseKind): Promise<Database
   };
 }
 
+interface Options {
+  options?: { headers?: Record<string, string>; searchParams?: Record<string, string> };
+}
+
+/**
+ * fhir-kit-client's methods as the tests use them, typed for @medplum/fhirtypes resources
+ * (the library's own types want an index signature that FHIR resource types don't have).
+ */
+export interface TestClient {
+  create(args: { resourceType: string; body: object } & Options): Promise<object>;
+  read(args: { resourceType: string; id: string } & Options): Promise<object>;
+  vread(args: { resourceType: string; id: string; version: string } & Options): Promise<object>;
+  update(args: { resourceType: string; id?: string; searchParams?: Record<string, string>; body: object } & Options): Promise<object>;
+  patch(args: { resourceType: string; id: string; jsonPatch: object[] } & Options): Promise<object>;
+  delete(args: { resourceType: string; id: string } & Options): Promise<object>;
+  search(args: { resourceType: string; searchParams?: Record<string, string | string[]> } & Options): Promise<object>;
+  history(args?: { resourceType?: string; id?: string } & Options): Promise<object>;
+  typeHistory(args: { resourceType: string } & Options): Promise<object>;
+  transaction(args: { body: object } & Options): Promise<object>;
+  batch(args: { body: object } & Options): Promise<object>;
+  operation(args: { name: string; resourceType?: string; id?: string; method?: string; input?: object } & Options): Promise<object>;
+  capabilityStatement(): Promise<object>;
+  nextPage(args: { bundle: object } & Options): Promise<object> | undefined;
+  request(url: string, args?: { method?: string; body?: object } & Options): Promise<object>;
+}
+
 export interface TestServer {
   readonly url: string;
-  readonly client: Client;
+  readonly client: TestClient;
+  /** A bearer token with full access (system/*.cruds). */
+  readonly token: string;
   readonly server: RunningServer;
   readonly db: Database;
   stop(): Promise<void>;
@@ -53,11 +83,24 @@ export interface TestServer {
 /** The real server on an ephemeral loopback port, with fhir-kit-client pointed at it. */
 export async function startTestServer(kind: TestDatabaseKind, overrides: Partial<Config> = {}): Promise<TestServer> {
   const db = await openTestDatabase(kind);
-  const config = loadConfig({}, { port: 0, host: '127.0.0.1', baseUrl: 'http://127.0.0.1:0/fhir', loadDemoData: false, ...overrides });
+  const config = loadConfig(
+    {},
+    {
+      port: 0,
+      host: '127.0.0.1',
+      baseUrl: 'http://127.0.0.1:0/fhir',
+      loadDemoData: false,
+      auth: { mode: 'jwt', keyFile: TEST_KEY_FILE, issuer: TEST_ISSUER, audience: TEST_ISSUER },
+      ...overrides,
+    },
+  );
   const server = await startServer(config, { db, logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }) });
+  const token = await issueTestToken(server, 'system/*.cruds');
+  const client = new Client({ baseUrl: server.url, bearerToken: token }) as unknown as TestClient;
   return {
     url: server.url,
-    client: new Client({ baseUrl: server.url }),
+    client,
+    token,
     server,
     db,
     async stop() {
@@ -67,14 +110,27 @@ export async function startTestServer(kind: TestDatabaseKind, overrides: Partial
   };
 }
 
-/** Raw HTTP for what fhir-kit-client cannot express (bad bodies, odd headers, status codes). */
+export const TEST_KEY_FILE = path.resolve('.tmp/test-auth/signing-key.json');
+const TEST_ISSUER = 'https://kanplan.test/issuer';
+
+/** An access token for the test server, with the given SMART scopes. */
+export async function issueTestToken(server: Pick<RunningServer, 'url'>, scope: string, expiresIn = '1h'): Promise<string> {
+  const key = await loadOrCreateSigningKey(TEST_KEY_FILE);
+  return issueAccessToken(key, { scope, subject: 'test-client', issuer: TEST_ISSUER, audience: TEST_ISSUER, expiresIn });
+}
+
+/**
+ * Raw HTTP for what fhir-kit-client cannot express (bad bodies, odd headers, status codes).
+ * Sends the server's full-access token unless the caller sets Authorization (or '' for none).
+ */
 export async function http(
-  server: Pick<TestServer, 'url'>,
+  server: Pick<TestServer, 'url' | 'token'>,
   method: string,
   path: string,
   options: { body?: unknown; headers?: Record<string, string>; raw?: string } = {},
 ): Promise<{ status: number; headers: Headers; body: any; text: string }> {
-  const headers: Record<string, string> = { ...options.headers };
+  const headers: Record<string, string> = { authorization: `Bearer ${server.token}`, ...options.headers };
+  if (headers.authorization === '') delete headers.authorization;
   let body: string | undefined = options.raw;
   if (options.body !== undefined) {
     body = JSON.stringify(options.body);

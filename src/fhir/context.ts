@@ -1,4 +1,5 @@
 import type { Bundle } from '@medplum/fhirtypes';
+import type { AccessContext } from '../auth/access.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Repository } from '../store/repository.ts';
@@ -33,6 +34,8 @@ export interface SearchService {
 /** Everything an interaction needs; `repo` is bound to the SQL transaction of a bundle if any. */
 export interface FhirContext {
   readonly repo: Repository;
+  /** The caller and what their access token allows; checked by the router for every interaction. */
+  readonly access: AccessContext;
   readonly config: Config;
   readonly validator: ResourceValidator;
   readonly search: SearchService;

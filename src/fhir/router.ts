@@ -1,4 +1,6 @@
 import type { Parameters } from '@medplum/fhirtypes';
+import { assertAllowed } from '../auth/access.ts';
+import type { Permission } from '../auth/scopes.ts';
 import { isKnownResourceType } from '../validation/definitions.ts';
 import type { FhirContext } from './context.ts';
 import { handleCapabilities } from './interactions/capabilities.ts';
@@ -22,6 +24,17 @@ function assertResourceType(resourceType: string): void {
   if (!isKnownResourceType(resourceType)) {
     throw notFound(`Unknown resource type ${JSON.stringify(resourceType)}: this is a FHIR R4 server; resource types are case-sensitive, e.g. CarePlan.`);
   }
+}
+
+/** SMART scope check: every interaction, including each entry of a batch or transaction. */
+function allow(ctx: FhirContext, resourceType: string, permission: Permission): void {
+  assertAllowed(ctx.access, resourceType, permission);
+}
+
+/** Types a system-level search or history touches: those in _type, or all ('*'). */
+function systemTypes(request: FhirRequest): string[] {
+  const types = request.query.filter(([name]) => name === '_type').flatMap(([, value]) => value.split(','));
+  return types.length ? types : ['*'];
 }
 
 function notAllowed(request: FhirRequest, allowed: string): never {
@@ -65,6 +78,7 @@ async function invokeOperation(
   if (request.method !== 'POST' && !(request.method === 'GET' && operation.definition.affectsState !== true)) {
     notAllowed(request, operation.definition.affectsState ? 'POST' : 'GET or POST');
   }
+  allow(ctx, resourceType ?? '*', operation.definition.affectsState ? 'u' : 'r');
   const call: OperationCall = { request, resourceType, id, parameters: operationParameters(request) };
   return operation.handle(ctx, call);
 }
@@ -80,17 +94,24 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
 
   if (segments.length === 0) {
     if (method === 'POST') return processBundle(ctx, request, dispatch);
-    if (method === 'GET') return handleSearch(ctx, request, []);
+    if (method === 'GET') {
+      systemTypes(request).forEach((type) => allow(ctx, type, 's'));
+      return handleSearch(ctx, request, []);
+    }
     return notAllowed(request, 'GET (system search) or POST (batch/transaction)');
   }
   if (first === 'metadata' && segments.length === 1) {
     return method === 'GET' ? handleCapabilities(ctx, request) : notAllowed(request, 'GET');
   }
   if (first === '_history' && segments.length === 1) {
-    return method === 'GET' ? handleHistory(ctx, request) : notAllowed(request, 'GET');
+    if (method !== 'GET') return notAllowed(request, 'GET');
+    allow(ctx, '*', 's');
+    return handleHistory(ctx, request);
   }
   if (first === '_search' && segments.length === 1) {
-    return method === 'POST' ? handleSearch(ctx, request, []) : notAllowed(request, 'POST');
+    if (method !== 'POST') return notAllowed(request, 'POST');
+    systemTypes(request).forEach((type) => allow(ctx, type, 's'));
+    return handleSearch(ctx, request, []);
   }
   if (first.startsWith('$') && segments.length === 1) {
     return invokeOperation(ctx, request, first);
@@ -100,6 +121,8 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
   assertResourceType(resourceType);
   if (segments.length === 1) {
     const hasCriteria = criteriaOf(request) !== '';
+    allow(ctx, resourceType, ({ GET: 's', POST: 'c', PUT: 'u', PATCH: 'u', DELETE: 'd' } as const)[method]);
+    if (method === 'PUT' && hasCriteria) allow(ctx, resourceType, 'c');
     switch (method) {
       case 'GET':
         return handleSearch(ctx, request, [resourceType]);
@@ -114,9 +137,11 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
     }
   }
   if (second === '_search' && segments.length === 2) {
+    allow(ctx, resourceType, 's');
     return method === 'POST' ? handleSearch(ctx, request, [resourceType]) : notAllowed(request, `GET /${resourceType}?params or POST /${resourceType}/_search`);
   }
   if (second === '_history' && segments.length === 2) {
+    allow(ctx, resourceType, 's');
     return method === 'GET' ? handleHistory(ctx, request, resourceType) : notAllowed(request, 'GET');
   }
   if (second.startsWith('$') && segments.length === 2) {
@@ -124,6 +149,8 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
   }
   const id = second;
   if (segments.length === 2) {
+    // A PUT to a new id creates the resource (update-as-create); the u permission covers it.
+    allow(ctx, resourceType, ({ GET: 'r', POST: 'c', PUT: 'u', PATCH: 'u', DELETE: 'd' } as const)[method]);
     switch (method) {
       case 'GET':
         return readResource(ctx, request, resourceType, id);
@@ -139,6 +166,7 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
   }
   if (third === '_history' && segments.length <= 4) {
     if (method !== 'GET') return notAllowed(request, 'GET');
+    allow(ctx, resourceType, 'r');
     return fourth === undefined ? handleHistory(ctx, request, resourceType, id) : vreadResource(ctx, resourceType, id, fourth);
   }
   if (third?.startsWith('$') && segments.length === 3) {
@@ -147,6 +175,7 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
   if (segments.length === 3 && method === 'GET') {
     // Compartment search, e.g. Patient/123/CarePlan (https://hl7.org/fhir/R4/compartmentdefinition.html).
     if (third !== '*') assertResourceType(third);
+    allow(ctx, third, 's');
     return handleSearch(ctx, request, third === '*' ? [] : [third], { resourceType, id });
   }
   throw notFound(`No FHIR interaction is defined for ${request.method} /${request.path}.`);

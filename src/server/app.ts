@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { SYSTEM_ACCESS, type TokenVerifier } from '../auth/access.ts';
 import type { FhirContext } from '../fhir/context.ts';
 import { FhirError, outcomeOf, payloadTooLarge, statusOf } from '../fhir/outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse } from '../fhir/request.ts';
@@ -91,6 +92,12 @@ export interface AppServices {
   readonly basePath: string;
   /** Whether the server is still accepting work (false while shutting down). */
   readonly isAccepting: () => boolean;
+  readonly verifyToken: TokenVerifier;
+}
+
+/** Discovery needs no token (SMART App Launch: the CapabilityStatement is public). */
+function isDiscovery(request: FhirRequest): boolean {
+  return request.method === 'GET' && (request.path === 'metadata' || request.path === '.well-known/smart-configuration');
 }
 
 /** The HTTP edge: content negotiation, headers, errors as OperationOutcome. Nothing FHIR-specific lives here. */
@@ -124,7 +131,8 @@ export function createApp(services: AppServices): express.Express {
       const request = toFhirRequest(req, basePath);
       const isOperation = /(^|\/)\$[\w-]+$/.test(request.path);
       assertAcceptsJson(header(req, 'accept'), typeof req.query._format === 'string' ? req.query._format : undefined, isOperation);
-      const response = await dispatch(ctx, request);
+      const access = isDiscovery(request) ? SYSTEM_ACCESS : await services.verifyToken(header(req, 'authorization'));
+      const response = await dispatch({ ...ctx, access }, request);
       send(req, res, request, response);
     } catch (err) {
       sendError(req, res, logger, err);

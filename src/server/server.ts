@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { SYSTEM_ACCESS, createTokenVerifier } from '../auth/access.ts';
 import type { Config } from '../config.ts';
 import type { FhirContext, SearchService } from '../fhir/context.ts';
 import { operations } from '../fhir/operations/registry.ts';
@@ -37,6 +38,7 @@ export function createFhirContext(config: Config, db: Database, logger: Logger):
   const search: SearchService & { indexWriter: SearchIndexWriter } = searchEngine();
   return {
     repo: new Repository(db, search.indexWriter),
+    access: SYSTEM_ACCESS,
     config,
     validator: createResourceValidator(),
     search,
@@ -66,7 +68,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const url = config.port === 0 ? config.baseUrl.replace(/:\d+(?=\/|$)/, `:${port}`) : config.baseUrl;
   const ctx = createFhirContext({ ...config, baseUrl: url }, db, logger);
   const basePath = new URL(url).pathname.replace(/\/+$/, '');
-  server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting }));
+  const verifyToken = await createTokenVerifier(config.auth);
+  server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting, verifyToken }));
   logger.info({ url, database: db.driver, startupMs: Date.now() - started }, 'kanplan is ready');
   return {
     url,

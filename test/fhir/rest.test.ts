@@ -5,7 +5,7 @@ import { http, startTestServer, testDatabases, type TestServer } from '../harnes
 
 /** The HTTP response behind a fhir-kit-client result (status and headers). */
 function responseOf(result: object): Response {
-  return (result as Record<symbol, Response>)[RESPONSE_KEY];
+  return (result as Record<typeof RESPONSE_KEY, Response>)[RESPONSE_KEY];
 }
 
 /** The error fhir-kit-client throws for a non-2xx answer. */

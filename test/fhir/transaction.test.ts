@@ -74,7 +74,7 @@ describe.each(testDatabases)('transaction and batch on %s', (kind) => {
   test('a failing entry rolls back every entry and the error names it', async () => {
     const before = await historyCount(server);
     const bundle = planBundle();
-    (bundle.entry?.[1].resource as Goal & { target: unknown }).target = 'soon';
+    Object.assign(bundle.entry?.[1].resource as Goal, { target: 'soon' });
     const res = await http(server, 'POST', '', { body: bundle });
     expect(res.status).toBe(400);
     expect(res.body.issue[0].diagnostics).toContain('Bundle.entry[1] (POST Goal)');

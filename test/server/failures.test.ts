@@ -18,7 +18,7 @@ describe('unexpected failures', () => {
         done();
       },
     });
-    server = await startServer(loadConfig({}, { port: 0, host: '127.0.0.1', baseUrl: 'http://127.0.0.1:0/fhir' }), { db, logger: pino({ level: 'error' }, sink) });
+    server = await startServer(loadConfig({ AUTH_MODE: 'off' }, { port: 0, host: '127.0.0.1', baseUrl: 'http://127.0.0.1:0/fhir' }), { db, logger: pino({ level: 'error' }, sink) });
   });
   afterAll(async () => {
     await server.close();

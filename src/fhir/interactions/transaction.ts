@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { assertAllowed } from '../../auth/access.ts';
 import { isKnownResourceType } from '../../validation/definitions.ts';
 import { type FhirContext, withRepo } from '../context.ts';
 import { FhirError, badRequest, informational, outcomeOf, statusOf } from '../outcomes.ts';
@@ -87,6 +88,8 @@ async function planWrites(ctx: FhirContext, entries: readonly BundleRequestEntry
       const resourceType = typeOfPath(entry);
       const segments = entry.request.path.split('/');
       const method = entry.request.method;
+      // Written directly rather than through dispatch(), so the scope check happens here.
+      assertAllowed(ctx.access, resourceType, method === 'POST' ? 'c' : 'u');
       if (method === 'POST') {
         expectResourceBody(entry.request.body, resourceType);
         const criteria = entry.request.headers.ifNoneExist;

@@ -1,0 +1,66 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { forbidden, unauthorized } from '../fhir/outcomes.ts';
+import { grants, parseScopes, type Permission, type ScopeGrant } from './scopes.ts';
+import { loadOrCreateSigningKey } from './signing-key.ts';
+
+/** Who is calling and what their token allows. */
+export interface AccessContext {
+  readonly subject: string;
+  readonly scopes: readonly ScopeGrant[];
+}
+
+/** Full access, for the server's own work (start-up loading, CLI) and AUTH_MODE=off. */
+export const SYSTEM_ACCESS: AccessContext = {
+  subject: 'kanplan',
+  scopes: [{ context: 'system', resourceType: '*', permissions: new Set<Permission>(['c', 'r', 'u', 'd', 's']) }],
+};
+
+export interface AuthSettings {
+  readonly mode: 'jwt' | 'off';
+  readonly jwksUrl?: string;
+  readonly keyFile: string;
+  readonly issuer: string;
+  readonly audience: string;
+}
+
+export type TokenVerifier = (authorization: string | undefined) => Promise<AccessContext>;
+
+/**
+ * Verifies `Authorization: Bearer <JWT>` against the configured keys, issuer and audience
+ * (SMART App Launch / Backend Services access tokens) and returns the granted scopes.
+ */
+export async function createTokenVerifier(settings: AuthSettings): Promise<TokenVerifier> {
+  if (settings.mode === 'off') {
+    return async () => SYSTEM_ACCESS;
+  }
+  const key = settings.jwksUrl
+    ? createRemoteJWKSet(new URL(settings.jwksUrl))
+    : (await loadOrCreateSigningKey(settings.keyFile)).publicKey;
+  return async (authorization) => {
+    const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+    if (!token) {
+      throw unauthorized('This request needs an access token: send Authorization: Bearer <token> (`npx kanplan token` issues one).');
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
+        issuer: settings.issuer,
+        audience: settings.audience,
+      }));
+    } catch (err) {
+      const reason = err instanceof errors.JWTExpired ? 'the token has expired' : err instanceof errors.JWTClaimValidationFailed ? `claim ${err.claim} is not valid (${err.reason})` : 'its signature or format is not valid';
+      throw unauthorized(`The access token was rejected: ${reason}.`);
+    }
+    return { subject: String(payload.sub ?? 'unknown'), scopes: parseScopes(payload.scope as string | undefined) };
+  };
+}
+
+/** Throws 403 unless the caller's scopes grant `permission` on `resourceType`. */
+export function assertAllowed(access: AccessContext, resourceType: string, permission: Permission): void {
+  if (!grants(access.scopes, resourceType, permission)) {
+    const verb = { c: 'create', r: 'read', u: 'update', d: 'delete', s: 'search' }[permission];
+    throw forbidden(
+      `The access token does not allow ${verb} on ${resourceType}; it needs a scope such as system/${resourceType}.${permission} or user/${resourceType}.${permission} (patient/ scopes are not supported yet).`,
+    );
+  }
+}
