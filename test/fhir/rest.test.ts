@@ -267,6 +267,22 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       expect(current.meta?.versionId).toBe('1');
     });
 
+    test('concurrent patches each apply to the latest version, none lost', async () => {
+      const created = (await server.client.create({ resourceType: 'CarePlan', body: { ...carePlanFor('p1'), note: [] } })) as CarePlan;
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          http(server, 'PATCH', `CarePlan/${created.id}`, {
+            body: [{ op: 'add', path: '/note/-', value: { text: `note ${i}` } }],
+            headers: { 'content-type': 'application/json-patch+json' },
+          }),
+        ),
+      );
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      const current = (await server.client.read({ resourceType: 'CarePlan', id: created.id as string })) as CarePlan;
+      expect(current.note).toHaveLength(6);
+      expect(current.meta?.versionId).toBe('7');
+    });
+
     test('a failing JSON Patch test operation is a 400 naming the operation', async () => {
       const created = (await server.client.create({ resourceType: 'CarePlan', body: carePlanFor('p1') })) as CarePlan;
       const res = await http(server, 'PATCH', `CarePlan/${created.id}`, {

@@ -83,7 +83,8 @@ export async function patchResource(
 ): Promise<FhirResponse> {
   return ctx.repo.transaction(async (repo) => {
     const scoped = { ...ctx, repo };
-    const current = await readCurrentResource(scoped, resourceType, id);
+    // Locked until commit: a concurrent update cannot slip in between reading and writing.
+    const current = await readCurrentResource(scoped, resourceType, id, true);
     const patched = applyPatchBody(current, contentType, body);
     if (patched.resourceType !== resourceType || patched.id !== id) {
       throw badRequest('A patch may not change resourceType or id.', `${resourceType}.id`);

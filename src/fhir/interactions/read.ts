@@ -6,9 +6,9 @@ import { etagOf, parseVersionTag } from '../versioning.ts';
 import { assertValidId } from './resource-body.ts';
 
 /** The current version, or 404 (never existed) / 410 (deleted). */
-export async function readCurrentResource(ctx: FhirContext, resourceType: string, id: string): Promise<Resource> {
+export async function readCurrentResource(ctx: FhirContext, resourceType: string, id: string, lock = false): Promise<Resource> {
   assertValidId(id);
-  const current = await ctx.repo.readCurrent(resourceType, id);
+  const current = await ctx.repo.readCurrent(resourceType, id, lock);
   if (!current) {
     throw notFound(`${resourceType}/${id} does not exist.`);
   }
