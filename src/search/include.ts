@@ -1,0 +1,144 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { badRequest } from '../fhir/outcomes.ts';
+import type { SqlExecutor } from '../store/database.ts';
+import { isKnownResourceType } from '../validation/definitions.ts';
+import { searchParam, searchParamsOf } from './parameters.ts';
+
+/**
+ * `_include` / `_revinclude` (https://hl7.org/fhir/R4/search.html#include): one SQL query per
+ * directive and round over the reference index, never one query per resource.
+ */
+export interface IncludeDirective {
+  readonly reverse: boolean;
+  readonly iterate: boolean;
+  readonly sourceType: string;
+  /** Reference parameter codes; several for `*`. */
+  readonly codes: readonly string[];
+  readonly targetType?: string;
+  /** The parameter as written, for the self link. */
+  readonly text: string;
+}
+
+/** Parses `Source:param[:Target]` or `*` / `Source:*` of `_include[:iterate]` / `_revinclude[:iterate]`. */
+export function parseInclude(name: string, value: string): IncludeDirective {
+  const [base, modifier] = name.split(':');
+  if (modifier !== undefined && modifier !== 'iterate' && modifier !== 'recurse') {
+    throw badRequest(`${name}: the only modifier of ${base} is :iterate.`, name);
+  }
+  const reverse = base === '_revinclude';
+  const iterate = modifier !== undefined;
+  if (value === '*') {
+    return { reverse, iterate, sourceType: '*', codes: [], text: value };
+  }
+  const [sourceType, code, targetType] = value.split(':');
+  if (!sourceType || !code || !isKnownResourceType(sourceType)) {
+    throw badRequest(`${name}=${value}: use ${base}=SourceType:reference-parameter[:TargetType], e.g. ${reverse ? 'Task:focus' : 'CarePlan:subject'}.`, name);
+  }
+  if (targetType !== undefined && !isKnownResourceType(targetType)) {
+    throw badRequest(`${name}=${value}: ${targetType} is not a resource type.`, name);
+  }
+  let codes: string[];
+  if (code === '*') {
+    codes = [...searchParamsOf(sourceType).values()].filter((d) => d.type === 'reference').map((d) => d.code);
+  } else {
+    const def = searchParam(sourceType, code);
+    if (!def || def.type !== 'reference') {
+      throw badRequest(`${name}=${value}: ${code} is not a reference search parameter of ${sourceType}.`, name);
+    }
+    codes = [code];
+  }
+  return { reverse, iterate, sourceType, codes, targetType, text: value };
+}
+
+interface Row {
+  resource_type: string;
+  id: string;
+  content: string;
+}
+
+export interface IncludeResult {
+  readonly resources: Resource[];
+  /** True when the cap stopped the inclusion (reported as an outcome entry). */
+  readonly truncated: boolean;
+}
+
+/**
+ * Resolves the directives for the matched resources: non-iterate directives on the matches,
+ * iterate directives repeatedly on everything included so far (at most `maxRounds` rounds).
+ */
+export async function resolveIncludes(
+  sql: SqlExecutor,
+  matches: readonly { resourceType: string; id: string }[],
+  directives: readonly IncludeDirective[],
+  cap: number,
+  maxRounds = 4,
+): Promise<IncludeResult> {
+  const seen = new Set(matches.map((m) => `${m.resourceType}/${m.id}`));
+  const included: Resource[] = [];
+  let truncated = false;
+  let sources: { resourceType: string; id: string }[] = [...matches];
+  for (let round = 0; round < maxRounds && sources.length; round++) {
+    const next: { resourceType: string; id: string }[] = [];
+    for (const directive of directives) {
+      if (round > 0 && !directive.iterate) {
+        continue;
+      }
+      const limit = cap - included.length + 1;
+      if (limit <= 1) {
+        truncated = true;
+        break;
+      }
+      const rows = await runDirective(sql, sources, directive, limit);
+      for (const row of rows) {
+        const key = `${row.resource_type}/${row.id}`;
+        if (seen.has(key)) {
+          continue;
+        }
+        if (included.length >= cap) {
+          truncated = true;
+          break;
+        }
+        seen.add(key);
+        included.push(JSON.parse(row.content) as Resource);
+        next.push({ resourceType: row.resource_type, id: row.id });
+      }
+    }
+    sources = next;
+  }
+  return { resources: included, truncated };
+}
+
+async function runDirective(
+  sql: SqlExecutor,
+  sources: readonly { resourceType: string; id: string }[],
+  d: IncludeDirective,
+  limit: number,
+): Promise<Row[]> {
+  const types = sources.map((s) => s.resourceType);
+  const ids = sources.map((s) => s.id);
+  const anySource = d.sourceType === '*';
+  if (!d.reverse) {
+    // Forward: targets of the sources' reference rows.
+    return sql.query<Row>(
+      `SELECT DISTINCT t.resource_type, t.id, t.content
+       FROM unnest($1::text[], $2::text[]) AS src(resource_type, id)
+       JOIN sp_reference a ON a.resource_type = src.resource_type AND a.resource_id = src.id
+       JOIN resource t ON t.resource_type = a.target_type AND t.id = a.target_id AND NOT t.deleted
+       WHERE ($3::boolean OR (a.resource_type = $4 AND a.code = ANY($5::text[])))
+         AND ($6::text IS NULL OR a.target_type = $6)
+       LIMIT $7`,
+      [types, ids, anySource, d.sourceType, d.codes, d.targetType ?? null, limit],
+    );
+  }
+  // Reverse: resources of sourceType whose reference rows point at the sources.
+  return sql.query<Row>(
+    `SELECT DISTINCT t.resource_type, t.id, t.content
+     FROM unnest($1::text[], $2::text[]) AS dst(resource_type, id)
+     JOIN sp_reference a ON a.target_id = dst.id AND a.target_type = dst.resource_type
+     JOIN resource t ON t.resource_type = a.resource_type AND t.id = a.resource_id AND NOT t.deleted
+     WHERE ($3::boolean OR (a.resource_type = $4 AND a.code = ANY($5::text[])))
+       AND ($6::text IS NULL OR a.target_type = $6)
+     LIMIT $7`,
+    [types, ids, anySource, d.sourceType, d.codes, d.targetType ?? null, limit],
+  );
+}

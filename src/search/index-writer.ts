@@ -1,0 +1,80 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { SqlExecutor } from '../store/database.ts';
+import type { SearchIndexWriter } from '../store/repository.ts';
+import { extractIndexRows, type IndexRows } from './extract.ts';
+import { searchFingerprint } from './parameters.ts';
+
+/** Index tables and their value columns (a fixed whitelist: these names go into SQL text). */
+const TABLES: { readonly [K in keyof IndexRows]: { table: string; columns: readonly string[]; casts: readonly string[] } } = {
+  token: { table: 'sp_token', columns: ['code', 'system', 'value', 'text'], casts: ['text', 'text', 'text', 'text'] },
+  string: { table: 'sp_string', columns: ['code', 'norm', 'value'], casts: ['text', 'text', 'text'] },
+  reference: { table: 'sp_reference', columns: ['code', 'target_type', 'target_id', 'url'], casts: ['text', 'text', 'text', 'text'] },
+  date: { table: 'sp_date', columns: ['code', 'low', 'high'], casts: ['text', 'timestamptz', 'timestamptz'] },
+  number: { table: 'sp_number', columns: ['code', 'value'], casts: ['text', 'numeric'] },
+  quantity: {
+    table: 'sp_quantity',
+    columns: ['code', 'value', 'system', 'unit_code', 'unit'],
+    casts: ['text', 'numeric', 'text', 'text', 'text'],
+  },
+  uri: { table: 'sp_uri', columns: ['code', 'value'], casts: ['text', 'text'] },
+  composite: { table: 'sp_composite', columns: ['code', 'value'], casts: ['text', 'text'] },
+};
+
+export const INDEX_TABLES: readonly string[] = Object.values(TABLES).map((t) => t.table);
+
+/** Deletes every index row of one resource, in one statement over all index tables. */
+export async function removeIndexRows(tx: SqlExecutor, resourceType: string, id: string): Promise<void> {
+  const [first, ...rest] = INDEX_TABLES;
+  const ctes = rest.map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND resource_id = $2)`);
+  await tx.query(`WITH ${ctes.join(', ')} DELETE FROM ${first} WHERE resource_type = $1 AND resource_id = $2`, [resourceType, id]);
+}
+
+/** Inserts the rows of one resource with one INSERT ... SELECT unnest(...) per non-empty table. */
+export async function insertIndexRows(tx: SqlExecutor, resourceType: string, id: string, rows: IndexRows): Promise<void> {
+  const statements: string[] = [];
+  const params: (string | null | readonly (string | null)[])[] = [resourceType, id];
+  for (const key of Object.keys(TABLES) as (keyof IndexRows)[]) {
+    const list = rows[key] as readonly (string | null)[][];
+    if (!list.length) {
+      continue;
+    }
+    const { table, columns, casts } = TABLES[key];
+    const refs = columns.map((_, c) => {
+      params.push(list.map((row) => row[c]));
+      return `$${params.length}::text[]`;
+    });
+    const select = columns.map((col, c) => (casts[c] === 'text' ? col : `${col}::${casts[c]}`)).join(', ');
+    statements.push(
+      `INSERT INTO ${table} (resource_type, resource_id, ${columns.join(', ')})
+       SELECT $1, $2, ${select} FROM unnest(${refs.join(', ')}) AS u(${columns.join(', ')})`,
+    );
+  }
+  if (!statements.length) {
+    return;
+  }
+  // Data-modifying CTEs: all tables in one round trip.
+  const [last, ...others] = statements.reverse();
+  const sql = others.length ? `WITH ${others.map((s, i) => `i${i} AS (${s})`).join(', ')} ${last}` : last;
+  await tx.query(sql, params as never);
+}
+
+/**
+ * The SearchIndexWriter the Repository calls inside each write transaction: replaces the
+ * resource's index rows with ones extracted by the current search parameters.
+ */
+export function createSearchIndexWriter(): SearchIndexWriter {
+  return {
+    get fingerprint(): string {
+      return searchFingerprint();
+    },
+    async index(tx: SqlExecutor, resource: Resource): Promise<void> {
+      const id = resource.id as string;
+      const rows = extractIndexRows(resource);
+      await removeIndexRows(tx, resource.resourceType, id);
+      await insertIndexRows(tx, resource.resourceType, id, rows);
+    },
+    async remove(tx: SqlExecutor, resourceType: string, id: string): Promise<void> {
+      await removeIndexRows(tx, resourceType, id);
+    },
+  };
+}

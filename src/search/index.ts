@@ -1,0 +1,5 @@
+/** The search engine's contract with the REST layer (src/fhir/) and the CLI. */
+export { createSearchIndexWriter } from './index-writer.ts';
+export { searchResources, findMatchingIds, type SearchInput } from './search.ts';
+export { describeSearchParameters, registerSearchParameters } from './parameters.ts';
+export { runReindexCommand, reindex } from './reindex.ts';

