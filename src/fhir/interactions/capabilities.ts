@@ -78,6 +78,13 @@ export function buildCapabilityStatement(ctx: FhirContext): CapabilityStatement 
     rest: [
       {
         mode: 'server',
+        security: {
+          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
+          description:
+            ctx.config.auth.mode === 'off'
+              ? 'Authorization is disabled on this server (AUTH_MODE=off).'
+              : 'Every interaction except this CapabilityStatement needs an OAuth 2.0 bearer access token (JWT) with SMART App Launch scopes: system/, user/ with v1 (read, write, *) or v2 (cruds) permissions.',
+        },
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
         resource: listResourceTypes().map((type) => resourceEntry(ctx, type)),
         operation: ctx.operations.filter((op) => op.definition.system).map((op) => operationEntry(ctx, op)),
