@@ -51,8 +51,14 @@ function evaluate(def: SearchParamDef, resource: Resource): TypedValue[] {
 const LOCAL_REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
 /** Splits a literal reference into a local target or a URL (https://hl7.org/fhir/R4/references.html). */
-export function parseReference(reference: string): { targetType: string | null; targetId: string | null; url: string | null } {
-  const local = LOCAL_REFERENCE.exec(reference);
+export function parseReference(
+  reference: string,
+  baseUrl?: string,
+): { targetType: string | null; targetId: string | null; url: string | null } {
+  // An absolute URL on this server's base is a local reference (https://hl7.org/fhir/R4/search.html#reference).
+  const base = baseUrl?.replace(/\/+$/, '');
+  const relative = base && reference.startsWith(`${base}/`) ? reference.slice(base.length + 1) : reference;
+  const local = LOCAL_REFERENCE.exec(relative);
   if (local) {
     return { targetType: local[1], targetId: local[2], url: null };
   }
@@ -168,12 +174,12 @@ function stringRowsOf(code: string, tv: TypedValue, rows: IndexRows): void {
   }
 }
 
-function referenceRowsOf(code: string, tv: TypedValue, rows: IndexRows): void {
+function referenceRowsOf(code: string, tv: TypedValue, rows: IndexRows, baseUrl?: string): void {
   const v = tv.value as unknown;
   if (tv.type === 'Reference') {
     const ref = v as Reference;
     if (ref.reference && !ref.reference.startsWith('#')) {
-      const p = parseReference(ref.reference);
+      const p = parseReference(ref.reference, baseUrl);
       rows.reference.push([code, p.targetType, p.targetId, p.url]);
     }
     if (ref.identifier) {
@@ -181,7 +187,7 @@ function referenceRowsOf(code: string, tv: TypedValue, rows: IndexRows): void {
     }
   } else if (typeof v === 'string') {
     // canonical / uri used as a reference.
-    const p = parseReference(v);
+    const p = parseReference(v, baseUrl);
     rows.reference.push([code, p.targetType, p.targetId, p.url]);
   } else if (tv.type && typeof v === 'object' && v && 'resourceType' in v && 'id' in v) {
     // resolve() of a contained or literal target.
@@ -319,9 +325,15 @@ function compositeRowsOf(resourceType: string, def: SearchParamDef, tv: TypedVal
   }
 }
 
+export interface ExtractOptions {
+  /** This server's base URL: absolute references under it are indexed as local ones. */
+  readonly baseUrl?: string;
+}
+
 /** All index rows of a resource for every search parameter of its type. */
-export function extractIndexRows(resource: Resource): IndexRows {
+export function extractIndexRows(original: Resource, options: ExtractOptions = {}): IndexRows {
   const rows = emptyRows();
+  const resource = localizeReferences(original, options.baseUrl);
   for (const def of searchParamsOf(resource.resourceType).values()) {
     if (RESOURCE_COLUMN_PARAMS.has(def.code) || def.type === 'special') {
       continue;
@@ -335,7 +347,7 @@ export function extractIndexRows(resource: Resource): IndexRows {
           stringRowsOf(def.code, tv, rows);
           break;
         case 'reference':
-          referenceRowsOf(def.code, tv, rows);
+          referenceRowsOf(def.code, tv, rows, options.baseUrl);
           break;
         case 'date':
           dateRowsOf(def.code, tv, rows);
@@ -356,6 +368,20 @@ export function extractIndexRows(resource: Resource): IndexRows {
     }
   }
   return dedupe(rows);
+}
+
+/**
+ * Rewrites absolute references to this server (`<base>/Patient/1`) to relative ones, so that
+ * expressions such as `subject.where(resolve() is Patient)` see their type. Only when present.
+ */
+function localizeReferences(resource: Resource, baseUrl: string | undefined): Resource {
+  const base = baseUrl?.replace(/\/+$/, '');
+  if (!base) {
+    return resource;
+  }
+  const json = JSON.stringify(resource);
+  const needle = JSON.stringify(`${base}/`).slice(0, -1);
+  return json.includes(needle) ? (JSON.parse(json.replaceAll(needle, '"')) as Resource) : resource;
 }
 
 function dedupe(rows: IndexRows): IndexRows {

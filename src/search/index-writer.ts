@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { SqlExecutor } from '../store/database.ts';
 import type { SearchIndexWriter } from '../store/repository.ts';
-import { extractIndexRows, type IndexRows } from './extract.ts';
+import { extractIndexRows, type ExtractOptions, type IndexRows } from './extract.ts';
 import { searchFingerprint } from './parameters.ts';
 
 /** Index tables and their value columns (a fixed whitelist: these names go into SQL text). */
@@ -60,16 +60,17 @@ export async function insertIndexRows(tx: SqlExecutor, resourceType: string, id:
 
 /**
  * The SearchIndexWriter the Repository calls inside each write transaction: replaces the
- * resource's index rows with ones extracted by the current search parameters.
+ * resource's index rows with ones extracted by the current search parameters. Pass the server's
+ * base URL so that absolute references to this server are indexed as local ones.
  */
-export function createSearchIndexWriter(): SearchIndexWriter {
+export function createSearchIndexWriter(options: ExtractOptions = {}): SearchIndexWriter {
   return {
     get fingerprint(): string {
       return searchFingerprint();
     },
     async index(tx: SqlExecutor, resource: Resource): Promise<void> {
       const id = resource.id as string;
-      const rows = extractIndexRows(resource);
+      const rows = extractIndexRows(resource, options);
       await removeIndexRows(tx, resource.resourceType, id);
       await insertIndexRows(tx, resource.resourceType, id, rows);
     },

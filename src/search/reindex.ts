@@ -20,7 +20,7 @@ export interface ReindexProgress {
  */
 export async function reindex(
   db: Database,
-  options: { batchSize?: number; all?: boolean; onProgress?: (p: ReindexProgress) => void } = {},
+  options: { batchSize?: number; all?: boolean; baseUrl?: string; onProgress?: (p: ReindexProgress) => void } = {},
 ): Promise<number> {
   const fingerprint = searchFingerprint();
   const batchSize = options.batchSize ?? 500;
@@ -46,7 +46,7 @@ export async function reindex(
       for (const row of rows) {
         const resource = JSON.parse(row.content) as Resource;
         await removeIndexRows(tx, row.resource_type, row.id);
-        await insertIndexRows(tx, row.resource_type, row.id, extractIndexRows(resource));
+        await insertIndexRows(tx, row.resource_type, row.id, extractIndexRows(resource, { baseUrl: options.baseUrl }));
       }
       if (rows.length) {
         await tx.query(
@@ -99,6 +99,7 @@ export async function runReindexCommand(args: string[]): Promise<number> {
     const done = await reindex(db, {
       batchSize,
       all: args.includes('--all'),
+      baseUrl: config.baseUrl,
       onProgress: (p) => process.stderr.write(progressBar(p)),
     });
     process.stderr.write(`\nReindexed ${done} resources with search parameters ${searchFingerprint()}.\n`);

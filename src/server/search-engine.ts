@@ -3,9 +3,9 @@ import { createSearchIndexWriter, describeSearchParameters, findMatchingIds, sea
 import type { SearchIndexWriter } from '../store/repository.ts';
 
 /** The search engine the server runs with (src/search/). */
-export function searchEngine(): SearchService & { indexWriter: SearchIndexWriter } {
+export function searchEngine(baseUrl?: string): SearchService & { indexWriter: SearchIndexWriter } {
   return {
-    indexWriter: createSearchIndexWriter(),
+    indexWriter: createSearchIndexWriter({ baseUrl }),
     searchResources,
     findMatchingIds,
     describeSearchParameters,

@@ -16,7 +16,7 @@ export async function openSearchTestDatabase(kind: 'pglite' | 'postgres'): Promi
   if (kind === 'pglite') {
     const db = await openDatabase({});
     await migrate(db);
-    return { db, repo: new Repository(db, createSearchIndexWriter()), close: () => db.close() };
+    return { db, repo: new Repository(db, createSearchIndexWriter({ baseUrl: 'http://example.org/fhir' })), close: () => db.close() };
   }
   const url = process.env.TEST_DATABASE_URL as string;
   const schema = `t_search_${randomBytes(5).toString('hex')}`;
@@ -27,7 +27,7 @@ export async function openSearchTestDatabase(kind: 'pglite' | 'postgres'): Promi
   await migrate(db);
   return {
     db,
-    repo: new Repository(db, createSearchIndexWriter()),
+    repo: new Repository(db, createSearchIndexWriter({ baseUrl: 'http://example.org/fhir' })),
     async close() {
       await db.close();
       await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
