@@ -53,7 +53,7 @@ function reviewInterval(pointer: string, start: string, review: string, options:
 }
 
 /** Ids must be unique across the whole document per kind: they become business identifiers. */
-function uniqueIds(items: readonly { id: string }[], pointer: string, kind: string): DocumentProblem[] {
+function uniqueIds(items: readonly { id: string }[], pointer: (index: number) => string, kind: string): DocumentProblem[] {
   const seen = new Set<string>();
   const problems: DocumentProblem[] = [];
   items.forEach((item, index) => {
@@ -89,7 +89,16 @@ function pcspRules(doc: PcspDocument, options: DocumentRuleOptions): DocumentPro
     ...doc.services.flatMap((s, i) => [...knownIds(s.goals, goalIds, `/services/${i}/goals`, 'goal'), ...periodOrder(`/services/${i}/period`, s.period)]),
     ...(doc.naturalSupports ?? []).flatMap((s, i) => knownIds(s.goals, goalIds, `/naturalSupports/${i}/goals`, 'goal')),
     ...consentByDecisionMaker(doc),
+    ...assessmentResult(doc),
   ];
+}
+
+/** The functional assessment records a result (tier or level of care), not just that it happened. */
+function assessmentResult(doc: PcspDocument): DocumentProblem[] {
+  const { tier, levelOfCare } = doc.functionalAssessment;
+  return tier === undefined && levelOfCare === undefined
+    ? [problem('/functionalAssessment', 'assessment-result', '/functionalAssessment needs a result: a tier (0-5) or a levelOfCare.')]
+    : [];
 }
 
 /** Consent "given by the decision maker" needs one named (K.A.R. 30-63-21(a)(1)(B): the guardian takes part). */
@@ -111,7 +120,7 @@ function bspRules(doc: BspDocument, options: DocumentRuleOptions): DocumentProbl
   const interventions = doc.restrictiveInterventions ?? [];
   return [
     ...periodOrder('/effectivePeriod', doc.effectivePeriod),
-    ...reviewInterval('/reviewDates/0', doc.effectivePeriod.start, [...doc.reviewDates].sort()[0]!, options),
+    ...reviewInterval('/nextReviewDate', doc.effectivePeriod.start, doc.nextReviewDate, options),
     ...uniqueIds(doc.targetBehaviors, (i) => `/targetBehaviors/${i}`, 'target behavior'),
     ...uniqueIds(doc.positiveSupports, (i) => `/positiveSupports/${i}`, 'positive support'),
     ...uniqueIds(interventions, (i) => `/restrictiveInterventions/${i}`, 'restrictive intervention'),
@@ -119,7 +128,7 @@ function bspRules(doc: BspDocument, options: DocumentRuleOptions): DocumentProbl
     ...doc.positiveSupports.flatMap((s, i) => knownIds(s.behaviors, behaviorIds, `/positiveSupports/${i}/behaviors`, 'target behavior')),
     ...interventions.flatMap((r, i) => [
       ...knownIds(r.behaviors, behaviorIds, `/restrictiveInterventions/${i}/behaviors`, 'target behavior'),
-      ...restrictiveTimeLimit(r.timeLimit, r.committeeApproval.date, r.informedConsent.date, `/restrictiveInterventions/${i}`),
+      ...restrictiveTimeLimit(r.reviewBy, r.committeeApproval.date, r.informedConsent.date, `/restrictiveInterventions/${i}`),
     ]),
   ];
 }
@@ -132,7 +141,7 @@ function bspRules(doc: BspDocument, options: DocumentRuleOptions): DocumentProbl
 function restrictiveTimeLimit(timeLimit: string, approved: string, consented: string, pointer: string): DocumentProblem[] {
   const latestSafeguard = approved > consented ? approved : consented;
   return timeLimit <= latestSafeguard
-    ? [problem(`${pointer}/timeLimit`, 'time-limit', `${pointer}/timeLimit (${timeLimit}) must be after the committee approval and the informed consent (${latestSafeguard}).`)]
+    ? [problem(`${pointer}/reviewBy`, 'time-limit', `${pointer}/reviewBy (${timeLimit}) must be after the committee approval and the informed consent (${latestSafeguard}).`)]
     : [];
 }
 

@@ -37,12 +37,17 @@ export interface Period {
   end?: string;
 }
 
+export interface ClosedPeriod {
+  start: string;
+  end: string;
+}
+
 /** The person the plan is for (eLTSS Beneficiary Demographics). */
 export interface PersonDemographics {
   medicaidId: string;
   name: HumanName;
   birthDate: string;
-  gender?: 'female' | 'male' | 'other' | 'unknown';
+  gender: 'female' | 'male' | 'other' | 'unknown';
   phone?: string;
   address?: PostalAddress;
   /** BCP-47 language tag, e.g. "en" or "es". */
@@ -72,6 +77,11 @@ export interface Professional {
   phone?: string;
 }
 
+/** Who wrote the PCSP: the TCM, or for waivers without TCM the MCO care coordinator. */
+export interface SupportPlanner extends Professional {
+  role: 'targeted-case-manager' | 'mco-care-coordinator';
+}
+
 /** A provider of a paid service; KMMS is the KMAP provider id (domain.md §5c). */
 export interface ServiceProvider {
   name: string;
@@ -95,9 +105,12 @@ export interface Participant {
   role: ParticipantRole;
 }
 
+/** Roles that sign a plan (eLTSS Plan Signatures; codes of ks-signer-role via canonical.ts). */
+export type SignerRole = 'person' | 'decision-maker' | 'targeted-case-manager' | 'care-coordinator' | 'provider';
+
 export interface Signature {
   name: string;
-  role: ParticipantRole;
+  role: SignerRole;
   date: string;
   method: 'written' | 'electronic';
 }
@@ -115,7 +128,8 @@ export interface DistributionRecipient {
 }
 
 /** Functional assessment instruments: BASIS until 2025-07-01, MFEI after (domain.md §4c-4d). */
-export type AssessmentInstrument = 'BASIS' | 'MFEI' | 'MFEI-IDD' | 'interRAI' | 'CAFAS' | 'other';
+/** Codes of ks-assessment-instrument. */
+export type AssessmentInstrument = 'basis' | 'mfei' | 'mfei-idd' | 'interrai' | 'vineland-ii' | 'other';
 
 export interface FunctionalAssessment {
   instrument: AssessmentInstrument;
@@ -159,8 +173,8 @@ export interface PlanGoal {
   steps?: GoalStep[];
 }
 
-/** Units of service; UCUM codes in canonical.ts. "quarter-hour" is the KMAP 15-minute unit. */
-export type ServiceUnit = 'quarter-hour' | 'hour' | 'day' | 'visit' | 'month' | 'item';
+/** Units of service, codes of ks-service-unit; "15-min" is the KMAP 15-minute unit (T1017). */
+export type ServiceUnit = '15-min' | 'hour' | 'day' | 'month' | 'visit' | 'item';
 export type ServiceInterval = 'day' | 'week' | 'month' | 'year';
 
 /** eLTSS Unit Quantity / Unit of Service Type / Quantity Interval. */
@@ -203,6 +217,7 @@ export interface PlanRisk {
 /** The eight elements 42 CFR 441.301(c)(4)(vi)(F) requires for each settings-rights modification. */
 export interface RightsModification {
   id: string;
+  /** Which settings right is modified (441.301(c)(4)(vi)(A)-(D)). */
   rightModified: string;
   assessedNeed: string;
   positiveInterventionsUsed: string;
@@ -211,7 +226,8 @@ export interface RightsModification {
   dataCollection: string;
   reviewBy: string;
   informedConsent: InformedConsent;
-  noHarmAssurance: string;
+  /** (F)(8): the assurance itself; only `true` is valid. */
+  noHarmAssurance: true;
 }
 
 export interface IepParticipation {
@@ -235,13 +251,12 @@ export interface PcspDocument {
   schemaVersion: '1.0';
   planId: string;
   status: PlanStatus;
+  /** Absent for mental-health TCM (chronic mental illness), which is not an HCBS waiver service. */
   waiver?: WaiverProgram;
-  /** Mental-health TCM (chronic mental illness) plans are outside the HCBS waivers. */
-  caseManagementProgram: 'idd-tcm' | 'mental-health-tcm' | 'waiver-care-coordination';
   person: PersonDemographics;
   decisionMaker?: DecisionMaker;
-  supportPlanner: Professional;
-  effectivePeriod: Period;
+  supportPlanner: SupportPlanner;
+  effectivePeriod: ClosedPeriod;
   nextReviewDate: string;
   preferredLifestyle: PreferredLifestyle;
   strengths: string[];
@@ -292,7 +307,8 @@ export interface RestrictiveIntervention {
   risksBenefitsSideEffectsReviewed: string;
   informedConsent: InformedConsent;
   committeeApproval: { committee: string; date: string };
-  timeLimit: string;
+  /** Time limit: review date (441.301(c)(4)(vi)(F)(6)). */
+  reviewBy: string;
 }
 
 export interface PrnMedication {
@@ -308,11 +324,12 @@ export interface BspDocument {
   schemaVersion: '1.0';
   planId: string;
   status: PlanStatus;
+  waiver: WaiverProgram;
   pcspPlanId: string;
   person: PersonReference;
   author: Professional;
-  effectivePeriod: Period;
-  reviewDates: string[];
+  effectivePeriod: ClosedPeriod;
+  nextReviewDate: string;
   targetBehaviors: TargetBehavior[];
   functionalAssessmentSummary: { date: string; summary: string };
   positiveSupports: PositiveSupport[];
@@ -384,13 +401,14 @@ export interface IspDocument {
   schemaVersion: '1.0';
   planId: string;
   status: PlanStatus;
+  waiver: WaiverProgram;
   mco: Mco;
   person: PersonReference;
   pcspPlanId: string;
   bspPlanId?: string;
   careCoordinator: Professional;
-  targetedCaseManager: Professional;
-  effectivePeriod: Period;
+  targetedCaseManager?: Professional;
+  effectivePeriod: ClosedPeriod;
   nextReviewDate: string;
   healthNeedsAssessment: { date: string; summary: string };
   needs: IspNeed[];

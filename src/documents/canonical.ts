@@ -1,0 +1,161 @@
+/**
+ * Every canonical URL, identifier system and code the document mappers write, in one place.
+ * Source of truth: `profiles/CATALOG.md` (issue 5). Entries marked REQUESTED were asked for in
+ * `profiles/REQUESTS.md` (2026-11-24) and are used under the URL requested there.
+ */
+
+export const kansasBase = 'https://kanplan.org/fhir';
+const sd = `${kansasBase}/StructureDefinition/`;
+const cs = `${kansasBase}/CodeSystem/`;
+const sid = `${kansasBase}/sid/`;
+
+export const profileUrl = {
+  patient: `${sd}ks-patient`,
+  practitionerRole: `${sd}ks-practitionerrole`,
+  pcspCarePlan: `${sd}ks-pcsp-careplan`,
+  bspCarePlan: `${sd}ks-bsp-careplan`,
+  ispCarePlan: `${sd}ks-isp-careplan`,
+  backupPlanCarePlan: `${sd}ks-backup-plan-careplan`,
+  goal: `${sd}ks-goal`,
+  plannedService: `${sd}ks-planned-service`,
+  authorizedService: `${sd}ks-authorized-service`,
+  workflowTask: `${sd}ks-workflow-task`,
+  functionalAssessment: `${sd}ks-functional-assessment`,
+  riskAssessment: `${sd}ks-risk-assessment`,
+  planSignatures: `${sd}ks-plan-signatures`,
+  informedConsent: `${sd}ks-informed-consent`,
+} as const;
+
+export const extensionUrl = {
+  waiverProgram: `${sd}ks-waiver-program`,
+  mco: `${sd}ks-mco`,
+  reviewDueDate: `${sd}ks-review-due-date`,
+  selfDirection: `${sd}ks-self-direction`,
+  activityCategory: `${sd}ks-activity-category`,
+  rightsModification: `${sd}ks-rights-modification`,
+  restrictiveIntervention: `${sd}ks-restrictive-intervention`,
+  /** REQUESTED (profiles/REQUESTS.md item 10). */
+  planDistribution: `${sd}ks-plan-distribution`,
+  /** Core extension linking a ServiceRequest or Task to a Goal (eLTSS Step or Action). */
+  pertainsToGoal: 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal',
+} as const;
+
+export const identifierSystem = {
+  medicaidId: `${sid}ks-medicaid-id`,
+  kmmsId: `${sid}ks-kmms-id`,
+  authorizationNumber: `${sid}ks-authorization-number`,
+  /** REQUESTED (item 2): CarePlan.identifier = the document's planId. */
+  planId: `${sid}ks-plan-id`,
+  /** REQUESTED (item 2): `<planId>/<kind>/<itemId>` on every resource made from a plan item. */
+  planItem: `${sid}ks-plan-item`,
+} as const;
+
+export const codeSystem = {
+  planType: `${cs}ks-plan-type`,
+  waiverProgram: `${cs}ks-waiver-program`,
+  mco: `${cs}ks-mco`,
+  practitionerRole: `${cs}ks-practitioner-role`,
+  taskType: `${cs}ks-task-type`,
+  tcmActivityCategory: `${cs}ks-tcm-activity-category`,
+  hcbsService: `${cs}ks-hcbs-service`,
+  serviceUnit: `${cs}ks-service-unit`,
+  identifierType: `${cs}ks-identifier-type`,
+  signerRole: `${cs}ks-signer-role`,
+  assessmentInstrument: `${cs}ks-assessment-instrument`,
+  functionalAssessmentResult: `${cs}ks-functional-assessment-result`,
+  decisionMakerRole: `${cs}ks-decision-maker-role`,
+  /** REQUESTED (item 3). */
+  planElement: `${cs}ks-plan-element`,
+  /** REQUESTED (item 4). */
+  needDomain: `${cs}ks-need-domain`,
+  /** REQUESTED (item 5). */
+  fundingSource: `${cs}ks-funding-source`,
+  /** REQUESTED (item 6). */
+  participantRole: `${cs}ks-participant-role`,
+} as const;
+
+/** External code systems (terminology.hl7.org / CMS / LOINC / ICD-10-CM / UCUM / ISO-ASTM). */
+export const externalSystem = {
+  hcpcs: 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
+  icd10cm: 'http://hl7.org/fhir/sid/icd-10-cm',
+  loinc: 'http://loinc.org',
+  ucum: 'http://unitsofmeasure.org',
+  usCoreCarePlanCategory: 'http://hl7.org/fhir/us/core/CodeSystem/careplan-category',
+  usCoreConditionCategory: 'http://hl7.org/fhir/us/core/CodeSystem/condition-category',
+  conditionCategory: 'http://terminology.hl7.org/CodeSystem/condition-category',
+  conditionClinical: 'http://terminology.hl7.org/CodeSystem/condition-clinical',
+  conditionVerification: 'http://terminology.hl7.org/CodeSystem/condition-ver-status',
+  eltssConditionCategory: 'http://hl7.org/fhir/us/eltss/CodeSystem/eltss-condition-category-code',
+  observationCategory: 'http://terminology.hl7.org/CodeSystem/observation-category',
+  consentScope: 'http://terminology.hl7.org/CodeSystem/consentscope',
+  actCode: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+  roleCode: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode',
+  contactRole: 'http://terminology.hl7.org/CodeSystem/v2-0131',
+  signatureType: 'urn:iso-astm:E1762-95:2013',
+} as const;
+
+/** LOINC 59284-0 "Patient Consent" as Consent.category (the R4 example binding). */
+export const consentCategoryLoinc = '59284-0';
+/** ISO-ASTM E1762 "Consent Signature". */
+export const consentSignatureCode = '1.2.840.10065.1.12.1.7';
+
+/** UCUM codes for the denominator of a service rate ("per week"), eLTSS Quantity Interval. */
+export const intervalUcum = { day: 'd', week: 'wk', month: 'mo', year: 'a' } as const;
+
+/**
+ * Document role → ks-signer-role code (CATALOG.md). The document names roles in plain terms;
+ * the catalog's `guardian` covers "guardian / legal representative".
+ */
+export const signerRoleCode = {
+  person: 'person',
+  'decision-maker': 'guardian',
+  'targeted-case-manager': 'targeted-case-manager',
+  'care-coordinator': 'mco-care-coordinator',
+  provider: 'service-provider',
+} as const;
+
+/**
+ * Authorized decision maker → HL7 v3 RoleCode (kept for the exact relationship) plus the
+ * ks-decision-maker-role code the KS Patient profile requires on Patient.contact.relationship.
+ */
+export const decisionMakerCodes = {
+  guardian: { roleCode: 'GUARD', ksCode: 'legal-guardian' },
+  parent: { roleCode: 'PRN', ksCode: 'authorized-decision-maker' },
+  'durable-power-of-attorney': { roleCode: 'DPOWATT', ksCode: 'authorized-decision-maker' },
+  'healthcare-power-of-attorney': { roleCode: 'HPOWATT', ksCode: 'authorized-decision-maker' },
+} as const;
+
+/** HCPCS codes whose ks-hcbs-service code a Kansas source states (CATALOG.md ks-hcbs-service). */
+export const hcbsServiceByHcpcs: Readonly<Record<string, string>> = { T1017: 'targeted-case-management' };
+
+/** The resource kinds a plan item can become; the middle part of a ks-plan-item identifier. */
+export type PlanItemKind =
+  | 'goal'
+  | 'step'
+  | 'service'
+  | 'natural-support'
+  | 'need'
+  | 'risk'
+  | 'consent'
+  | 'signatures'
+  | 'care-team'
+  | 'backup-plan'
+  | 'observation'
+  | 'assessment'
+  | 'iep-participation'
+  | 'rights-modification-consent'
+  | 'target-behavior'
+  | 'positive-support'
+  | 'restrictive-intervention-consent'
+  | 'prn-medication'
+  | 'prn-consent'
+  | 'authorized-service'
+  | 'non-medicaid-resource'
+  | 'condition'
+  | 'medication'
+  | 'transition'
+  | 'high-risk-flag';
+
+export function planItemValue(planId: string, kind: PlanItemKind, itemId: string): string {
+  return `${planId}/${kind}/${itemId}`;
+}
