@@ -56,7 +56,7 @@ const MODIFIERS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** The definition of `code` shared by every one of `resourceTypes`, or a 400 naming what is wrong. */
-export function lookupParam(resourceTypes: readonly string[], code: string, name: string): SearchParamDef {
+export function lookupParam(resourceTypes: readonly string[], code: string, name: string, expression: string = name): SearchParamDef {
   let found: SearchParamDef | undefined;
   for (const type of resourceTypes) {
     const def = searchParam(type, code);
@@ -64,11 +64,11 @@ export function lookupParam(resourceTypes: readonly string[], code: string, name
       const known = [...searchParamsOf(type).keys()].filter((k) => !k.startsWith('_')).sort();
       throw badRequest(
         `Unknown search parameter '${name}' for ${type}. Known parameters: ${known.slice(0, 60).join(', ')}${known.length > 60 ? ', …' : ''}; plus _id, _lastUpdated, _tag, _profile, _security, _source, _has and the result parameters.`,
-        name,
+        expression,
       );
     }
     if (found && found.type !== def.type) {
-      throw badRequest(`Search parameter '${name}' has different types on ${resourceTypes.join(', ')}; search one type at a time.`, name);
+      throw badRequest(`Search parameter '${name}' has different types on ${resourceTypes.join(', ')}; search one type at a time.`, expression);
     }
     found ??= def;
   }

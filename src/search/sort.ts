@@ -30,7 +30,7 @@ export function parseSort(q: SqlBuilder, resourceTypes: readonly string[], value
       keys.push({ name: item, expr: 'r.last_updated', sqlType: 'timestamptz', descending });
       continue;
     }
-    const def = lookupParam(resourceTypes, code, '_sort');
+    const def = lookupParam(resourceTypes, code, code, '_sort');
     const agg = descending ? 'max' : 'min';
     const where = (a: string): string =>
       `${a}.resource_type = r.resource_type AND ${a}.resource_id = r.id AND ${a}.code = ${q.bind(code)}`;

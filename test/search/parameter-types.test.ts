@@ -147,7 +147,7 @@ const ERRORS: [string, [string, string][], RegExp][] = [
   ['Patient', [['_has:CarePlan:status:status', 'x']], /status is not a reference parameter of CarePlan/],
   ['Patient', [['identifier:of-type', 'A1']], /type-system\|type-code\|value/],
   ['Patient', [['_count', '-1']], /_count must be a whole number/],
-  ['Patient', [['_sort', 'nonsense']], /Unknown search parameter '_sort'/],
+  ['Patient', [['_sort', 'nonsense']], /Unknown search parameter 'nonsense' for Patient/],
   ['Patient', [['_total', 'some']], /_total must be none, estimate or accurate/],
   ['Patient', [['_summary', 'maybe']], /_summary must be/],
   ['Patient', [['_include', 'Patient:name']], /name is not a reference search parameter of Patient/],
