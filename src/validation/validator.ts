@@ -1,10 +1,17 @@
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { loadBaseDefinitions } from './definitions.ts';
+import { KANSAS_CANONICAL_BASE } from './package.ts';
+import { getProfileRegistry, type ProfileRegistry } from './profile-registry.ts';
 
 export interface ValidationOptions {
   /** Extra profiles to validate against, in addition to those in meta.profile. */
   readonly profiles?: readonly string[];
+  /**
+   * Validate against exactly these profiles and ignore meta.profile and Kansas auto-detection
+   * (`$validate?profile=...`). Unknown URLs are errors here, since the caller asked for them.
+   */
+  readonly onlyProfiles?: readonly string[];
 }
 
 /**
@@ -13,6 +20,15 @@ export interface ValidationOptions {
  */
 export interface ResourceValidator {
   validate(resource: Resource, options?: ValidationOptions): OperationOutcomeIssue[];
+}
+
+export interface ResourceValidatorOptions {
+  /**
+   * Resources that are recognisably Kansas plan content (a CarePlan with a ks-plan-type category,
+   * a Task with a ks-task-type code, ...) are validated against their Kansas profile even when
+   * meta.profile does not name it (issue 5). Default true.
+   */
+  readonly validateKansasPlansWithoutMetaProfile?: boolean;
 }
 
 /** Structure validation against the base R4 definitions: elements, types, cardinality, invariants. */
@@ -28,10 +44,146 @@ export function validateBaseStructure(resource: Resource): OperationOutcomeIssue
   }
 }
 
-export function createResourceValidator(): ResourceValidator {
+const SD = `${KANSAS_CANONICAL_BASE}/StructureDefinition/`;
+const CS = `${KANSAS_CANONICAL_BASE}/CodeSystem/`;
+
+const PLAN_TYPE_PROFILES: Record<string, string> = {
+  pcsp: `${SD}ks-pcsp-careplan`,
+  bsp: `${SD}ks-bsp-careplan`,
+  isp: `${SD}ks-isp-careplan`,
+  'backup-plan': `${SD}ks-backup-plan-careplan`,
+};
+
+interface CodingLike {
+  system?: string;
+  code?: string;
+}
+
+function codings(value: unknown): CodingLike[] {
+  const list = (value as { coding?: unknown } | undefined)?.coding;
+  return Array.isArray(list) ? (list as CodingLike[]) : [];
+}
+
+/**
+ * The Kansas profile a resource evidently claims by its content, when meta.profile is silent:
+ * the plan type category of a CarePlan, the Kansas task type of a Task, the Kansas result code of
+ * an assessment Observation, the authorization-number identifier of a ServiceRequest.
+ */
+export function detectKansasProfile(resource: Resource): string | undefined {
+  switch (resource.resourceType) {
+    case 'CarePlan': {
+      for (const category of resource.category ?? []) {
+        for (const c of codings(category)) {
+          if (c.system === `${CS}ks-plan-type` && c.code && PLAN_TYPE_PROFILES[c.code]) {
+            return PLAN_TYPE_PROFILES[c.code];
+          }
+        }
+      }
+      return undefined;
+    }
+    case 'Task':
+      return codings(resource.code).some((c) => c.system === `${CS}ks-task-type`) ? `${SD}ks-workflow-task` : undefined;
+    case 'Observation':
+      return codings(resource.code).some((c) => c.system === `${CS}ks-functional-assessment-result`)
+        ? `${SD}ks-functional-assessment`
+        : undefined;
+    case 'ServiceRequest':
+      return (resource.identifier ?? []).some((id) =>
+        codings(id.type).some((c) => c.system === `${CS}ks-identifier-type` && c.code === 'authorization-number'),
+      )
+        ? `${SD}ks-authorized-service`
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function stripVersion(url: string): string {
+  const bar = url.indexOf('|');
+  return bar < 0 ? url : url.slice(0, bar);
+}
+
+function issueKey(issue: OperationOutcomeIssue): string {
+  return `${issue.severity}\u0000${issue.code}\u0000${issue.expression?.join(',')}\u0000${issue.details?.text}`;
+}
+
+/** Drops issues that several profiles report identically (e.g. KS PCSP and the US Core profile it derives from). */
+function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = issueKey(issue);
+    if (seen.has(key)) {
+      return false;
+    }
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Validates against base R4 plus the applicable known profiles, with our gap checks on each. */
+export function validateWithProfiles(
+  registry: ProfileRegistry,
+  resource: Resource,
+  options: ValidationOptions & ResourceValidatorOptions = {},
+): OperationOutcomeIssue[] {
+  const issues: OperationOutcomeIssue[] = [];
+  const targets: string[] = [];
+  if (options.onlyProfiles) {
+    for (const url of options.onlyProfiles.map(stripVersion)) {
+      if (registry.has(url)) {
+        targets.push(url);
+      } else {
+        issues.push({
+          severity: 'error',
+          code: 'not-supported',
+          details: { text: `Profile ${url} is not known to this server` },
+          expression: ['Parameters.parameter.where(name = \'profile\')'],
+        });
+      }
+    }
+  } else {
+    (resource.meta?.profile ?? []).forEach((raw, i) => {
+      const url = stripVersion(raw);
+      if (registry.has(url)) {
+        targets.push(url);
+      } else {
+        // Unknown profile: a warning, never a silent pass (issue 5).
+        issues.push({
+          severity: 'warning',
+          code: 'not-supported',
+          details: { text: `Profile ${url} is not known to this server; the resource was not validated against it` },
+          expression: [`${resource.resourceType}.meta.profile[${i}]`],
+        });
+      }
+    });
+    for (const url of options.profiles ?? []) {
+      targets.push(stripVersion(url));
+    }
+    if (options.validateKansasPlansWithoutMetaProfile !== false) {
+      const detected = detectKansasProfile(resource);
+      if (detected) {
+        targets.push(detected);
+      }
+    }
+  }
+  const unique = [...new Set(targets)].filter((url) => registry.has(url));
+  if (unique.length === 0) {
+    // Base R4 only: medplum structure + our binding and extension checks.
+    issues.push(...validateBaseStructure(resource), ...registry.checkBase(resource));
+  } else {
+    // A profile snapshot contains the whole base definition, so base structure is included.
+    for (const url of unique) {
+      issues.push(...registry.validateAgainst(resource, url));
+    }
+  }
+  return dedupe(issues);
+}
+
+export function createResourceValidator(options: ResourceValidatorOptions = {}): ResourceValidator {
   loadBaseDefinitions();
+  const registry = getProfileRegistry();
   return {
-    validate: (resource) => validateBaseStructure(resource),
+    validate: (resource, validationOptions) => validateWithProfiles(registry, resource, { ...options, ...validationOptions }),
   };
 }
 

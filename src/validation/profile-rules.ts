@@ -1,0 +1,548 @@
+import type { ElementDefinition, OperationOutcomeIssue, StructureDefinition } from '@medplum/fhirtypes';
+import type { TerminologyService } from '../terminology/terminology.ts';
+
+/**
+ * Kansas checks that close the gaps of @medplum/core's validator (../shared/measurements.md §1a,
+ * ../shared/snapshots.md step 1b), run from a StructureDefinition snapshot compiled once:
+ *  - required bindings (error) and extensible bindings (warning), against local terminology;
+ *  - inside matched slices and extensions: cardinality, fixed[x]/pattern[x] values and the content
+ *    of the slice (medplum only counts slices);
+ *  - the value type of a choice element narrowed by a profile (an extension with valueString where
+ *    the extension allows only CodeableConcept);
+ *  - the content of every extension whose definition this server has, wherever it occurs.
+ */
+
+export interface BindingRule {
+  readonly strength: 'required' | 'extensible';
+  readonly valueSet: string;
+}
+
+interface Discriminator {
+  readonly type: string;
+  readonly path: string;
+}
+
+export interface ElementRule {
+  readonly id: string;
+  /** JSON property name without `[x]`. */
+  readonly key: string;
+  readonly choice: boolean;
+  readonly min: number;
+  readonly max: number;
+  /** Allowed type codes ('string', 'CodeableConcept' ...). */
+  readonly types: readonly string[];
+  /** True when the profile narrowed the allowed types of a choice (checked by us, not by medplum). */
+  readonly typesNarrowed: boolean;
+  readonly fixed?: unknown;
+  readonly pattern?: unknown;
+  readonly binding?: BindingRule;
+  /** For an Extension-typed slice: the extension definition URL. */
+  readonly extensionProfile?: string;
+  readonly sliceName?: string;
+  readonly discriminators?: readonly Discriminator[];
+  readonly children: ElementRule[];
+  readonly slices: ElementRule[];
+  /** Whether anything in this subtree needs our checks outside strict (slice/extension) context. */
+  checked: boolean;
+}
+
+export interface CompiledProfile {
+  readonly url: string;
+  readonly type: string;
+  readonly root: ElementRule;
+}
+
+const FHIRPATH_SYSTEM_TYPES: Record<string, string> = {
+  'http://hl7.org/fhirpath/System.String': 'string',
+  'http://hl7.org/fhirpath/System.Boolean': 'boolean',
+  'http://hl7.org/fhirpath/System.Integer': 'integer',
+  'http://hl7.org/fhirpath/System.Decimal': 'decimal',
+  'http://hl7.org/fhirpath/System.Date': 'date',
+  'http://hl7.org/fhirpath/System.DateTime': 'dateTime',
+  'http://hl7.org/fhirpath/System.Time': 'time',
+};
+
+function prefixedValue(element: ElementDefinition, prefix: 'fixed' | 'pattern'): unknown {
+  for (const key of Object.keys(element)) {
+    if (key.startsWith(prefix) && key.length > prefix.length) {
+      return (element as unknown as Record<string, unknown>)[key];
+    }
+  }
+  return undefined;
+}
+
+function lastSegment(id: string): string {
+  return id.slice(id.lastIndexOf('.') + 1);
+}
+
+/**
+ * Compiles a snapshot into a rule tree. `narrowChoices` is true for profiles (derivation
+ * constraint): a choice whose types differ from the base is checked by us.
+ */
+export interface CompileHelpers {
+  /** Number of types the base definition allows at this element path (for choice elements). */
+  baseChoiceTypes(path: string): number | undefined;
+  /** Whether values of this (complex) type contain anything our checks look at. */
+  typeHasChecks(type: string): boolean;
+}
+
+export function compileProfile(sd: StructureDefinition, helpers: CompileHelpers): CompiledProfile {
+  const elements = sd.snapshot?.element ?? [];
+  if (elements.length === 0) {
+    throw new Error(`StructureDefinition ${sd.url} has no snapshot`);
+  }
+  const byId = new Map<string, ElementRule>();
+  let root: ElementRule | undefined;
+  const isProfile = sd.derivation === 'constraint';
+  for (const element of elements) {
+    const id = element.id ?? element.path;
+    const segment = lastSegment(id);
+    const colon = segment.indexOf(':');
+    const name = colon >= 0 ? segment.slice(0, colon) : segment;
+    const choice = name.endsWith('[x]');
+    const types = (element.type ?? []).map((t) => FHIRPATH_SYSTEM_TYPES[t.code] ?? t.code);
+    const baseCount = choice ? helpers.baseChoiceTypes(element.path) : undefined;
+    const binding = element.binding;
+    const rule: ElementRule = {
+      id,
+      key: choice ? name.slice(0, -3) : name,
+      choice,
+      min: element.min ?? 0,
+      max: element.max === undefined || element.max === '*' ? Infinity : Number(element.max),
+      types,
+      typesNarrowed: isProfile && choice && baseCount !== undefined && types.length < baseCount,
+      fixed: prefixedValue(element, 'fixed'),
+      pattern: prefixedValue(element, 'pattern'),
+      binding:
+        binding?.valueSet && (binding.strength === 'required' || binding.strength === 'extensible')
+          ? { strength: binding.strength, valueSet: binding.valueSet }
+          : undefined,
+      extensionProfile: types.length === 1 && types[0] === 'Extension' ? element.type?.[0]?.profile?.[0] : undefined,
+      sliceName: element.sliceName,
+      discriminators: element.slicing?.discriminator?.map((d) => ({ type: d.type, path: d.path })),
+      children: [],
+      slices: [],
+      checked: false,
+    };
+    byId.set(id, rule);
+    if (!root) {
+      root = rule;
+      continue;
+    }
+    if (colon >= 0) {
+      // A slice (or re-slice) of the element with the same id without ":name".
+      const slicedId = id.slice(0, id.length - segment.length) + name;
+      const sliced = byId.get(slicedId);
+      sliced?.slices.push(rule);
+      // Slicing entries may live on the sliced element only; inherit for matching.
+      if (sliced && !rule.discriminators && sliced.discriminators) {
+        (rule as { discriminators?: readonly Discriminator[] }).discriminators = sliced.discriminators;
+      }
+    } else {
+      const parentId = id.slice(0, id.length - segment.length - 1);
+      byId.get(parentId)?.children.push(rule);
+    }
+  }
+  if (!root) {
+    throw new Error(`StructureDefinition ${sd.url} has an empty snapshot`);
+  }
+  markChecked(root, helpers);
+  return { url: sd.url, type: sd.type, root };
+}
+
+function markChecked(rule: ElementRule, helpers: CompileHelpers): boolean {
+  let checked = rule.binding !== undefined || rule.typesNarrowed || rule.slices.length > 0;
+  for (const child of rule.children) {
+    checked = markChecked(child, helpers) || checked;
+  }
+  for (const slice of rule.slices) {
+    markChecked(slice, helpers);
+  }
+  if (!checked && rule.children.length === 0) {
+    // A leaf of complex type: its datatype's own rules (e.g. Identifier.use) apply.
+    checked = rule.types.some((t) => helpers.typeHasChecks(t));
+  }
+  rule.checked = checked;
+  return checked;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) {
+    return true;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  }
+  if (isObject(a) && isObject(b)) {
+    const ka = Object.keys(a);
+    return ka.length === Object.keys(b).length && ka.every((k) => deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/** FHIR pattern semantics: every element of the pattern is present in the value (arrays: each pattern item matches some value item). */
+export function matchesPattern(value: unknown, pattern: unknown): boolean {
+  if (Array.isArray(pattern)) {
+    return Array.isArray(value) && pattern.every((p) => value.some((v) => matchesPattern(v, p)));
+  }
+  if (isObject(pattern)) {
+    return isObject(value) && Object.keys(pattern).every((k) => matchesPattern(value[k], pattern[k]));
+  }
+  return value === pattern;
+}
+
+function describe(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+/** Where the rules for an extension URL and for a base datatype come from. */
+export interface RuleSource {
+  extension(url: string): CompiledProfile | undefined;
+  datatype(type: string): ElementRule | undefined;
+}
+
+interface WalkContext {
+  readonly profileUrl: string;
+  readonly issues: OperationOutcomeIssue[];
+  readonly terminology: TerminologyService;
+  readonly rules: RuleSource;
+}
+
+export function checkResourceAgainstProfile(
+  resource: Record<string, unknown>,
+  profile: CompiledProfile,
+  terminology: TerminologyService,
+  rules: RuleSource,
+  issues: OperationOutcomeIssue[],
+): void {
+  const ctx: WalkContext = { profileUrl: profile.url, issues, terminology, rules };
+  checkObject(resource, profile.root, profile.type, ctx, false);
+}
+
+function report(
+  ctx: WalkContext,
+  severity: 'error' | 'warning',
+  code: OperationOutcomeIssue['code'],
+  rule: ElementRule,
+  kind: string,
+  path: string,
+  text: string,
+  profileUrl: string = ctx.profileUrl,
+): void {
+  ctx.issues.push({
+    severity,
+    code,
+    details: { text },
+    diagnostics: `profile ${profileUrl}, element ${rule.id}, rule ${kind}`,
+    expression: [path],
+  });
+}
+
+interface PropertyValues {
+  key: string;
+  type: string | undefined;
+  values: unknown[];
+  isArray: boolean;
+}
+
+function propertyValues(obj: Record<string, unknown>, rule: ElementRule): PropertyValues[] {
+  if (!rule.choice) {
+    const raw = obj[rule.key];
+    if (raw === undefined) {
+      return [];
+    }
+    return [{ key: rule.key, type: rule.types.length === 1 ? rule.types[0] : undefined, values: Array.isArray(raw) ? raw : [raw], isArray: Array.isArray(raw) }];
+  }
+  const out: PropertyValues[] = [];
+  for (const key of Object.keys(obj)) {
+    if (key.length > rule.key.length && key.startsWith(rule.key)) {
+      const suffix = key.slice(rule.key.length);
+      const first = suffix.charCodeAt(0);
+      if (first < 65 || first > 90) {
+        continue; // not "<name><Type>"
+      }
+      const raw = obj[key];
+      out.push({ key, type: suffix, values: Array.isArray(raw) ? raw : [raw], isArray: Array.isArray(raw) });
+    }
+  }
+  return out;
+}
+
+function typeAllowed(types: readonly string[], suffix: string): boolean {
+  for (const t of types) {
+    if (t === suffix || (t.length === suffix.length && t[0].toUpperCase() === suffix[0] && t.slice(1) === suffix.slice(1))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function valueAtPath(value: unknown, path: string): unknown {
+  if (path === '$this') {
+    return value;
+  }
+  let current: unknown = value;
+  for (const part of path.split('.')) {
+    if (!isObject(current)) {
+      return undefined;
+    }
+    current = current[part];
+  }
+  return current;
+}
+
+function ruleAtPath(rule: ElementRule, path: string): ElementRule | undefined {
+  if (path === '$this') {
+    return rule;
+  }
+  let current: ElementRule | undefined = rule;
+  for (const part of path.split('.')) {
+    current = current?.children.find((c) => c.key === part);
+  }
+  return current;
+}
+
+/** Whether a value belongs to a slice, by the slice's value/pattern discriminators. */
+export function matchesSlice(value: unknown, slice: ElementRule): boolean {
+  const discriminators = slice.discriminators ?? [];
+  if (discriminators.length === 0) {
+    return false;
+  }
+  for (const d of discriminators) {
+    if (d.type !== 'value' && d.type !== 'pattern') {
+      return false;
+    }
+    const target = ruleAtPath(slice, d.path);
+    const actual = valueAtPath(value, d.path);
+    if (!target) {
+      return false;
+    }
+    if (target.fixed !== undefined) {
+      if (!deepEqual(actual, target.fixed)) {
+        return false;
+      }
+    } else if (target.pattern !== undefined) {
+      if (!matchesPattern(actual, target.pattern)) {
+        return false;
+      }
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+function checkObject(obj: Record<string, unknown>, rule: ElementRule, path: string, ctx: WalkContext, strict: boolean): void {
+  for (const child of rule.children) {
+    if (!strict && !child.checked) {
+      continue;
+    }
+    if (child.key === 'extension' || child.key === 'modifierExtension') {
+      // Extensions are checked against their own definitions below; slices only matter for counts.
+      if (strict && child.slices.length > 0) {
+        checkSliceCounts(obj, child, path, ctx);
+        checkInlineExtensionSlices(obj, child, path, ctx);
+      }
+      if (strict && child.slices.length === 0) {
+        // With slices, the slice counts say it better (the sliced min is only the sum of their mins).
+        checkCardinality(obj, child, path, ctx);
+      }
+      continue;
+    }
+    const entries = propertyValues(obj, child);
+    if (strict) {
+      let count = 0;
+      for (const e of entries) {
+        count += e.values.length;
+      }
+      if (count < child.min || count > child.max) {
+        report(ctx, 'error', count < child.min ? 'required' : 'structure', child, 'cardinality', `${path}.${child.key}`,
+          `${path}.${child.key}: expected ${child.min}..${Number.isFinite(child.max) ? child.max : '*'} values, found ${count}`);
+      }
+    }
+    for (const entry of entries) {
+      // Outside slices and extensions medplum already rejects a type the profile does not allow
+      // ("Invalid additional property"); inside them it does not look (snapshots.md 1b).
+      if (child.choice && entry.type && strict && child.types.length > 0 && !typeAllowed(child.types, entry.type)) {
+        report(ctx, 'error', 'structure', child, 'type', `${path}.${entry.key}`,
+          `${path}.${entry.key}: type ${entry.type} is not allowed here; allowed: ${child.types.join(', ')}`);
+        continue;
+      }
+      const sliceMatches = child.slices.length > 0 ? new Map<ElementRule, number>() : undefined;
+      for (let i = 0; i < entry.values.length; i++) {
+        const value = entry.values[i];
+        const valuePath = entry.isArray ? `${path}.${entry.key}[${i}]` : `${path}.${entry.key}`;
+        let matched = false;
+        if (sliceMatches) {
+          for (const slice of child.slices) {
+            if (matchesSlice(value, slice)) {
+              matched = true;
+              sliceMatches.set(slice, (sliceMatches.get(slice) ?? 0) + 1);
+              // Content of the matched slice: medplum only counts slices (snapshots.md 1b, #3).
+              checkValue(value, slice, entry.type, valuePath, ctx, true);
+            }
+          }
+        }
+        if (!matched) {
+          checkValue(value, child, entry.type, valuePath, ctx, strict);
+        }
+      }
+      if (sliceMatches && strict) {
+        for (const slice of child.slices) {
+          const n = sliceMatches.get(slice) ?? 0;
+          if (n < slice.min || n > slice.max) {
+            report(ctx, 'error', 'structure', slice, 'slice-cardinality', `${path}.${entry.key}`,
+              `${path}.${entry.key}: slice '${slice.sliceName}' expects ${slice.min}..${Number.isFinite(slice.max) ? slice.max : '*'} values, found ${n}`);
+          }
+        }
+      }
+    }
+  }
+  // Every extension this server defines is checked against its definition, wherever it occurs.
+  checkExtensions(obj.extension, path, 'extension', ctx);
+  checkExtensions(obj.modifierExtension, path, 'modifierExtension', ctx);
+}
+
+function checkCardinality(obj: Record<string, unknown>, rule: ElementRule, path: string, ctx: WalkContext): void {
+  const raw = obj[rule.key];
+  const count = raw === undefined ? 0 : Array.isArray(raw) ? raw.length : 1;
+  if (count < rule.min || count > rule.max) {
+    report(ctx, 'error', count < rule.min ? 'required' : 'structure', rule, 'cardinality', `${path}.${rule.key}`,
+      `${path}.${rule.key}: expected ${rule.min}..${Number.isFinite(rule.max) ? rule.max : '*'} values, found ${count}`);
+  }
+}
+
+function checkSliceCounts(obj: Record<string, unknown>, rule: ElementRule, path: string, ctx: WalkContext): void {
+  const raw = obj[rule.key];
+  const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  for (const slice of rule.slices) {
+    let n = 0;
+    for (const v of values) {
+      if (matchesSlice(v, slice)) {
+        n++;
+      }
+    }
+    if (n < slice.min || n > slice.max) {
+      report(ctx, 'error', n < slice.min ? 'required' : 'structure', slice, 'slice-cardinality', `${path}.${rule.key}`,
+        `${path}.${rule.key}: slice '${slice.sliceName}' expects ${slice.min}..${Number.isFinite(slice.max) ? slice.max : '*'} values, found ${n}`);
+    }
+  }
+}
+
+/** Sub-extensions of a complex extension are slices defined inline (no profile): check their content. */
+function checkInlineExtensionSlices(obj: Record<string, unknown>, rule: ElementRule, path: string, ctx: WalkContext): void {
+  const raw = obj[rule.key];
+  if (!Array.isArray(raw)) {
+    return;
+  }
+  for (let i = 0; i < raw.length; i++) {
+    for (const slice of rule.slices) {
+      if (!slice.extensionProfile && matchesSlice(raw[i], slice)) {
+        checkValue(raw[i], slice, 'Extension', `${path}.${rule.key}[${i}]`, ctx, true);
+      }
+    }
+  }
+}
+
+function checkExtensions(raw: unknown, path: string, key: string, ctx: WalkContext): void {
+  if (!Array.isArray(raw)) {
+    return;
+  }
+  for (let i = 0; i < raw.length; i++) {
+    const ext = raw[i];
+    if (!isObject(ext) || typeof ext.url !== 'string') {
+      continue;
+    }
+    const definition = ctx.rules.extension(ext.url);
+    const extPath = `${path}.${key}[${i}]`;
+    if (definition) {
+      const inner: WalkContext = { ...ctx, profileUrl: definition.url };
+      checkObject(ext, definition.root, extPath, inner, true);
+    } else if (Array.isArray(ext.extension)) {
+      checkExtensions(ext.extension, extPath, 'extension', ctx);
+    }
+  }
+}
+
+function checkValue(value: unknown, rule: ElementRule, type: string | undefined, path: string, ctx: WalkContext, strict: boolean): void {
+  if (strict) {
+    if (rule.fixed !== undefined && !deepEqual(value, rule.fixed)) {
+      report(ctx, 'error', 'value', rule, 'fixed', path, `${path}: value must be exactly ${describe(rule.fixed)}`);
+    } else if (rule.pattern !== undefined && !matchesPattern(value, rule.pattern)) {
+      report(ctx, 'error', 'value', rule, 'pattern', path, `${path}: value must match pattern ${describe(rule.pattern)}`);
+    }
+  }
+  if (rule.binding && !(rule.binding.strength === 'extensible' && (rule.fixed !== undefined || rule.pattern !== undefined))) {
+    checkBinding(value, rule, rule.binding, type ?? rule.types[0], path, ctx);
+  }
+  if (!isObject(value)) {
+    return;
+  }
+  if (rule.children.length > 0) {
+    checkObject(value, rule, path, ctx, strict);
+  } else if (type) {
+    const concrete = (type === 'Resource' || type === 'DomainResource') && typeof value.resourceType === 'string' ? value.resourceType : type;
+    const datatype = ctx.rules.datatype(concrete);
+    if (datatype) {
+      checkObject(value, datatype, path, ctx, false);
+    } else {
+      checkExtensions(value.extension, path, 'extension', ctx);
+    }
+  }
+}
+
+interface Coded {
+  system: string | undefined;
+  code: string;
+}
+
+function codesOf(value: unknown, type: string | undefined): Coded[] | undefined {
+  if (type === 'code' && typeof value === 'string') {
+    return [{ system: undefined, code: value }];
+  }
+  if (!isObject(value)) {
+    return undefined;
+  }
+  if (type === 'Coding') {
+    return typeof value.code === 'string' ? [{ system: typeof value.system === 'string' ? value.system : undefined, code: value.code }] : [];
+  }
+  if (type === 'CodeableConcept') {
+    const codings = Array.isArray(value.coding) ? value.coding : [];
+    return codings
+      .filter((c): c is Record<string, unknown> => isObject(c) && typeof c.code === 'string')
+      .map((c) => ({ system: typeof c.system === 'string' ? c.system : undefined, code: c.code as string }));
+  }
+  return undefined; // Quantity, string, uri ...: not checked
+}
+
+function checkBinding(value: unknown, rule: ElementRule, binding: BindingRule, type: string | undefined, path: string, ctx: WalkContext): void {
+  const codes = codesOf(value, type);
+  if (codes === undefined) {
+    return;
+  }
+  let unknown = false;
+  for (const c of codes) {
+    const m = ctx.terminology.membership(binding.valueSet, c.system, c.code);
+    if (m === 'member') {
+      return;
+    }
+    if (m === 'unknown') {
+      unknown = true;
+    }
+  }
+  if (unknown) {
+    return; // value set not decidable locally (external code system): not reported
+  }
+  const shown = codes.length === 0 ? 'no code' : codes.map((c) => (c.system ? `${c.system}|${c.code}` : `'${c.code}'`)).join(', ');
+  if (binding.strength === 'required') {
+    report(ctx, 'error', 'code-invalid', rule, 'binding-required', path,
+      `${path}: ${shown} is not in the required value set ${binding.valueSet}`);
+  } else if (codes.length > 0) {
+    report(ctx, 'warning', 'code-invalid', rule, 'binding-extensible', path,
+      `${path}: ${shown} is not in the extensible value set ${binding.valueSet}; use a code from it when one fits`);
+  }
+}
