@@ -57,6 +57,7 @@ export const codeSystem = {
   practitionerRole: `${cs}ks-practitioner-role`,
   taskType: `${cs}ks-task-type`,
   tcmActivityCategory: `${cs}ks-tcm-activity-category`,
+  careCoordinationCategory: `${cs}ks-care-coordination-category`,
   hcbsService: `${cs}ks-hcbs-service`,
   serviceUnit: `${cs}ks-service-unit`,
   identifierType: `${cs}ks-identifier-type`,
@@ -123,6 +124,15 @@ export const decisionMakerCodes = {
   parent: { roleCode: 'PRN', ksCode: 'authorized-decision-maker' },
   'durable-power-of-attorney': { roleCode: 'DPOWATT', ksCode: 'authorized-decision-maker' },
   'healthcare-power-of-attorney': { roleCode: 'HPOWATT', ksCode: 'authorized-decision-maker' },
+} as const;
+
+/** Display names of ks-mco codes (CATALOG.md), used as the requester of authorized services. */
+export const mcoDisplay = {
+  sunflower: 'Sunflower Health Plan',
+  'uhc-community-plan': 'UnitedHealthcare Community Plan of Kansas',
+  'healthy-blue': 'Healthy Blue Kansas',
+  'aetna-better-health-ks': 'Aetna Better Health of Kansas',
+  'amerigroup-ks': 'Amerigroup Kansas',
 } as const;
 
 /** HCPCS codes whose ks-hcbs-service code a Kansas source states (CATALOG.md ks-hcbs-service). */
