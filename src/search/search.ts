@@ -1,5 +1,6 @@
 import type { Bundle, BundleEntry, BundleLink, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError, badRequest, issue, notSupported } from '../fhir/outcomes.ts';
+import type { SqlParam } from '../store/database.ts';
 import type { Repository } from '../store/repository.ts';
 import { isKnownResourceType, listResourceTypes } from '../validation/definitions.ts';
 import { buildCondition, compartmentCondition, type ConditionContext, type SearchTarget } from './conditions.ts';
@@ -196,6 +197,45 @@ async function countMatches(repo: Repository, input: SearchInput, target: Search
   return Number(row.n);
 }
 
+interface PageQuery {
+  readonly sql: string;
+  readonly params: SqlParam[];
+  readonly keys: readonly SortKey[];
+  readonly cursor?: Cursor;
+  readonly forward: boolean;
+}
+
+/**
+ * The one SQL statement that selects a page: the filtered resource rows with their sort keys,
+ * continued after the cursor, ordered by (sort keys, resource_type, id), count + 1 rows (the
+ * extra row tells whether there is a next page).
+ */
+function pageQuery(input: SearchInput, target: SearchTarget, parsed: ParsedSearch): PageQuery {
+  const q = new SqlBuilder();
+  const where = whereClause(q, input, target, parsed.filters);
+  const keys: SortKey[] = parsed.sortText ? parseSort(q, target.resourceTypes, parsed.sortText) : [];
+  const cursor: Cursor | undefined = parsed.cursorText ? decodeCursor(parsed.cursorText, keys.length) : undefined;
+  const forward = cursor?.direction !== 'previous';
+  const keyColumns = keys.map((key, i) => `, ${key.expr} AS k${i}`).join('');
+  const keyTexts = keys.map((_, i) => `, s.k${i}::text AS c${i}`).join('');
+  const keyset = cursor ? `WHERE ${keysetCondition(q, keys, cursor)}` : '';
+  const limit = q.bind(parsed.count + 1);
+  const sql = `SELECT s.resource_type, s.id, s.content${keyTexts}
+     FROM (SELECT r.resource_type, r.id, r.content${keyColumns} FROM resource r WHERE ${where}) s
+     ${keyset}
+     ORDER BY ${orderBy(keys, forward)}
+     LIMIT ${limit}`;
+  return { sql, params: q.params, keys, cursor, forward };
+}
+
+/** The PostgreSQL plan of the page query of a search (tests and bench check it uses indexes). */
+export async function explainSearch(repo: Repository, input: SearchInput): Promise<string> {
+  const target = searchTarget(resolveTypes(input));
+  const { sql, params } = pageQuery(input, target, parseSearch(input, target));
+  const rows = await repo.sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params);
+  return rows.map((row) => row['QUERY PLAN']).join('\n');
+}
+
 /**
  * Type, system and compartment search (https://hl7.org/fhir/R4/search.html): selects in SQL over
  * the index tables, pages by keyset and returns the complete searchset Bundle.
@@ -221,23 +261,8 @@ export async function searchResources(repo: Repository, input: SearchInput): Pro
     return bundle;
   }
 
-  const q = new SqlBuilder();
-  const where = whereClause(q, input, target, parsed.filters);
-  const keys: SortKey[] = parsed.sortText ? parseSort(q, resourceTypes, parsed.sortText) : [];
-  const cursor: Cursor | undefined = parsed.cursorText ? decodeCursor(parsed.cursorText, keys.length) : undefined;
-  const forward = cursor?.direction !== 'previous';
-  const keyColumns = keys.map((key, i) => `, ${key.expr} AS k${i}`).join('');
-  const keyTexts = keys.map((_, i) => `, s.k${i}::text AS c${i}`).join('');
-  const keyset = cursor ? `WHERE ${keysetCondition(q, keys, cursor)}` : '';
-  const limit = q.bind(parsed.count + 1);
-  const rows = await repo.sql.query<PageRow>(
-    `SELECT s.resource_type, s.id, s.content${keyTexts}
-     FROM (SELECT r.resource_type, r.id, r.content${keyColumns} FROM resource r WHERE ${where}) s
-     ${keyset}
-     ORDER BY ${orderBy(keys, forward)}
-     LIMIT ${limit}`,
-    q.params,
-  );
+  const { sql, params, keys, cursor, forward } = pageQuery(input, target, parsed);
+  const rows = await repo.sql.query<PageRow>(sql, params);
   const more = rows.length > parsed.count;
   const page = rows.slice(0, parsed.count);
   if (!forward) {
