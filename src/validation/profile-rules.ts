@@ -372,6 +372,8 @@ function checkObject(obj: Record<string, unknown>, rule: ElementRule, path: stri
           `${path}.${entry.key}: type ${entry.type} is not allowed here; allowed: ${child.types.join(', ')}`);
         continue;
       }
+      // JSON suffixes capitalise primitives (valueCode): use the declared type name ('code').
+      const declaredType = entry.type === undefined ? undefined : (child.types.find((t) => typeAllowed([t], entry.type as string)) ?? entry.type);
       const sliceMatches = child.slices.length > 0 ? new Map<ElementRule, number>() : undefined;
       for (let i = 0; i < entry.values.length; i++) {
         const value = entry.values[i];
@@ -383,12 +385,12 @@ function checkObject(obj: Record<string, unknown>, rule: ElementRule, path: stri
               matched = true;
               sliceMatches.set(slice, (sliceMatches.get(slice) ?? 0) + 1);
               // Content of the matched slice: medplum only counts slices (snapshots.md 1b, #3).
-              checkValue(value, slice, entry.type, valuePath, ctx, true);
+              checkValue(value, slice, declaredType, valuePath, ctx, true);
             }
           }
         }
         if (!matched) {
-          checkValue(value, child, entry.type, valuePath, ctx, strict);
+          checkValue(value, child, declaredType, valuePath, ctx, strict);
         }
       }
       if (sliceMatches && strict) {

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CodeSystemConcept, StructureDefinition } from '@medplum/fhirtypes';
+import { describe, expect, it } from 'vitest';
+import { KANSAS_CANONICAL_BASE, loadKansasPackage } from '../../src/validation/package.ts';
+
+const catalog = readFileSync(join(import.meta.dirname, '..', '..', 'profiles', 'CATALOG.md'), 'utf8');
+
+function codes(concepts: readonly CodeSystemConcept[] | undefined): string[] {
+  return (concepts ?? []).flatMap((c) => [c.code as string, ...codes(c.concept)]);
+}
+
+describe('Kansas FHIR package (profiles/)', () => {
+  const pkg = loadKansasPackage();
+
+  it('puts every artifact under the one canonical base, at <base>/<Type>/<id>', () => {
+    for (const r of pkg.resources) {
+      expect(r.url, `${r.resourceType}/${r.id}`).toBe(`${KANSAS_CANONICAL_BASE}/${r.resourceType}/${r.id}`);
+    }
+  });
+
+  it('has a snapshot for every StructureDefinition (medplum validates only snapshots)', () => {
+    for (const sd of [...pkg.structureDefinitions, ...pkg.usCoreProfiles]) {
+      expect(sd.snapshot?.element?.length ?? 0, sd.url).toBeGreaterThan(0);
+    }
+  });
+
+  it('derives each CarePlan, Goal, ServiceRequest, Patient and PractitionerRole profile from US Core 6.1.0', () => {
+    const byUrl = new Map<string, StructureDefinition>(pkg.structureDefinitions.map((sd) => [sd.url, sd]));
+    for (const sd of pkg.profiles) {
+      if (['CarePlan', 'Goal', 'ServiceRequest', 'Patient', 'PractitionerRole'].includes(sd.type)) {
+        expect(sd.baseDefinition, sd.url).toMatch(/^http:\/\/hl7\.org\/fhir\/us\/core\/StructureDefinition\/us-core-/);
+      }
+      expect(byUrl.get(sd.url)).toBe(sd);
+    }
+  });
+
+  it('lists every artifact in the ImplementationGuide resource', () => {
+    const listed = (pkg.implementationGuide.definition?.resource ?? []).map((r) => r.reference?.reference).sort();
+    const expected = pkg.resources.filter((r) => r.resourceType !== 'ImplementationGuide').map((r) => `${r.resourceType}/${r.id}`).sort();
+    expect(listed).toEqual(expected);
+    expect(pkg.implementationGuide.packageId).toBe(pkg.manifest.name);
+  });
+
+  it('documents every artifact and every code in profiles/CATALOG.md (the contract with the document mappers)', () => {
+    for (const r of pkg.resources) {
+      if (r.resourceType === 'ImplementationGuide') {
+        continue;
+      }
+      expect(catalog, `${r.resourceType}/${r.id}`).toContain(`\`${r.id}\``);
+    }
+    for (const cs of pkg.codeSystems) {
+      for (const code of codes(cs.concept)) {
+        expect(catalog, `${cs.id}#${code}`).toContain(`\`${code}\``);
+      }
+    }
+  });
+
+  it('has SearchParameters for waiver program, plan type, authorization number, review due date and MCO', () => {
+    expect(pkg.searchParameters.map((sp) => sp.code).sort()).toEqual(
+      ['activity-category', 'authorization-number', 'mco', 'plan-type', 'review-due-date', 'waiver-program'].sort(),
+    );
+    for (const sp of pkg.searchParameters) {
+      expect(sp.expression, sp.id).toBeTruthy();
+      expect(sp.base?.length, sp.id).toBeGreaterThan(0);
+    }
+  });
+});

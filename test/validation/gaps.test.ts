@@ -1,0 +1,138 @@
+import type { CarePlan, Patient, Resource } from '@medplum/fhirtypes';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createResourceValidator, detectKansasProfile, hasErrors, type ResourceValidator } from '../../src/validation/validator.ts';
+
+/**
+ * The gaps of @medplum/core's validator measured in ../shared/measurements.md §1a and
+ * ../shared/snapshots.md step 1b, each closed by our own checks.
+ */
+
+const KS = 'https://kanplan.org/fhir';
+
+function minimalCarePlan(extra: Partial<CarePlan> = {}): CarePlan {
+  return { resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: 'Patient/example' }, ...extra };
+}
+
+function texts(issues: { details?: { text?: string } }[]): string[] {
+  return issues.map((i) => i.details?.text ?? '');
+}
+
+describe('validation gaps of @medplum/core closed by kanplan', () => {
+  let validator: ResourceValidator;
+  beforeAll(() => {
+    validator = createResourceValidator();
+  });
+
+  it('rejects a code outside a required binding on a base resource (CarePlan.status "bogus")', () => {
+    const issues = validator.validate(minimalCarePlan({ status: 'bogus' as CarePlan['status'] }));
+    expect(issues).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        code: 'code-invalid',
+        expression: ['CarePlan.status'],
+        details: { text: "CarePlan.status: 'bogus' is not in the required value set http://hl7.org/fhir/ValueSet/request-status|4.0.1" },
+      }),
+    ]);
+  });
+
+  it('checks required bindings inside datatypes (ContactPoint.system) and backbone elements', () => {
+    const patient: Patient = { resourceType: 'Patient', telecom: [{ system: 'pager2' as 'pager', value: '555-0100' }] };
+    expect(texts(validator.validate(patient))).toEqual([
+      "Patient.telecom[0].system: 'pager2' is not in the required value set http://hl7.org/fhir/ValueSet/contact-point-system|4.0.1",
+    ]);
+    const plan = minimalCarePlan({ activity: [{ detail: { status: 'almost-done' as 'completed', description: 'x' } }] });
+    expect(texts(validator.validate(plan))).toEqual([
+      "CarePlan.activity[0].detail.status: 'almost-done' is not in the required value set http://hl7.org/fhir/ValueSet/care-plan-activity-status|4.0.1",
+    ]);
+  });
+
+  it('accepts valid codes and codes from value sets it cannot decide locally', () => {
+    const plan = minimalCarePlan({
+      category: [{ coding: [{ system: 'http://snomed.info/sct', code: '734163000' }] }],
+      activity: [{ detail: { status: 'scheduled', code: { coding: [{ system: 'http://snomed.info/sct', code: '1234' }] } } }],
+    });
+    expect(validator.validate(plan)).toEqual([]);
+  });
+
+  it('rejects a Kansas extension with the wrong value type on any resource (valueString for CodeableConcept)', () => {
+    const plan = minimalCarePlan({ extension: [{ url: `${KS}/StructureDefinition/ks-waiver-program`, valueString: 'IDD' }] });
+    const issues = validator.validate(plan);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({
+      severity: 'error',
+      expression: ['CarePlan.extension[0].valueString'],
+      details: { text: 'CarePlan.extension[0].valueString: type String is not allowed here; allowed: CodeableConcept' },
+    });
+  });
+
+  it('checks the content of a complex extension (missing sub-extension, wrong fixed value)', () => {
+    const plan = minimalCarePlan({
+      extension: [
+        {
+          url: `${KS}/StructureDefinition/ks-plan-distribution`,
+          extension: [
+            { url: 'recipient', valueString: 'Casey Testguardian' },
+            { url: 'role', valueCode: 'neighbour' },
+            { url: 'date', valueString: '2026-01-01' },
+          ],
+        },
+      ],
+    });
+    expect(texts(validator.validate(plan))).toEqual([
+      "CarePlan.extension[0].extension: slice 'method' expects 1..1 values, found 0",
+      "CarePlan.extension[0].extension[1].valueCode: 'neighbour' is not in the required value set https://kanplan.org/fhir/ValueSet/ks-participant-role",
+      'CarePlan.extension[0].extension[2].valueString: type String is not allowed here; allowed: date',
+    ]);
+  });
+
+  it('reports an extensible binding miss as a warning, not an error', () => {
+    const sr: Resource = {
+      resourceType: 'ServiceRequest',
+      meta: { profile: [`${KS}/StructureDefinition/ks-planned-service`] },
+      status: 'active',
+      intent: 'plan',
+      code: { coding: [{ system: 'http://example.org/local', code: 'x' }] },
+      subject: { reference: 'Patient/example' },
+    };
+    const issues = validator.validate(sr);
+    expect(issues.map((i) => i.severity)).toEqual(['warning']);
+    expect(hasErrors(issues)).toBe(false);
+  });
+
+  it('warns about a profile it does not know instead of passing silently', () => {
+    const plan = minimalCarePlan({ meta: { profile: ['https://example.org/StructureDefinition/unknown'] } });
+    expect(validator.validate(plan)).toEqual([
+      expect.objectContaining({ severity: 'warning', code: 'not-supported', expression: ['CarePlan.meta.profile[0]'] }),
+    ]);
+  });
+
+  it('accepts a versioned canonical in meta.profile', () => {
+    const plan = minimalCarePlan({ meta: { profile: [`${KS}/StructureDefinition/ks-pcsp-careplan|0.1.0`] } });
+    expect(hasErrors(validator.validate(plan))).toBe(true); // validated: a bare CarePlan is not a PCSP
+  });
+
+  it('validates recognisable Kansas plan content against its profile without meta.profile (configurable)', () => {
+    const pcspWithoutProfile = minimalCarePlan({
+      category: [{ coding: [{ system: `${KS}/CodeSystem/ks-plan-type`, code: 'pcsp' }] }],
+    });
+    expect(detectKansasProfile(pcspWithoutProfile)).toBe(`${KS}/StructureDefinition/ks-pcsp-careplan`);
+    expect(hasErrors(validator.validate(pcspWithoutProfile))).toBe(true);
+    const lenient = createResourceValidator({ validateKansasPlansWithoutMetaProfile: false });
+    expect(lenient.validate(pcspWithoutProfile)).toEqual([]);
+  });
+
+  it('validates against an explicitly requested profile only ($validate?profile=)', () => {
+    const plan = minimalCarePlan();
+    expect(hasErrors(validator.validate(plan, { onlyProfiles: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-careplan'] }))).toBe(
+      true,
+    );
+    expect(validator.validate(plan, { onlyProfiles: ['https://example.org/nope'] })).toEqual([
+      expect.objectContaining({ severity: 'error', code: 'not-supported' }),
+    ]);
+  });
+
+  it('keeps the base structure checks (unknown property, bad date)', () => {
+    const plan = { ...minimalCarePlan({ created: '2023-13-45' }), foo: 1 } as Resource;
+    expect(hasErrors(validator.validate(plan))).toBe(true);
+  });
+});
