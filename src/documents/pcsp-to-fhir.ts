@@ -130,7 +130,14 @@ function goalResource(ctx: PcspContext, goal: PlanGoal, pointer: string): Planne
     addresses: goal.addressesNeeds.map((id) => referenceTo(ctx.item('need', id))),
   };
   if (goal.targetDate !== undefined || goal.desiredOutcome !== undefined) {
-    resource.target = [{ ...(goal.desiredOutcome ? { detailString: goal.desiredOutcome } : {}), ...(goal.targetDate ? { dueDate: goal.targetDate } : {}) }];
+    // gol-1: a target detail needs a measure; the desired outcome is described in words, so the
+    // measure is a text-only concept.
+    resource.target = [
+      {
+        ...(goal.desiredOutcome ? { measure: { text: 'Desired outcome' }, detailString: goal.desiredOutcome } : {}),
+        ...(goal.targetDate ? { dueDate: goal.targetDate } : {}),
+      },
+    ];
   }
   return { resource, identifier, pointer };
 }

@@ -28,7 +28,7 @@ export const documentSchemas: Readonly<Record<DocumentType | 'common', Record<st
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 function compileValidators(): Record<DocumentType, ValidateFunction> {
-  const ajv = new Ajv2020({ allErrors: true, strict: true });
+  const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
   addFormats(ajv);
   ajv.addSchema(documentSchemas.common);
   return {
@@ -102,7 +102,7 @@ function problemOf(error: ErrorObject): DocumentProblem {
     case 'pattern':
       return { pointer: at, code: 'value', rule: 'pattern', message: `${readable(at)} has an invalid form${patternHint(error)}.` };
     case 'minItems':
-      return { pointer: at, code: 'required', rule: 'minItems', message: `${readable(at)} must list at least ${params.limit} item(s); leave the field out if there are none.` };
+      return { pointer: at, code: 'required', rule: 'minItems', message: `${readable(at)} must list at least ${params.limit} item(s).` };
     case 'minLength':
       return { pointer: at, code: 'required', rule: 'minLength', message: `${readable(at)} must not be empty.` };
     case 'maxLength':
@@ -111,13 +111,15 @@ function problemOf(error: ErrorObject): DocumentProblem {
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return { pointer: at, code: 'value', rule: 'range', message: `${readable(at)} must be ${String(params.comparison)} ${String(params.limit)}.` };
+      return { pointer: at, code: 'value', rule: 'range', message: `${readable(at)} must be ${comparisonWords[String(params.comparison)] ?? String(params.comparison)} ${String(params.limit)}.` };
     case 'uniqueItems':
       return { pointer: at, code: 'value', rule: 'uniqueItems', message: `${readable(at)} lists the same value twice (items ${params.j} and ${params.i}).` };
     default:
       return { pointer: at, code: 'invalid', rule: error.keyword, message: `${readable(at)} ${error.message ?? 'is invalid'}.` };
   }
 }
+
+const comparisonWords: Record<string, string> = { '<=': 'at most', '>=': 'at least', '<': 'less than', '>': 'more than' };
 
 function article(word: string): string {
   return /^[aeiou]/.test(word) ? 'an' : 'a';
