@@ -42,7 +42,9 @@ let built = false;
  * indexed before then are found by `kanplan reindex` through the changed fingerprint.
  */
 export function registerSearchParameters(params: readonly SearchParameter[]): void {
-  extras.push(...params.filter((p) => p.resourceType === 'SearchParameter'));
+  // Idempotent by canonical URL: every server start registers the Kansas package again.
+  const known = new Set(extras.map((p) => p.url));
+  extras.push(...params.filter((p) => p.resourceType === 'SearchParameter' && !known.has(p.url)));
   built = false;
   fingerprintValue = undefined;
   byType.clear();

@@ -9,7 +9,10 @@ import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { Repository, type SearchIndexWriter } from '../store/repository.ts';
 import { loadBaseDefinitions } from '../validation/definitions.ts';
+import { loadKansasPackage } from '../validation/package.ts';
 import { createResourceValidator } from '../validation/validator.ts';
+import { registerSearchParameters } from '../search/index.ts';
+import { installConformanceResources } from './conformance-install.ts';
 import { createApp } from './app.ts';
 import { searchEngine } from './search-engine.ts';
 
@@ -35,7 +38,10 @@ export function createLogger(config: Config): Logger {
 /** Builds the FHIR context over an open database: validator, search engine, operations, profiles. */
 export function createFhirContext(config: Config, db: Database, logger: Logger): FhirContext {
   loadBaseDefinitions();
-  const search: SearchService & { indexWriter: SearchIndexWriter } = searchEngine();
+  const kansas = loadKansasPackage();
+  // Before the index writer exists: its fingerprint covers the Kansas parameters too.
+  registerSearchParameters(kansas.searchParameters);
+  const search: SearchService & { indexWriter: SearchIndexWriter } = searchEngine(config.baseUrl);
   return {
     repo: new Repository(db, search.indexWriter),
     access: SYSTEM_ACCESS,
@@ -44,7 +50,7 @@ export function createFhirContext(config: Config, db: Database, logger: Logger):
     search,
     operations,
     logger,
-    profiles: new Map(),
+    profiles: new Map(kansas.profiles.map((profile) => [profile.url, profile.type])),
   };
 }
 
@@ -67,6 +73,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const { port } = server.address() as AddressInfo;
   const url = config.port === 0 ? config.baseUrl.replace(/:\d+(?=\/|$)/, `:${port}`) : config.baseUrl;
   const ctx = createFhirContext({ ...config, baseUrl: url }, db, logger);
+  const installed = await installConformanceResources(ctx.repo, loadKansasPackage().resources);
+  if (installed) logger.info({ resources: installed }, 'Kansas conformance resources installed');
   const basePath = new URL(url).pathname.replace(/\/+$/, '');
   const verifyToken = await createTokenVerifier(config.auth);
   server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting, verifyToken }));

@@ -430,3 +430,21 @@ describe('health endpoints', () => {
     }
   });
 });
+
+describe('Kansas conformance resources', () => {
+  test('are served at their REST endpoints and listed as supported profiles', async () => {
+    const server = await startTestServer('pglite');
+    try {
+      const pcsp = 'https://kanplan.org/fhir/StructureDefinition/ks-pcsp-careplan';
+      const found = await http(server, 'GET', `StructureDefinition?url=${encodeURIComponent(pcsp)}`);
+      expect(found.status).toBe(200);
+      expect(found.body.entry).toHaveLength(1);
+      expect(found.body.entry[0].resource.snapshot.element.length).toBeGreaterThan(10);
+      const cs = await http(server, 'GET', 'metadata');
+      const carePlan = cs.body.rest[0].resource.find((r: { type: string }) => r.type === 'CarePlan');
+      expect(carePlan.supportedProfile).toContain(pcsp);
+    } finally {
+      await server.stop();
+    }
+  });
+});
