@@ -320,7 +320,9 @@ function buildChain(
     }
   }
   const a = ctx.q.alias('c');
-  const inner = buildCondition(ctx, { resourceTypes: types, typeExpr: `${a}.target_type`, idExpr: `${a}.target_id` }, chain, rawValue);
+  // A single target type is bound as a constant so the inner index lookups lead with resource_type.
+  const typeExpr = types.length === 1 ? `${ctx.q.bind(types[0])}::text` : `${a}.target_type`;
+  const inner = buildCondition(ctx, { resourceTypes: types, typeExpr, idExpr: `${a}.target_id` }, chain, rawValue);
   return `EXISTS (SELECT 1 FROM sp_reference ${a} WHERE ${a}.resource_type = ${target.typeExpr} AND ${a}.resource_id = ${target.idExpr} AND ${a}.code = ${ctx.q.bind(def.code)} AND ${a}.target_type = ANY(${ctx.q.bind(types)}::text[]) AND ${inner})`;
 }
 
@@ -343,7 +345,7 @@ function buildHas(ctx: ConditionContext, target: SearchTarget, name: string, raw
     throw badRequest(`Search parameter '${name}': ${refCode} is not a reference parameter of ${type}.`, name);
   }
   const h = ctx.q.alias('h');
-  const inner = buildCondition(ctx, { resourceTypes: [type], typeExpr: `${h}.resource_type`, idExpr: `${h}.resource_id` }, rest, rawValue);
+  const inner = buildCondition(ctx, { resourceTypes: [type], typeExpr: `${ctx.q.bind(type)}::text`, idExpr: `${h}.resource_id` }, rest, rawValue);
   return `EXISTS (SELECT 1 FROM sp_reference ${h} WHERE ${h}.target_id = ${target.idExpr} AND ${h}.target_type = ${target.typeExpr} AND ${h}.code = ${ctx.q.bind(refCode)} AND ${h}.resource_type = ${ctx.q.bind(type)} AND ${inner})`;
 }
 

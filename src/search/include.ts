@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcomes.ts';
-import type { SqlExecutor } from '../store/database.ts';
+import type { SqlExecutor, SqlParam } from '../store/database.ts';
 import { isKnownResourceType } from '../validation/definitions.ts';
 import { searchParam, searchParamsOf } from './parameters.ts';
 
@@ -114,9 +114,20 @@ async function runDirective(
   d: IncludeDirective,
   limit: number,
 ): Promise<Row[]> {
-  const types = sources.map((s) => s.resourceType);
-  const ids = sources.map((s) => s.id);
-  const anySource = d.sourceType === '*';
+  const params: SqlParam[] = [sources.map((s) => s.resourceType), sources.map((s) => s.id)];
+  const bind = (value: SqlParam): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const filters: string[] = [];
+  if (d.sourceType !== '*') {
+    filters.push(`a.resource_type = ${bind(d.sourceType)}`, `a.code = ANY(${bind(d.codes)}::text[])`);
+  }
+  if (d.targetType) {
+    filters.push(`a.target_type = ${bind(d.targetType)}`);
+  }
+  const where = filters.length ? `WHERE ${filters.join(' AND ')}` : '';
+  const limitRef = bind(limit);
   if (!d.reverse) {
     // Forward: targets of the sources' reference rows.
     return sql.query<Row>(
@@ -124,10 +135,9 @@ async function runDirective(
        FROM unnest($1::text[], $2::text[]) AS src(resource_type, id)
        JOIN sp_reference a ON a.resource_type = src.resource_type AND a.resource_id = src.id
        JOIN resource t ON t.resource_type = a.target_type AND t.id = a.target_id AND NOT t.deleted
-       WHERE ($3::boolean OR (a.resource_type = $4 AND a.code = ANY($5::text[])))
-         AND ($6::text IS NULL OR a.target_type = $6)
-       LIMIT $7`,
-      [types, ids, anySource, d.sourceType, d.codes, d.targetType ?? null, limit],
+       ${where}
+       LIMIT ${limitRef}`,
+      params,
     );
   }
   // Reverse: resources of sourceType whose reference rows point at the sources.
@@ -136,9 +146,8 @@ async function runDirective(
      FROM unnest($1::text[], $2::text[]) AS dst(resource_type, id)
      JOIN sp_reference a ON a.target_id = dst.id AND a.target_type = dst.resource_type
      JOIN resource t ON t.resource_type = a.resource_type AND t.id = a.resource_id AND NOT t.deleted
-     WHERE ($3::boolean OR (a.resource_type = $4 AND a.code = ANY($5::text[])))
-       AND ($6::text IS NULL OR a.target_type = $6)
-     LIMIT $7`,
-    [types, ids, anySource, d.sourceType, d.codes, d.targetType ?? null, limit],
+     ${where}
+     LIMIT ${limitRef}`,
+    params,
   );
 }

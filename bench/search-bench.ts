@@ -1,0 +1,188 @@
+/**
+ * Search benchmark (issue 4): loads fictional members (Patient, PCSP/BSP/ISP CarePlans, Goals,
+ * ServiceRequests, Tasks) through the Repository — so index rows are written exactly as in
+ * production — then runs the four issue query shapes with 10 concurrent in-process clients and
+ * compares their latency with a primary-key SELECT in the same run.
+ *
+ *   node bench/search-bench.ts pglite [resources=100000]
+ *   node bench/search-bench.ts postgres [resources=100000]   # uses BENCH_DATABASE_URL, schema bench_search
+ */
+import { performance } from 'node:perf_hooks';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { createSearchIndexWriter, searchResources } from '../src/search/index.ts';
+import { explainSearch, type SearchInput } from '../src/search/search.ts';
+import { openDatabase, type Database } from '../src/store/database.ts';
+import { migrate } from '../src/store/migrate.ts';
+import { Repository } from '../src/store/repository.ts';
+
+const BASE = 'http://localhost:8080/fhir';
+const PER_MEMBER = 10;
+const PRACTITIONERS = 100;
+const CLIENTS = 10;
+
+const kind = process.argv[2] === 'postgres' ? 'postgres' : 'pglite';
+const target = Number(process.argv[3] ?? 100_000);
+const members = Math.ceil((target - PRACTITIONERS) / PER_MEMBER);
+
+function plan(m: number, code: string, status: string): Resource & { id: string } {
+  return {
+    resourceType: 'CarePlan', id: `cp-${code}-${m}`, status, intent: 'plan',
+    subject: { reference: `Patient/m${m}` },
+    category: [{ coding: [{ system: 'urn:ks:plan', code }] }],
+    period: { start: `2025-0${(m % 9) + 1}-01` },
+    goal: [{ reference: `Goal/g1-${m}` }, { reference: `Goal/g2-${m}` }],
+  } as Resource & { id: string };
+}
+
+/** The ten resources of one fictional member. */
+function member(m: number): (Resource & { id: string })[] {
+  const pr = (k: number): string => `Practitioner/pr${(m * 7 + k) % PRACTITIONERS}`;
+  const statuses = ['requested', 'in-progress', 'completed'];
+  return [
+    { resourceType: 'Patient', id: `m${m}`, identifier: [{ system: 'urn:ks:mco', value: `M${m}` }], name: [{ family: `Member${m}`, given: ['Test'] }], birthDate: `19${40 + (m % 50)}-01-01` },
+    plan(m, 'pcsp', m % 5 === 0 ? 'draft' : 'active'),
+    plan(m, 'bsp', 'active'),
+    plan(m, 'isp', m % 3 === 0 ? 'completed' : 'active'),
+    { resourceType: 'Goal', id: `g1-${m}`, lifecycleStatus: 'active', subject: { reference: `Patient/m${m}` }, description: { text: 'Live at home' } },
+    { resourceType: 'Goal', id: `g2-${m}`, lifecycleStatus: 'proposed', subject: { reference: `Patient/m${m}` }, description: { text: 'Work part time' } },
+    { resourceType: 'ServiceRequest', id: `sr1-${m}`, status: 'active', intent: 'order', subject: { reference: `Patient/m${m}` }, requester: { reference: pr(0) }, basedOn: [{ reference: `CarePlan/cp-pcsp-${m}` }], code: { coding: [{ system: 'urn:ks:service', code: 'personal-care' }] } },
+    { resourceType: 'ServiceRequest', id: `sr2-${m}`, status: 'active', intent: 'order', subject: { reference: `Patient/m${m}` }, requester: { reference: pr(1) }, basedOn: [{ reference: `CarePlan/cp-pcsp-${m}` }], code: { coding: [{ system: 'urn:ks:service', code: 'home-modification' }] } },
+    { resourceType: 'Task', id: `t1-${m}`, status: statuses[m % 3], intent: 'order', focus: { reference: `CarePlan/cp-pcsp-${m}` }, for: { reference: `Patient/m${m}` }, owner: { reference: pr(2) } },
+    { resourceType: 'Task', id: `t2-${m}`, status: statuses[(m + 1) % 3], intent: 'order', focus: { reference: `CarePlan/cp-isp-${m}` }, for: { reference: `Patient/m${m}` }, owner: { reference: pr(3) } },
+  ] as (Resource & { id: string })[];
+}
+
+async function open(): Promise<Database> {
+  if (kind === 'pglite') {
+    return openDatabase({ dataDir: process.env.BENCH_DATA_DIR ?? '.tmp/bench-search-pglite' });
+  }
+  const url = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const admin = await openDatabase({ databaseUrl: url, maxConnections: 1 });
+  await admin.exec('CREATE SCHEMA IF NOT EXISTS bench_search');
+  await admin.close();
+  return openDatabase({ databaseUrl: `${url}?options=${encodeURIComponent('-c search_path=bench_search')}`, maxConnections: CLIENTS });
+}
+
+async function load(db: Database, repo: Repository): Promise<void> {
+  const [{ n }] = await db.query<{ n: string }>('SELECT count(*) AS n FROM resource');
+  if (Number(n) >= target) {
+    process.stderr.write(`reusing ${n} resources\n`);
+    return;
+  }
+  const started = performance.now();
+  for (let p = 0; p < PRACTITIONERS; p++) {
+    await repo.update({ resourceType: 'Practitioner', id: `pr${p}`, name: [{ family: `Coordinator${p}` }] } as Resource & { id: string });
+  }
+  const loaders = kind === 'postgres' ? 4 : 1;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: loaders }, async () => {
+      while (next < members) {
+        const m = next++;
+        await repo.transaction(async (tx) => {
+          for (const resource of member(m)) {
+            await tx.update(resource);
+          }
+        });
+        if (m % 1000 === 0) {
+          const rate = ((m + 1) * PER_MEMBER) / ((performance.now() - started) / 1000);
+          process.stderr.write(`\rloaded ${(m + 1) * PER_MEMBER} resources (${rate.toFixed(0)}/s)   `);
+        }
+      }
+    }),
+  );
+  await db.exec('ANALYZE');
+  process.stderr.write(`\nloaded ${members * PER_MEMBER + PRACTITIONERS} resources in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+}
+
+function input(resourceType: string, params: [string, string][]): SearchInput {
+  return { resourceTypes: [resourceType], params, baseUrl: BASE, lenient: false, defaultPageSize: 20, maxPageSize: 1000 };
+}
+
+const rand = (n: number): number => Math.floor(Math.random() * n);
+
+const QUERIES: { name: string; make: () => SearchInput; check: (b: Bundle) => boolean }[] = [
+  {
+    name: 'CarePlan?subject=Patient/x&category=urn:ks:plan|bsp&status=active',
+    make: () => input('CarePlan', [['subject', `Patient/m${rand(members)}`], ['category', 'urn:ks:plan|bsp'], ['status', 'active']]),
+    check: (b) => b.entry?.length === 1,
+  },
+  {
+    name: 'Task?owner=Practitioner/x&status=requested&_sort=-_lastUpdated',
+    make: () => input('Task', [['owner', `Practitioner/pr${rand(PRACTITIONERS)}`], ['status', 'requested'], ['_sort', '-_lastUpdated']]),
+    check: (b) => (b.entry?.length ?? 0) > 0,
+  },
+  {
+    name: 'ServiceRequest?patient=x&_include=ServiceRequest:requester',
+    make: () => input('ServiceRequest', [['patient', `m${rand(members)}`], ['_include', 'ServiceRequest:requester']]),
+    check: (b) => (b.entry?.length ?? 0) >= 3,
+  },
+  {
+    name: 'CarePlan?subject:Patient.identifier=urn:ks:mco|Mx (chained)',
+    make: () => input('CarePlan', [['subject:Patient.identifier', `urn:ks:mco|M${rand(members)}`]]),
+    check: (b) => b.entry?.length === 3,
+  },
+];
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function measure(name: string, iterations: number, fn: () => Promise<void>): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    await fn();
+  }
+  const latencies: number[] = [];
+  let remaining = iterations;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (remaining-- > 0) {
+        const t0 = performance.now();
+        await fn();
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const p50 = percentile(latencies, 50);
+  const p99 = percentile(latencies, 99);
+  return `| ${name} | ${(latencies.length / seconds).toFixed(0)} | ${p50.toFixed(2)} | ${p99.toFixed(2)} |`;
+}
+
+async function main(): Promise<void> {
+  const db = await open();
+  await migrate(db);
+  const repo = new Repository(db, createSearchIndexWriter({ baseUrl: BASE }));
+  await load(db, repo);
+  const [{ version }] = await db.query<{ version: string }>('SELECT version()');
+  const [{ n }] = await db.query<{ n: string }>('SELECT count(*) AS n FROM resource');
+  const lines = [`${kind}: ${version.split(' on ')[0]}, ${n} resources, ${CLIENTS} concurrent clients, in-process`, '', '| query | q/s | p50 ms | p99 ms |', '|---|---|---|---|'];
+  const iterations = Number(process.env.BENCH_ITERATIONS ?? 2000);
+  lines.push(
+    await measure('baseline: SELECT content FROM resource WHERE (resource_type, id) = PK', iterations, async () => {
+      await db.query('SELECT content FROM resource WHERE resource_type = $1 AND id = $2', ['CarePlan', `cp-pcsp-${rand(members)}`]);
+    }),
+  );
+  for (const query of QUERIES) {
+    const bundle = await searchResources(repo, query.make());
+    if (!query.check(bundle)) {
+      throw new Error(`${query.name} returned an unexpected result: ${JSON.stringify(bundle).slice(0, 300)}`);
+    }
+    lines.push(
+      await measure(query.name, iterations, async () => {
+        await searchResources(repo, query.make());
+      }),
+    );
+  }
+  lines.push('', 'Plans:');
+  for (const query of QUERIES) {
+    const plan = await explainSearch(repo, query.make());
+    lines.push('', `${query.name}: ${/Seq Scan on resource\b/.test(plan) ? 'SEQ SCAN OF resource' : 'no sequential scan of resource'}`, '```', plan, '```');
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  await db.close();
+}
+
+await main();
