@@ -1,0 +1,55 @@
+import fc from 'fast-check';
+import type { CarePlan } from '@medplum/fhirtypes';
+import { describe, expect, it } from 'vitest';
+import { identifierSystem } from '../../src/documents/canonical.ts';
+import { checkDocument } from '../../src/documents/check-document.ts';
+import { mapDocumentToBundle, mapResourcesToDocument, referencesToResolve } from '../../src/documents/plan-documents.ts';
+import type { PlanDocument } from '../../src/documents/types.ts';
+import { bspDocument, ispDocument, pcspDocument } from './generated-documents.ts';
+import { SimulatedServer } from './simulated-server.ts';
+
+function roundTrip(server: SimulatedServer, doc: PlanDocument): PlanDocument {
+  server.transaction(mapDocumentToBundle(doc).bundle);
+  const [plan] = server.findByIdentifier('CarePlan', identifierSystem.planId, doc.planId) as CarePlan[];
+  const resources = referencesToResolve(plan!).flatMap((r) => server.store.get(r.reference!) ?? []);
+  return mapResourcesToDocument(plan!, resources);
+}
+
+describe('property: generated documents round-trip losslessly', () => {
+  it('generated documents are valid (the generators are honest)', () => {
+    fc.assert(
+      fc.property(pcspDocument, (doc) => {
+        const check = checkDocument(doc);
+        expect(check.ok ? [] : check.problems).toEqual([]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('PCSP → server → PCSP is deep-equal', () => {
+    fc.assert(
+      fc.property(pcspDocument, (doc) => {
+        expect(roundTrip(new SimulatedServer(), doc)).toStrictEqual(doc);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('BSP and ISP → server → document are deep-equal', () => {
+    const withPcsp = pcspDocument.chain((pcsp) => {
+      const person = { medicaidId: pcsp.person.medicaidId, name: pcsp.person.name, birthDate: pcsp.person.birthDate };
+      return fc.tuple(fc.constant(pcsp), bspDocument(pcsp.planId, person), ispDocument(pcsp.planId, person));
+    });
+    fc.assert(
+      fc.property(withPcsp, ([pcsp, bsp, isp]) => {
+        const checks = [checkDocument(bsp), checkDocument(isp)];
+        expect(checks.flatMap((c) => (c.ok ? [] : c.problems))).toEqual([]);
+        const server = new SimulatedServer();
+        server.transaction(mapDocumentToBundle(pcsp).bundle);
+        expect(roundTrip(server, bsp)).toStrictEqual(bsp);
+        expect(roundTrip(server, isp)).toStrictEqual(isp);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
