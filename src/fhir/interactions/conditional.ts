@@ -1,4 +1,4 @@
-import type { FhirContext } from '../context.ts';
+import { type FhirContext, withRepo } from '../context.ts';
 import { badRequest, preconditionFailed } from '../outcomes.ts';
 
 /**
@@ -31,4 +31,20 @@ export function singleMatch(matches: readonly string[], resourceType: string, cr
     );
   }
   return matches[0];
+}
+
+/**
+ * Runs a conditional interaction: one transaction in which the criteria are resolved (0 or 1
+ * match, else 412) and `fn` acts on the result with a context bound to that transaction.
+ */
+export async function withConditionalMatch<T>(
+  ctx: FhirContext,
+  resourceType: string,
+  criteria: string,
+  fn: (scoped: FhirContext, match: string | undefined) => Promise<T>,
+): Promise<T> {
+  return ctx.repo.transaction(async (repo) => {
+    const scoped = withRepo(ctx, repo);
+    return fn(scoped, singleMatch(await findConditionalMatches(scoped, resourceType, criteria), resourceType, criteria));
+  });
 }

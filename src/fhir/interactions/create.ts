@@ -2,7 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { FhirContext } from '../context.ts';
 import { informational } from '../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
-import { findConditionalMatches, singleMatch } from './conditional.ts';
+import { withConditionalMatch } from './conditional.ts';
 import { readCurrentResource, resourceResponse } from './read.ts';
 import { expectResourceBody, validateForWrite, withoutServerMeta } from './resource-body.ts';
 
@@ -35,9 +35,7 @@ export async function handleCreate(ctx: FhirContext, request: FhirRequest, resou
   if (criteria === undefined) {
     return createResource(ctx, body);
   }
-  return ctx.repo.transaction(async (repo) => {
-    const scoped = { ...ctx, repo };
-    const existing = singleMatch(await findConditionalMatches(scoped, resourceType, criteria), resourceType, criteria);
+  return withConditionalMatch(ctx, resourceType, criteria, async (scoped, existing) => {
     if (existing) {
       const resource = await readCurrentResource(scoped, resourceType, existing);
       return {

@@ -2,7 +2,7 @@ import type { FhirContext } from '../context.ts';
 import { informational, notFound } from '../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import { parseVersionTag } from '../versioning.ts';
-import { findConditionalMatches, singleMatch } from './conditional.ts';
+import { withConditionalMatch } from './conditional.ts';
 import { assertValidId } from './resource-body.ts';
 
 /**
@@ -39,12 +39,9 @@ export async function handleConditionalDelete(
   resourceType: string,
   criteria: string,
 ): Promise<FhirResponse> {
-  return ctx.repo.transaction(async (repo) => {
-    const scoped = { ...ctx, repo };
-    const match = singleMatch(await findConditionalMatches(scoped, resourceType, criteria), resourceType, criteria);
-    if (!match) {
-      return { status: 200, outcome: informational(`No ${resourceType} matches ${criteria}; nothing was deleted.`) };
-    }
-    return deleteResource(scoped, resourceType, match);
-  });
+  return withConditionalMatch(ctx, resourceType, criteria, async (scoped, match) =>
+    match
+      ? deleteResource(scoped, resourceType, match)
+      : { status: 200, outcome: informational(`No ${resourceType} matches ${criteria}; nothing was deleted.`) },
+  );
 }

@@ -6,10 +6,10 @@ import {
   parseFhirPathPatchParameters,
 } from '@medplum/core';
 import type { Parameters, Resource } from '@medplum/fhirtypes';
-import type { FhirContext } from '../context.ts';
+import { type FhirContext, withRepo } from '../context.ts';
 import { badRequest, notFound, unsupportedMediaType } from '../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
-import { findConditionalMatches, singleMatch } from './conditional.ts';
+import { withConditionalMatch } from './conditional.ts';
 import { readCurrentResource } from './read.ts';
 import { updateResource } from './update.ts';
 
@@ -82,7 +82,7 @@ export async function patchResource(
   ifMatch?: string,
 ): Promise<FhirResponse> {
   return ctx.repo.transaction(async (repo) => {
-    const scoped = { ...ctx, repo };
+    const scoped = withRepo(ctx, repo);
     // Locked until commit: a concurrent update cannot slip in between reading and writing.
     const current = await readCurrentResource(scoped, resourceType, id, true);
     const patched = applyPatchBody(current, contentType, body);
@@ -104,9 +104,7 @@ export async function handleConditionalPatch(
   resourceType: string,
   criteria: string,
 ): Promise<FhirResponse> {
-  return ctx.repo.transaction(async (repo) => {
-    const scoped = { ...ctx, repo };
-    const match = singleMatch(await findConditionalMatches(scoped, resourceType, criteria), resourceType, criteria);
+  return withConditionalMatch(ctx, resourceType, criteria, async (scoped, match) => {
     if (!match) {
       throw notFound(`No ${resourceType} matches ${criteria}; nothing was patched.`);
     }

@@ -4,7 +4,7 @@ import type { FhirContext } from '../context.ts';
 import { badRequest, informational } from '../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import { parseVersionTag } from '../versioning.ts';
-import { findConditionalMatches, singleMatch } from './conditional.ts';
+import { withConditionalMatch } from './conditional.ts';
 import { locationOf } from './create.ts';
 import { resourceResponse } from './read.ts';
 import { assertValidId, expectResourceBody, validateForWrite, withoutServerMeta } from './resource-body.ts';
@@ -47,9 +47,7 @@ export async function handleConditionalUpdate(
   criteria: string,
 ): Promise<FhirResponse> {
   const body = expectResourceBody(request.body, resourceType);
-  return ctx.repo.transaction(async (repo) => {
-    const scoped = { ...ctx, repo };
-    const match = singleMatch(await findConditionalMatches(scoped, resourceType, criteria), resourceType, criteria);
+  return withConditionalMatch(ctx, resourceType, criteria, async (scoped, match) => {
     if (match && body.id !== undefined && body.id !== match) {
       throw badRequest(
         `The body's id ${body.id} differs from ${resourceType}/${match}, which matches ${criteria}; omit the id or use the matching one.`,
