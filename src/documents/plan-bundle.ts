@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Bundle, BundleEntry, Identifier, Reference, Resource, ResourceType } from '@medplum/fhirtypes';
 import { identifierSystem } from './canonical.ts';
 
@@ -143,4 +144,69 @@ export function buildDocumentTransaction(planId: string, planned: readonly Plann
     bundle: { resourceType: 'Bundle', type: 'transaction', entry: [...planned.map(conditionalEntry), ...ending] },
     entryPointers: [...planned.map((p) => p.pointer), ...ending.map(() => '')],
   };
+}
+
+function withoutServerFields(resource: Resource): Omit<Resource, 'id' | 'meta'> & { meta?: unknown } {
+  const { id: _id, meta, ...rest } = resource;
+  const profile = meta?.profile;
+  return profile ? { ...rest, meta: { profile } } : rest;
+}
+
+function identifierKeys(resource: Resource): string[] {
+  return ((resource as { identifier?: Identifier[] }).identifier ?? []).map((i) => `${i.system}|${i.value}`);
+}
+
+/**
+ * Drops the entries whose resource the server already holds exactly as the document says, so a
+ * re-import writes no new versions; references to existing resources become `Type/id` first so
+ * that dropping an entry never leaves a dangling urn:uuid. Returns how many entries were dropped.
+ */
+export function skipUnchangedEntries(transaction: DocumentTransaction, existing: readonly Resource[]): { transaction: DocumentTransaction; unchanged: number } {
+  const byIdentifier = new Map<string, Resource>();
+  for (const resource of existing) {
+    for (const key of identifierKeys(resource)) {
+      byIdentifier.set(`${resource.resourceType}|${key}`, resource);
+    }
+  }
+  const entries = transaction.bundle.entry ?? [];
+  const targets = new Map<string, string>();
+  const matches = entries.map((entry) => {
+    const resource = entry.resource;
+    const match = resource && identifierKeys(resource).map((key) => byIdentifier.get(`${resource.resourceType}|${key}`)).find((r) => r !== undefined);
+    if (match && entry.fullUrl?.startsWith('urn:uuid:')) {
+      targets.set(entry.fullUrl, `${match.resourceType}/${match.id}`);
+    }
+    return match;
+  });
+  for (const resource of existing) {
+    for (const key of identifierKeys(resource)) {
+      const [system, ...value] = key.split('|');
+      targets.set(identifierSearch(resource.resourceType, { system, value: value.join('|') }), `${resource.resourceType}/${resource.id}`);
+    }
+  }
+  const rewrite = <T>(value: T): T => {
+    if (Array.isArray(value)) {
+      return value.map(rewrite) as T;
+    }
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.entries(value).map(([key, child]) => [key, key === 'reference' && typeof child === 'string' ? (targets.get(child) ?? child) : rewrite(child)]),
+      ) as T;
+    }
+    return value;
+  };
+  const kept: BundleEntry[] = [];
+  const keptPointers: string[] = [];
+  let unchanged = 0;
+  entries.forEach((entry, index) => {
+    const resource = entry.resource ? rewrite(entry.resource) : undefined;
+    const match = matches[index];
+    if (resource && match && isDeepStrictEqual(withoutServerFields(resource), withoutServerFields(match))) {
+      unchanged += 1;
+      return;
+    }
+    kept.push({ ...entry, ...(resource ? { resource } : {}) });
+    keptPointers.push(transaction.entryPointers[index] ?? '');
+  });
+  return { transaction: { bundle: { ...transaction.bundle, entry: kept }, entryPointers: keptPointers }, unchanged };
 }

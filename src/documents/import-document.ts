@@ -1,0 +1,128 @@
+import type { Bundle, CarePlan, OperationOutcome, Reference, Resource } from '@medplum/fhirtypes';
+import { checkDocument, parseDocumentText, problemsToOutcome, DocumentSyntaxError } from './check-document.ts';
+import type { DocumentRuleOptions } from './document-rules.ts';
+import { identifierSystem } from './canonical.ts';
+import { mapDocumentToBundle, mapResourcesToDocument, referencesToResolve, translateTransactionIssues } from './plan-documents.ts';
+import { skipUnchangedEntries } from './plan-bundle.ts';
+import type { DocumentType, PlanDocument } from './types.ts';
+
+/**
+ * The import and export flows, over the few things they need from a FHIR server. The server's
+ * `$import-document` / `$document` operations implement PlanStore with the repository inside the
+ * request; tests implement it with a simulated server.
+ */
+export interface PlanStore {
+  /** The CarePlan whose identifier is `ks-plan-id|planId`, if stored. */
+  findPlan(planId: string): Promise<CarePlan | undefined>;
+  /** A resource by relative reference `Type/id`; undefined when missing or deleted. */
+  read(reference: Reference): Promise<Resource | undefined>;
+  /** Runs one transaction Bundle atomically; throws TransactionFailure on any error. */
+  transaction(bundle: Bundle): Promise<Bundle>;
+}
+
+/** A failed transaction: its HTTP status and OperationOutcome (issues name `Bundle.entry[n]`). */
+export class TransactionFailure extends Error {
+  readonly status: number;
+  readonly outcome: OperationOutcome;
+
+  constructor(status: number, outcome: OperationOutcome) {
+    super(outcome.issue?.map((i) => i.diagnostics).join('; ') ?? 'transaction failed');
+    this.status = status;
+    this.outcome = outcome;
+  }
+}
+
+export interface ImportSummary {
+  readonly created: number;
+  readonly updated: number;
+  readonly unchanged: number;
+}
+
+export type ImportResult =
+  | {
+      readonly ok: true;
+      readonly documentType: DocumentType;
+      readonly planId: string;
+      /** `CarePlan/id` of the plan the document became. */
+      readonly carePlan: string;
+      readonly response: Bundle;
+      readonly summary: ImportSummary;
+    }
+  | { readonly ok: false; readonly status: number; readonly outcome: OperationOutcome };
+
+/** The stored plan and everything it references (what the reverse mapping and re-import read). */
+export async function readPlanResources(store: PlanStore, plan: CarePlan): Promise<Resource[]> {
+  const referenced = await Promise.all(referencesToResolve(plan).map((reference) => store.read(reference)));
+  return [plan, ...referenced.filter((r): r is Resource => r !== undefined)];
+}
+
+function bodyToDocument(body: unknown, mediaType: string | undefined): unknown {
+  return typeof body === 'string' ? parseDocumentText(body, mediaType ?? 'application/yaml') : body;
+}
+
+function countResponses(response: Bundle, unchanged: number): ImportSummary {
+  const statuses = (response.entry ?? []).map((e) => e.response?.status ?? '');
+  return {
+    created: statuses.filter((s) => s.startsWith('201')).length,
+    updated: statuses.filter((s) => s.startsWith('200')).length,
+    unchanged,
+  };
+}
+
+/**
+ * Validates and imports one document: schema and rules (400 with one issue per problem, located
+ * by JSON pointer), then one transaction; profile errors come back located in the document.
+ * Nothing is written unless the whole document imports (one transaction).
+ */
+export async function importPlanDocument(
+  body: unknown,
+  mediaType: string | undefined,
+  store: PlanStore,
+  options?: DocumentRuleOptions,
+): Promise<ImportResult> {
+  let value: unknown;
+  try {
+    value = bodyToDocument(body, mediaType);
+  } catch (err) {
+    if (err instanceof DocumentSyntaxError) {
+      return { ok: false, status: 400, outcome: problemsToOutcome([{ pointer: '', code: 'structure', rule: 'syntax', message: err.message }]) };
+    }
+    throw err;
+  }
+  const check = checkDocument(value, options);
+  if (!check.ok) {
+    return { ok: false, status: 400, outcome: problemsToOutcome(check.problems) };
+  }
+  const doc = check.document;
+  const previous = await store.findPlan(doc.planId);
+  const existing = previous ? await readPlanResources(store, previous) : [];
+  const { transaction, unchanged } = skipUnchangedEntries(mapDocumentToBundle(doc, existing), existing);
+  let response: Bundle;
+  try {
+    response = transaction.bundle.entry?.length ? await store.transaction(transaction.bundle) : { resourceType: 'Bundle', type: 'transaction-response', entry: [] };
+  } catch (err) {
+    if (err instanceof TransactionFailure) {
+      return { ok: false, status: err.status, outcome: translateTransactionIssues(err.outcome, transaction) };
+    }
+    throw err;
+  }
+  const plan = previous ?? (await store.findPlan(doc.planId));
+  return {
+    ok: true,
+    documentType: doc.documentType,
+    planId: doc.planId,
+    carePlan: `CarePlan/${plan?.id ?? ''}`,
+    response,
+    summary: countResponses(response, unchanged),
+  };
+}
+
+/** The document a stored CarePlan was imported from. */
+export async function exportPlanDocument(store: PlanStore, plan: CarePlan): Promise<PlanDocument> {
+  return mapResourcesToDocument(plan, await readPlanResources(store, plan));
+}
+
+/** Search criteria for the CarePlan of a planId (for PlanStore.findPlan implementations). */
+export function planSearchCriteria(planId: string): string {
+  return `identifier=${encodeURIComponent(`${identifierSystem.planId}|${planId}`)}`;
+}

@@ -1,0 +1,64 @@
+import type { Parameters } from '@medplum/fhirtypes';
+import { importPlanDocument } from '../../documents/import-document.ts';
+import { FhirError, badRequest } from '../outcomes.ts';
+import type { FhirOperation } from './operation.ts';
+import { planStoreOf } from './plan-store.ts';
+
+/**
+ * `POST [base]/CarePlan/$import-document`: the body is a PCSP, BSP or ISP document (JSON or YAML,
+ * schemas in docs/documents/), not a Parameters resource. It is validated, mapped to one
+ * transaction of Kansas-profiled resources and written atomically; a re-import of the same
+ * planId updates the same resources. Answer: Parameters with the transaction-response Bundle,
+ * the CarePlan reference and created/updated/unchanged counts.
+ */
+export const importDocumentOperation: FhirOperation = {
+  definition: {
+    resourceType: 'OperationDefinition',
+    id: 'CarePlan-import-document',
+    url: 'https://kanplan.org/fhir/OperationDefinition/CarePlan-import-document',
+    name: 'ImportDocument',
+    title: 'Import a Kansas PCSP, BSP or ISP document',
+    status: 'active',
+    kind: 'operation',
+    code: 'import-document',
+    description:
+      'The request body is the document itself (application/json or application/yaml), validated against its JSON Schema (docs/documents/). Schema errors: 400 with one issue per error, located by JSON pointer. Profile errors: the issues located in the document. Nothing is written unless the whole document imports.',
+    affectsState: true,
+    resource: ['CarePlan'],
+    system: false,
+    type: true,
+    instance: false,
+    parameter: [
+      { name: 'return', use: 'out', min: 1, max: '1', type: 'Bundle', documentation: 'The transaction-response Bundle (empty when nothing changed).' },
+      { name: 'carePlan', use: 'out', min: 1, max: '1', type: 'Reference', documentation: 'The CarePlan the document became.' },
+      { name: 'planId', use: 'out', min: 1, max: '1', type: 'string' },
+      { name: 'documentType', use: 'out', min: 1, max: '1', type: 'code' },
+      { name: 'created', use: 'out', min: 1, max: '1', type: 'integer' },
+      { name: 'updated', use: 'out', min: 1, max: '1', type: 'integer' },
+      { name: 'unchanged', use: 'out', min: 1, max: '1', type: 'integer' },
+    ],
+  },
+  async handle(ctx, call) {
+    const { body, contentType } = call.request;
+    if (body === undefined || (typeof body === 'object' && (body as { resourceType?: string }).resourceType === 'Parameters')) {
+      throw badRequest('Send the PCSP, BSP or ISP document itself as the body (Content-Type application/json or application/yaml); see docs/documents/.');
+    }
+    const result = await ctx.repo.transaction((repo) => importPlanDocument(body, contentType, planStoreOf({ ...ctx, repo })));
+    if (!result.ok) {
+      throw new FhirError(result.status, result.outcome.issue ?? []);
+    }
+    const parameters: Parameters = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'return', resource: result.response },
+        { name: 'carePlan', valueReference: { reference: result.carePlan } },
+        { name: 'planId', valueString: result.planId },
+        { name: 'documentType', valueCode: result.documentType },
+        { name: 'created', valueInteger: result.summary.created },
+        { name: 'updated', valueInteger: result.summary.updated },
+        { name: 'unchanged', valueInteger: result.summary.unchanged },
+      ],
+    };
+    return { status: result.summary.created > 0 && result.summary.updated === 0 && result.summary.unchanged === 0 ? 201 : 200, resource: parameters };
+  },
+};

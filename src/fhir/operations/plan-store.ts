@@ -1,0 +1,41 @@
+import type { Bundle, CarePlan, Resource } from '@medplum/fhirtypes';
+import { TransactionFailure, planSearchCriteria, type PlanStore } from '../../documents/import-document.ts';
+import { typeAndId } from '../../documents/stored-plan.ts';
+import type { FhirContext } from '../context.ts';
+import { processBundle } from '../interactions/transaction.ts';
+import { FhirError, outcomeOf, statusOf } from '../outcomes.ts';
+import { dispatch } from '../router.ts';
+
+/**
+ * The document operations' view of the server (src/documents/import-document.ts PlanStore):
+ * reads, the plan lookup by identifier and transactions all run on the request's repository, so
+ * an import that runs inside `ctx.repo.transaction` reads and writes in one SQL transaction.
+ */
+export function planStoreOf(ctx: FhirContext): PlanStore {
+  return {
+    async findPlan(planId) {
+      const [id] = await ctx.search.findMatchingIds(ctx.repo, 'CarePlan', planSearchCriteria(planId), 1);
+      return id === undefined ? undefined : ((await ctx.repo.readCurrent('CarePlan', id))?.resource as CarePlan | undefined);
+    },
+    async read(reference) {
+      const key = typeAndId(reference.reference);
+      if (key === undefined) {
+        return undefined;
+      }
+      const [type, id] = key.split('/') as [string, string];
+      const current = await ctx.repo.readCurrent(type, id);
+      return current && !current.deleted ? (current.resource as Resource | undefined) : undefined;
+    },
+    async transaction(bundle) {
+      try {
+        const response = await processBundle(ctx, { method: 'POST', path: '', query: [], headers: {}, body: bundle, contentType: 'application/fhir+json' }, dispatch);
+        return response.resource as Bundle;
+      } catch (err) {
+        if (err instanceof FhirError || statusOf(err) < 500) {
+          throw new TransactionFailure(statusOf(err), outcomeOf(err));
+        }
+        throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import type { Bundle, CapabilityStatement, CarePlan, Goal, Parameters, ServiceRequest } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
+import type { PlanDocument } from '../../src/documents/types.ts';
+import { http, startTestServer, type TestServer } from '../harness.ts';
+import { examplesDirectory, readExample } from './examples.ts';
+
+/** The document operations through the real server (PGlite), with fhir-kit-client for FHIR reads. */
+
+function parameter(parameters: Parameters, name: string): NonNullable<Parameters['parameter']>[number] | undefined {
+  return parameters.parameter?.find((p) => p.name === name);
+}
+
+async function importJson(server: TestServer, doc: unknown): Promise<{ status: number; body: Parameters & { issue?: { location?: string[]; diagnostics?: string }[] } }> {
+  return http(server, 'POST', 'CarePlan/$import-document', { raw: JSON.stringify(doc), headers: { 'content-type': 'application/json' } });
+}
+
+async function countOf(server: TestServer, resourceType: string): Promise<number> {
+  const bundle = (await server.client.search({ resourceType, searchParams: { _summary: 'count' } })) as Bundle;
+  return bundle.total ?? 0;
+}
+
+describe('CarePlan/$import-document, $document and $render', () => {
+  let server: TestServer;
+  const carePlanIds = new Map<string, string>();
+  const originals = listExampleDocuments().filter((e) => !e.file.startsWith('updates/'));
+
+  beforeAll(async () => {
+    server = await startTestServer('pglite');
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('imports every example document (PCSP first, then BSP and ISP) with 201 and the plan reference', async () => {
+    for (const { file, document } of originals) {
+      const response = file.endsWith('.yaml')
+        ? await http(server, 'POST', 'CarePlan/$import-document', { raw: readFileSync(new URL(file, examplesDirectory), 'utf8'), headers: { 'content-type': 'application/yaml' } })
+        : await importJson(server, document);
+      expect(response.status, `${file}: ${JSON.stringify(response.body)}`).toBe(201);
+      const body = response.body as Parameters;
+      expect(parameter(body, 'planId')?.valueString).toBe(document.planId);
+      expect(parameter(body, 'documentType')?.valueCode).toBe(document.documentType);
+      expect(parameter(body, 'created')?.valueInteger).toBeGreaterThan(5);
+      expect((parameter(body, 'return')?.resource as Bundle).type).toBe('transaction-response');
+      const reference = parameter(body, 'carePlan')?.valueReference?.reference ?? '';
+      expect(reference).toMatch(/^CarePlan\/[A-Za-z0-9-]+$/);
+      carePlanIds.set(document.planId, reference.slice('CarePlan/'.length));
+    }
+  });
+
+  it('returns each document deep-equal from $document', async () => {
+    for (const { document } of originals) {
+      const response = await http(server, 'GET', `CarePlan/${carePlanIds.get(document.planId)}/$document`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(response.body).toStrictEqual(document);
+    }
+  });
+
+  it('stores Kansas-profiled resources readable with a FHIR client', async () => {
+    const plan = (await server.client.read({ resourceType: 'CarePlan', id: carePlanIds.get('BSP-TEST-AVERY-2026')! })) as CarePlan;
+    expect(plan.meta?.profile).toEqual(['https://kanplan.org/fhir/StructureDefinition/ks-bsp-careplan']);
+    expect(plan.partOf?.[0]?.reference).toBe(`CarePlan/${carePlanIds.get('PCSP-TEST-AVERY-2026')}`);
+    expect(plan.text?.div).toContain('Behavior Support Plan for Avery Example');
+  });
+
+  it('re-importing an unchanged document writes nothing', async () => {
+    const doc = readExample('avery-example.pcsp.json');
+    const before = await countOf(server, 'Goal');
+    const response = await importJson(server, doc);
+    expect(response.status).toBe(200);
+    expect(parameter(response.body, 'created')?.valueInteger).toBe(0);
+    expect(parameter(response.body, 'updated')?.valueInteger).toBe(0);
+    expect(parameter(response.body, 'unchanged')?.valueInteger).toBeGreaterThan(5);
+    expect(await countOf(server, 'Goal')).toBe(before);
+    const plan = (await server.client.read({ resourceType: 'CarePlan', id: carePlanIds.get(doc.planId)! })) as CarePlan;
+    expect(plan.meta?.versionId).toBe('1');
+  });
+
+  it('rejects a document that fails its schema with 400, one issue per error with JSON pointers, and writes nothing', async () => {
+    const before = await countOf(server, 'CarePlan');
+    const doc = { ...(readExample('avery-example.pcsp.json') as unknown as Record<string, unknown>), planId: 'PCSP-TEST-NEW', status: 'finished', nextReviewDate: '31/12/2027' };
+    const response = await importJson(server, doc);
+    expect(response.status).toBe(400);
+    expect(response.body.issue?.map((i) => i.location?.[0]).sort()).toEqual(['/nextReviewDate', '/status']);
+    expect(response.body.issue?.find((i) => i.location?.[0] === '/nextReviewDate')?.diagnostics).toBe('/nextReviewDate must be a date written YYYY-MM-DD, e.g. 2026-01-31.');
+    expect(await countOf(server, 'CarePlan')).toBe(before);
+  });
+
+  it('rejects malformed YAML with 400', async () => {
+    const response = await http(server, 'POST', 'CarePlan/$import-document', { raw: 'documentType: [pcsp', headers: { 'content-type': 'application/yaml' } });
+    expect(response.status).toBe(400);
+    expect(response.text).toContain('not valid YAML');
+  });
+
+  it('rejects a BSP whose PCSP was never imported, writing nothing', async () => {
+    const before = await countOf(server, 'Condition');
+    const bsp = { ...(readExample('avery-example.bsp.json') as unknown as Record<string, unknown>), planId: 'BSP-TEST-ORPHAN', pcspPlanId: 'PCSP-TEST-MISSING' };
+    const response = await importJson(server, bsp);
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBeLessThan(500);
+    expect(await countOf(server, 'Condition')).toBe(before);
+  });
+
+  it('imports an update: same plan, changed needs and services, removed ones ended', async () => {
+    const update = readExample('updates/avery-example.pcsp.update-1.json') as PlanDocument;
+    const response = await importJson(server, update);
+    expect(response.status).toBe(200);
+    expect(parameter(response.body, 'carePlan')?.valueReference?.reference).toBe(`CarePlan/${carePlanIds.get(update.planId)}`);
+    expect(parameter(response.body, 'updated')?.valueInteger).toBeGreaterThan(0);
+    const exported = await http(server, 'GET', `CarePlan/${carePlanIds.get(update.planId)}/$document`);
+    expect(exported.body).toStrictEqual(update);
+    const goals = (await server.client.search({ resourceType: 'Goal', searchParams: { identifier: 'https://kanplan.org/fhir/sid/ks-plan-item|PCSP-TEST-AVERY-2026/goal/G2' } })) as Bundle<Goal>;
+    expect(goals.entry?.map((e) => e.resource?.lifecycleStatus)).toEqual(['cancelled']);
+    const services = (await server.client.search({ resourceType: 'ServiceRequest', searchParams: { identifier: 'https://kanplan.org/fhir/sid/ks-plan-item|PCSP-TEST-AVERY-2026/service/S2' } })) as Bundle<ServiceRequest>;
+    expect(services.entry?.map((e) => e.resource?.status)).toEqual(['revoked']);
+  });
+
+  it('renders a printable HTML page with $render', async () => {
+    const response = await http(server, 'GET', `CarePlan/${carePlanIds.get('ISP-TEST-AVERY-2026')}/$render`, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(response.text).toContain('<h1>Integrated Service Plan for Avery Example</h1>');
+    expect(response.text).toContain('AUTH-TEST-0001');
+  });
+
+  it('answers 422 for $document on a CarePlan that was not imported from a document', async () => {
+    const plan = (await server.client.create({
+      resourceType: 'CarePlan',
+      body: { resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: `Patient/${'x'}` } },
+    })) as CarePlan;
+    const response = await http(server, 'GET', `CarePlan/${plan.id}/$document`);
+    expect(response.status).toBe(422);
+  });
+
+  it('lists the three operations in the CapabilityStatement', async () => {
+    const capabilities = (await server.client.capabilityStatement()) as CapabilityStatement;
+    const carePlan = capabilities.rest?.[0]?.resource?.find((r) => r.type === 'CarePlan');
+    expect(carePlan?.operation?.map((o) => o.name)).toEqual(expect.arrayContaining(['import-document', 'document', 'render']));
+  });
+});
