@@ -1,4 +1,5 @@
 import type { OperationDefinition } from '@medplum/fhirtypes';
+import { listResourceTypes } from '../../validation/definitions.ts';
 import { runValidateOperation } from '../../validation/validate-operation.ts';
 import type { FhirOperation } from './operation.ts';
 import { notFound } from '../outcomes.ts';
@@ -18,6 +19,11 @@ export const validateOperation: FhirOperation = {
     kind: 'operation',
     code: 'validate',
     affectsState: false,
+    // Every resource type (the router and the CapabilityStatement match on this list); computed
+    // on first use because the R4 definitions load lazily.
+    get resource() {
+      return listResourceTypes() as OperationDefinition['resource'];
+    },
     system: false,
     type: true,
     instance: true,
