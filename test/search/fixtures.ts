@@ -66,6 +66,15 @@ export const FIXTURES: (Resource & { id: string })[] = [
     resourceType: 'CarePlan', id: 'cp3', status: 'active', intent: 'proposal', subject: { reference: 'http://other.example/fhir/Patient/zz' },
     category: [{ coding: [{ system: 'urn:ks:plan', code: 'isp' }] }],
   },
+  {
+    resourceType: 'CarePlan', id: 'ks1', status: 'on-hold', intent: 'plan', subject: { reference: 'Patient/p3' },
+    category: [{ coding: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-plan-type', code: 'pcsp' }] }],
+    extension: [
+      { url: 'https://kanplan.org/fhir/StructureDefinition/ks-mco', valueCodeableConcept: { coding: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-mco', code: 'sunflower' }] } },
+      { url: 'https://kanplan.org/fhir/StructureDefinition/ks-waiver-program', valueCodeableConcept: { coding: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-waiver-program', code: 'fe' }] } },
+      { url: 'https://kanplan.org/fhir/StructureDefinition/ks-review-due-date', valueDate: '2025-06-30' },
+    ],
+  },
   { resourceType: 'Goal', id: 'g1', lifecycleStatus: 'active', subject: { reference: 'Patient/p1' }, description: { text: 'Live at home' }, target: [{ dueDate: '2024-09-30' }] },
   {
     resourceType: 'Task', id: 't1', status: 'requested', intent: 'order', focus: { reference: 'CarePlan/cp1' }, for: { reference: 'Patient/p1' },
