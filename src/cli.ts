@@ -2,7 +2,6 @@ import { issueAccessToken, loadOrCreateSigningKey } from './auth/signing-key.ts'
 import { ConfigError, loadConfig } from './config.ts';
 import { exportCommand, importCommand } from './documents/cli.ts';
 import { startServer } from './server/server.ts';
-import { validateCommand } from './validation/cli-validate.ts';
 
 /** A kanplan sub-command: its one-line summary for --help and what it runs. */
 export interface Command {
@@ -63,7 +62,6 @@ commands.token = {
 
 commands.import = importCommand;
 commands.export = exportCommand;
-commands.validate = validateCommand;
 
 export function registerCommand(name: string, command: Command): void {
   commands[name] = command;
