@@ -2,6 +2,7 @@ import { issueAccessToken, loadOrCreateSigningKey } from './auth/signing-key.ts'
 import { ConfigError, loadConfig } from './config.ts';
 import { exportCommand, importCommand } from './documents/cli.ts';
 import { startServer } from './server/server.ts';
+import { validateCommand } from './validation/cli-validate.ts';
 
 /** A kanplan sub-command: its one-line summary for --help and what it runs. */
 export interface Command {
@@ -62,6 +63,8 @@ commands.token = {
 
 commands.import = importCommand;
 commands.export = exportCommand;
+
+commands.validate = validateCommand;
 
 export function registerCommand(name: string, command: Command): void {
   commands[name] = command;

@@ -107,10 +107,21 @@ function issueKey(issue: OperationOutcomeIssue): string {
   return `${issue.severity}\u0000${issue.code}\u0000${issue.expression?.join(',')}\u0000${issue.details?.text}`;
 }
 
+/**
+ * @medplum/core warns "Invalid reference: got \"urn:uuid:...\"" for a Bundle-local placeholder
+ * reference (it takes everything before the first "/" as the resource type). Such references are
+ * legal in transaction entries (https://hl7.org/fhir/R4/bundle.html#references) and are rewritten
+ * by the server, so the warning is dropped.
+ */
+const PLACEHOLDER_REFERENCE_WARNING = /^Invalid reference: got "urn:(uuid|oid):/;
+
 /** Drops issues that several profiles report identically (e.g. KS PCSP and the US Core profile it derives from). */
 function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
   const seen = new Set<string>();
   return issues.filter((issue) => {
+    if (issue.severity === 'warning' && PLACEHOLDER_REFERENCE_WARNING.test(issue.details?.text ?? '')) {
+      return false;
+    }
     const key = issueKey(issue);
     if (seen.has(key)) {
       return false;

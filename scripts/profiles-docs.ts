@@ -1,0 +1,237 @@
+/**
+ * `npm run profiles:docs` — writes the human-readable documentation of the Kansas implementation
+ * guide to `docs/ig/` (Markdown): one page per profile and extension (Kansas constraints, bindings,
+ * examples), the terminology, and the search parameters. Generated from `profiles/` and
+ * `bundles/examples/` only; test/profiles/docs.test.ts fails when the checked-in pages drift.
+ *
+ * Usage: node scripts/profiles-docs.ts [--out DIR]   (default DIR = docs/ig)
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CodeSystem, CodeSystemConcept, ElementDefinition, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import { loadKansasPackage } from '../src/validation/package.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const examplesDir = join(root, 'bundles', 'examples');
+
+function cell(text: string | undefined): string {
+  return (text ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function cardinality(e: ElementDefinition): string {
+  return e.min === undefined && e.max === undefined ? '' : `${e.min ?? ''}..${e.max ?? ''}`;
+}
+
+function valueOf(e: ElementDefinition, prefix: 'fixed' | 'pattern'): string | undefined {
+  const key = Object.keys(e).find((k) => k.startsWith(prefix) && k.length > prefix.length);
+  return key ? `${key} \`${JSON.stringify((e as unknown as Record<string, unknown>)[key])}\`` : undefined;
+}
+
+function typeText(e: ElementDefinition): string {
+  return (e.type ?? [])
+    .map((t) => {
+      const targets = [...(t.targetProfile ?? []), ...(t.profile ?? [])].map((u) => u.split('/').pop());
+      return targets.length > 0 ? `${t.code}(${targets.join(' \\| ')})` : t.code;
+    })
+    .join(' \\| ');
+}
+
+function constraintsText(e: ElementDefinition): string {
+  const parts: string[] = [];
+  const fixed = valueOf(e, 'fixed') ?? valueOf(e, 'pattern');
+  if (fixed) {
+    parts.push(fixed);
+  }
+  if (e.binding?.valueSet) {
+    parts.push(`binding ${e.binding.strength} \`${e.binding.valueSet}\``);
+  }
+  if (e.slicing) {
+    parts.push(`sliced by ${(e.slicing.discriminator ?? []).map((d) => `${d.type}:${d.path}`).join(', ')}`);
+  }
+  for (const c of e.constraint ?? []) {
+    if (c.source === undefined || c.source.startsWith('https://kanplan.org/')) {
+      parts.push(`${c.key}: ${c.human} (\`${c.expression}\`)`);
+    }
+  }
+  if (e.mustSupport) {
+    parts.push('must support');
+  }
+  return parts.join('; ');
+}
+
+function exampleFiles(id: string): { valid: string[]; invalid: string[] } {
+  const list = (kind: string): string[] =>
+    readdirSync(join(examplesDir, kind))
+      .filter((f) => f === `${id}.json` || (f.startsWith(`${id}-`) && f.endsWith('.json')))
+      .sort();
+  return { valid: list('valid'), invalid: list('invalid') };
+}
+
+function profilePage(sd: StructureDefinition, allSds: readonly StructureDefinition[]): string {
+  const lines: string[] = [];
+  const isExtension = sd.type === 'Extension';
+  lines.push(`# ${sd.title ?? sd.name}`, '');
+  lines.push(`- Canonical: \`${sd.url}\``);
+  lines.push(`- Version: ${sd.version ?? ''}`);
+  lines.push(`- ${isExtension ? 'Extension of' : 'Profile of'}: \`${sd.baseDefinition}\` (resource type ${sd.type})`);
+  if (isExtension) {
+    lines.push(`- Context: ${(sd.context ?? []).map((c) => `\`${c.expression}\``).join(', ')}`);
+  }
+  lines.push('', sd.description ?? '', '');
+  if (sd.purpose) {
+    lines.push(sd.purpose, '');
+  }
+  lines.push('## Kansas constraints (differential)', '');
+  lines.push('| Element | Card. | Type | Constraints | Definition / comment |', '|---|---|---|---|---|');
+  for (const e of sd.differential?.element ?? []) {
+    if (e.id?.endsWith('.url') && Object.keys(e).length <= 2) {
+      continue; // technical `.url` child that makes extension slices matchable (see scripts/profiles-build.ts)
+    }
+    const text = [e.short, e.definition !== sd.description ? e.definition : undefined, e.comment].filter(Boolean).join(' — ');
+    lines.push(`| \`${e.id}\` | ${cardinality(e)} | ${typeText(e)} | ${cell(constraintsText(e))} | ${cell(text)} |`);
+  }
+  lines.push('');
+  const bindings = (sd.snapshot?.element ?? []).filter(
+    (e) => e.binding?.valueSet && (e.binding.strength === 'required' || e.binding.strength === 'extensible'),
+  );
+  if (bindings.length > 0) {
+    lines.push('## Coded elements checked on write (required = error, extensible = warning)', '');
+    lines.push('| Element | Strength | Value set |', '|---|---|---|');
+    for (const e of bindings) {
+      lines.push(`| \`${e.id}\` | ${e.binding?.strength} | \`${e.binding?.valueSet}\` |`);
+    }
+    lines.push('');
+  }
+  const extensions = (sd.snapshot?.element ?? []).filter(
+    (e) => e.sliceName && e.type?.[0]?.code === 'Extension' && e.type[0].profile?.[0] && !e.id?.includes('.extension:', e.id.indexOf(':') + 1),
+  );
+  if (extensions.length > 0 && !isExtension) {
+    lines.push('## Extensions', '');
+    for (const e of extensions) {
+      const url = e.type?.[0]?.profile?.[0] as string;
+      const local = allSds.find((s) => s.url === url);
+      lines.push(`- \`${e.sliceName}\` ${e.min}..${e.max}: ${local ? `[${local.title}](${local.id}.md)` : `\`${url}\``}`);
+    }
+    lines.push('');
+  }
+  if (!isExtension) {
+    const { valid, invalid } = exampleFiles(sd.id as string);
+    lines.push('## Examples', '');
+    for (const f of valid) {
+      lines.push(`- valid: [bundles/examples/valid/${f}](../../bundles/examples/valid/${f})`);
+    }
+    for (const f of invalid) {
+      lines.push(`- invalid: [bundles/examples/invalid/${f}](../../bundles/examples/invalid/${f})`);
+    }
+    if (valid.length > 0) {
+      lines.push('', '```json', readFileSync(join(examplesDir, 'valid', valid[0]), 'utf8').trimEnd(), '```');
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+function conceptRows(concepts: readonly CodeSystemConcept[] | undefined, depth = 0): string[] {
+  return (concepts ?? []).flatMap((c) => {
+    const props = (c.property ?? [])
+      .map((p) => {
+        const key = Object.keys(p).find((k) => k.startsWith('value')) as keyof typeof p | undefined;
+        return `${p.code}=${key ? String(p[key]) : ''}`;
+      })
+      .join(', ');
+    return [`| ${'&nbsp;'.repeat(depth * 2)}\`${c.code}\` | ${cell(c.display)} | ${cell(c.definition)} | ${cell(props)} |`, ...conceptRows(c.concept, depth + 1)];
+  });
+}
+
+function terminologyPage(codeSystems: readonly CodeSystem[], valueSets: readonly ValueSet[]): string {
+  const lines = ['# Kansas terminology', '', 'CodeSystems and ValueSets of the Kansas implementation guide. Validate a code with', '`GET /fhir/ValueSet/{id}/$validate-code?system=...&code=...`; list one with `GET /fhir/ValueSet/{id}/$expand?filter=...`.', ''];
+  for (const cs of codeSystems) {
+    lines.push(`## ${cs.title ?? cs.name}`, '', `- CodeSystem: \`${cs.url}\``, `- ValueSet (all codes): \`${cs.valueSet ?? ''}\``, '', cs.description ?? '', '');
+    lines.push('| Code | Display | Definition | Properties |', '|---|---|---|---|', ...conceptRows(cs.concept), '');
+  }
+  lines.push('## ValueSets', '', '| ValueSet | Includes |', '|---|---|');
+  for (const vs of valueSets) {
+    const includes = (vs.compose?.include ?? []).map((i) => `\`${i.system ?? (i.valueSet ?? []).join(', ')}\``).join(' + ');
+    lines.push(`| \`${vs.url}\` | ${includes} |`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+function searchPage(params: readonly SearchParameter[]): string {
+  const lines = ['# Kansas search parameters', '', 'Indexed by the search engine from `profiles/input/SearchParameter-*.json`.', ''];
+  lines.push('| Parameter | Resources | Type | Expression | Description |', '|---|---|---|---|---|');
+  for (const sp of params) {
+    lines.push(`| \`${sp.code}\` | ${(sp.base ?? []).join(', ')} | ${sp.type} | \`${cell(sp.expression)}\` | ${cell(sp.description)} |`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+/** Every page, in memory: file name (relative to docs/ig) -> Markdown. */
+export function buildDocs(): Map<string, string> {
+  const pkg = loadKansasPackage();
+  const pages = new Map<string, string>();
+  const profiles = pkg.structureDefinitions.filter((sd) => sd.type !== 'Extension');
+  const extensions = pkg.structureDefinitions.filter((sd) => sd.type === 'Extension');
+  for (const sd of pkg.structureDefinitions) {
+    pages.set(`${sd.id}.md`, profilePage(sd, pkg.structureDefinitions));
+  }
+  pages.set('terminology.md', terminologyPage(pkg.codeSystems, pkg.valueSets));
+  pages.set('search-parameters.md', searchPage(pkg.searchParameters));
+  const index = [
+    `# ${pkg.implementationGuide.title}`,
+    '',
+    `Package \`${pkg.manifest.name}\` ${pkg.manifest.version} (FHIR 4.0.1), canonical base \`${pkg.manifest.canonical}\`, depends on US Core 6.1.0.`,
+    `ImplementationGuide: \`${pkg.implementationGuide.url}\`. Generated by \`npm run profiles:docs\` from \`profiles/\`; do not edit by hand.`,
+    '',
+    pkg.implementationGuide.description ?? '',
+    '',
+    '## Profiles',
+    '',
+    '| Profile | Resource | Based on | Canonical |',
+    '|---|---|---|---|',
+    ...profiles.map((sd) => `| [${sd.title}](${sd.id}.md) | ${sd.type} | \`${sd.baseDefinition?.split('/').pop()}\` | \`${sd.url}\` |`),
+    '',
+    '## Extensions',
+    '',
+    '| Extension | Context | Canonical |',
+    '|---|---|---|',
+    ...extensions.map((sd) => `| [${sd.title}](${sd.id}.md) | ${(sd.context ?? []).map((c) => c.expression).join(', ')} | \`${sd.url}\` |`),
+    '',
+    '## Terminology and search',
+    '',
+    `- [CodeSystems and ValueSets](terminology.md) (${pkg.codeSystems.length} CodeSystems, ${pkg.valueSets.length} ValueSets)`,
+    `- [Search parameters](search-parameters.md) (${pkg.searchParameters.length})`,
+    '',
+    '## Validation on write',
+    '',
+    'Every create, update, patch and transaction entry is validated against base R4 and every profile in `meta.profile` the',
+    'server knows (an unknown one is a warning); CarePlans with a `ks-plan-type` category, Tasks with a `ks-task-type` code,',
+    'Observations with a `ks-functional-assessment-result` code and ServiceRequests with an authorization-number identifier',
+    'are validated against their Kansas profile even without `meta.profile`. Beyond structure and cardinality (@medplum/core),',
+    'kanplan checks required bindings (error) and extensible bindings (warning) against local terminology, the content and',
+    'fixed/pattern values of matched slices and extensions, and extension value types. `POST /fhir/[type]/$validate` runs the',
+    'same checks without storing; `kanplan validate FILE...` runs them offline.',
+    '',
+  ].join('\n');
+  pages.set('index.md', index);
+  return pages;
+}
+
+export function writeDocs(pages: Map<string, string>, outDir: string): void {
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  for (const [name, content] of pages) {
+    writeFileSync(join(outDir, name), content);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const outIndex = process.argv.indexOf('--out');
+  const outDir = outIndex > 0 ? resolve(process.argv[outIndex + 1]) : join(root, 'docs', 'ig');
+  const pages = buildDocs();
+  writeDocs(pages, outDir);
+  console.log(`profiles:docs wrote ${pages.size} pages to ${outDir}`);
+}
