@@ -1,5 +1,7 @@
 import type { Parameters } from '@medplum/fhirtypes';
 import { importPlanDocument } from '../../documents/import-document.ts';
+import { listExampleDocuments } from '../../documents/plan-documents.ts';
+import type { FhirContext } from '../context.ts';
 import { FhirError, badRequest } from '../outcomes.ts';
 import type { FhirOperation } from './operation.ts';
 import { planStoreOf } from './plan-store.ts';
@@ -62,3 +64,29 @@ export const importDocumentOperation: FhirOperation = {
     return { status: result.summary.created > 0 && result.summary.updated === 0 && result.summary.unchanged === 0 ? 201 : 200, resource: parameters };
   },
 };
+
+export interface ExampleImport {
+  readonly file: string;
+  readonly planId: string;
+  readonly ok: boolean;
+  /** Diagnostics of a failed import. */
+  readonly reason?: string;
+}
+
+/**
+ * Imports the fictional example documents (bundles/documents/, PCSPs first, then updates) the way
+ * `$import-document` does; `npm start` calls this on an empty database to load demo data.
+ */
+export async function importExampleDocuments(ctx: FhirContext): Promise<ExampleImport[]> {
+  const results: ExampleImport[] = [];
+  for (const { file, document } of listExampleDocuments()) {
+    const result = await ctx.repo.transaction((repo) => importPlanDocument(document, 'application/json', planStoreOf({ ...ctx, repo })));
+    results.push({
+      file,
+      planId: document.planId,
+      ok: result.ok,
+      ...(result.ok ? {} : { reason: (result.outcome.issue ?? []).map((i) => i.diagnostics).join(' | ') }),
+    });
+  }
+  return results;
+}
