@@ -91,7 +91,7 @@ async function load(db: Database, repo: Repository): Promise<void> {
       }
     }),
   );
-  await db.exec('ANALYZE');
+  await db.exec('VACUUM ANALYZE');
   process.stderr.write(`\nloaded ${members * PER_MEMBER + PRACTITIONERS} resources in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
 }
 

@@ -33,15 +33,12 @@ export function emptyRows(): IndexRows {
 }
 
 /** Evaluates one parameter's FHIRPath on the resource (https://hl7.org/fhir/R4/searchparameter.html). */
-function evaluate(def: SearchParamDef, resource: Resource): TypedValue[] {
+function evaluate(def: SearchParamDef, typed: TypedValue, variables: Record<string, TypedValue>): TypedValue[] {
   if (!def.expression) {
     return [];
   }
   try {
-    return evalFhirPathTyped(def.expression, [toTypedValue(resource)], {
-      '%resource': toTypedValue(resource),
-      '%rootResource': toTypedValue(resource),
-    });
+    return evalFhirPathTyped(def.expression, [typed], variables);
   } catch {
     // An expression the FHIRPath engine cannot evaluate on this resource indexes nothing.
     return [];
@@ -334,11 +331,13 @@ export interface ExtractOptions {
 export function extractIndexRows(original: Resource, options: ExtractOptions = {}): IndexRows {
   const rows = emptyRows();
   const resource = localizeReferences(original, options.baseUrl);
+  const typed = toTypedValue(resource);
+  const variables = { '%resource': typed, '%rootResource': typed };
   for (const def of searchParamsOf(resource.resourceType).values()) {
     if (RESOURCE_COLUMN_PARAMS.has(def.code) || def.type === 'special') {
       continue;
     }
-    for (const tv of evaluate(def, resource)) {
+    for (const tv of evaluate(def, typed, variables)) {
       switch (def.type) {
         case 'token':
           tokenRowsOf(def.code, tv, rows);
