@@ -50,6 +50,8 @@ export interface CompiledProfile {
   readonly url: string;
   readonly type: string;
   readonly root: ElementRule;
+  /** For an extension definition: the element paths it may sit on (StructureDefinition.context). */
+  readonly contexts?: readonly string[];
 }
 
 const FHIRPATH_SYSTEM_TYPES: Record<string, string> = {
@@ -147,7 +149,8 @@ export function compileProfile(sd: StructureDefinition, helpers: CompileHelpers)
     throw new Error(`StructureDefinition ${sd.url} has an empty snapshot`);
   }
   markChecked(root, helpers);
-  return { url: sd.url, type: sd.type, root };
+  const contexts = sd.type === 'Extension' ? (sd.context ?? []).map((c) => c.expression) : undefined;
+  return { url: sd.url, type: sd.type, root, contexts };
 }
 
 function markChecked(rule: ElementRule, helpers: CompileHelpers): boolean {
@@ -341,6 +344,16 @@ function checkObject(obj: Record<string, unknown>, rule: ElementRule, path: stri
     if (!strict && !child.checked) {
       continue;
     }
+    if (!strict && child.slices.length > 0 && child.min === 0 && obj[child.key] === undefined) {
+      // medplum counts slices only when the sliced element is present (snapshots.md caveat (b)):
+      // a required slice of an absent element would pass silently.
+      for (const slice of child.slices) {
+        if (slice.min > 0) {
+          report(ctx, 'error', 'required', slice, 'slice-cardinality', `${path}.${child.key}`,
+            `${path}.${child.key}: slice '${slice.sliceName}' expects ${slice.min}..${Number.isFinite(slice.max) ? slice.max : '*'} values, found 0`);
+        }
+      }
+    }
     if (child.key === 'extension' || child.key === 'modifierExtension') {
       // Extensions are checked against their own definitions below; slices only matter for counts.
       if (strict && child.slices.length > 0) {
@@ -450,6 +463,21 @@ function checkInlineExtensionSlices(obj: Record<string, unknown>, rule: ElementR
   }
 }
 
+const ANY_ELEMENT_CONTEXTS = new Set(['Element', 'Resource', 'DomainResource', 'BackboneElement']);
+
+/** An extension may only sit where its definition's context allows (https://hl7.org/fhir/R4/defining-extensions.html#context). */
+function checkContext(definition: CompiledProfile, hostPath: string, extPath: string, ctx: WalkContext): void {
+  if (!definition.contexts || definition.contexts.length === 0) {
+    return;
+  }
+  const element = hostPath.replace(/\[\d+\]/g, '');
+  if (definition.contexts.some((c) => c === element || ANY_ELEMENT_CONTEXTS.has(c))) {
+    return;
+  }
+  report(ctx, 'error', 'structure', definition.root, 'context', extPath,
+    `${extPath}: extension ${definition.url} is not allowed on ${element}; allowed on: ${definition.contexts.join(', ')}`);
+}
+
 function checkExtensions(raw: unknown, path: string, key: string, ctx: WalkContext): void {
   if (!Array.isArray(raw)) {
     return;
@@ -463,6 +491,7 @@ function checkExtensions(raw: unknown, path: string, key: string, ctx: WalkConte
     const extPath = `${path}.${key}[${i}]`;
     if (definition) {
       const inner: WalkContext = { ...ctx, profileUrl: definition.url };
+      checkContext(definition, path, extPath, inner);
       checkObject(ext, definition.root, extPath, inner, true);
     } else if (Array.isArray(ext.extension)) {
       checkExtensions(ext.extension, extPath, 'extension', ctx);

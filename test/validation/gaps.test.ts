@@ -1,5 +1,7 @@
-import type { CarePlan, Patient, Resource } from '@medplum/fhirtypes';
+import type { CarePlan, OperationOutcomeIssue, Patient, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { getProfileRegistry } from '../../src/validation/profile-registry.ts';
+import { checkResourceAgainstProfile, compileProfile } from '../../src/validation/profile-rules.ts';
 import { createResourceValidator, detectKansasProfile, hasErrors, type ResourceValidator } from '../../src/validation/validator.ts';
 
 /**
@@ -134,5 +136,57 @@ describe('validation gaps of @medplum/core closed by kanplan', () => {
   it('keeps the base structure checks (unknown property, bad date)', () => {
     const plan = { ...minimalCarePlan({ created: '2023-13-45' }), foo: 1 } as Resource;
     expect(hasErrors(validator.validate(plan))).toBe(true);
+  });
+});
+
+describe('extension context and required slices of absent elements', () => {
+  let validator: ResourceValidator;
+  beforeAll(() => {
+    validator = createResourceValidator();
+  });
+
+  it('rejects a Kansas extension placed where its context does not allow it', () => {
+    const patient: Patient = {
+      resourceType: 'Patient',
+      extension: [{ url: `${KS}/StructureDefinition/ks-review-due-date`, valueDate: '2026-01-01' }],
+    };
+    expect(texts(validator.validate(patient))).toEqual([
+      `Patient.extension[0]: extension ${KS}/StructureDefinition/ks-review-due-date is not allowed on Patient; allowed on: CarePlan`,
+    ]);
+    const plan = minimalCarePlan({
+      activity: [{ extension: [{ url: `${KS}/StructureDefinition/ks-waiver-program`, valueCodeableConcept: { text: 'IDD' } }], reference: { reference: 'Task/1' } }],
+    });
+    expect(texts(validator.validate(plan))).toContain(
+      `CarePlan.activity[0].extension[0]: extension ${KS}/StructureDefinition/ks-waiver-program is not allowed on CarePlan.activity; allowed on: CarePlan, ServiceRequest, Task`,
+    );
+  });
+
+  it('reports a required slice even when the sliced element is absent (medplum counts only present elements)', () => {
+    // A profile whose sliced element stays 0..* while a slice is 1..1 (snapshots.md caveat (b)).
+    const sd: StructureDefinition = {
+      resourceType: 'StructureDefinition',
+      url: 'https://example.org/StructureDefinition/slice-test',
+      name: 'SliceTest',
+      status: 'draft',
+      kind: 'resource',
+      abstract: false,
+      type: 'CarePlan',
+      derivation: 'constraint',
+      snapshot: {
+        element: [
+          { id: 'CarePlan', path: 'CarePlan', min: 0, max: '*' },
+          { id: 'CarePlan.category', path: 'CarePlan.category', min: 0, max: '*', type: [{ code: 'CodeableConcept' }], slicing: { discriminator: [{ type: 'pattern', path: '$this' }], rules: 'open' } },
+          { id: 'CarePlan.category:ks', path: 'CarePlan.category', sliceName: 'ks', min: 1, max: '1', type: [{ code: 'CodeableConcept' }], patternCodeableConcept: { coding: [{ system: 'urn:test', code: 'x' }] } },
+        ],
+      },
+    };
+    const compiled = compileProfile(sd, { baseChoiceTypes: () => undefined, typeHasChecks: () => false });
+    const registry = getProfileRegistry();
+    const issues: OperationOutcomeIssue[] = [];
+    checkResourceAgainstProfile({ resourceType: 'CarePlan' }, compiled, registry.terminology, registry, issues);
+    expect(texts(issues)).toEqual(["CarePlan.category: slice 'ks' expects 1..1 values, found 0"]);
+    const present: OperationOutcomeIssue[] = [];
+    checkResourceAgainstProfile({ resourceType: 'CarePlan', category: [{ coding: [{ system: 'urn:test', code: 'x' }] }] }, compiled, registry.terminology, registry, present);
+    expect(present).toEqual([]);
   });
 });

@@ -93,6 +93,23 @@ describe('Kansas validation over HTTP', () => {
     expect((await http(server, 'GET', `CodeSystem/$lookup?system=${encodeURIComponent(`${KS}/CodeSystem/ks-plan-type`)}&code=nope`)).status).toBe(404);
   });
 
+  it('searches on the Kansas SearchParameters from profiles/ (waiver program, plan type, review due date, MCO, authorization number)', async () => {
+    for (const name of ['ks-isp-careplan', 'ks-authorized-service']) {
+      const { id: _id, ...body } = read('valid', name);
+      expect((await http(server, 'POST', body.resourceType, { body })).status).toBe(201);
+    }
+    const count = async (query: string): Promise<number> => ((await http(server, 'GET', query)).body as Bundle).entry?.length ?? 0;
+    expect(await count('CarePlan?plan-type=pcsp')).toBe(1);
+    expect(await count('CarePlan?plan-type=isp')).toBe(1);
+    expect(await count(`CarePlan?waiver-program=${encodeURIComponent(`${KS}/CodeSystem/ks-waiver-program|IDD`)}`)).toBe(2);
+    expect(await count('CarePlan?waiver-program=FE')).toBe(0);
+    expect(await count('CarePlan?review-due-date=le2026-12-31')).toBe(1);
+    expect(await count('CarePlan?review-due-date=lt2026-06-01')).toBe(0);
+    expect(await count('CarePlan?mco=sunflower')).toBe(1);
+    expect(await count('ServiceRequest?authorization-number=AUTH-TEST-0001')).toBe(1);
+    expect(await count('ServiceRequest?authorization-number=AUTH-OTHER')).toBe(0);
+  });
+
   it('serves the profiles and lists the same ones in the CapabilityStatement as the package', async () => {
     const url = `${KS}/StructureDefinition/ks-pcsp-careplan`;
     const found = await http(server, 'GET', `StructureDefinition?url=${encodeURIComponent(url)}`);
