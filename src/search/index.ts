@@ -2,4 +2,4 @@
 export { createSearchIndexWriter } from './index-writer.ts';
 export { searchResources, findMatchingIds, type SearchInput } from './search.ts';
 export { describeSearchParameters, registerSearchParameters } from './parameters.ts';
-export { runReindexCommand, reindex } from './reindex.ts';
+export { REINDEX_USAGE, runReindexCommand, reindex } from './reindex.ts';

@@ -153,6 +153,7 @@ interface PageRow {
   resource_type: string;
   id: string;
   content: string;
+  total?: string | number;
   [key: `c${number}`]: string | null;
 }
 
@@ -168,6 +169,11 @@ function resolveTypes(input: SearchInput): string[] {
   }
   if (!types.length) {
     types = [...listResourceTypes()];
+    const compartment = input.compartment;
+    if (compartment) {
+      // `Patient/123/*`: every type that can be in the compartment.
+      types = types.filter((type) => type === compartment.resourceType || compartmentParams(compartment.resourceType, type)?.length);
+    }
   }
   for (const type of types) {
     if (!isKnownResourceType(type)) {
@@ -185,6 +191,8 @@ function pageUrl(input: SearchInput, params: readonly (readonly [string, string]
   }
   if (input.resourceTypes.length === 1) {
     path += `/${input.resourceTypes[0]}`;
+  } else if (input.compartment) {
+    path += '/*';
   }
   const query = new URLSearchParams(params.map(([n, v]) => [n, v])).toString();
   return query ? `${path}?${query}` : path;
@@ -210,7 +218,7 @@ interface PageQuery {
  * continued after the cursor, ordered by (sort keys, resource_type, id), count + 1 rows (the
  * extra row tells whether there is a next page).
  */
-function pageQuery(input: SearchInput, target: SearchTarget, parsed: ParsedSearch): PageQuery {
+function pageQuery(input: SearchInput, target: SearchTarget, parsed: ParsedSearch, withTotal = false): PageQuery {
   const q = new SqlBuilder();
   const where = whereClause(q, input, target, parsed.filters);
   const keys: SortKey[] = parsed.sortText ? parseSort(q, target.resourceTypes, parsed.sortText) : [];
@@ -220,7 +228,10 @@ function pageQuery(input: SearchInput, target: SearchTarget, parsed: ParsedSearc
   const keyTexts = keys.map((_, i) => `, s.k${i}::text AS c${i}`).join('');
   const keyset = cursor ? `WHERE ${keysetCondition(q, keys, cursor)}` : '';
   const limit = q.bind(parsed.count + 1);
-  const sql = `SELECT s.resource_type, s.id, s.content${keyTexts}
+  // On a first page the total comes with the page (a window count over the same rows), saving
+  // a second pass over the index for _total.
+  const total = withTotal ? ', count(*) OVER () AS total' : '';
+  const sql = `SELECT s.resource_type, s.id, s.content${keyTexts}${total}
      FROM (SELECT r.resource_type, r.id, r.content${keyColumns} FROM resource r WHERE ${where}) s
      ${keyset}
      ORDER BY ${orderBy(keys, forward)}
@@ -229,10 +240,10 @@ function pageQuery(input: SearchInput, target: SearchTarget, parsed: ParsedSearc
 }
 
 /** The PostgreSQL plan of the page query of a search (tests and bench check it uses indexes). */
-export async function explainSearch(repo: Repository, input: SearchInput): Promise<string> {
+export async function explainSearch(repo: Repository, input: SearchInput, analyze = false): Promise<string> {
   const target = searchTarget(resolveTypes(input));
   const { sql, params } = pageQuery(input, target, parseSearch(input, target));
-  const rows = await repo.sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params);
+  const rows = await repo.sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}${sql}`, params);
   return rows.map((row) => row['QUERY PLAN']).join('\n');
 }
 
@@ -261,7 +272,8 @@ export async function searchResources(repo: Repository, input: SearchInput): Pro
     return bundle;
   }
 
-  const { sql, params, keys, cursor, forward } = pageQuery(input, target, parsed);
+  const windowTotal = !parsed.cursorText && parsed.total !== 'none';
+  const { sql, params, keys, cursor, forward } = pageQuery(input, target, parsed, windowTotal);
   const rows = await repo.sql.query<PageRow>(sql, params);
   const more = rows.length > parsed.count;
   const page = rows.slice(0, parsed.count);
@@ -285,7 +297,9 @@ export async function searchResources(repo: Repository, input: SearchInput): Pro
   if (parsed.total !== 'none') {
     if (!cursor && !more) {
       bundle.total = page.length;
-    } else if (parsed.total !== 'default' || !cursor) {
+    } else if (windowTotal) {
+      bundle.total = Number(rows[0]?.total ?? 0);
+    } else if (parsed.total !== 'default') {
       bundle.total = await countMatches(repo, input, target, parsed.filters);
     }
   }

@@ -169,6 +169,9 @@ describe.each(searchTestDatabases)('search results on %s', (kind) => {
     expect(matchIds(tasks)).toEqual(['t1']);
     const patient = await search(repo, 'Patient', [], { compartment: { resourceType: 'Patient', id: 'p1' } });
     expect(matchIds(patient)).toEqual(['p1']);
+    const everything = await search(repo, [], [], { compartment: { resourceType: 'Patient', id: 'p1' }, pageSize: 100 });
+    expect(modeIds(everything, 'match')).toEqual(['CarePlan/cp1', 'Goal/g1', 'Observation/o1', 'Patient/p1', 'RiskAssessment/ra1', 'Task/t1']);
+    expect(link(everything, "self")).toBe(`${BASE}/Patient/p1/*`);
   });
 
   it('system search over several types with _type and common parameters', async () => {
