@@ -1,6 +1,7 @@
 import { issueAccessToken, loadOrCreateSigningKey } from './auth/signing-key.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { exportCommand, importCommand } from './documents/cli.ts';
+import { REINDEX_USAGE, runReindexCommand } from './search/index.ts';
 import { startServer } from './server/server.ts';
 import { validateCommand } from './validation/cli-validate.ts';
 
@@ -65,10 +66,11 @@ commands.import = importCommand;
 commands.export = exportCommand;
 
 commands.validate = validateCommand;
-
-export function registerCommand(name: string, command: Command): void {
-  commands[name] = command;
-}
+commands.reindex = {
+  summary: 'Rebuild search-index rows written with other SearchParameters (resumable; the server may stay up)',
+  usage: REINDEX_USAGE,
+  run: runReindexCommand,
+};
 
 function help(): string {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));

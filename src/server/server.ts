@@ -14,6 +14,7 @@ import { createResourceValidator } from '../validation/validator.ts';
 import { registerSearchParameters } from '../search/index.ts';
 import { installConformanceResources } from './conformance-install.ts';
 import { createApp } from './app.ts';
+import { importExampleDocuments } from '../fhir/operations/import-document.ts';
 import { searchEngine } from './search-engine.ts';
 
 export interface RunningServer {
@@ -54,6 +55,16 @@ export function createFhirContext(config: Config, db: Database, logger: Logger):
   };
 }
 
+/** The example plans (bundles/documents/) on a database that holds no patient yet. */
+async function loadDemoData(ctx: FhirContext, logger: Logger): Promise<void> {
+  const [anyPatient] = await ctx.repo.db.query("SELECT 1 FROM resource WHERE resource_type = 'Patient' LIMIT 1");
+  if (anyPatient) return;
+  const results = await importExampleDocuments(ctx);
+  const failed = results.filter((result) => !result.ok);
+  logger.info({ documents: results.length - failed.length }, 'demo data loaded from bundles/documents');
+  for (const failure of failed) logger.warn({ file: failure.file, reason: failure.reason }, 'demo document not loaded');
+}
+
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
   const started = Date.now();
@@ -75,6 +86,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const ctx = createFhirContext({ ...config, baseUrl: url }, db, logger);
   const installed = await installConformanceResources(ctx.repo, loadKansasPackage().resources);
   if (installed) logger.info({ resources: installed }, 'Kansas conformance resources installed');
+  if (config.loadDemoData) await loadDemoData(ctx, logger);
   const basePath = new URL(url).pathname.replace(/\/+$/, '');
   const verifyToken = await createTokenVerifier(config.auth);
   server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting, verifyToken }));
