@@ -1,5 +1,6 @@
 import type { Bundle, OperationOutcome, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchResources } from '../../src/search/index.ts';
 import type { Repository } from '../../src/store/repository.ts';
 import { openSearchTestDatabase, searchTestDatabases } from './db.ts';
 import { BASE, loadFixtures, matchIds, search } from './fixtures.ts';
@@ -159,6 +160,15 @@ describe.each(searchTestDatabases)('search results on %s', (kind) => {
     const revIterate = await search(repo, 'Patient', [['_id', 'p1'], ['_revinclude', 'CarePlan:subject'], ['_revinclude:iterate', 'Task:focus']]);
     expect(modeIds(revIterate, 'include')).toEqual(['CarePlan/cp1', 'Task/t1']);
     expect(link(revIterate, 'self')).toBe(`${BASE}/Patient?_id=p1&_revinclude=CarePlan%3Asubject&_revinclude%3Aiterate=Task%3Afocus`);
+  });
+
+  it('caps included resources at the maximum page size and says so in an outcome entry', async () => {
+    const bundle = await searchResources(repo, {
+      resourceTypes: ['CarePlan'], params: [['_id', 'cp1'], ['_include', '*']], baseUrl: BASE, lenient: false, defaultPageSize: 1, maxPageSize: 1,
+    });
+    expect(modeIds(bundle, 'include').length).toBe(1);
+    const outcome = bundle.entry?.find((e) => e.search?.mode === 'outcome')?.resource as OperationOutcome;
+    expect(outcome.issue[0].code).toBe('incomplete');
   });
 
   it('compartment search uses the R4 Patient compartment', async () => {
