@@ -14,19 +14,21 @@ function withoutMeta(resource: Resource): string {
  * version only moves when the package changes.
  */
 export async function installConformanceResources(repo: Repository, resources: readonly Resource[]): Promise<number> {
-  return repo.transaction(async (tx) => {
-    let written = 0;
-    for (const resource of resources) {
-      if (!resource.id) {
-        throw new Error(`Conformance resource ${resource.resourceType} has no id; every packaged artifact needs one.`);
-      }
-      const current = await tx.readCurrent(resource.resourceType, resource.id, true);
-      if (current?.resource && !current.deleted && withoutMeta(current.resource) === withoutMeta(resource)) {
-        continue;
-      }
-      await tx.update({ ...resource, id: resource.id }, { current });
-      written++;
+  for (const resource of resources) {
+    if (!resource.id) {
+      throw new Error(`Conformance resource ${resource.resourceType} has no id; every packaged artifact needs one.`);
     }
-    return written;
+  }
+  const key = (r: Resource): string => `${r.resourceType}/${r.id}`;
+  return repo.transaction(async (tx) => {
+    // One query for the stored versions: this runs at every start.
+    const stored = new Map(
+      (await tx.readMany(resources.map((r) => ({ resourceType: r.resourceType, id: r.id as string })))).map((r) => [key(r), withoutMeta(r)]),
+    );
+    const changed = resources.filter((resource) => stored.get(key(resource)) !== withoutMeta(resource));
+    for (const resource of changed) {
+      await tx.update({ ...resource, id: resource.id as string });
+    }
+    return changed.length;
   });
 }
