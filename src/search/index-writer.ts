@@ -71,7 +71,10 @@ export function createSearchIndexWriter(options: ExtractOptions = {}): SearchInd
     async index(tx: SqlExecutor, resource: Resource): Promise<void> {
       const id = resource.id as string;
       const rows = extractIndexRows(resource, options);
-      await removeIndexRows(tx, resource.resourceType, id);
+      // Version 1 is the first version ever stored under this id, so there are no rows to replace.
+      if (resource.meta?.versionId !== '1') {
+        await removeIndexRows(tx, resource.resourceType, id);
+      }
       await insertIndexRows(tx, resource.resourceType, id, rows);
     },
     async remove(tx: SqlExecutor, resourceType: string, id: string): Promise<void> {
