@@ -68,6 +68,39 @@ function exampleFiles(id: string): { valid: string[]; invalid: string[] } {
   return { valid: list('valid'), invalid: list('invalid') };
 }
 
+/** The first use of an extension in the valid examples, with where it sits. */
+function extensionExample(url: string): { file: string; path: string; extension: unknown } | undefined {
+  const find = (value: unknown, path: string): { path: string; extension: unknown } | undefined => {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const found = find(value[i], `${path}[${i}]`);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    if (typeof value !== 'object' || value === null) {
+      return undefined;
+    }
+    const record = value as Record<string, unknown>;
+    if (record.url === url && path.includes('xtension')) {
+      return { path, extension: value };
+    }
+    for (const [key, child] of Object.entries(record)) {
+      const found = find(child, `${path}.${key}`);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  for (const file of readdirSync(join(examplesDir, 'valid')).sort()) {
+    const resource = JSON.parse(readFileSync(join(examplesDir, 'valid', file), 'utf8')) as { resourceType: string };
+    const found = find(resource, resource.resourceType);
+    if (found) {
+      return { file, ...found };
+    }
+  }
+  return undefined;
+}
+
 function profilePage(sd: StructureDefinition, allSds: readonly StructureDefinition[]): string {
   const lines: string[] = [];
   const isExtension = sd.type === 'Extension';
@@ -114,6 +147,16 @@ function profilePage(sd: StructureDefinition, allSds: readonly StructureDefiniti
       lines.push(`- \`${e.sliceName}\` ${e.min}..${e.max}: ${local ? `[${local.title}](${local.id}.md)` : `\`${url}\``}`);
     }
     lines.push('');
+  }
+  if (isExtension) {
+    const usage = extensionExample(sd.url);
+    lines.push('## Example', '');
+    if (usage) {
+      lines.push(`From [bundles/examples/valid/${usage.file}](../../bundles/examples/valid/${usage.file}) (${usage.path}):`, '');
+      lines.push('```json', JSON.stringify(usage.extension, null, 2), '```', '');
+    } else {
+      lines.push('No example uses this extension yet.', '');
+    }
   }
   if (!isExtension) {
     const { valid, invalid } = exampleFiles(sd.id as string);
