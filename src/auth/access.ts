@@ -23,6 +23,8 @@ export interface AuthSettings {
   readonly audience: string;
 }
 
+const MAX_REMEMBERED_TOKENS = 10_000;
+
 export type TokenVerifier = (authorization: string | undefined) => Promise<AccessContext>;
 
 /**
@@ -36,10 +38,17 @@ export async function createTokenVerifier(settings: AuthSettings): Promise<Token
   const key = settings.jwksUrl
     ? createRemoteJWKSet(new URL(settings.jwksUrl))
     : (await loadOrCreateSigningKey(settings.keyFile)).publicKey;
+  // Clients reuse one token for many requests; verifying an ES256 signature on each costs more
+  // than the read it guards, so verified tokens are remembered until they expire.
+  const verified = new Map<string, { access: AccessContext; expiresAt: number }>();
   return async (authorization) => {
     const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
     if (!token) {
       throw unauthorized('This request needs an access token: send Authorization: Bearer <token> (`npx kanplan token` issues one).');
+    }
+    const known = verified.get(token);
+    if (known && known.expiresAt > Date.now()) {
+      return known.access;
     }
     let payload: JWTPayload;
     try {
@@ -51,7 +60,10 @@ export async function createTokenVerifier(settings: AuthSettings): Promise<Token
       const reason = err instanceof errors.JWTExpired ? 'the token has expired' : err instanceof errors.JWTClaimValidationFailed ? `claim ${err.claim} is not valid (${err.reason})` : 'its signature or format is not valid';
       throw unauthorized(`The access token was rejected: ${reason}.`);
     }
-    return { subject: String(payload.sub ?? 'unknown'), scopes: parseScopes(payload.scope as string | undefined) };
+    const access = { subject: String(payload.sub ?? 'unknown'), scopes: parseScopes(payload.scope as string | undefined) };
+    if (verified.size >= MAX_REMEMBERED_TOKENS) verified.clear();
+    verified.set(token, { access, expiresAt: payload.exp ? payload.exp * 1000 : Date.now() + 60_000 });
+    return access;
   };
 }
 
