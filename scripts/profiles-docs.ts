@@ -258,6 +258,18 @@ export function buildDocs(): Map<string, string> {
     'fixed/pattern values of matched slices and extensions, and extension value types. `POST /fhir/[type]/$validate` runs the',
     'same checks without storing; `kanplan validate FILE...` runs them offline.',
     '',
+    '## Changing the guide',
+    '',
+    '1. Edit the sources in `profiles/input/` (differential StructureDefinitions, CodeSystems, ValueSets,',
+    '   SearchParameters) and list new artifacts and codes in `profiles/CATALOG.md` (a test checks it).',
+    '2. `npm run profiles:build` regenerates the snapshots and the ImplementationGuide in `profiles/generated/`',
+    '   (offline, fhir-snapshot-generator); `npm run profiles:docs` regenerates these pages.',
+    '3. Add a valid and an invalid example to `bundles/examples/` and the invalid one\'s exact issues to',
+    '   `test/validation/examples.test.ts`. Tests fail when generated files drift from their sources.',
+    '',
+    'Profile authoring rules for @medplum/core (../shared/snapshots.md): give every extension slice a `.url`',
+    'child in the differential, and raise the sliced element\'s min to the sum of its required slices.',
+    '',
   ].join('\n');
   pages.set('index.md', index);
   return pages;
