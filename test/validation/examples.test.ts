@@ -168,6 +168,20 @@ describe('Kansas profile examples (bundles/examples)', () => {
     });
   }
 
+  it('keeps every valid Kansas example valid against the US Core 6.1.0 profile its profile derives from', () => {
+    const byUrl = new Map(loadKansasPackage().profiles.map((p) => [p.url, p]));
+    let checked = 0;
+    for (const [name, resource] of valid) {
+      const base = byUrl.get(resource.meta?.profile?.[0] ?? '')?.baseDefinition;
+      if (base?.startsWith('http://hl7.org/fhir/us/core/')) {
+        const errors = validator.validate(resource, { onlyProfiles: [base] }).filter((i) => i.severity === 'error');
+        expect(errors, `${name} against ${base}`).toEqual([]);
+        checked++;
+      }
+    }
+    expect(checked).toBe(9); // Patient, PractitionerRole, 4 CarePlans, Goal, 2 ServiceRequests
+  });
+
   it('validates every valid example against the profile in its meta.profile', () => {
     for (const resource of valid.values()) {
       expect(resource.meta?.profile?.[0]).toMatch(/^https:\/\/kanplan\.org\/fhir\/StructureDefinition\/ks-/);
