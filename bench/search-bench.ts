@@ -8,6 +8,9 @@
  *   node bench/search-bench.ts postgres [resources=100000]   # uses BENCH_DATABASE_URL, schema bench_search
  */
 import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.ts';
+import { startServer } from '../src/server/server.ts';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { createSearchIndexWriter, searchResources } from '../src/search/index.ts';
 import { explainSearch, type SearchInput } from '../src/search/search.ts';
@@ -176,6 +179,28 @@ async function main(): Promise<void> {
       }),
     );
   }
+  // The same queries over HTTP: the real server on a loopback port (auth off), fetch clients.
+  const config = loadConfig({}, { port: 0, host: '127.0.0.1', baseUrl: BASE, loadDemoData: false, logLevel: 'silent', auth: { mode: 'off', keyFile: '.tmp/bench-key.json', issuer: BASE, audience: BASE } });
+  const server = await startServer(config, { db, logger: pino({ level: 'silent' }) });
+  const get = async (path: string): Promise<void> => {
+    const response = await fetch(`${server.url}${path}`, { headers: { accept: 'application/fhir+json' } });
+    if (response.status !== 200) {
+      throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
+    }
+    await response.arrayBuffer();
+  };
+  lines.push('', `Over HTTP (${server.url}, ${CLIENTS} concurrent fetch clients, keep-alive):`, '', '| query | q/s | p50 ms | p99 ms |', '|---|---|---|---|');
+  lines.push(await measure('baseline: GET /CarePlan/{id} (read)', iterations, () => get(`/CarePlan/cp-pcsp-${rand(members)}`)));
+  for (const query of QUERIES) {
+    lines.push(
+      await measure(query.name, iterations, () => {
+        const i = query.make();
+        return get(`/${i.resourceTypes[0]}?${new URLSearchParams(i.params.map(([n, v]) => [n, v])).toString()}`);
+      }),
+    );
+  }
+  await server.close();
+
   lines.push('', 'Plans:');
   for (const query of QUERIES) {
     const plan = await explainSearch(repo, query.make());
