@@ -81,16 +81,6 @@ export function snapshotForMedplum(sd: StructureDefinition): StructureDefinition
   return { ...sd, snapshot: { ...sd.snapshot, element: keep } };
 }
 
-function baseChoiceTypes(path: string): number | undefined {
-  const parts = path.split('.');
-  let schema: InternalTypeSchema | undefined = tryGetDataType(parts[0]);
-  for (let i = 1; i < parts.length - 1 && schema; i++) {
-    const code = schema.elements[parts[i]]?.type?.[0]?.code;
-    schema = code ? tryGetDataType(code) : undefined;
-  }
-  return schema?.elements[parts[parts.length - 1]]?.type?.length;
-}
-
 /** Base R4 datatypes and backbone types as rules (bindings only; medplum checks the rest). */
 class BaseRules {
   private readonly rules = new Map<string, ElementRule | null>();
@@ -118,7 +108,6 @@ class BaseRules {
         min: el.min,
         max: el.max,
         types,
-        typesNarrowed: false,
         binding:
           binding?.valueSet && (binding.strength === 'required' || binding.strength === 'extensible')
             ? { strength: binding.strength, valueSet: binding.valueSet }
@@ -136,7 +125,6 @@ class BaseRules {
       min: 0,
       max: Infinity,
       types: [type],
-      typesNarrowed: false,
       children,
       slices: [],
       checked: false,
@@ -195,7 +183,6 @@ export class ProfileRegistry implements RuleSource {
   constructor(terminology: TerminologyService) {
     this.terminology = terminology;
     this.helpers = {
-      baseChoiceTypes,
       typeHasChecks: (type) => this.base.typeHasChecks(type),
     };
   }

@@ -31,8 +31,6 @@ export interface ElementRule {
   readonly max: number;
   /** Allowed type codes ('string', 'CodeableConcept' ...). */
   readonly types: readonly string[];
-  /** True when the profile narrowed the allowed types of a choice (checked by us, not by medplum). */
-  readonly typesNarrowed: boolean;
   readonly fixed?: unknown;
   readonly pattern?: unknown;
   readonly binding?: BindingRule;
@@ -77,17 +75,15 @@ function lastSegment(id: string): string {
   return id.slice(id.lastIndexOf('.') + 1);
 }
 
-/**
- * Compiles a snapshot into a rule tree. `narrowChoices` is true for profiles (derivation
- * constraint): a choice whose types differ from the base is checked by us.
- */
 export interface CompileHelpers {
-  /** Number of types the base definition allows at this element path (for choice elements). */
-  baseChoiceTypes(path: string): number | undefined;
   /** Whether values of this (complex) type contain anything our checks look at. */
   typeHasChecks(type: string): boolean;
 }
 
+/**
+ * Compiles a snapshot into a rule tree, once per profile: elements by id, slices under the
+ * element they slice, and a `checked` flag on every subtree that holds something our checks read.
+ */
 export function compileProfile(sd: StructureDefinition, helpers: CompileHelpers): CompiledProfile {
   const elements = sd.snapshot?.element ?? [];
   if (elements.length === 0) {
@@ -95,7 +91,6 @@ export function compileProfile(sd: StructureDefinition, helpers: CompileHelpers)
   }
   const byId = new Map<string, ElementRule>();
   let root: ElementRule | undefined;
-  const isProfile = sd.derivation === 'constraint';
   for (const element of elements) {
     const id = element.id ?? element.path;
     const segment = lastSegment(id);
@@ -103,7 +98,6 @@ export function compileProfile(sd: StructureDefinition, helpers: CompileHelpers)
     const name = colon >= 0 ? segment.slice(0, colon) : segment;
     const choice = name.endsWith('[x]');
     const types = (element.type ?? []).map((t) => FHIRPATH_SYSTEM_TYPES[t.code] ?? t.code);
-    const baseCount = choice ? helpers.baseChoiceTypes(element.path) : undefined;
     const binding = element.binding;
     const rule: ElementRule = {
       id,
@@ -112,7 +106,6 @@ export function compileProfile(sd: StructureDefinition, helpers: CompileHelpers)
       min: element.min ?? 0,
       max: element.max === undefined || element.max === '*' ? Infinity : Number(element.max),
       types,
-      typesNarrowed: isProfile && choice && baseCount !== undefined && types.length < baseCount,
       fixed: prefixedValue(element, 'fixed'),
       pattern: prefixedValue(element, 'pattern'),
       binding:
@@ -154,7 +147,7 @@ export function compileProfile(sd: StructureDefinition, helpers: CompileHelpers)
 }
 
 function markChecked(rule: ElementRule, helpers: CompileHelpers): boolean {
-  let checked = rule.binding !== undefined || rule.typesNarrowed || rule.slices.length > 0;
+  let checked = rule.binding !== undefined || rule.slices.length > 0;
   for (const child of rule.children) {
     checked = markChecked(child, helpers) || checked;
   }

@@ -180,7 +180,7 @@ describe('extension context and required slices of absent elements', () => {
         ],
       },
     };
-    const compiled = compileProfile(sd, { baseChoiceTypes: () => undefined, typeHasChecks: () => false });
+    const compiled = compileProfile(sd, { typeHasChecks: () => false });
     const registry = getProfileRegistry();
     const issues: OperationOutcomeIssue[] = [];
     checkResourceAgainstProfile({ resourceType: 'CarePlan' }, compiled, registry.terminology, registry, issues);
