@@ -337,9 +337,11 @@ function checkObject(obj: Record<string, unknown>, rule: ElementRule, path: stri
     if (!strict && !child.checked) {
       continue;
     }
-    if (!strict && child.slices.length > 0 && child.min === 0 && obj[child.key] === undefined) {
+    const isExtensionList = child.key === 'extension' || child.key === 'modifierExtension';
+    if (child.slices.length > 0 && child.min === 0 && !child.choice && obj[child.key] === undefined && !(strict && isExtensionList)) {
       // medplum counts slices only when the sliced element is present (snapshots.md caveat (b)):
-      // a required slice of an absent element would pass silently.
+      // a required slice of an absent element would pass silently. (In strict context the
+      // extension slices are counted by checkSliceCounts.)
       for (const slice of child.slices) {
         if (slice.min > 0) {
           report(ctx, 'error', 'required', slice, 'slice-cardinality', `${path}.${child.key}`,
@@ -347,7 +349,7 @@ function checkObject(obj: Record<string, unknown>, rule: ElementRule, path: stri
         }
       }
     }
-    if (child.key === 'extension' || child.key === 'modifierExtension') {
+    if (isExtensionList) {
       // Extensions are checked against their own definitions below; slices only matter for counts.
       if (strict && child.slices.length > 0) {
         checkSliceCounts(obj, child, path, ctx);
@@ -403,7 +405,7 @@ function checkObject(obj: Record<string, unknown>, rule: ElementRule, path: stri
         for (const slice of child.slices) {
           const n = sliceMatches.get(slice) ?? 0;
           if (n < slice.min || n > slice.max) {
-            report(ctx, 'error', 'structure', slice, 'slice-cardinality', `${path}.${entry.key}`,
+            report(ctx, 'error', n < slice.min ? 'required' : 'structure', slice, 'slice-cardinality', `${path}.${entry.key}`,
               `${path}.${entry.key}: slice '${slice.sliceName}' expects ${slice.min}..${Number.isFinite(slice.max) ? slice.max : '*'} values, found ${n}`);
           }
         }
