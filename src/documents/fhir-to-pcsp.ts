@@ -26,6 +26,7 @@ import {
   humanNameFromFhir,
   informedConsentFrom,
   professionalFrom,
+  professionalRoleCode,
   requireValue,
   StoredPlanError,
 } from './fhir-elements.ts';
@@ -103,7 +104,7 @@ function decisionMakerFrom(patient: Patient): DecisionMaker | undefined {
 }
 
 function supportPlannerFrom(plan: CarePlan): SupportPlanner {
-  const role = codeIn((containedById(plan, plan.author) as { code?: never[] } | undefined)?.code, codeSystem.practitionerRole);
+  const role = professionalRoleCode(plan, plan.author);
   if (role !== 'targeted-case-manager' && role !== 'mco-care-coordinator') {
     throw new StoredPlanError('The PCSP author has no targeted-case-manager or mco-care-coordinator role.');
   }

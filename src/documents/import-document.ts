@@ -1,10 +1,12 @@
-import type { Bundle, CarePlan, OperationOutcome, Reference, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, OperationOutcome, Patient, Reference, Resource } from '@medplum/fhirtypes';
 import { checkDocument, parseDocumentText, problemsToOutcome, DocumentSyntaxError } from './check-document.ts';
 import type { DocumentRuleOptions } from './document-rules.ts';
 import { identifierSystem } from './canonical.ts';
 import { mapDocumentToBundle, mapResourcesToDocument, referencesToResolve, translateTransactionIssues } from './plan-documents.ts';
 import { skipUnchangedEntries } from './plan-bundle.ts';
 import type { DocumentType, PlanDocument } from './types.ts';
+import type { DocumentProblem } from './schema-validation.ts';
+import { isDeepStrictEqual } from 'node:util';
 
 /**
  * The import and export flows, over the few things they need from a FHIR server. The server's
@@ -14,6 +16,8 @@ import type { DocumentType, PlanDocument } from './types.ts';
 export interface PlanStore {
   /** The CarePlan whose identifier is `ks-plan-id|planId`, if stored. */
   findPlan(planId: string): Promise<CarePlan | undefined>;
+  /** The Patient with this Kansas Medicaid ID, if stored. */
+  findPatient(medicaidId: string): Promise<Patient | undefined>;
   /** A resource by relative reference `Type/id`; undefined when missing or deleted. */
   read(reference: Reference): Promise<Resource | undefined>;
   /** Runs one transaction Bundle atomically; throws TransactionFailure on any error. */
@@ -94,6 +98,10 @@ export async function importPlanDocument(
     return { ok: false, status: 400, outcome: problemsToOutcome(check.problems) };
   }
   const doc = check.document;
+  const mismatch = await personMismatch(doc, store);
+  if (mismatch.length > 0) {
+    return { ok: false, status: 422, outcome: problemsToOutcome(mismatch) };
+  }
   const previous = await store.findPlan(doc.planId);
   const existing = previous ? await readPlanResources(store, previous) : [];
   const { transaction, unchanged } = skipUnchangedEntries(mapDocumentToBundle(doc, existing), existing);
@@ -115,6 +123,32 @@ export async function importPlanDocument(
     response,
     summary: countResponses(response, unchanged),
   };
+}
+
+/**
+ * A BSP or ISP names its person by Medicaid ID and repeats name and birth date; the Patient itself
+ * comes from the PCSP. They must agree, or the document exported back would differ from the one
+ * imported (and the plan might be filed under the wrong person).
+ */
+async function personMismatch(doc: PlanDocument, store: PlanStore): Promise<DocumentProblem[]> {
+  if (doc.documentType === 'pcsp') {
+    return [];
+  }
+  const patient = await store.findPatient(doc.person.medicaidId);
+  if (!patient) {
+    return [
+      { pointer: '/person/medicaidId', code: 'not-found', rule: 'person', message: `/person/medicaidId ${doc.person.medicaidId}: no Patient has this Medicaid ID; import the person's PCSP (${doc.pcspPlanId}) first.` },
+    ];
+  }
+  const stored = patient.name?.[0];
+  const problems: DocumentProblem[] = [];
+  if (stored?.family !== doc.person.name.family || !isDeepStrictEqual(stored?.given ?? [], doc.person.name.given)) {
+    problems.push({ pointer: '/person/name', code: 'business-rule', rule: 'person', message: `/person/name does not match the name in the person's PCSP (${[...(stored?.given ?? []), stored?.family ?? ''].join(' ')}).` });
+  }
+  if (patient.birthDate !== doc.person.birthDate) {
+    problems.push({ pointer: '/person/birthDate', code: 'business-rule', rule: 'person', message: `/person/birthDate does not match the birth date in the person's PCSP (${patient.birthDate ?? 'none'}).` });
+  }
+  return problems;
 }
 
 /** The document a stored CarePlan was imported from. */

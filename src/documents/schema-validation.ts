@@ -51,7 +51,7 @@ export interface DocumentProblem {
   readonly pointer: string;
   readonly message: string;
   /** OperationOutcome issue type (https://hl7.org/fhir/R4/valueset-issue-type.html). */
-  readonly code: 'required' | 'value' | 'structure' | 'invalid' | 'business-rule' | 'invariant';
+  readonly code: 'required' | 'value' | 'structure' | 'invalid' | 'business-rule' | 'invariant' | 'not-found';
   /** The rule family, e.g. "required", "format", "review-interval": what an invalid example tests. */
   readonly rule: string;
 }

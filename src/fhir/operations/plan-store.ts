@@ -1,4 +1,5 @@
-import type { Bundle, CarePlan, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Patient, Resource } from '@medplum/fhirtypes';
+import { identifierSystem } from '../../documents/canonical.ts';
 import { TransactionFailure, planSearchCriteria, type PlanStore } from '../../documents/import-document.ts';
 import { typeAndId } from '../../documents/stored-plan.ts';
 import type { FhirContext } from '../context.ts';
@@ -16,6 +17,11 @@ export function planStoreOf(ctx: FhirContext): PlanStore {
     async findPlan(planId) {
       const [id] = await ctx.search.findMatchingIds(ctx.repo, 'CarePlan', planSearchCriteria(planId), 1);
       return id === undefined ? undefined : ((await ctx.repo.readCurrent('CarePlan', id))?.resource as CarePlan | undefined);
+    },
+    async findPatient(medicaidId) {
+      const criteria = `identifier=${encodeURIComponent(`${identifierSystem.medicaidId}|${medicaidId}`)}`;
+      const [id] = await ctx.search.findMatchingIds(ctx.repo, 'Patient', criteria, 1);
+      return id === undefined ? undefined : ((await ctx.repo.readCurrent('Patient', id))?.resource as Patient | undefined);
     },
     async read(reference) {
       const key = typeAndId(reference.reference);
