@@ -3,7 +3,7 @@ import type { Bundle, CapabilityStatement, CarePlan, Goal, Parameters, ServiceRe
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
 import type { PlanDocument } from '../../src/documents/types.ts';
-import { http, startTestServer, type TestServer } from '../harness.ts';
+import { http, issueTestToken, startTestServer, type TestServer } from '../harness.ts';
 import { examplesDirectory, readExample } from './examples.ts';
 
 /** The document operations through the real server (PGlite), with fhir-kit-client for FHIR reads. */
@@ -133,6 +133,16 @@ describe('CarePlan/$import-document, $document and $render', () => {
     })) as CarePlan;
     const response = await http(server, 'GET', `CarePlan/${plan.id}/$document`);
     expect(response.status).toBe(422);
+  });
+
+  it('needs read access to everything the document shows, not just CarePlan', async () => {
+    const id = carePlanIds.get('PCSP-TEST-RILEY-2026');
+    const carePlanOnly = await issueTestToken(server.server, 'system/CarePlan.rs');
+    const denied = await http(server, 'GET', `CarePlan/${id}/$document`, { headers: { authorization: `Bearer ${carePlanOnly}` } });
+    expect(denied.status).toBe(403);
+    const everything = await issueTestToken(server.server, 'system/*.rs');
+    const allowed = await http(server, 'GET', `CarePlan/${id}/$render`, { headers: { authorization: `Bearer ${everything}` } });
+    expect(allowed.status).toBe(200);
   });
 
   it('lists the three operations in the CapabilityStatement', async () => {

@@ -2,6 +2,7 @@ import type { Bundle, CarePlan, Patient, Resource } from '@medplum/fhirtypes';
 import { identifierSystem } from '../../documents/canonical.ts';
 import { TransactionFailure, planSearchCriteria, type PlanStore } from '../../documents/import-document.ts';
 import { typeAndId } from '../../documents/stored-plan.ts';
+import { assertAllowed } from '../../auth/access.ts';
 import type { FhirContext } from '../context.ts';
 import { processBundle } from '../interactions/transaction.ts';
 import { FhirError, outcomeOf, statusOf } from '../outcomes.ts';
@@ -13,13 +14,19 @@ import { dispatch } from '../router.ts';
  * an import that runs inside `ctx.repo.transaction` reads and writes in one SQL transaction.
  */
 export function planStoreOf(ctx: FhirContext): PlanStore {
+  // $document and $render return the whole plan (Patient, goals, services ...): every resource
+  // type they read needs read access, not just CarePlan. The import reads the previous version
+  // of the plan it is about to overwrite under the same rule.
+  const readable = (resourceType: string): void => assertAllowed(ctx.access, resourceType, 'r');
   return {
     async findPlan(planId) {
+      readable('CarePlan');
       const [id] = await ctx.search.findMatchingIds(ctx.repo, 'CarePlan', planSearchCriteria(planId), 1);
       return id === undefined ? undefined : ((await ctx.repo.readCurrent('CarePlan', id))?.resource as CarePlan | undefined);
     },
     async findPatient(medicaidId) {
       const criteria = `identifier=${encodeURIComponent(`${identifierSystem.medicaidId}|${medicaidId}`)}`;
+      readable('Patient');
       const [id] = await ctx.search.findMatchingIds(ctx.repo, 'Patient', criteria, 1);
       return id === undefined ? undefined : ((await ctx.repo.readCurrent('Patient', id))?.resource as Patient | undefined);
     },
@@ -29,6 +36,7 @@ export function planStoreOf(ctx: FhirContext): PlanStore {
         return undefined;
       }
       const [type, id] = key.split('/') as [string, string];
+      readable(type);
       const current = await ctx.repo.readCurrent(type, id);
       return current && !current.deleted ? (current.resource as Resource | undefined) : undefined;
     },
