@@ -169,8 +169,41 @@ class BaseRules {
   }
 }
 
-export interface ProfileValidationResult {
-  readonly issues: OperationOutcomeIssue[];
+/** Names the rule behind a @medplum/core validation message (its messages are fixed strings). */
+export function medplumRule(text: string): string {
+  if (text === 'Missing required property' || text.startsWith('Invalid number of values')) {
+    return 'cardinality';
+  }
+  if (text.startsWith('Incorrect number of values provided for slice')) {
+    return 'slice-cardinality';
+  }
+  if (text === 'Value did not match expected pattern') {
+    return 'fixed-or-pattern';
+  }
+  const invariant = /^Constraint (\S+) not met/.exec(text);
+  if (invariant) {
+    return `invariant ${invariant[1]}`;
+  }
+  if (text.startsWith('Invalid additional property')) {
+    return 'unknown-element';
+  }
+  if (text.startsWith('Invalid reference')) {
+    return 'reference-target';
+  }
+  if (/^Invalid (JSON type|\S+ (format|value))|^Expected number|^String /.test(text)) {
+    return 'primitive-format';
+  }
+  return 'structure';
+}
+
+/** medplum's issues do not say which profile and rule failed; each issue must (issue 5, "Errors"). */
+export function annotateMedplumIssues(issues: readonly OperationOutcomeIssue[], profileUrl: string): OperationOutcomeIssue[] {
+  return issues.map((issue) => {
+    const rule = medplumRule(issue.details?.text ?? '');
+    const element = issue.expression?.[0]?.replace(/\[\d+\]/g, '');
+    const where = `profile ${profileUrl}${element ? `, element ${element}` : ''}, rule ${rule}`;
+    return { ...issue, diagnostics: issue.diagnostics ? `${where}; ${issue.diagnostics}` : where };
+  });
 }
 
 export class ProfileRegistry implements RuleSource {
@@ -241,11 +274,7 @@ export class ProfileRegistry implements RuleSource {
       }
       issues = err.outcome.issue ?? [];
     }
-    // medplum's issues do not say which profile failed; the issue must (issue 5, "Errors").
-    issues = issues.map((issue) => ({
-      ...issue,
-      diagnostics: issue.diagnostics ? `${issue.diagnostics} (profile ${url})` : `profile ${url}, structure`,
-    }));
+    issues = annotateMedplumIssues(issues, url);
     checkResourceAgainstProfile(resource as unknown as Record<string, unknown>, known.rules, this.terminology, this, issues);
     return issues;
   }

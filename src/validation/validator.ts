@@ -2,7 +2,7 @@ import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { loadBaseDefinitions } from './definitions.ts';
 import { KANSAS_CANONICAL_BASE } from './package.ts';
-import { getProfileRegistry, type ProfileRegistry } from './profile-registry.ts';
+import { annotateMedplumIssues, getProfileRegistry, type ProfileRegistry } from './profile-registry.ts';
 
 export interface ValidationOptions {
   /** Extra profiles to validate against, in addition to those in meta.profile. */
@@ -180,7 +180,8 @@ export function validateWithProfiles(
   const unique = [...new Set(targets)].filter((url) => registry.has(url));
   if (unique.length === 0) {
     // Base R4 only: medplum structure + our binding and extension checks.
-    issues.push(...validateBaseStructure(resource), ...registry.checkBase(resource));
+    const base = `http://hl7.org/fhir/StructureDefinition/${resource.resourceType}`;
+    issues.push(...annotateMedplumIssues(validateBaseStructure(resource), base), ...registry.checkBase(resource));
   } else {
     // A profile snapshot contains the whole base definition, so base structure is included.
     for (const url of unique) {

@@ -162,7 +162,7 @@ describe('Kansas profile examples (bundles/examples)', () => {
       for (const issue of issues) {
         expect(issue.expression?.length).toBe(1);
         if (issue.code !== 'not-supported') {
-          expect(issue.diagnostics).toMatch(/profile https:\/\/kanplan\.org\/fhir\/StructureDefinition\//);
+          expect(issue.diagnostics).toMatch(/^profile https:\/\/kanplan\.org\/fhir\/StructureDefinition\/[a-z-]+, element \S+, rule [a-z]/);
         }
       }
     });
