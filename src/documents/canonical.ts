@@ -36,6 +36,8 @@ export const extensionUrl = {
   restrictiveIntervention: `${sd}ks-restrictive-intervention`,
   /** REQUESTED (profiles/REQUESTS.md item 10). */
   planDistribution: `${sd}ks-plan-distribution`,
+  /** eLTSS Self-Directed Service Indicator (standards.md §1.3): text "self" when self-directed. */
+  eltssDirectedBy: 'http://hl7.org/fhir/us/eltss/StructureDefinition/eltss-directedBy',
   /** Core extension linking a ServiceRequest or Task to a Goal (eLTSS Step or Action). */
   pertainsToGoal: 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal',
 } as const;

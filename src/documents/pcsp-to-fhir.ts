@@ -183,6 +183,8 @@ function serviceResource(ctx: PcspContext, service: PaidService, pointer: string
     identifier: [identifier],
     extension: [
       { url: extensionUrl.selfDirection, valueBoolean: service.selfDirected },
+      // Also the eLTSS form, so eLTSS consumers see self-direction without the Kansas extension.
+      ...(service.selfDirected ? [{ url: extensionUrl.eltssDirectedBy, valueCodeableConcept: { text: 'self' } }] : []),
       ...pertainsToGoals(ctx, service.goals),
       ...(ctx.doc.waiver ? [{ url: extensionUrl.waiverProgram, valueCodeableConcept: concept(codeSystem.waiverProgram, ctx.doc.waiver) }] : []),
     ],
