@@ -171,3 +171,23 @@ export type PlanItemKind =
 export function planItemValue(planId: string, kind: PlanItemKind, itemId: string): string {
   return `${planId}/${kind}/${itemId}`;
 }
+
+/**
+ * Goal.lifecycleStatus and Task.status that follow the plan's status, so that the goals and steps
+ * of a draft, completed or revoked plan don't read as active work.
+ */
+export const goalLifecycleForPlan = {
+  draft: 'proposed',
+  active: 'active',
+  'on-hold': 'on-hold',
+  completed: 'completed',
+  revoked: 'cancelled',
+} as const;
+
+export const stepStatusForPlan = {
+  draft: 'draft',
+  active: 'requested',
+  'on-hold': 'on-hold',
+  completed: 'completed',
+  revoked: 'cancelled',
+} as const;

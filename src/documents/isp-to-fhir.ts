@@ -1,5 +1,5 @@
 import type { CarePlan, Condition, Flag, Goal, Identifier, MedicationStatement, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
-import { codeSystem, extensionUrl, externalSystem, identifierSystem, mcoDisplay, planItemValue, profileUrl, type PlanItemKind } from './canonical.ts';
+import { codeSystem, extensionUrl, goalLifecycleForPlan, externalSystem, identifierSystem, mcoDisplay, planItemValue, profileUrl, type PlanItemKind } from './canonical.ts';
 import { concept, containedProfessional, fullName, planObservation } from './fhir-elements.ts';
 import { planNarrative } from './narrative.ts';
 import { medicaidIdentifier } from './pcsp-to-fhir.ts';
@@ -64,7 +64,7 @@ function goalResources(ctx: IspContext): PlannedResource[] {
       resourceType: 'Goal',
       meta: { profile: [profileUrl.goal] },
       identifier: [identifier],
-      lifecycleStatus: 'active',
+      lifecycleStatus: goalLifecycleForPlan[ctx.doc.status],
       description: { text: goal.description },
       subject: ctx.patient,
       addresses: goal.addressesNeeds.map((id) => referenceTo(ctx.item('need', id))),
