@@ -6,12 +6,15 @@ import type { Repository } from '../store/repository.ts';
 import type { ResourceValidator } from '../validation/validator.ts';
 import type { FhirOperation } from './operations/operation.ts';
 
-/** What a search is asked: see src/search/ for the meaning of each field. */
+/** What a search is asked (answered by src/search/). */
 export interface SearchInput {
+  /** One type for a type search; several, or none for all, for a system search. */
   readonly resourceTypes: readonly string[];
+  /** Raw name/value pairs from the query string or POST form body, in order. */
   readonly params: readonly (readonly [string, string])[];
   readonly compartment?: { readonly resourceType: string; readonly id: string };
   readonly baseUrl: string;
+  /** Prefer: handling=lenient: ignore bad parameters and report them in an outcome entry. */
   readonly lenient: boolean;
   readonly defaultPageSize: number;
   readonly maxPageSize: number;

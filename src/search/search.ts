@@ -1,4 +1,5 @@
 import type { Bundle, BundleEntry, BundleLink, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { SearchInput } from '../fhir/context.ts';
 import { FhirError, badRequest, issue, notSupported } from '../fhir/outcomes.ts';
 import type { SqlParam } from '../store/database.ts';
 import type { Repository } from '../store/repository.ts';
@@ -11,18 +12,7 @@ import { parseSort, type SortKey } from './sort.ts';
 import { SqlBuilder } from './sql.ts';
 import { applyElements, applySummary, type SummaryMode } from './summary.ts';
 
-/** What a search is asked (see src/fhir/context.ts SearchInput, which this mirrors). */
-export interface SearchInput {
-  readonly resourceTypes: readonly string[];
-  /** Raw name/value pairs from the query string or POST form body, in order. */
-  readonly params: readonly (readonly [string, string])[];
-  readonly compartment?: { readonly resourceType: string; readonly id: string };
-  readonly baseUrl: string;
-  /** Prefer: handling=lenient — ignore bad parameters and report them in an outcome entry. */
-  readonly lenient: boolean;
-  readonly defaultPageSize: number;
-  readonly maxPageSize: number;
-}
+export type { SearchInput };
 
 /** Parameters that control the result rather than select resources (https://hl7.org/fhir/R4/search.html#return). */
 const RESULT_PARAMS = new Set(['_sort', '_count', '_total', '_summary', '_elements', '_contained', '_containedType', '_cursor', '_type', '_format', '_pretty']);
