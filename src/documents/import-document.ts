@@ -1,9 +1,9 @@
-import type { Bundle, CarePlan, OperationOutcome, Patient, Reference, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, OperationOutcome, Patient, Provenance, Reference, Resource } from '@medplum/fhirtypes';
 import { checkDocument, parseDocumentText, problemsToOutcome, DocumentSyntaxError } from './check-document.ts';
 import type { DocumentRuleOptions } from './document-rules.ts';
 import { identifierSystem } from './canonical.ts';
 import { mapDocumentToBundle, mapResourcesToDocument, referencesToResolve, translateTransactionIssues } from './plan-documents.ts';
-import { skipUnchangedEntries } from './plan-bundle.ts';
+import { skipUnchangedEntries, type DocumentTransaction } from './plan-bundle.ts';
 import type { DocumentType, PlanDocument } from './types.ts';
 import type { DocumentProblem } from './schema-validation.ts';
 import { isDeepStrictEqual } from 'node:util';
@@ -65,7 +65,8 @@ function bodyToDocument(body: unknown, mediaType: string | undefined): unknown {
 }
 
 function countResponses(response: Bundle, unchanged: number): ImportSummary {
-  const statuses = (response.entry ?? []).map((e) => e.response?.status ?? '');
+  // The last entry is the Provenance of the import itself, not a resource of the plan.
+  const statuses = (response.entry ?? []).slice(0, -1).map((e) => e.response?.status ?? '');
   return {
     created: statuses.filter((s) => s.startsWith('201')).length,
     updated: statuses.filter((s) => s.startsWith('200')).length,
@@ -104,7 +105,9 @@ export async function importPlanDocument(
   }
   const previous = await store.findPlan(doc.planId);
   const existing = previous ? await readPlanResources(store, previous) : [];
-  const { transaction, unchanged } = skipUnchangedEntries(mapDocumentToBundle(doc, existing), existing);
+  const skipped = skipUnchangedEntries(mapDocumentToBundle(doc, existing), existing);
+  const unchanged = skipped.unchanged;
+  const transaction = withProvenance(skipped.transaction, doc, previous !== undefined, new Date().toISOString());
   let response: Bundle;
   try {
     response = transaction.bundle.entry?.length ? await store.transaction(transaction.bundle) : { resourceType: 'Bundle', type: 'transaction-response', entry: [] };
@@ -149,6 +152,46 @@ async function personMismatch(doc: PlanDocument, store: PlanStore): Promise<Docu
     problems.push({ pointer: '/person/birthDate', code: 'business-rule', rule: 'person', message: `/person/birthDate does not match the birth date in the person's PCSP (${patient.birthDate ?? 'none'}).` });
   }
   return problems;
+}
+
+function authorOf(doc: PlanDocument): string {
+  switch (doc.documentType) {
+    case 'pcsp':
+      return doc.supportPlanner.name;
+    case 'bsp':
+      return doc.author.name;
+    case 'isp':
+      return doc.careCoordinator.name;
+  }
+}
+
+/**
+ * One Provenance per import that writes anything: which resources the document created or
+ * changed, when, and who wrote the document (https://hl7.org/fhir/R4/provenance.html). Not part
+ * of the document round trip; a re-import that changes nothing adds none.
+ */
+export function withProvenance(transaction: DocumentTransaction, doc: PlanDocument, isUpdate: boolean, recorded: string): DocumentTransaction {
+  const entries = transaction.bundle.entry ?? [];
+  if (entries.length === 0) {
+    return transaction;
+  }
+  const provenance: Provenance = {
+    resourceType: 'Provenance',
+    target: entries.map((e) => ({ reference: e.fullUrl ?? `${e.resource?.resourceType}/${e.resource?.id}` })),
+    recorded,
+    activity: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: isUpdate ? 'UPDATE' : 'CREATE' }] },
+    agent: [
+      {
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'author' }] },
+        who: { display: authorOf(doc) },
+      },
+    ],
+    entity: [{ role: 'source', what: { display: `${doc.documentType.toUpperCase()} document ${doc.planId}` } }],
+  };
+  return {
+    bundle: { ...transaction.bundle, entry: [...entries, { resource: provenance, request: { method: 'POST', url: 'Provenance' } }] },
+    entryPointers: [...transaction.entryPointers, ''],
+  };
 }
 
 /** The document a stored CarePlan was imported from. */

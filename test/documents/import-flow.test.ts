@@ -57,8 +57,16 @@ describe('importPlanDocument', () => {
     const doc = readExample('avery-example.pcsp.json') as PlanDocument & { strengths: string[] };
     doc.strengths = [...doc.strengths, 'Sings in tune'];
     const result = await importPlanDocument(doc, 'application/json', store);
-    // The strengths Observation, and the CarePlan whose narrative is unchanged — so only one entry.
-    expect(store.transactions[1]!.entry?.map((e) => e.resource?.resourceType)).toEqual(['Observation']);
+    // Only the strengths Observation changed (the CarePlan narrative doesn't list strengths), plus
+    // the Provenance of the import, which points at it.
+    const entries = store.transactions[1]!.entry ?? [];
+    expect(entries.map((e) => e.resource?.resourceType)).toEqual(['Observation', 'Provenance']);
+    expect(entries[1]!.resource).toMatchObject({
+      target: [{ reference: entries[0]!.fullUrl }],
+      activity: { coding: [{ code: 'UPDATE' }] },
+      agent: [{ who: { display: 'Taylor Casemanager' } }],
+      entity: [{ role: 'source', what: { display: 'PCSP document PCSP-TEST-AVERY-2026' } }],
+    });
     expect(result).toMatchObject({ ok: true, summary: { created: 0, updated: 1, unchanged: 24 } });
   });
 

@@ -35,7 +35,7 @@ export class SimulatedServer {
     const targets = new Map<string, string>();
     const planned = (bundle.entry ?? []).map((entry) => {
       const url = entry.request?.url ?? '';
-      const existing = url.includes('?') ? this.#resolveSearch(url) : url;
+      const existing = entry.request?.method === 'POST' ? undefined : url.includes('?') ? this.#resolveSearch(url) : url;
       const target = existing ?? `${entry.resource?.resourceType}/s${this.#nextId++}`;
       if (entry.fullUrl) {
         targets.set(entry.fullUrl, target);
