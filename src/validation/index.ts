@@ -1,0 +1,22 @@
+/**
+ * What the rest of kanplan uses from validation (issue 5):
+ *  - createResourceValidator(options?)  -> ResourceValidator.validate(resource, options?) on every write
+ *  - hasErrors(issues)                  -> reject the write (400) when true
+ *  - loadKansasPackage()                -> every conformance resource in profiles/ (served, listed in the
+ *                                          CapabilityStatement, SearchParameters for the search engine)
+ *  - runValidateOperation(...)          -> $validate as a pure function
+ *  - validateCommand / runValidateCommand -> `kanplan validate FILE...`
+ */
+export { loadBaseDefinitions, isKnownResourceType, listResourceTypes } from './definitions.ts';
+export { KANSAS_CANONICAL_BASE, loadKansasPackage, type ConformanceResource, type KansasPackage } from './package.ts';
+export {
+  createResourceValidator,
+  detectKansasProfile,
+  hasErrors,
+  validateBaseStructure,
+  type ResourceValidator,
+  type ResourceValidatorOptions,
+  type ValidationOptions,
+} from './validator.ts';
+export { runValidateOperation, type ValidateOperationInput } from './validate-operation.ts';
+export { runValidateCommand, validateCommand } from './cli-validate.ts';
