@@ -35,6 +35,7 @@ const US_CORE_PROFILES = [
   'us-core-careplan',
   'us-core-goal',
   'us-core-servicerequest',
+  'us-core-relatedperson',
 ];
 
 interface FhirPackageManifest {

@@ -22,7 +22,7 @@ describe('kanplan validate FILE...', () => {
   it('exits 0 for a folder of valid resources', async () => {
     const { code, out } = await run(join(examples, 'valid'));
     expect(code).toBe(0);
-    expect(out).toContain('15 of 15 file(s) valid');
+    expect(out).toContain('16 of 16 file(s) valid');
   });
 
   it('exits 1 and prints each issue with its FHIRPath for an invalid resource', async () => {

@@ -109,6 +109,10 @@ const EXPECTED_ISSUES: Record<string, Expected[]> = {
   'ks-practitionerrole-unknown-role': [
     ['error', 'code-invalid', 'PractitionerRole.code[0]', "PractitionerRole.code[0]: https://kanplan.org/fhir/CodeSystem/ks-practitioner-role|case-manager is not in the required value set https://kanplan.org/fhir/ValueSet/ks-practitioner-role"],
   ],
+  'ks-relatedperson-no-relationship-not-active': [
+    ['error', 'structure', 'RelatedPerson.active', "Missing required property"],
+    ['error', 'structure', 'RelatedPerson.relationship', "Missing required property"],
+  ],
   'ks-risk-assessment-no-mitigation': [
     ['error', 'structure', 'RiskAssessment.mitigation', "Missing required property"],
     ['error', 'code-invalid', 'RiskAssessment.status', "RiskAssessment.status: 'finished' is not in the required value set http://hl7.org/fhir/ValueSet/observation-status|4.0.1"],
@@ -179,7 +183,7 @@ describe('Kansas profile examples (bundles/examples)', () => {
         checked++;
       }
     }
-    expect(checked).toBe(9); // Patient, PractitionerRole, 4 CarePlans, Goal, 2 ServiceRequests
+    expect(checked).toBe(10); // Patient, RelatedPerson, PractitionerRole, 4 CarePlans, Goal, 2 ServiceRequests
   });
 
   it('validates every valid example against the profile in its meta.profile', () => {
