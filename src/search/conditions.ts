@@ -122,6 +122,51 @@ export function buildCondition(ctx: ConditionContext, target: SearchTarget, name
   if (chain !== undefined) {
     return buildChain(ctx, target, def, name, modifier, chain, rawValue);
   }
+  const c = indexedCondition(ctx, target, def, name, code, modifier, rawValue);
+  const exists = indexExists(ctx, target, c.table, c.code, c.predicate);
+  return c.negate ? `NOT ${exists}` : exists;
+}
+
+/** A parameter answered by one index table: rows of `code` matching `predicate` (on `$ALIAS`). */
+export interface IndexedCondition {
+  readonly table: string;
+  readonly code: string;
+  readonly predicate?: string;
+  /** True for :not and :missing=true (the resource has no such row). */
+  readonly negate: boolean;
+}
+
+/**
+ * The index form of a plain parameter of this type (no chain, not _has/_id/_lastUpdated),
+ * or undefined if `name` is not one. Used to drive a query from the index
+ * (search.ts whereClause); values are bound only when the parameter qualifies.
+ */
+export function drivingCondition(ctx: ConditionContext, target: SearchTarget, name: string, rawValue: string): IndexedCondition | undefined {
+  if (name.startsWith('_has:') || name.includes('.')) {
+    return undefined;
+  }
+  const colon = name.indexOf(':');
+  const code = colon < 0 ? name : name.slice(0, colon);
+  const modifier = colon < 0 ? undefined : name.slice(colon + 1);
+  if (code === '_id' || code === '_lastUpdated' || modifier === 'missing' || modifier === 'not') {
+    return undefined;
+  }
+  const defs = target.resourceTypes.map((type) => searchParam(type, code));
+  if (defs.some((d) => d === undefined || !TABLE_OF[d.type])) {
+    return undefined;
+  }
+  return indexedCondition(ctx, target, defs[0] as SearchParamDef, name, code, modifier, rawValue);
+}
+
+function indexedCondition(
+  ctx: ConditionContext,
+  target: SearchTarget,
+  def: SearchParamDef,
+  name: string,
+  code: string,
+  modifier: string | undefined,
+  rawValue: string,
+): IndexedCondition {
   if (rawValue === '') {
     throw badRequest(`Search parameter '${name}' has an empty value; give a value or leave the parameter out.`, name);
   }
@@ -137,9 +182,7 @@ export function buildCondition(ctx: ConditionContext, target: SearchTarget, name
     );
   }
   if (modifier === 'missing') {
-    const missing = parseMissing(name, rawValue);
-    const exists = indexExists(ctx, target, table, code);
-    return missing ? `NOT ${exists}` : exists;
+    return { table, code, negate: parseMissing(name, rawValue) };
   }
   const values = splitUnescaped(rawValue, ',');
   if (values.some((v) => v === '')) {
@@ -149,36 +192,33 @@ export function buildCondition(ctx: ConditionContext, target: SearchTarget, name
   switch (def.type) {
     case 'token': {
       if (modifier === 'of-type') {
-        return indexExists(ctx, target, table, `${code}:of-type`, anyOf(values, (v) => ofTypePredicate(q, '$ALIAS', name, v)));
+        return { table, code: `${code}:of-type`, predicate: anyOf(values, (v) => ofTypePredicate(q, '$ALIAS', name, v)), negate: false };
       }
       if (modifier === 'text') {
-        return indexExists(ctx, target, table, code, anyOf(values, (v) => tokenTextPredicate(q, '$ALIAS', v)));
+        return { table, code, predicate: anyOf(values, (v) => tokenTextPredicate(q, '$ALIAS', v)), negate: false };
       }
-      const exists = indexExists(ctx, target, table, code, anyOf(values, (v) => tokenPredicate(q, '$ALIAS', name, v)));
       // :not — resources that do not have the value, including those without any (search.html#modifiers).
-      return modifier === 'not' ? `NOT ${exists}` : exists;
+      return { table, code, predicate: anyOf(values, (v) => tokenPredicate(q, '$ALIAS', name, v)), negate: modifier === 'not' };
     }
     case 'string':
-      return indexExists(ctx, target, table, code, anyOf(values, (v) => stringPredicate(q, '$ALIAS', modifier, v)));
+      return { table, code, predicate: anyOf(values, (v) => stringPredicate(q, '$ALIAS', modifier, v)), negate: false };
     case 'uri':
-      return indexExists(ctx, target, table, code, anyOf(values, (v) => uriPredicate(q, '$ALIAS', modifier, v)));
+      return { table, code, predicate: anyOf(values, (v) => uriPredicate(q, '$ALIAS', modifier, v)), negate: false };
     case 'date':
-      return indexExists(ctx, target, table, code, anyOf(values, (v) =>
-        datePredicate(q, { low: '$ALIAS.low', high: '$ALIAS.high', instant: false }, name, v),
-      ));
+      return { table, code, predicate: anyOf(values, (v) => datePredicate(q, { low: '$ALIAS.low', high: '$ALIAS.high', instant: false }, name, v)), negate: false };
     case 'number':
-      return indexExists(ctx, target, table, code, anyOf(values, (v) => numberPredicate(q, '$ALIAS.value', name, v)));
+      return { table, code, predicate: anyOf(values, (v) => numberPredicate(q, '$ALIAS.value', name, v)), negate: false };
     case 'quantity':
-      return indexExists(ctx, target, table, code, anyOf(values, (v) => quantityPredicate(q, '$ALIAS', name, v)));
+      return { table, code, predicate: anyOf(values, (v) => quantityPredicate(q, '$ALIAS', name, v)), negate: false };
     case 'reference': {
       if (modifier === 'identifier') {
-        return indexExists(ctx, target, 'sp_token', `${code}:identifier`, anyOf(values, (v) => tokenPredicate(q, '$ALIAS', name, v)));
+        return { table: 'sp_token', code: `${code}:identifier`, predicate: anyOf(values, (v) => tokenPredicate(q, '$ALIAS', name, v)), negate: false };
       }
       const typeModifier = isTypeModifier ? checkTargetType(def, name, modifier as string) : undefined;
-      return indexExists(ctx, target, table, code, anyOf(values, (v) => referencePredicate(ctx, def, name, typeModifier, v)));
+      return { table, code, predicate: anyOf(values, (v) => referencePredicate(ctx, def, name, typeModifier, v)), negate: false };
     }
     case 'composite':
-      return indexExists(ctx, target, table, code, anyOf(values, (v) => compositePredicate(ctx, target, def, name, v)));
+      return { table, code, predicate: anyOf(values, (v) => compositePredicate(ctx, target, def, name, v)), negate: false };
     default:
       throw notSupported(`Search parameter '${name}' is of type ${def.type}, which this server does not search.`, name);
   }

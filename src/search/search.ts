@@ -4,7 +4,14 @@ import { FhirError, badRequest, issue, notSupported } from '../fhir/outcomes.ts'
 import type { SqlParam } from '../store/database.ts';
 import type { Repository } from '../store/repository.ts';
 import { isKnownResourceType, listResourceTypes } from '../validation/definitions.ts';
-import { buildCondition, compartmentCondition, type ConditionContext, type SearchTarget } from './conditions.ts';
+import {
+  buildCondition,
+  compartmentCondition,
+  drivingCondition,
+  type ConditionContext,
+  type IndexedCondition,
+  type SearchTarget,
+} from './conditions.ts';
 import { parseInclude, resolveIncludes, type IncludeDirective } from './include.ts';
 import { compartmentParams } from './parameters.ts';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, type Cursor } from './paging.ts';
@@ -133,9 +140,38 @@ function whereClause(q: SqlBuilder, input: SearchInput, target: SearchTarget, fi
     });
     conditions.push(byType.length === 1 ? byType[0] : `(${byType.join(' OR ')})`);
   }
-  for (const [name, value] of filters) {
+  // _id and _lastUpdated are columns of resource itself.
+  const onRow = (name: string): boolean => /^_(id|lastUpdated)(:|$)/.test(name);
+  const indexed = filters.filter(([name]) => !onRow(name));
+  for (const [name, value] of filters.filter(([name]) => onRow(name))) {
     conditions.push(buildCondition(ctx, target, name, value));
   }
+  // Drive from the index: the first plain parameter's rows select candidate ids and the other
+  // parameters are correlated to those ids, so they filter before any resource row is read
+  // (an EXISTS correlated to r could only run after r is joined). See bench/RESULTS.md.
+  const probe: SearchTarget = { resourceTypes: types, typeExpr: "''", idExpr: "''" };
+  const driverIndex = types.length === 1
+    ? indexed.findIndex(([name, value]) => drivingCondition({ q: new SqlBuilder(), baseUrl: input.baseUrl }, probe, name, value) !== undefined)
+    : -1;
+  if (driverIndex < 0) {
+    for (const [name, value] of indexed) {
+      conditions.push(buildCondition(ctx, target, name, value));
+    }
+    return conditions.join(' AND ');
+  }
+  const inner: SearchTarget = { resourceTypes: types, typeExpr: `${q.bind(types[0])}::text`, idExpr: 'd.resource_id' };
+  const [driverName, driverValue] = indexed[driverIndex];
+  const driver = drivingCondition(ctx, inner, driverName, driverValue) as IndexedCondition;
+  const innerConditions = [`d.resource_type = ${inner.typeExpr}`, `d.code = ${q.bind(driver.code)}`];
+  if (driver.predicate) {
+    innerConditions.push(`(${driver.predicate.replaceAll('$ALIAS', 'd')})`);
+  }
+  indexed.forEach(([name, value], i) => {
+    if (i !== driverIndex) {
+      innerConditions.push(buildCondition(ctx, inner, name, value));
+    }
+  });
+  conditions.push(`r.id IN (SELECT d.resource_id FROM ${driver.table} d WHERE ${innerConditions.join(' AND ')})`);
   return conditions.join(' AND ');
 }
 
