@@ -1,5 +1,5 @@
 import type { CarePlan, Condition, Extension, Identifier, MedicationRequest, Resource, ServiceRequest } from '@medplum/fhirtypes';
-import { codeSystem, extensionUrl, externalSystem, planItemValue, profileUrl, type PlanItemKind } from './canonical.ts';
+import { codeSystem, consentPolicy, extensionUrl, externalSystem, planItemValue, profileUrl, type PlanItemKind } from './canonical.ts';
 import { concept, containedProfessional, fullName, informedConsentResource, planComponent, planObservation } from './fhir-elements.ts';
 import { planNarrative } from './narrative.ts';
 import { medicaidIdentifier } from './pcsp-to-fhir.ts';
@@ -134,7 +134,7 @@ function consentResources(ctx: BspContext): PlannedResource[] {
     return {
       identifier,
       pointer: `/restrictiveInterventions/${index}/informedConsent`,
-      resource: informedConsentResource({ identifier, consent: intervention.informedConsent, patient: ctx.patient, about: [ctx.plan] }),
+      resource: informedConsentResource({ policy: consentPolicy.restrictiveIntervention, identifier, consent: intervention.informedConsent, patient: ctx.patient, about: [ctx.plan] }),
     };
   });
   return interventions;
@@ -162,7 +162,7 @@ function prnResources(ctx: BspContext): PlannedResource[] {
       {
         identifier: consentIdentifier,
         pointer: `/prnMedications/${index}/consent`,
-        resource: informedConsentResource({ identifier: consentIdentifier, consent: prn.consent, patient: ctx.patient, about: [referenceTo(identifier)] }),
+        resource: informedConsentResource({ policy: consentPolicy.restrictiveIntervention, identifier: consentIdentifier, consent: prn.consent, patient: ctx.patient, about: [referenceTo(identifier)] }),
       },
     ];
   });

@@ -24,6 +24,18 @@ export const profileUrl = {
   riskAssessment: `${sd}ks-risk-assessment`,
   planSignatures: `${sd}ks-plan-signatures`,
   informedConsent: `${sd}ks-informed-consent`,
+  relatedPerson: `${sd}ks-relatedperson`,
+} as const;
+
+/**
+ * The rule each written consent is given under (Consent.policy.uri; R4 ppc-1 needs a policy or
+ * policyRule): the PCSP and rights modifications under 42 CFR 441.301(c), restrictive
+ * interventions and PRN medication under K.A.R. 30-63-23(b)(1)(C)-(D).
+ */
+export const consentPolicy = {
+  personCenteredPlan: 'https://www.ecfr.gov/current/title-42/chapter-IV/subchapter-C/part-441/subpart-G/section-441.301',
+  restrictiveIntervention:
+    'https://casetext.com/regulation/kansas-administrative-code/agency-30-kansas-department-for-children-and-families/article-63-developmental-disabilities-licensing-providers-of-community-services/section-30-63-23-medications-restrictive-interventions-behavioral-management-committee',
 } as const;
 
 export const extensionUrl = {
@@ -91,7 +103,6 @@ export const externalSystem = {
   eltssConditionCategory: 'http://hl7.org/fhir/us/eltss/CodeSystem/eltss-condition-category-code',
   observationCategory: 'http://terminology.hl7.org/CodeSystem/observation-category',
   consentScope: 'http://terminology.hl7.org/CodeSystem/consentscope',
-  actCode: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
   roleCode: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode',
   contactRole: 'http://terminology.hl7.org/CodeSystem/v2-0131',
   signatureType: 'urn:iso-astm:E1762-95:2013',

@@ -182,6 +182,8 @@ export function componentBoolean(observation: Observation | undefined, code: str
 export function informedConsentResource(args: {
   identifier: Identifier;
   consent: InformedConsent;
+  /** The regulation the consent is given under (consentPolicy in canonical.ts). */
+  policy: string;
   patient: Reference<never>;
   decisionMakerName?: string;
   about?: Reference<never>[];
@@ -198,7 +200,7 @@ export function informedConsentResource(args: {
     patient: args.patient,
     dateTime: args.consent.date,
     performer: [performer],
-    policyRule: concept(externalSystem.actCode, 'OPTIN'),
+    policy: [{ uri: args.policy }],
     ...(args.about && args.about.length > 0 ? { provision: { type: 'permit', data: args.about.map((reference) => ({ meaning: 'related' as const, reference })) } } : {}),
   };
 }

@@ -16,6 +16,7 @@ import type {
 } from '@medplum/fhirtypes';
 import {
   codeSystem,
+  consentPolicy,
   consentSignatureCode,
   decisionMakerCodes,
   extensionUrl,
@@ -87,9 +88,16 @@ function patientResource(doc: PcspDocument): Patient {
     const codes = decisionMakerCodes[decisionMaker.relationship];
     patient.contact = [
       {
+        // One concept: the Kansas role, the exact v3 relationship, and v2-0131 "contact person"
+        // so that the R4 contact-relationship binding is met too.
         relationship: [
-          { coding: [{ system: codeSystem.decisionMakerRole, code: codes.ksCode }, { system: externalSystem.roleCode, code: codes.roleCode }] },
-          concept(externalSystem.contactRole, 'CP'),
+          {
+            coding: [
+              { system: codeSystem.decisionMakerRole, code: codes.ksCode },
+              { system: externalSystem.roleCode, code: codes.roleCode },
+              { system: externalSystem.contactRole, code: 'CP' },
+            ],
+          },
         ],
         name: humanNameToFhir(decisionMaker.name),
         ...(decisionMaker.phone ? { telecom: [{ system: 'phone' as const, value: decisionMaker.phone }] } : {}),
@@ -221,6 +229,7 @@ function naturalSupportResources(ctx: PcspContext): PlannedResource[] {
         {
           resourceType: 'RelatedPerson',
           id: 'supporter',
+          meta: { profile: [profileUrl.relatedPerson] },
           active: true,
           patient: ctx.patient,
           relationship: [{ text: support.supporter.relationship }],
@@ -339,6 +348,7 @@ function consentResources(ctx: PcspContext): PlannedResource[] {
   const planConsentId = ctx.item('consent', 'plan');
   const planConsent: PlannedResource = {
     resource: informedConsentResource({
+      policy: consentPolicy.personCenteredPlan,
       identifier: planConsentId,
       consent: ctx.doc.informedConsent,
       patient: ctx.patient,
@@ -351,7 +361,7 @@ function consentResources(ctx: PcspContext): PlannedResource[] {
   const modificationConsents = (ctx.doc.rightsModifications ?? []).map((modification, index): PlannedResource => {
     const identifier = ctx.item('rights-modification-consent', modification.id);
     return {
-      resource: informedConsentResource({ identifier, consent: modification.informedConsent, patient: ctx.patient, decisionMakerName: decisionMakerName(ctx.doc), about: [ctx.plan] }),
+      resource: informedConsentResource({ policy: consentPolicy.personCenteredPlan, identifier, consent: modification.informedConsent, patient: ctx.patient, decisionMakerName: decisionMakerName(ctx.doc), about: [ctx.plan] }),
       identifier,
       pointer: `/rightsModifications/${index}/informedConsent`,
     };
