@@ -1,39 +1,8 @@
-import type { Bundle, CarePlan, Patient, Reference, Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { identifierSystem } from '../../src/documents/canonical.ts';
-import { exportPlanDocument, importPlanDocument, TransactionFailure, type PlanStore } from '../../src/documents/import-document.ts';
+import { exportPlanDocument, importPlanDocument, TransactionFailure } from '../../src/documents/import-document.ts';
 import type { BspDocument, PlanDocument } from '../../src/documents/types.ts';
 import { readExample } from './examples.ts';
-import { SimulatedServer } from './simulated-server.ts';
-
-/** PlanStore over the simulated server: the import flow without a database. */
-function storeOf(server: SimulatedServer, failWith?: TransactionFailure): PlanStore & { transactions: Bundle[] } {
-  const transactions: Bundle[] = [];
-  return {
-    transactions,
-    async findPlan(planId) {
-      return server.findByIdentifier('CarePlan', identifierSystem.planId, planId)[0] as CarePlan | undefined;
-    },
-    async findPatient(medicaidId) {
-      return server.findByIdentifier('Patient', identifierSystem.medicaidId, medicaidId)[0] as Patient | undefined;
-    },
-    async read(reference: Reference) {
-      return server.store.get(reference.reference ?? '') as Resource | undefined;
-    },
-    async transaction(bundle) {
-      transactions.push(bundle);
-      if (failWith) {
-        throw failWith;
-      }
-      const { outcomes, locations } = server.transaction(bundle);
-      return {
-        resourceType: 'Bundle',
-        type: 'transaction-response',
-        entry: outcomes.map((o, i) => ({ response: { status: o === 'created' ? '201 Created' : '200 OK', location: locations[i] } })),
-      };
-    },
-  };
-}
+import { SimulatedServer, storeOf } from './simulated-server.ts';
 
 describe('importPlanDocument', () => {
   it('imports, reports counts, and re-imports without any transaction', async () => {

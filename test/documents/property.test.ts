@@ -1,12 +1,13 @@
 import fc from 'fast-check';
-import type { CarePlan } from '@medplum/fhirtypes';
+import type { CarePlan, Goal } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { identifierSystem } from '../../src/documents/canonical.ts';
 import { checkDocument } from '../../src/documents/check-document.ts';
+import { exportPlanDocument, importPlanDocument } from '../../src/documents/import-document.ts';
 import { mapDocumentToBundle, mapResourcesToDocument, referencesToResolve } from '../../src/documents/plan-documents.ts';
 import type { PlanDocument } from '../../src/documents/types.ts';
 import { bspDocument, ispDocument, pcspDocument } from './generated-documents.ts';
-import { SimulatedServer } from './simulated-server.ts';
+import { SimulatedServer, storeOf } from './simulated-server.ts';
 
 function roundTrip(server: SimulatedServer, doc: PlanDocument): PlanDocument {
   server.transaction(mapDocumentToBundle(doc).bundle);
@@ -50,6 +51,30 @@ describe('property: generated documents round-trip losslessly', () => {
         expect(roundTrip(server, isp)).toStrictEqual(isp);
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('property: any version of a plan replaces any previous one', () => {
+  it('import A, then B with the same planId and person: the plan exports as B, nothing left active from A', async () => {
+    await fc.assert(
+      fc.asyncProperty(pcspDocument, pcspDocument, async (a, generatedB) => {
+        const b = { ...generatedB, planId: a.planId, person: a.person };
+        const server = new SimulatedServer();
+        const store = storeOf(server);
+        expect(await importPlanDocument(a, 'application/json', store)).toMatchObject({ ok: true });
+        expect(await importPlanDocument(b, 'application/json', store)).toMatchObject({ ok: true });
+        const plan = (await store.findPlan(a.planId))!;
+        expect(await exportPlanDocument(store, plan)).toStrictEqual(b);
+        // Goals of A that B doesn't have are no longer active.
+        const bGoals = new Set(b.goals.map((g) => `${a.planId}/goal/${g.id}`));
+        const leftover = server
+          .resources()
+          .filter((r): r is Goal => r.resourceType === 'Goal')
+          .filter((g) => !bGoals.has(g.identifier?.[0]?.value ?? '') && g.lifecycleStatus !== 'cancelled');
+        expect(leftover).toEqual([]);
+      }),
+      { numRuns: 60 },
     );
   });
 });

@@ -1,4 +1,6 @@
-import type { Bundle, Identifier, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Identifier, Patient, Reference, Resource } from '@medplum/fhirtypes';
+import { identifierSystem } from '../../src/documents/canonical.ts';
+import type { PlanStore, TransactionFailure } from '../../src/documents/import-document.ts';
 
 /**
  * Just enough of a FHIR server to test the mappers without one: transaction processing with
@@ -80,3 +82,33 @@ export class SimulatedServer {
     return { outcomes, locations: planned.map((p) => p.target) };
   }
 }
+
+/** PlanStore over the simulated server: the import flow without a database. */
+export function storeOf(server: SimulatedServer, failWith?: TransactionFailure): PlanStore & { transactions: Bundle[] } {
+  const transactions: Bundle[] = [];
+  return {
+    transactions,
+    async findPlan(planId) {
+      return server.findByIdentifier('CarePlan', identifierSystem.planId, planId)[0] as CarePlan | undefined;
+    },
+    async findPatient(medicaidId) {
+      return server.findByIdentifier('Patient', identifierSystem.medicaidId, medicaidId)[0] as Patient | undefined;
+    },
+    async read(reference: Reference) {
+      return server.store.get(reference.reference ?? '') as Resource | undefined;
+    },
+    async transaction(bundle) {
+      transactions.push(bundle);
+      if (failWith) {
+        throw failWith;
+      }
+      const { outcomes, locations } = server.transaction(bundle);
+      return {
+        resourceType: 'Bundle',
+        type: 'transaction-response',
+        entry: outcomes.map((o, i) => ({ response: { status: o === 'created' ? '201 Created' : '200 OK', location: locations[i] } })),
+      };
+    },
+  };
+}
+
