@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Bundle, CapabilityStatement, CarePlan, Goal, Parameters, ServiceRequest } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
 import type { PlanDocument } from '../../src/documents/types.ts';
 import { http, issueTestToken, startTestServer, type TestServer } from '../harness.ts';
@@ -143,6 +143,30 @@ describe('CarePlan/$import-document, $document and $render', () => {
     const everything = await issueTestToken(server.server, 'system/*.rs');
     const allowed = await http(server, 'GET', `CarePlan/${id}/$render`, { headers: { authorization: `Bearer ${everything}` } });
     expect(allowed.status).toBe(200);
+  });
+
+  it('translates a profile error of one written resource back to the document part, writing nothing', async () => {
+    // No schema-valid example fails a Kansas profile, so the server's validator is made to reject
+    // one goal the way a profile rule would.
+    const validator = server.server.ctx.validator;
+    const original = validator.validate.bind(validator);
+    const spy = vi.spyOn(validator, 'validate').mockImplementation((resource, options) =>
+      resource.resourceType === 'Goal' && resource.description.text === 'Rejected goal'
+        ? [{ severity: 'error', code: 'invariant', details: { text: 'Goal.target: a test rule failed' }, expression: ['Goal.target[0]'] }]
+        : original(resource, options),
+    );
+    try {
+      const doc = readExample('casey-fictional.pcsp.json') as unknown as { planId: string; goals: { description: string }[] };
+      const changed = { ...doc, planId: 'PCSP-TEST-CASEY-REJECTED', goals: [{ ...doc.goals[0]!, description: 'Rejected goal' }] };
+      const before = await countOf(server, 'CarePlan');
+      const response = await importJson(server, changed);
+      expect(response.status).toBe(400);
+      expect(response.body.issue?.[0]?.location).toEqual(['/goals/0']);
+      expect(response.body.issue?.[0]?.diagnostics).toMatch(/^\/goals\/0: /);
+      expect(await countOf(server, 'CarePlan')).toBe(before);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('lists the three operations in the CapabilityStatement', async () => {

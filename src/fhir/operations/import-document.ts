@@ -1,8 +1,8 @@
 import type { Parameters } from '@medplum/fhirtypes';
-import { importPlanDocument } from '../../documents/import-document.ts';
+import { importPlanDocument, type ImportResult } from '../../documents/import-document.ts';
 import { listExampleDocuments } from '../../documents/plan-documents.ts';
 import type { FhirContext } from '../context.ts';
-import { FhirError, badRequest } from '../outcomes.ts';
+import { FhirError, badRequest, outcomeOf } from '../outcomes.ts';
 import type { FhirOperation } from './operation.ts';
 import { planStoreOf } from './plan-store.ts';
 
@@ -13,6 +13,23 @@ import { planStoreOf } from './plan-store.ts';
  * planId updates the same resources. Answer: Parameters with the transaction-response Bundle,
  * the CarePlan reference and created/updated/unchanged counts.
  */
+type SuccessfulImport = Extract<ImportResult, { ok: true }>;
+
+/**
+ * The lookup of the previous version, the comparison and the transaction share one SQL
+ * transaction (the bundle's transaction joins it). A failure must therefore be thrown inside it:
+ * returning normally would commit whatever the bundle wrote before the failing entry.
+ */
+async function importInOneTransaction(ctx: FhirContext, body: unknown, contentType: string | undefined): Promise<SuccessfulImport> {
+  return ctx.repo.transaction(async (repo) => {
+    const result = await importPlanDocument(body, contentType, planStoreOf({ ...ctx, repo }));
+    if (!result.ok) {
+      throw new FhirError(result.status, result.outcome.issue ?? []);
+    }
+    return result;
+  });
+}
+
 export const importDocumentOperation: FhirOperation = {
   definition: {
     resourceType: 'OperationDefinition',
@@ -45,10 +62,7 @@ export const importDocumentOperation: FhirOperation = {
     if (body === undefined || (typeof body === 'object' && (body as { resourceType?: string }).resourceType === 'Parameters')) {
       throw badRequest('Send the PCSP, BSP or ISP document itself as the body (Content-Type application/json or application/yaml); see docs/documents/.');
     }
-    const result = await ctx.repo.transaction((repo) => importPlanDocument(body, contentType, planStoreOf({ ...ctx, repo })));
-    if (!result.ok) {
-      throw new FhirError(result.status, result.outcome.issue ?? []);
-    }
+    const result = await importInOneTransaction(ctx, body, contentType);
     const parameters: Parameters = {
       resourceType: 'Parameters',
       parameter: [
@@ -80,13 +94,13 @@ export interface ExampleImport {
 export async function importExampleDocuments(ctx: FhirContext): Promise<ExampleImport[]> {
   const results: ExampleImport[] = [];
   for (const { file, document } of listExampleDocuments()) {
-    const result = await ctx.repo.transaction((repo) => importPlanDocument(document, 'application/json', planStoreOf({ ...ctx, repo })));
-    results.push({
-      file,
-      planId: document.planId,
-      ok: result.ok,
-      ...(result.ok ? {} : { reason: (result.outcome.issue ?? []).map((i) => i.diagnostics).join(' | ') }),
-    });
+    try {
+      await importInOneTransaction(ctx, document, 'application/json');
+      results.push({ file, planId: document.planId, ok: true });
+    } catch (err) {
+      const reason = (outcomeOf(err).issue ?? []).map((i) => i.diagnostics).join(' | ');
+      results.push({ file, planId: document.planId, ok: false, reason });
+    }
   }
   return results;
 }
