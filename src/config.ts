@@ -17,6 +17,8 @@ export interface Config {
   readonly logLevel: string;
   /** Load the example documents into an empty database at start (npm start does). */
   readonly loadDemoData: boolean;
+  /** Validate CarePlans that look like Kansas plans against their Kansas profile even without meta.profile. */
+  readonly validateKansasPlansWithoutMetaProfile: boolean;
   readonly auth: AuthSettings;
 }
 
@@ -103,6 +105,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     maxPageSize,
     logLevel: overrides.logLevel ?? env.LOG_LEVEL ?? 'info',
     loadDemoData: overrides.loadDemoData ?? boolean(env, 'LOAD_DEMO_DATA', true),
+    validateKansasPlansWithoutMetaProfile:
+      overrides.validateKansasPlansWithoutMetaProfile ?? boolean(env, 'VALIDATE_KANSAS_WITHOUT_PROFILE', true),
     auth: overrides.auth ?? {
       mode: authMode,
       jwksUrl: env.AUTH_JWKS_URL ? url(env, 'AUTH_JWKS_URL', '') : undefined,

@@ -47,7 +47,7 @@ export function createFhirContext(config: Config, db: Database, logger: Logger):
     repo: new Repository(db, search.indexWriter),
     access: SYSTEM_ACCESS,
     config,
-    validator: createResourceValidator(),
+    validator: createResourceValidator({ validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile }),
     search,
     operations,
     logger,
