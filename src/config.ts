@@ -17,7 +17,7 @@ export interface Config {
   readonly logLevel: string;
   /** Load the example documents into an empty database at start (npm start does). */
   readonly loadDemoData: boolean;
-  /** Validate CarePlans that look like Kansas plans against their Kansas profile even without meta.profile. */
+  /** Validate resources with Kansas content against their Kansas profile even without meta.profile. */
   readonly validateKansasPlansWithoutMetaProfile: boolean;
   readonly auth: AuthSettings;
 }
