@@ -148,6 +148,27 @@ export const mcoDisplay = {
   'amerigroup-ks': 'Amerigroup Kansas',
 } as const;
 
+/** Display names of ks-waiver-program codes (CATALOG.md; KEESM 8200). */
+export const waiverDisplay = {
+  FE: 'Frail Elderly (FE)',
+  PD: 'Physical Disability (PD)',
+  IDD: 'Intellectual/Developmental Disability (I/DD)',
+  SED: 'Serious Emotional Disturbance (SED)',
+  BI: 'Brain Injury (BI)',
+  TA: 'Technology Assisted (TA)',
+  AU: 'Autism (AU)',
+} as const;
+
+/** Display names of ks-assessment-instrument codes. */
+export const instrumentDisplay = {
+  basis: 'BASIS',
+  mfei: 'MFEI',
+  'mfei-idd': 'MFEI-I/DD',
+  interrai: 'interRAI',
+  'vineland-ii': 'Vineland-II',
+  other: 'Other',
+} as const;
+
 /** HCPCS codes whose ks-hcbs-service code a Kansas source states (CATALOG.md ks-hcbs-service). */
 export const hcbsServiceByHcpcs: Readonly<Record<string, string>> = { T1017: 'targeted-case-management' };
 

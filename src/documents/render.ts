@@ -1,3 +1,4 @@
+import { instrumentDisplay, mcoDisplay, waiverDisplay } from './canonical.ts';
 import { fullName } from './fhir-elements.ts';
 import { plainAmount, plainDate, xhtml, type Markup } from './narrative.ts';
 import type { BspDocument, InformedConsent, IspDocument, PcspDocument, PlanDocument, Professional } from './types.ts';
@@ -77,7 +78,7 @@ ${section('About me', details([
   ['Name', name],
   ['Date of birth', plainDate(doc.person.birthDate)],
   ['Medicaid ID', doc.person.medicaidId],
-  ['Waiver', doc.waiver],
+  ['Waiver', doc.waiver ? waiverDisplay[doc.waiver] : 'None (not a waiver service)'],
   ['Phone', doc.person.phone],
   ['Address', doc.person.address ? `${doc.person.address.line.join(', ')}, ${doc.person.address.city}, ${doc.person.address.state} ${doc.person.address.postalCode}` : undefined],
   ['Decision maker', doc.decisionMaker ? `${dm} (${doc.decisionMaker.relationship.replace(/-/g, ' ')})${doc.decisionMaker.phone ? `, phone ${doc.decisionMaker.phone}` : ''}` : undefined],
@@ -96,7 +97,7 @@ ${section('What people like about me', bulletList(doc.strengths))}
 ${section('What is important to me', bulletList(doc.preferences))}
 ${section('How I communicate', bulletList(doc.communicationMethods))}
 ${section('My assessment', details([
-  ['Tool', doc.functionalAssessment.instrument.toUpperCase()],
+  ['Tool', instrumentDisplay[doc.functionalAssessment.instrument]],
   ['Date', plainDate(doc.functionalAssessment.date)],
   ['Tier', doc.functionalAssessment.tier === undefined ? undefined : String(doc.functionalAssessment.tier)],
   ['Level of care', doc.functionalAssessment.levelOfCare],
@@ -147,7 +148,7 @@ function bspBody(doc: BspDocument): Markup {
   const behaviors = (ids: readonly string[]): string => ids.map((id) => behaviorName.get(id) ?? id).join('; ');
   return xhtml`<h1>Behavior Support Plan for ${name}</h1>
 <p class="notice">${statusWords[doc.status]}. This plan is part of support plan ${doc.pcspPlanId}. It runs from ${plainDate(doc.effectivePeriod.start)} to ${plainDate(doc.effectivePeriod.end)}; next review ${plainDate(doc.nextReviewDate)}.</p>
-${section('Who wrote it', details([['Author', professional(doc.author)], ['Medicaid ID', doc.person.medicaidId], ['Waiver', doc.waiver]]))}
+${section('Who wrote it', details([['Author', professional(doc.author)], ['Medicaid ID', doc.person.medicaidId], ['Waiver', waiverDisplay[doc.waiver]]]))}
 ${section('Behaviors this plan helps with', table('Behaviors', ['Behavior', 'What it looks like'], doc.targetBehaviors.map((b) => [b.name, b.operationalDefinition])))}
 ${section('Why the behaviors happen', xhtml`<p>${doc.functionalAssessmentSummary.summary}</p><p>Assessment date: ${plainDate(doc.functionalAssessmentSummary.date)}.</p>`)}
 ${section('Positive supports (always first)', table('Positive supports', ['Support', 'For'], doc.positiveSupports.map((s) => [s.description, behaviors(s.behaviors)])))}
@@ -174,8 +175,8 @@ function ispBody(doc: IspDocument): Markup {
 ${section('Who coordinates my care', details([
   ['Care coordinator', professional(doc.careCoordinator)],
   ['Targeted case manager', doc.targetedCaseManager ? professional(doc.targetedCaseManager) : undefined],
-  ['Health plan', doc.mco],
-  ['Waiver', doc.waiver],
+  ['Health plan', mcoDisplay[doc.mco]],
+  ['Waiver', waiverDisplay[doc.waiver]],
   ['Based on', [doc.pcspPlanId, doc.bspPlanId].filter((x): x is string => x !== undefined).join(' and ')],
 ]))}
 ${section('My health needs assessment', xhtml`<p>${doc.healthNeedsAssessment.summary}</p><p>Date: ${plainDate(doc.healthNeedsAssessment.date)}.</p>`)}
