@@ -8,7 +8,6 @@ import type {
   Identifier,
   Observation,
   Patient,
-  Reference,
   Resource,
   RiskAssessment,
   ServiceRequest,
