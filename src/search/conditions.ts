@@ -1,8 +1,9 @@
 import { badRequest, notSupported } from '../fhir/outcomes.ts';
 import { isKnownResourceType } from '../validation/definitions.ts';
-import { parseReference } from './extract.ts';
+import { COMPOSITE_KEY_TYPES, parseReference } from './extract.ts';
 import { searchParam, searchParamByUrl, searchParamsOf, type SearchParamDef } from './parameters.ts';
 import { SqlBuilder, splitUnescaped, unescapeValue } from './sql.ts';
+import { normalizeString } from './values.ts';
 import {
   datePredicate,
   numberPredicate,
@@ -259,30 +260,40 @@ function referencePredicate(ctx: ConditionContext, def: SearchParamDef, name: st
   return `$ALIAS.url = ${q.bind(parsed.url)}`;
 }
 
-/** composite: component values joined by '$', token/string/reference/uri components only. */
+/**
+ * composite (https://hl7.org/fhir/R4/search.html#composite): component values joined by '$';
+ * token/string/reference/uri components form the row key, a final quantity/number/date
+ * component is compared with its own prefixes on the row's range columns.
+ */
 function compositePredicate(ctx: ConditionContext, target: SearchTarget, def: SearchParamDef, name: string, raw: string): string {
   const parts = splitUnescaped(raw, '$');
   if (parts.length !== def.components.length) {
     throw badRequest(`Search parameter '${name}' takes ${def.components.length} values joined by '$', not '${raw}'.`, name);
   }
-  const keys = parts.map((part, i) => {
+  const keys: string[] = [];
+  let range: string | undefined;
+  parts.forEach((part, i) => {
     const componentDef = searchParamByUrl(target.resourceTypes[0], def.components[i].definition);
-    const value = unescapeValue(part);
-    switch (componentDef?.type) {
-      case 'token':
-      case 'uri':
-      case 'reference':
-        return value;
-      case 'string':
-        return value.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
-      default:
-        throw notSupported(
-          `Search parameter '${name}': composite component ${componentDef?.code ?? i + 1} is of type ${componentDef?.type ?? 'unknown'}; only token, string, reference and uri components are searchable here.`,
-          name,
-        );
+    const type = componentDef?.type ?? 'unknown';
+    const last = i === parts.length - 1;
+    if (COMPOSITE_KEY_TYPES.has(type)) {
+      const value = unescapeValue(part);
+      keys.push(type === 'string' ? normalizeString(value) : value);
+    } else if (last && type === 'quantity') {
+      range = quantityPredicate(ctx.q, '$ALIAS', name, part, '$ALIAS.num');
+    } else if (last && type === 'number') {
+      range = numberPredicate(ctx.q, '$ALIAS.num', name, unescapeValue(part));
+    } else if (last && type === 'date') {
+      range = datePredicate(ctx.q, { low: '$ALIAS.low', high: '$ALIAS.high', instant: false }, name, unescapeValue(part));
+    } else {
+      throw notSupported(
+        `Search parameter '${name}': composite component ${componentDef?.code ?? i + 1} (${type}) is not searchable here; composites of token, string, reference and uri components with at most a final quantity, number or date are.`,
+        name,
+      );
     }
   });
-  return `$ALIAS.value = ${ctx.q.bind(keys.join('$'))}`;
+  const key = `$ALIAS.value = ${ctx.q.bind(keys.join('$'))}`;
+  return range ? `${key} AND ${range}` : key;
 }
 
 function buildId(ctx: ConditionContext, target: SearchTarget, name: string, modifier: string | undefined, rawValue: string): string {

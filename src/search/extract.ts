@@ -25,7 +25,17 @@ export interface IndexRows {
   number: [code: string, value: string][];
   quantity: [code: string, value: string, system: string | null, unitCode: string | null, unit: string | null][];
   uri: [code: string, value: string][];
-  composite: [code: string, value: string][];
+  /** key = the key components joined by '$'; the rest is the final range component, if any. */
+  composite: [
+    code: string,
+    key: string,
+    num: string | null,
+    system: string | null,
+    unitCode: string | null,
+    unit: string | null,
+    low: string | null,
+    high: string | null,
+  ][];
 }
 
 export function emptyRows(): IndexRows {
@@ -275,11 +285,13 @@ function uriRowsOf(code: string, tv: TypedValue, rows: IndexRows): void {
   }
 }
 
-/** The search-form strings of one component value, as the composite query side builds them. */
-function componentKeys(def: SearchParamDef | undefined, tv: TypedValue): string[] {
-  if (!def) {
-    return [];
-  }
+/** Component types that form the '$'-joined key of a composite row. */
+export const COMPOSITE_KEY_TYPES = new Set(['token', 'string', 'reference', 'uri']);
+/** Component types allowed as the last component, stored in the row's range columns. */
+export const COMPOSITE_RANGE_TYPES = new Set(['quantity', 'number', 'date']);
+
+/** The search-form strings of one key component value, as the composite query side builds them. */
+function componentKeys(def: SearchParamDef, tv: TypedValue): string[] {
   const rows = emptyRows();
   switch (def.type) {
     case 'token':
@@ -295,30 +307,64 @@ function componentKeys(def: SearchParamDef | undefined, tv: TypedValue): string[
       uriRowsOf('c', tv, rows);
       return rows.uri.map(([, v]) => v);
     default:
-      // Quantity / date / number components are matched on the value of the token part only
-      // (see docs/architecture.md "Search": composite).
-      return ['*'];
+      return [];
   }
 }
 
+type RangeColumns = [num: string | null, system: string | null, unitCode: string | null, unit: string | null, low: string | null, high: string | null];
+
+/** The range columns of the last component's values (quantity, number or date). */
+function componentRanges(def: SearchParamDef, tv: TypedValue): RangeColumns[] {
+  const rows = emptyRows();
+  switch (def.type) {
+    case 'quantity':
+      quantityRowsOf('c', tv, rows);
+      return rows.quantity.map(([, value, system, unitCode, unit]) => [value, system, unitCode, unit, null, null]);
+    case 'number':
+      numberRowsOf('c', tv, rows);
+      return rows.number.map(([, value]) => [value, null, null, null, null, null]);
+    case 'date':
+      dateRowsOf('c', tv, rows);
+      return rows.date.map(([, low, high]) => [null, null, null, null, low, high]);
+    default:
+      return [];
+  }
+}
+
+/**
+ * Composite rows (https://hl7.org/fhir/R4/search.html#composite): every combination of the key
+ * components' values, times the values of a final quantity/number/date component if there is one.
+ * Components are evaluated on each value of the composite's own expression, so they pair up
+ * within one element (e.g. one Observation.component).
+ */
 function compositeRowsOf(resourceType: string, def: SearchParamDef, tv: TypedValue, rows: IndexRows): void {
   let combos: string[] = [''];
-  for (const component of def.components) {
+  let ranges: RangeColumns[] = [[null, null, null, null, null, null]];
+  for (const [i, component] of def.components.entries()) {
     const componentDef = searchParamByUrl(resourceType, component.definition);
+    if (!componentDef) {
+      return;
+    }
     let values: TypedValue[] = [];
     try {
       values = evalFhirPathTyped(component.expression, [tv]);
     } catch {
       values = [];
     }
-    const keys = [...new Set(values.flatMap((value) => componentKeys(componentDef, value)))];
-    if (!keys.length) {
-      return;
+    const last = i === def.components.length - 1;
+    if (last && COMPOSITE_RANGE_TYPES.has(componentDef.type)) {
+      ranges = values.flatMap((value) => componentRanges(componentDef, value));
+    } else if (COMPOSITE_KEY_TYPES.has(componentDef.type)) {
+      const keys = [...new Set(values.flatMap((value) => componentKeys(componentDef, value)))];
+      combos = combos.flatMap((prefix) => keys.map((k) => (prefix ? `${prefix}$${k}` : k)));
+    } else {
+      return; // e.g. MolecularSequence token$number$number: not indexed (and rejected when searched)
     }
-    combos = combos.flatMap((prefix) => keys.map((k) => (prefix ? `${prefix}$${k}` : k)));
   }
   for (const combo of combos) {
-    rows.composite.push([def.code, combo]);
+    for (const range of ranges) {
+      rows.composite.push([def.code, combo, ...range]);
+    }
   }
 }
 

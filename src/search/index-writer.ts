@@ -17,7 +17,11 @@ const TABLES: { readonly [K in keyof IndexRows]: { table: string; columns: reado
     casts: ['text', 'numeric', 'text', 'text', 'text'],
   },
   uri: { table: 'sp_uri', columns: ['code', 'value'], casts: ['text', 'text'] },
-  composite: { table: 'sp_composite', columns: ['code', 'value'], casts: ['text', 'text'] },
+  composite: {
+    table: 'sp_composite',
+    columns: ['code', 'value', 'num', 'system', 'unit_code', 'unit', 'low', 'high'],
+    casts: ['text', 'text', 'numeric', 'text', 'text', 'text', 'timestamptz', 'timestamptz'],
+  },
 };
 
 export const INDEX_TABLES: readonly string[] = Object.values(TABLES).map((t) => t.table);

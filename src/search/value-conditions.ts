@@ -176,12 +176,12 @@ export function numberPredicate(q: SqlBuilder, column: string, param: string, ra
 }
 
 /** quantity: [prefix]number|system|code, number||code (search.html#quantity). No unit conversion. */
-export function quantityPredicate(q: SqlBuilder, a: string, param: string, raw: string): string {
+export function quantityPredicate(q: SqlBuilder, a: string, param: string, raw: string, valueColumn = `${a}.value`): string {
   const parts = splitUnescaped(raw, '|').map(unescapeValue);
   if (parts.length !== 1 && parts.length !== 3) {
     throw badRequest(`Search parameter '${param}': quantity '${raw}' must be [prefix]number or [prefix]number|system|code.`, param);
   }
-  const conditions = [numberPredicate(q, `${a}.value`, param, parts[0])];
+  const conditions = [numberPredicate(q, valueColumn, param, parts[0])];
   if (parts.length === 3) {
     const [, system, code] = parts;
     if (system) {

@@ -95,11 +95,19 @@ const CASES: [string, [string, string][], string[]][] = [
   ['Observation', [['value-quantity', 'gt5|http://unitsofmeasure.org|mg']], ['o1', 'o2']],
   ['Observation', [['value-quantity', 'lt10']], ['o1']],
   ['Observation', [['value-quantity', 'ap100||mg']], ['o2']],
-  ['Observation', [['value-quantity:missing', 'true']], ['o3']],
+  ['Observation', [['value-quantity:missing', 'true']], ['o3', 'o4']],
   // composite (search.html#composite)
   ['Observation', [['code-value-concept', 'http://loinc.org|8480-6$http://snomed.info/sct|373066001']], ['o3']],
   ['Observation', [['code-value-concept', '8480-6$373066001']], ['o3']],
   ['Observation', [['code-value-concept', '2345-7$373066001']], []],
+  ['Observation', [['code-value-quantity', '2345-7$gt5']], ['o1', 'o2']],
+  ['Observation', [['code-value-quantity', 'http://loinc.org|2345-7$lt10|http://unitsofmeasure.org|mg']], ['o1']],
+  ['Observation', [['code-value-quantity', '2345-7$5.4||g']], []],
+  ['Observation', [['code-value-quantity', '8480-6$gt0']], []],
+  ['Observation', [['code-value-date', '1234-5$ge2024-04'], ['code-value-date', '1234-5$lt2024-06']], ['o4']],
+  ['Observation', [['code-value-date', '1234-5$2024-05']], ['o4']],
+  ['Observation', [['code-value-date', '1234-5$gt2024-06']], []],
+  ['Observation', [['code-value-string', '2345-7$x']], []],
   // uri (search.html#uri)
   ['CarePlan', [['instantiates-uri', 'http://ks.gov/protocol/a']], ['cp1']],
   ['CarePlan', [['instantiates-uri', 'http://ks.gov/protocol']], []],
@@ -163,7 +171,9 @@ const ERRORS: [string, [string, string][], RegExp][] = [
   ['Patient', [['_cursor', 'abc']], /_cursor is not a page cursor/],
   ['Patient', [['_contained', 'true']], /does not search inside contained resources/],
   ['Patient', [['_text', 'x']], /not supported/],
-  ['Observation', [['code-value-quantity', '2345-7$5']], /only token, string, reference and uri components/],
+  ['MolecularSequence', [['chromosome-window-coordinate', '1$2$3']], /is not searchable here/],
+  ['Observation', [['code-value-quantity', '2345-7$lots']], /not a number/],
+  ['Observation', [['code-value-quantity', '2345-7']], /takes 2 values joined by/],
 ];
 
 describe.each(searchTestDatabases)('search parameter types on %s', (kind) => {
