@@ -177,7 +177,8 @@ export function searchFingerprint(): string {
   if (fingerprintValue === undefined) {
     build();
     const hash = createHash('sha256');
-    hash.update('kanplan-search-index-v1\n');
+    // Bump when value extraction changes meaning, so `kanplan reindex` rebuilds every row.
+    hash.update('kanplan-search-index-v2\n');
     for (const [resourceType, defs] of [...byType.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       for (const def of [...defs.values()].sort((a, b) => a.code.localeCompare(b.code))) {
         hash.update(`${resourceType}\t${def.code}\t${def.type}\t${def.expressionText ?? ''}\t${def.targets.join(',')}\n`);

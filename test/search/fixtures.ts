@@ -68,6 +68,7 @@ export const FIXTURES: (Resource & { id: string })[] = [
   },
   {
     resourceType: 'CarePlan', id: 'ks1', status: 'on-hold', intent: 'plan', subject: { reference: 'Patient/p3' },
+    activity: [{ detail: { status: 'scheduled', scheduledTiming: { event: ['2024-03-01T10:00:00Z', '2024-03-05T10:00:00Z'] } } }],
     category: [{ coding: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-plan-type', code: 'pcsp' }] }],
     extension: [
       { url: 'https://kanplan.org/fhir/StructureDefinition/ks-mco', valueCodeableConcept: { coding: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-mco', code: 'sunflower' }] } },

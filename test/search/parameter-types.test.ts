@@ -67,6 +67,11 @@ const CASES: [string, [string, string][], string[]][] = [
   ['CarePlan', [['date', 'ap2024-12-30']], ['cp1', 'cp2']],
   ['CarePlan', [['date:missing', 'true']], ['cp3', 'ks1']],
   ['CarePlan', [['date', 'ge2024-03-01'], ['date', 'lt2024-04-01']], ['cp1']],
+  // Timing: the range from the first to the last event
+  ['CarePlan', [['activity-date', '2024-03']], ['ks1']],
+  ['CarePlan', [['activity-date', 'ge2024-03-04']], ['ks1']],
+  ['CarePlan', [['activity-date', 'gt2024-03-06']], []],
+  ['CarePlan', [['activity-date', 'sa2024-02-28']], ['ks1']],
   ['Patient', [['birthdate', '1950-03-04']], ['p1']],
   ['Patient', [['birthdate', '1950-03']], ['p1']],
   ['Patient', [['birthdate', '1960-05-05']], []],
