@@ -65,6 +65,15 @@ function toStoredVersion(row: VersionRow): StoredVersion {
   };
 }
 
+/** Equal apart from the server-managed meta.versionId and meta.lastUpdated. */
+function sameContent(a: Resource, b: Resource): boolean {
+  const strip = ({ meta, ...rest }: Resource): unknown => {
+    const { versionId: _v, lastUpdated: _l, ...otherMeta } = meta ?? {};
+    return { ...rest, meta: Object.keys(otherMeta).length ? otherMeta : undefined };
+  };
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+}
+
 const VERSION_COLUMNS = 'resource_type, id, version_id, tx, last_updated, deleted, content';
 
 /**
@@ -94,7 +103,11 @@ export class Repository {
     return this.tx !== undefined;
   }
 
-  /** Runs fn with a Repository bound to one SQL transaction (joins the current one if any). */
+  /**
+   * Runs fn with a Repository bound to one SQL transaction (joins the current one if any).
+   * Joining means no savepoint: an error caught inside a joined call does not undo what that
+   * call wrote. Let errors propagate to the outermost transaction() so it rolls back.
+   */
   async transaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.tx) {
       return fn(this);
@@ -202,14 +215,19 @@ export class Repository {
   async update(
     resource: Resource & { id: string },
     options: { expectedVersion?: number; method?: 'PUT' | 'PATCH'; current?: StoredVersion } = {},
-  ): Promise<{ resource: Resource; created: boolean; previous?: StoredVersion }> {
+  ): Promise<{ resource: Resource; created: boolean; previous?: StoredVersion; unchanged: boolean }> {
     return this.transaction(async (repo) => {
       const previous = options.current ?? (await repo.readCurrent(resource.resourceType, resource.id, true));
       if (options.expectedVersion !== undefined && previous?.versionId !== options.expectedVersion) {
         throw versionConflict(resource.resourceType, resource.id, options.expectedVersion, previous?.versionId);
       }
+      // A no-op update keeps the current version, as HAPI and Medplum do: re-sending a resource
+      // (document re-import, sync jobs) must not flood history and change feeds.
+      if (previous?.resource && !previous.deleted && sameContent(previous.resource, resource)) {
+        return { resource: previous.resource, created: false, previous, unchanged: true };
+      }
       const stored = await repo.writeVersion(resource, previous, options.method ?? 'PUT');
-      return { resource: stored, created: !previous || previous.deleted, previous };
+      return { resource: stored, created: !previous || previous.deleted, previous, unchanged: false };
     });
   }
 

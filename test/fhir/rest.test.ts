@@ -161,6 +161,16 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       expect(updated.meta?.versionId).toBe('2');
     });
 
+    test('an update with unchanged content keeps the current version', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      const again = await http(server, 'PUT', `Patient/${created.id}`, { body: created, headers: { prefer: 'return=OperationOutcome' } });
+      expect(again.status).toBe(200);
+      expect(again.headers.get('etag')).toBe('W/"1"');
+      expect(again.body.issue[0].diagnostics).toContain('version 1 was kept');
+      const history = await http(server, 'GET', `Patient/${created.id}/_history`);
+      expect(history.body.entry).toHaveLength(1);
+    });
+
     test('rejects an id in the body that differs from the URL', async () => {
       const res = await http(server, 'PUT', 'Patient/abc', { body: { ...patient, id: 'xyz' } });
       expect(res.status).toBe(400);

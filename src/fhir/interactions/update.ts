@@ -29,7 +29,11 @@ export async function updateResource(
     location: result.created ? locationOf(ctx, stored) : undefined,
     outcome: warnings.length
       ? { resourceType: 'OperationOutcome', issue: warnings }
-      : informational(`${result.created ? 'Created' : 'Updated'} ${stored.resourceType}/${stored.id} (version ${stored.meta?.versionId}).`),
+      : informational(
+          result.unchanged
+            ? `${stored.resourceType}/${stored.id} already had this content; version ${stored.meta?.versionId} was kept.`
+            : `${result.created ? 'Created' : 'Updated'} ${stored.resourceType}/${stored.id} (version ${stored.meta?.versionId}).`,
+        ),
   };
 }
 
