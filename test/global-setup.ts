@@ -25,12 +25,15 @@ export default async function setup(): Promise<void> {
   if (fs.existsSync(dumpFile)) {
     return;
   }
-  fs.rmSync(TEMPLATE_DIR, { recursive: true, force: true });
-  const dataDir = path.join(TEMPLATE_DIR, 'data');
+  // Other test runs may be reading older dumps: build in a private folder, publish atomically.
+  const dataDir = path.join(TEMPLATE_DIR, `build-${process.pid}`);
+  fs.rmSync(dataDir, { recursive: true, force: true });
   const db = await openDatabase({ dataDir });
   await migrate(db);
   await db.close();
   const dump = await dumpPglite(dataDir);
-  fs.writeFileSync(dumpFile, Buffer.from(await dump.arrayBuffer()));
+  const partial = `${dumpFile}.${process.pid}.partial`;
+  fs.writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
+  fs.renameSync(partial, dumpFile);
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
