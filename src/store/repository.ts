@@ -171,34 +171,26 @@ export class Repository {
       meta: { ...resource.meta, versionId: String(versionId), lastUpdated },
     } as Resource & { id: string };
     const content = JSON.stringify(stored);
-    const params = [resource.resourceType, resource.id, versionId, tx, lastUpdated, content];
-    if (previous) {
+    // The current row and its history row in one statement: one round trip per version.
+    const history = `WITH history AS (
+      INSERT INTO resource_history (resource_type, id, version_id, tx, last_updated, method, deleted, content)
+      VALUES ($1, $2, $3, $4, $5, $8, false, $6))`;
+    const params = [resource.resourceType, resource.id, versionId, tx, lastUpdated, content, this.indexer.fingerprint, method];
+    try {
       await this.sql.query(
-        `UPDATE resource SET version_id = $3, tx = $4, last_updated = $5, deleted = false, content = $6, index_hash = $7
-         WHERE resource_type = $1 AND id = $2`,
-        [...params, this.indexer.fingerprint],
+        previous
+          ? `${history} UPDATE resource SET version_id = $3, tx = $4, last_updated = $5, deleted = false, content = $6, index_hash = $7
+             WHERE resource_type = $1 AND id = $2`
+          : `${history} INSERT INTO resource (resource_type, id, version_id, tx, last_updated, deleted, content, index_hash)
+             VALUES ($1, $2, $3, $4, $5, false, $6, $7)`,
+        params,
       );
-    } else {
-      try {
-        await this.sql.query(
-          `INSERT INTO resource (resource_type, id, version_id, tx, last_updated, deleted, content, index_hash)
-           VALUES ($1, $2, $3, $4, $5, false, $6, $7)`,
-          [...params, this.indexer.fingerprint],
-        );
-      } catch (err) {
-        if ((err as { code?: string }).code === PG_UNIQUE_VIOLATION) {
-          throw conflict(
-            `${resource.resourceType}/${resource.id} was created by a concurrent request; retry the request.`,
-          );
-        }
-        throw err;
+    } catch (err) {
+      if (!previous && (err as { code?: string }).code === PG_UNIQUE_VIOLATION) {
+        throw conflict(`${resource.resourceType}/${resource.id} was created by a concurrent request; retry the request.`);
       }
+      throw err;
     }
-    await this.sql.query(
-      `INSERT INTO resource_history (resource_type, id, version_id, tx, last_updated, method, deleted, content)
-       VALUES ($1, $2, $3, $4, $5, $7, false, $6)`,
-      [...params, method],
-    );
     await this.indexer.index(this.sql, stored);
     return stored;
   }
@@ -245,13 +237,11 @@ export class Repository {
       const versionId = previous.versionId + 1;
       const lastUpdated = new Date().toISOString();
       await repo.sql.query(
-        `UPDATE resource SET version_id = $3, tx = $4, last_updated = $5, deleted = true, content = NULL
+        `WITH history AS (
+           INSERT INTO resource_history (resource_type, id, version_id, tx, last_updated, method, deleted, content)
+           VALUES ($1, $2, $3, $4, $5, 'DELETE', true, NULL))
+         UPDATE resource SET version_id = $3, tx = $4, last_updated = $5, deleted = true, content = NULL
          WHERE resource_type = $1 AND id = $2`,
-        [resourceType, id, versionId, tx, lastUpdated],
-      );
-      await repo.sql.query(
-        `INSERT INTO resource_history (resource_type, id, version_id, tx, last_updated, method, deleted, content)
-         VALUES ($1, $2, $3, $4, $5, 'DELETE', true, NULL)`,
         [resourceType, id, versionId, tx, lastUpdated],
       );
       await repo.indexer.remove(repo.sql, resourceType, id);

@@ -53,6 +53,22 @@ describe.each(testDatabases)('conditional interactions on %s', (kind) => {
     expect(found.body.entry).toHaveLength(1);
   });
 
+  test('concurrent transactions with the same conditional creates in opposite orders neither deadlock nor duplicate', async () => {
+    const a = medicaidId();
+    const b = medicaidId();
+    const entry = (id: string) => ({ resource: member(id), request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${SYSTEM}|${id}` } });
+    const bundles = Array.from({ length: 6 }, (_, i) => ({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: i % 2 ? [entry(a), entry(b)] : [entry(b), entry(a)],
+    }));
+    const results = await Promise.all(bundles.map((body) => http(server, 'POST', '', { body })));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    for (const id of [a, b]) {
+      expect((await http(server, 'GET', `Patient?identifier=${SYSTEM}|${id}`)).body.entry).toHaveLength(1);
+    }
+  });
+
   test('conditional update creates when nothing matches and updates the single match', async () => {
     const id = medicaidId();
     const created = await http(server, 'PUT', `Patient?identifier=${SYSTEM}|${id}`, { body: member(id) });

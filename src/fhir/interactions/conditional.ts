@@ -9,6 +9,29 @@ import { badRequest, preconditionFailed } from '../outcomes.ts';
  * creates can both find nothing and both create (medplum/medplum#10177). Here an advisory lock
  * keyed by the criteria serializes requests with the same criteria until commit.
  */
+/** Criteria already locked in a transaction, per transaction-bound Repository. */
+const lockedCriteria = new WeakMap<object, Set<string>>();
+
+function lockKey(resourceType: string, criteria: string): string {
+  return `${resourceType}?${criteria.replace(/^\?/, '')}`;
+}
+
+/**
+ * Takes the advisory locks of many conditional criteria in one statement, in sorted order so
+ * that two transactions locking overlapping criteria cannot deadlock. A transaction Bundle calls
+ * this once for all its conditional entries instead of one round trip per entry.
+ */
+export async function lockConditionalCriteria(ctx: FhirContext, criteria: readonly { resourceType: string; criteria: string }[]): Promise<void> {
+  const keys = [...new Set(criteria.map((c) => lockKey(c.resourceType, c.criteria)))].sort();
+  if (keys.length === 0) {
+    return;
+  }
+  await ctx.repo.sql.query('SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k ORDER BY k', [keys]);
+  const locked = lockedCriteria.get(ctx.repo) ?? new Set<string>();
+  keys.forEach((key) => locked.add(key));
+  lockedCriteria.set(ctx.repo, locked);
+}
+
 export async function findConditionalMatches(
   ctx: FhirContext,
   resourceType: string,
@@ -19,7 +42,10 @@ export async function findConditionalMatches(
   if (query.trim() === '') {
     throw badRequest(`A conditional ${resourceType} interaction needs search criteria, e.g. ${resourceType}?identifier=system|value.`);
   }
-  await ctx.repo.sql.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${resourceType}?${query}`]);
+  const key = lockKey(resourceType, query);
+  if (!lockedCriteria.get(ctx.repo)?.has(key)) {
+    await ctx.repo.sql.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
+  }
   return ctx.search.findMatchingIds(ctx.repo, resourceType, query, limit);
 }
 

@@ -6,7 +6,7 @@ import { type FhirContext, withRepo } from '../context.ts';
 import { FhirError, badRequest, informational, outcomeOf, statusOf } from '../outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse, type PreferReturn } from '../request.ts';
 import { type BundleRequestEntry, expectRequestBundle, parseBundleEntry, statusLine } from './bundle-entries.ts';
-import { findConditionalMatches, singleMatch } from './conditional.ts';
+import { findConditionalMatches, lockConditionalCriteria, singleMatch } from './conditional.ts';
 import { createResource, locationOf } from './create.ts';
 import { readCurrentResource, resourceResponse } from './read.ts';
 import { collectReferences, parseConditionalReference, rewritePlaceholders } from './reference-rewrite.ts';
@@ -78,6 +78,13 @@ function typeOfPath(entry: BundleRequestEntry): string {
 
 function criteriaOf(entry: BundleRequestEntry): string {
   return new URLSearchParams(entry.request.query.map(([k, v]) => [k, v])).toString();
+}
+
+/** The criteria a write entry will search with, when known before planning (no placeholders in them). */
+function conditionalCriteriaOf(entry: BundleRequestEntry): { resourceType: string; criteria: string }[] {
+  const resourceType = entry.request.path.split('/')[0];
+  const criteria = entry.request.method === 'POST' ? entry.request.headers.ifNoneExist?.replace(/^.*\?/, '') : entry.request.path.includes('/') ? undefined : criteriaOf(entry);
+  return criteria && !criteria.includes('urn:') ? [{ resourceType, criteria }] : [];
 }
 
 /** Decides the id of each POST/PUT/PATCH entry and maps fullUrls to them. */
@@ -194,7 +201,9 @@ async function processTransaction(ctx: FhirContext, entries: BundleRequestEntry[
       record(entry, await guarded(entry, () => dispatch(scoped, entry.request)));
     }
     const ids = new Map<string, string>();
-    const plans = await planWrites(scoped, [...byMethod('POST'), ...byMethod('PUT', 'PATCH')], ids);
+    const writes = [...byMethod('POST'), ...byMethod('PUT', 'PATCH')];
+    await lockConditionalCriteria(scoped, writes.flatMap(conditionalCriteriaOf));
+    const plans = await planWrites(scoped, writes, ids);
     await resolveConditionalReferences(scoped, plans.map((plan) => plan.entry), ids);
     for (const plan of plans) {
       record(plan.entry, await guarded(plan.entry, () => writePlanned(scoped, plan, ids)));
