@@ -26,17 +26,24 @@ const TABLES: { readonly [K in keyof IndexRows]: { table: string; columns: reado
 
 export const INDEX_TABLES: readonly string[] = Object.values(TABLES).map((t) => t.table);
 
-/** Deletes every index row of one resource, in one statement over all index tables. */
-export async function removeIndexRows(tx: SqlExecutor, resourceType: string, id: string): Promise<void> {
-  const [first, ...rest] = INDEX_TABLES;
-  const ctes = rest.map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND resource_id = $2)`);
-  await tx.query(`WITH ${ctes.join(', ')} DELETE FROM ${first} WHERE resource_type = $1 AND resource_id = $2`, [resourceType, id]);
+/** DELETE statements for every index row of one resource ($1 = resource type, $2 = id). */
+function removeStatements(): string[] {
+  return INDEX_TABLES.map((table) => `DELETE FROM ${table} WHERE resource_type = $1 AND resource_id = $2`);
 }
 
-/** Inserts the rows of one resource with one INSERT ... SELECT unnest(...) per non-empty table. */
-export async function insertIndexRows(tx: SqlExecutor, resourceType: string, id: string, rows: IndexRows): Promise<void> {
+/** Deletes every index row of one resource, in one statement over all index tables. */
+export async function removeIndexRows(tx: SqlExecutor, resourceType: string, id: string): Promise<void> {
+  await runAsOneStatement(tx, removeStatements(), [resourceType, id]);
+}
+
+/**
+ * One `INSERT ... SELECT unnest(...)` per non-empty table for the rows of one resource.
+ * `$1` and `$2` are the resource type and id; the column arrays become parameters from
+ * `firstParam` on, so the statements can join a larger statement that already uses $1..$n.
+ */
+export function insertStatements(rows: IndexRows, firstParam: number): { statements: string[]; params: (readonly (string | null)[])[] } {
   const statements: string[] = [];
-  const params: (string | null | readonly (string | null)[])[] = [resourceType, id];
+  const params: (readonly (string | null)[])[] = [];
   for (const key of Object.keys(TABLES) as (keyof IndexRows)[]) {
     const list = rows[key] as readonly (string | null)[][];
     if (!list.length) {
@@ -45,7 +52,7 @@ export async function insertIndexRows(tx: SqlExecutor, resourceType: string, id:
     const { table, columns, casts } = TABLES[key];
     const refs = columns.map((_, c) => {
       params.push(list.map((row) => row[c]));
-      return `$${params.length}::text[]`;
+      return `$${firstParam + params.length - 1}::text[]`;
     });
     const select = columns.map((col, c) => (casts[c] === 'text' ? col : `${col}::${casts[c]}`)).join(', ');
     statements.push(
@@ -53,13 +60,22 @@ export async function insertIndexRows(tx: SqlExecutor, resourceType: string, id:
        SELECT $1, $2, ${select} FROM unnest(${refs.join(', ')}) AS u(${columns.join(', ')})`,
     );
   }
+  return { statements, params };
+}
+
+/** Data-modifying statements as CTEs of one statement: one round trip. */
+async function runAsOneStatement(tx: SqlExecutor, statements: readonly string[], params: readonly unknown[]): Promise<void> {
   if (!statements.length) {
     return;
   }
-  // Data-modifying CTEs: all tables in one round trip.
-  const [last, ...others] = statements.reverse();
+  const [last, ...others] = [...statements].reverse();
   const sql = others.length ? `WITH ${others.map((s, i) => `i${i} AS (${s})`).join(', ')} ${last}` : last;
   await tx.query(sql, params as never);
+}
+
+export async function insertIndexRows(tx: SqlExecutor, resourceType: string, id: string, rows: IndexRows): Promise<void> {
+  const { statements, params } = insertStatements(rows, 3);
+  await runAsOneStatement(tx, statements, [resourceType, id, ...params]);
 }
 
 /**
@@ -83,6 +99,12 @@ export function createSearchIndexWriter(options: ExtractOptions = {}): SearchInd
     },
     async remove(tx: SqlExecutor, resourceType: string, id: string): Promise<void> {
       await removeIndexRows(tx, resourceType, id);
+    },
+    statementsFor(resource: Resource, firstParam: number) {
+      const { statements, params } = insertStatements(extractIndexRows(resource, options), firstParam);
+      // Version 1 is the first version ever stored under this id, so there are no rows to replace.
+      // Deleting and inserting in one statement is safe: every part sees the snapshot before it.
+      return { statements: resource.meta?.versionId === '1' ? statements : [...removeStatements(), ...statements], params };
     },
   };
 }

@@ -2,7 +2,7 @@
  * The SQL seam of the store: one PostgreSQL dialect, two drivers (embedded PGlite and PostgreSQL
  * through `pg`). Everything above this interface is driver-agnostic.
  */
-export type SqlParam = string | number | boolean | null | Date | readonly string[] | readonly number[];
+export type SqlParam = string | number | boolean | null | Date | readonly (string | null)[] | readonly number[];
 
 export interface SqlExecutor {
   query<R extends object = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<R[]>;

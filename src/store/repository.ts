@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
-import type { Database, SqlExecutor } from './database.ts';
+import type { Database, SqlExecutor, SqlParam } from './database.ts';
 import { conflict, preconditionFailed } from '../fhir/outcomes.ts';
 
 /** One stored version of a resource; `resource` is absent for a delete marker. */
@@ -24,6 +24,12 @@ export interface SearchIndexWriter {
   remove(tx: SqlExecutor, resourceType: string, id: string): Promise<void>;
   /** Fingerprint of the active search parameters, stored with each row for `kanplan reindex`. */
   readonly fingerprint: string;
+  /**
+   * The index writes of `resource` as data-modifying statements that use $1 = resource type,
+   * $2 = id and their own parameters from `firstParam` on, so the Repository can send them in
+   * the same statement as the resource row (one round trip per write).
+   */
+  statementsFor?(resource: Resource, firstParam: number): { statements: string[]; params: SqlParam[] };
 }
 
 export interface HistoryQuery {
@@ -171,19 +177,24 @@ export class Repository {
       meta: { ...resource.meta, versionId: String(versionId), lastUpdated },
     } as Resource & { id: string };
     const content = JSON.stringify(stored);
-    // The current row and its history row in one statement: one round trip per version.
-    const history = `WITH history AS (
-      INSERT INTO resource_history (resource_type, id, version_id, tx, last_updated, method, deleted, content)
-      VALUES ($1, $2, $3, $4, $5, $8, false, $6))`;
-    const params = [resource.resourceType, resource.id, versionId, tx, lastUpdated, content, this.indexer.fingerprint, method];
+    // The current row, its history row and its search-index rows in one statement: one round
+    // trip per version. $1 and $2 (type, id) are shared with the index statements.
+    const params: SqlParam[] = [resource.resourceType, resource.id, versionId, tx, lastUpdated, content, this.indexer.fingerprint, method];
+    const index = this.indexer.statementsFor?.(stored, params.length + 1);
+    const ctes = [
+      `INSERT INTO resource_history (resource_type, id, version_id, tx, last_updated, method, deleted, content)
+       VALUES ($1, $2, $3, $4, $5, $8, false, $6)`,
+      ...(index?.statements ?? []),
+    ];
     try {
       await this.sql.query(
-        previous
-          ? `${history} UPDATE resource SET version_id = $3, tx = $4, last_updated = $5, deleted = false, content = $6, index_hash = $7
-             WHERE resource_type = $1 AND id = $2`
-          : `${history} INSERT INTO resource (resource_type, id, version_id, tx, last_updated, deleted, content, index_hash)
-             VALUES ($1, $2, $3, $4, $5, false, $6, $7)`,
-        params,
+        `WITH ${ctes.map((cte, i) => `w${i} AS (${cte})`).join(', ')} ` +
+          (previous
+            ? `UPDATE resource SET version_id = $3, tx = $4, last_updated = $5, deleted = false, content = $6, index_hash = $7
+               WHERE resource_type = $1 AND id = $2`
+            : `INSERT INTO resource (resource_type, id, version_id, tx, last_updated, deleted, content, index_hash)
+               VALUES ($1, $2, $3, $4, $5, false, $6, $7)`),
+        [...params, ...(index?.params ?? [])],
       );
     } catch (err) {
       if (!previous && (err as { code?: string }).code === PG_UNIQUE_VIOLATION) {
@@ -191,7 +202,9 @@ export class Repository {
       }
       throw err;
     }
-    await this.indexer.index(this.sql, stored);
+    if (!index) {
+      await this.indexer.index(this.sql, stored);
+    }
     return stored;
   }
 

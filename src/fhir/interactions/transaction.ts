@@ -66,6 +66,8 @@ interface PlannedWrite {
   readonly id: string;
   /** A conditional create that matched: nothing is written, the match is returned. */
   readonly existing: boolean;
+  /** The id was generated here, so nothing is stored under it: written as a create. */
+  readonly fresh?: boolean;
 }
 
 function typeOfPath(entry: BundleRequestEntry): string {
@@ -119,7 +121,11 @@ async function planWrites(ctx: FhirContext, entries: readonly BundleRequestEntry
         throw new FhirError(404, [{ severity: 'error', code: 'not-found', diagnostics: `No ${resourceType} matches ${criteria}; nothing to patch.` }]);
       }
       const bodyId = (entry.request.body as Resource | undefined)?.id;
-      return { entry, resourceType, id: match ?? bodyId ?? randomUUID(), existing: false };
+      if (match ?? bodyId) {
+        return { entry, resourceType, id: (match ?? bodyId) as string, existing: false };
+      }
+      // Nothing matched and the body names no id: a new resource under a new UUID.
+      return { entry, resourceType, id: randomUUID(), existing: false, fresh: true };
     });
     if (entry.fullUrl) {
       ids.set(entry.fullUrl, `${plan.resourceType}/${plan.id}`);
@@ -169,7 +175,7 @@ async function writePlanned(ctx: FhirContext, plan: PlannedWrite, ids: ReadonlyM
     return { ...resourceResponse(resource), location: locationOf(ctx, resource), outcome: informational(`${resourceType}/${id} already matches If-None-Exist; nothing was created.`) };
   }
   const body = rewritePlaceholders(request.body, ids);
-  if (request.method === 'POST') {
+  if (request.method === 'POST' || (plan.fresh && request.method === 'PUT')) {
     return createResource(ctx, expectResourceBody(body, resourceType), id);
   }
   if (request.method === 'PATCH') {
