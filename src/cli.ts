@@ -1,5 +1,6 @@
 import { issueAccessToken, loadOrCreateSigningKey } from './auth/signing-key.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { DatabaseInUseError } from './store/pglite.ts';
 import { exportCommand, importCommand } from './documents/cli.ts';
 import { REINDEX_USAGE, runReindexCommand } from './search/index.ts';
 import { startServer } from './server/server.ts';
@@ -108,6 +109,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`Configuration error: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof DatabaseInUseError) {
+      process.stderr.write(`${err.message}\n`);
       return 2;
     }
     throw err;

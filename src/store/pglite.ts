@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Database, SqlExecutor, SqlParam } from './database.ts';
 
@@ -9,9 +10,7 @@ import type { Database, SqlExecutor, SqlParam } from './database.ts';
  * interaction atomic without row locks here.
  */
 export async function openPglite(dataDir: string | undefined, dump?: Blob): Promise<Database> {
-  if (dataDir) {
-    fs.mkdirSync(dataDir, { recursive: true });
-  }
+  const release = dataDir ? lockDataDir(dataDir) : () => undefined;
   // int8 as text, like node-postgres, so both drivers hand the same shapes to the store.
   const db = await PGlite.create(dataDir, {
     parsers: { [types.INT8]: (value: string) => value },
@@ -28,8 +27,49 @@ export async function openPglite(dataDir: string | undefined, dump?: Blob): Prom
     driver: 'pglite',
     ...executor(db),
     transaction: (fn) => db.transaction((tx) => fn(executor(tx))),
-    close: () => db.close(),
+    close: async () => {
+      await db.close();
+      release();
+    },
   };
+}
+
+/** Another live process holds the embedded database's data directory. */
+export class DatabaseInUseError extends Error {}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * PGlite has no postmaster to keep a second process out of its data directory, and two
+ * processes writing one directory corrupt it. A lock file with the owner's pid does that job; a
+ * lock left by a process that no longer runs is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const lockFile = path.join(dataDir, 'kanplan.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lockFile, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(fs.readFileSync(lockFile, 'utf8'));
+      if (Number.isInteger(owner) && owner !== process.pid && isRunning(owner)) {
+        throw new DatabaseInUseError(
+          `The embedded database in ${dataDir} is in use by process ${owner} (a running kanplan server?). Stop it, or point the command at that server (--server URL).`,
+        );
+      }
+      fs.rmSync(lockFile, { force: true });
+    }
+  }
+  throw new Error(`Could not lock the embedded database in ${dataDir}.`);
 }
 
 /** A compressed dump of a PGlite database, restorable with `openDatabase({ pgliteDump })`. */
