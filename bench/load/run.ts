@@ -1,0 +1,190 @@
+/**
+ * Load benchmark (issue 7): kanplan against the physical ceiling and a peer, in one run.
+ *
+ *   npm run bench -- --size 1000 --db pglite|postgres [--duration 5]
+ *   npm run bench -- --smoke          # every scenario on a tiny dataset (part of the test suite)
+ *
+ * Servers run in child processes; autocannon drives them over loopback from this process.
+ * Results: a markdown table on stdout, appended to bench/RESULTS.md unless --smoke.
+ */
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { issueAccessToken, loadOrCreateSigningKey } from '../../src/auth/signing-key.ts';
+import { openDatabase } from '../../src/store/database.ts';
+import { datasetIds, exportAll, loadDataset, type DatasetIds } from './dataset.ts';
+import { startKanplan, startScript, type ServerProcess } from './processes.ts';
+import { IMPORT, MIXED, READ_AND_SEARCH, type Scenario } from './scenarios.ts';
+
+interface Options {
+  readonly size: number;
+  readonly db: 'pglite' | 'postgres';
+  readonly durationSeconds: number;
+  readonly smoke: boolean;
+}
+
+export interface Row {
+  readonly scenario: string;
+  readonly target: string;
+  readonly connections: number;
+  readonly requests: number;
+  readonly reqPerSec: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const smoke = argv.includes('--smoke');
+  return {
+    smoke,
+    size: Number(value('--size') ?? (smoke ? 2 : 1000)),
+    db: value('--db') === 'postgres' ? 'postgres' : 'pglite',
+    durationSeconds: Number(value('--duration') ?? (smoke ? 1 : 5)),
+  };
+}
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+const work = path.join(root, '.tmp', 'bench-load');
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PG_SCHEMA = 'bench_load';
+
+async function resetPostgresSchema(): Promise<void> {
+  const admin = await openDatabase({ databaseUrl: PG_URL, maxConnections: 1 });
+  await admin.exec(`DROP SCHEMA IF EXISTS ${PG_SCHEMA} CASCADE; CREATE SCHEMA ${PG_SCHEMA}`);
+  await admin.close();
+}
+
+function kanplanEnv(options: Options): Record<string, string> {
+  const env: Record<string, string> = { AUTH_KEY_FILE: path.join(work, 'signing-key.json'), DATA_DIR: path.join(work, 'data') };
+  if (options.db === 'postgres') {
+    env.DATABASE_URL = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${PG_SCHEMA}`)}`;
+  }
+  return env;
+}
+
+async function measure(scenario: Scenario, target: string, baseUrl: string, ids: DatasetIds, connections: number, seconds: number, token?: string): Promise<Row> {
+  const result = await autocannon({
+    url: baseUrl,
+    connections,
+    duration: seconds,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    requests: [
+      {
+        setupRequest: (request) => {
+          const next = scenario.next(ids);
+          return {
+            ...request,
+            method: next.method,
+            path: `${new URL(baseUrl).pathname.replace(/\/$/, '')}${next.path}`,
+            body: next.body,
+            headers: { ...request.headers, ...(next.contentType ? { 'content-type': next.contentType } : {}) },
+          };
+        },
+      },
+    ],
+  });
+  return {
+    scenario: scenario.name,
+    target,
+    connections,
+    requests: result.requests.total,
+    reqPerSec: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+const BASELINE: Scenario = { name: 'GET 3 KB JSON', peer: false, connections: [50], next: () => ({ method: 'GET', path: '/' }) };
+
+export async function runBenchmark(options: Options): Promise<{ rows: Row[]; notes: string[] }> {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  if (options.db === 'postgres') await resetPostgresSchema();
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const run = async (scenario: Scenario, target: string, url: string, ids: DatasetIds, token?: string): Promise<void> => {
+    for (const connections of options.smoke ? scenario.connections.slice(0, 1) : scenario.connections) {
+      rows.push(await measure(scenario, target, url, ids, connections, options.durationSeconds, token));
+    }
+  };
+  const empty: DatasetIds = { patients: [], carePlans: [], owners: [], medicaidIds: [] };
+
+  for (const kind of ['express', 'node-http']) {
+    const baseline = await startScript('bench/load/baseline-server.ts', [kind]);
+    await run(BASELINE, `baseline ${kind}`, baseline.url, empty);
+    await baseline.stop();
+  }
+
+  const env = kanplanEnv(options);
+  const first = await startKanplan(env);
+  notes.push(`kanplan first start (new ${options.db} database): ${first.startupMs} ms, RSS ${first.rssMiB()} MiB`);
+  const key = await loadOrCreateSigningKey(env.AUTH_KEY_FILE);
+  // Issuer and audience default to the server's BASE_URL, which has a new port at each start.
+  const tokenFor = (url: string): Promise<string> =>
+    issueAccessToken(key, { scope: 'system/*.cruds', subject: 'bench', issuer: url, audience: url, expiresIn: '4h' });
+  const loadStarted = performance.now();
+  await loadDataset(first.url, await tokenFor(first.url), options.size);
+  const loadSeconds = (performance.now() - loadStarted) / 1000;
+  notes.push(`dataset: ${options.size} members loaded through $import-document in ${loadSeconds.toFixed(1)} s`);
+  await first.stop();
+
+  const server: ServerProcess = await startKanplan(env);
+  notes.push(`kanplan start on the existing database: ${server.startupMs} ms, RSS after start ${server.rssMiB()} MiB`);
+  const token = await tokenFor(server.url);
+  const ids = await datasetIds(server.url, token, options.size);
+  const resources = await exportAll(server.url, token);
+  notes.push(`dataset: ${resources.length} resources (${ids.patients.length} patients, ${ids.carePlans.length} care plans)`);
+
+  for (const scenario of READ_AND_SEARCH) await run(scenario, 'kanplan', server.url, ids, token);
+  await run(IMPORT, 'kanplan', server.url, ids, token);
+  await run(MIXED, 'kanplan', server.url, ids, token);
+  notes.push(`kanplan RSS after the run: ${server.rssMiB()} MiB`);
+  await server.stop();
+
+  const datasetFile = path.join(work, 'dataset.ndjson');
+  writeFileSync(datasetFile, resources.map((r) => JSON.stringify(r)).join('\n'));
+  const peer = await startScript('bench/load/peer-server.ts', [datasetFile]);
+  notes.push(`peer (@medplum/fhir-router MemoryRepository) loaded in ${peer.startupMs} ms, RSS ${peer.rssMiB()} MiB`);
+  for (const scenario of READ_AND_SEARCH.filter((s) => s.peer)) await run(scenario, 'peer', `${peer.url}/fhir`, ids);
+  await peer.stop();
+  return { rows, notes };
+}
+
+export function formatTable(rows: readonly Row[]): string {
+  const express = rows.find((r) => r.target === 'baseline express')?.reqPerSec ?? 0;
+  const peerOf = (row: Row): Row | undefined => rows.find((r) => r.target === 'peer' && r.scenario === row.scenario && r.connections === row.connections);
+  const lines = [
+    '| scenario | server | conn. | req/s | p50 ms | p99 ms | errors | vs express | vs peer |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((row) => {
+      const peer = row.target === 'kanplan' ? peerOf(row) : undefined;
+      return `| ${row.scenario} | ${row.target} | ${row.connections} | ${row.reqPerSec} | ${row.p50} | ${row.p99} | ${row.errors} | ${express ? (row.reqPerSec / express).toFixed(2) : '-'} | ${peer?.reqPerSec ? `${(row.reqPerSec / peer.reqPerSec).toFixed(1)}x` : '-'} |`;
+    }),
+  ];
+  return lines.join('\n');
+}
+
+if (import.meta.main) {
+  const options = parseOptions(process.argv.slice(2));
+  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`;
+  const { rows, notes } = await runBenchmark(options);
+  const section = [
+    `## Load benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${options.db}, ${options.size} members)`,
+    '',
+    `Command: \`${command}\`. Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average at end ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}; node ${process.version}; ${options.durationSeconds} s per measurement; autocannon in the benchmark process, each server in its own process.`,
+    '',
+    ...notes.map((note) => `- ${note}`),
+    '',
+    formatTable(rows),
+    '',
+  ].join('\n');
+  process.stdout.write(`${section}\n`);
+  if (!options.smoke) appendFileSync(path.join(root, 'bench', 'RESULTS.md'), `\n${section}`);
+}

@@ -1,0 +1,24 @@
+import { describe, expect, test } from 'vitest';
+import { runBenchmark } from '../../bench/load/run.ts';
+import { IMPORT, MIXED, READ_AND_SEARCH } from '../../bench/load/scenarios.ts';
+
+// `npm run bench -- --smoke` in the test suite, so the harness never rots. It asserts that every
+// scenario ran and answered without errors; speed is not asserted (it is measured in bench/).
+describe('load benchmark smoke run', () => {
+  test('every scenario runs against kanplan, the baselines and the peer without errors', async () => {
+    const { rows, notes } = await runBenchmark({ size: 2, db: 'pglite', durationSeconds: 1, smoke: true });
+    const expected = [
+      'baseline express',
+      'baseline node-http',
+      ...[...READ_AND_SEARCH, IMPORT, MIXED].map((s) => `kanplan ${s.name}`),
+      ...READ_AND_SEARCH.filter((s) => s.peer).map((s) => `peer ${s.name}`),
+    ];
+    const seen = rows.map((row) => (row.target.startsWith('baseline') ? row.target : `${row.target} ${row.scenario}`));
+    expect(seen).toEqual(expected);
+    for (const row of rows) {
+      expect(row.requests, `${row.target} ${row.scenario}`).toBeGreaterThan(0);
+      expect(row.errors, `${row.target} ${row.scenario}`).toBe(0);
+    }
+    expect(notes.some((note) => /^dataset: \d+ resources/.test(note))).toBe(true);
+  }, 300_000);
+});
