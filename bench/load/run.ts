@@ -165,7 +165,8 @@ export function formatTable(rows: readonly Row[]): string {
     '|---|---|---|---|---|---|---|---|---|',
     ...rows.map((row) => {
       const peer = row.target === 'kanplan' ? peerOf(row) : undefined;
-      return `| ${row.scenario} | ${row.target} | ${row.connections} | ${row.reqPerSec} | ${row.p50} | ${row.p99} | ${row.errors} | ${express ? (row.reqPerSec / express).toFixed(2) : '-'} | ${peer?.reqPerSec ? `${(row.reqPerSec / peer.reqPerSec).toFixed(1)}x` : '-'} |`;
+      const vsPeer = !peer ? '-' : peer.requests === 0 ? 'peer gave no answer in the run' : `${(row.reqPerSec / Math.max(peer.reqPerSec, 1)).toFixed(1)}x`;
+      return `| ${row.scenario} | ${row.target} | ${row.connections} | ${row.reqPerSec} | ${row.p50} | ${row.p99} | ${row.errors} | ${express ? (row.reqPerSec / express).toFixed(2) : '-'} | ${vsPeer} |`;
     }),
   ];
   return lines.join('\n');
