@@ -50,7 +50,8 @@ function parseOptions(argv: string[]): Options {
 }
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
-const work = path.join(root, '.tmp', 'bench-load');
+// Per process: the smoke run inside `npm test` may overlap a full run started by hand.
+const work = path.join(root, '.tmp', `bench-load-${process.pid}`);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const PG_SCHEMA = 'bench_load';
 
@@ -154,6 +155,7 @@ export async function runBenchmark(options: Options): Promise<{ rows: Row[]; not
   notes.push(`peer (@medplum/fhir-router MemoryRepository) loaded in ${peer.startupMs} ms, RSS ${peer.rssMiB()} MiB`);
   for (const scenario of READ_AND_SEARCH.filter((s) => s.peer)) await run(scenario, 'peer', `${peer.url}/fhir`, ids);
   await peer.stop();
+  rmSync(work, { recursive: true, force: true });
   return { rows, notes };
 }
 
