@@ -24,6 +24,19 @@ describe('npm run profiles:docs', () => {
     }
   });
 
+  it('shows an example of every extension and a valid and an invalid example of every profile', () => {
+    for (const sd of loadKansasPackage().structureDefinitions) {
+      const page = pages.get(`${sd.id}.md`) ?? '';
+      if (sd.type === 'Extension') {
+        // issue 5: each extension "with a definition and an example".
+        expect(page, sd.id).toMatch(/## Example\n\nFrom \[bundles\/examples\/valid\//);
+      } else {
+        expect(page, sd.id).toContain(`- valid: [bundles/examples/valid/${sd.id}`);
+        expect(page, sd.id).toContain(`- invalid: [bundles/examples/invalid/${sd.id}-`);
+      }
+    }
+  });
+
   it('shows bindings and examples on a profile page', () => {
     const page = pages.get('ks-workflow-task.md') ?? '';
     expect(page).toContain('| `Task.code` | required | `https://kanplan.org/fhir/ValueSet/ks-task-type` |');

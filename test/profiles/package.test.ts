@@ -56,6 +56,27 @@ describe('Kansas FHIR package (profiles/)', () => {
     }
   });
 
+  it('requires in KS Rights Modification the right modified and each of the eight elements of 42 CFR 441.301(c)(4)(vi)(F)', () => {
+    const sd = pkg.structureDefinitions.find((s) => s.id === 'ks-rights-modification');
+    const elements = sd?.snapshot?.element ?? [];
+    const required = elements
+      .filter((e) => e.path === 'Extension.extension' && e.sliceName && (e.min ?? 0) >= 1)
+      .map((e) => e.sliceName);
+    expect(required).toEqual([
+      'rightModified',
+      'assessedNeed', // (F)(1) specific, individualized assessed need
+      'positiveInterventions', // (F)(2) positive interventions and supports used first
+      'lessIntrusiveMethods', // (F)(3) less intrusive methods tried
+      'conditionDescription', // (F)(4) condition proportionate to the need
+      'dataCollection', // (F)(5) regular data collection and review
+      'reviewDate', // (F)(6) time limits for periodic review
+      'informedConsent', // (F)(7) informed consent
+      'noHarmAssurance', // (F)(8) assurance of no harm
+    ]);
+    // (F)(8) is an assurance, so only `true` conforms.
+    expect(elements.find((e) => e.id === 'Extension.extension:noHarmAssurance.value[x]')?.fixedBoolean).toBe(true);
+  });
+
   it('has SearchParameters for waiver program, plan type, authorization number, review due date and MCO', () => {
     expect(pkg.searchParameters.map((sp) => sp.code).sort()).toEqual(
       ['activity-category', 'authorization-number', 'mco', 'plan-type', 'review-due-date', 'waiver-program'].sort(),

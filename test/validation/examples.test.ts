@@ -46,6 +46,15 @@ const EXPECTED_ISSUES: Record<string, Expected[]> = {
     ['error', 'required', 'CarePlan.extension[1].extension', "CarePlan.extension[1].extension: slice 'committeeApprovalDate' expects 1..1 values, found 0"],
     ['error', 'code-invalid', 'CarePlan.extension[1].extension[1].valueCode', "CarePlan.extension[1].extension[1].valueCode: 'timeout' is not in the required value set https://kanplan.org/fhir/ValueSet/ks-restrictive-intervention-type"],
   ],
+  // K.A.R. 30-63-23(b)(1): a restrictive intervention with only its description lacks type, risk review, alternatives, consent, committee approval and review date.
+  'ks-bsp-careplan-restrictive-intervention-description-only': [
+    ['error', 'required', 'CarePlan.extension[1].extension', "CarePlan.extension[1].extension: slice 'interventionType' expects 1..1 values, found 0"],
+    ['error', 'required', 'CarePlan.extension[1].extension', "CarePlan.extension[1].extension: slice 'risksBenefitsReviewed' expects 1..1 values, found 0"],
+    ['error', 'required', 'CarePlan.extension[1].extension', "CarePlan.extension[1].extension: slice 'lessRestrictiveAlternativesTried' expects 1..* values, found 0"],
+    ['error', 'required', 'CarePlan.extension[1].extension', "CarePlan.extension[1].extension: slice 'consent' expects 1..1 values, found 0"],
+    ['error', 'required', 'CarePlan.extension[1].extension', "CarePlan.extension[1].extension: slice 'committeeApprovalDate' expects 1..1 values, found 0"],
+    ['error', 'required', 'CarePlan.extension[1].extension', "CarePlan.extension[1].extension: slice 'reviewDate' expects 1..1 values, found 0"],
+  ],
   'ks-functional-assessment-no-instrument-boolean-value': [
     ['error', 'structure', 'Observation.value[x]', "Missing required property"],
     ['error', 'structure', 'Observation.method', "Missing required property"],
@@ -87,6 +96,17 @@ const EXPECTED_ISSUES: Record<string, Expected[]> = {
   'ks-pcsp-careplan-rights-modification-incomplete': [
     ['error', 'required', 'CarePlan.extension[2].extension', "CarePlan.extension[2].extension: slice 'informedConsent' expects 1..1 values, found 0"],
     ['error', 'value', 'CarePlan.extension[2].extension[7].valueBoolean', "CarePlan.extension[2].extension[7].valueBoolean: value must be exactly true"],
+  ],
+  // 42 CFR 441.301(c)(4)(vi)(F)(1)-(8): a rights modification naming only the right modified lacks all eight elements.
+  'ks-pcsp-careplan-rights-modification-no-elements': [
+    ['error', 'required', 'CarePlan.extension[2].extension', "CarePlan.extension[2].extension: slice 'assessedNeed' expects 1..1 values, found 0"],
+    ['error', 'required', 'CarePlan.extension[2].extension', "CarePlan.extension[2].extension: slice 'positiveInterventions' expects 1..* values, found 0"],
+    ['error', 'required', 'CarePlan.extension[2].extension', "CarePlan.extension[2].extension: slice 'lessIntrusiveMethods' expects 1..* values, found 0"],
+    ['error', 'required', 'CarePlan.extension[2].extension', "CarePlan.extension[2].extension: slice 'conditionDescription' expects 1..1 values, found 0"],
+    ['error', 'required', 'CarePlan.extension[2].extension', "CarePlan.extension[2].extension: slice 'dataCollection' expects 1..1 values, found 0"],
+    ['error', 'required', 'CarePlan.extension[2].extension', "CarePlan.extension[2].extension: slice 'reviewDate' expects 1..1 values, found 0"],
+    ['error', 'required', 'CarePlan.extension[2].extension', "CarePlan.extension[2].extension: slice 'informedConsent' expects 1..1 values, found 0"],
+    ['error', 'required', 'CarePlan.extension[2].extension', "CarePlan.extension[2].extension: slice 'noHarmAssurance' expects 1..1 values, found 0"],
   ],
   'ks-pcsp-careplan-unknown-waiver': [
     ['error', 'code-invalid', 'CarePlan.extension[0].valueCodeableConcept', "CarePlan.extension[0].valueCodeableConcept: https://kanplan.org/fhir/CodeSystem/ks-waiver-program|XYZ is not in the required value set https://kanplan.org/fhir/ValueSet/ks-waiver-program"],
