@@ -84,7 +84,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const { port } = server.address() as AddressInfo;
   const url = config.port === 0 ? config.baseUrl.replace(/:\d+(?=\/|$)/, `:${port}`) : config.baseUrl;
   const ctx = createFhirContext({ ...config, baseUrl: url }, db, logger);
-  const installed = await installConformanceResources(ctx.repo, loadKansasPackage().resources);
+  // The CapabilityStatement names each operation by its OperationDefinition's canonical URL; the
+  // kanplan ones ($import-document, $document, $render) resolve only if they are stored here
+  // (https://hl7.org/fhir/R4/capabilitystatement-definitions.html#CapabilityStatement.rest.resource.operation.definition).
+  const ownOperations = operations.map((op) => op.definition).filter((d) => d.url?.startsWith('https://kanplan.org/'));
+  const installed = await installConformanceResources(ctx.repo, [...loadKansasPackage().resources, ...ownOperations]);
   if (installed) logger.info({ resources: installed }, 'Kansas conformance resources installed');
   if (config.loadDemoData) await loadDemoData(ctx, logger);
   const basePath = new URL(url).pathname.replace(/\/+$/, '');

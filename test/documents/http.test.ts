@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Bundle, CapabilityStatement, CarePlan, Goal, Parameters, ServiceRequest } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, CarePlan, Goal, OperationDefinition, Parameters, ServiceRequest } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
 import type { PlanDocument } from '../../src/documents/types.ts';
@@ -173,5 +173,17 @@ describe('CarePlan/$import-document, $document and $render', () => {
     const capabilities = (await server.client.capabilityStatement()) as CapabilityStatement;
     const carePlan = capabilities.rest?.[0]?.resource?.find((r) => r.type === 'CarePlan');
     expect(carePlan?.operation?.map((o) => o.name)).toEqual(expect.arrayContaining(['import-document', 'document', 'render']));
+  });
+
+  it('serves the OperationDefinition each CapabilityStatement entry names', async () => {
+    const capabilities = (await server.client.capabilityStatement()) as CapabilityStatement;
+    const carePlan = capabilities.rest?.[0]?.resource?.find((r) => r.type === 'CarePlan');
+    for (const code of ['import-document', 'document', 'render']) {
+      const definition = carePlan?.operation?.find((o) => o.name === code)?.definition;
+      const found = (await server.client.search({ resourceType: 'OperationDefinition', searchParams: { url: definition ?? '' } })) as Bundle<OperationDefinition>;
+      expect(found.entry?.map((e) => [e.resource?.code, e.resource?.resource, e.resource?.instance])).toEqual([[code, ['CarePlan'], code !== 'import-document']]);
+    }
+    const read = (await server.client.read({ resourceType: 'OperationDefinition', id: 'CarePlan-import-document' })) as OperationDefinition;
+    expect(read.parameter?.map((p) => p.name)).toEqual(['return', 'carePlan', 'planId', 'documentType', 'created', 'updated', 'unchanged']);
   });
 });
