@@ -76,12 +76,17 @@ export function expressionFor(expression: string, resourceType: string): string 
   }
   parts.push(expression.slice(start).trim());
   const roots = [resourceType, 'Resource', 'DomainResource'];
+  // A part rooted at an element name rather than a type is relative to the resource: R4 ships
+  // InsurancePlan `name` as `name | alias` (https://hl7.org/fhir/R4/insuranceplan.html#search).
+  const relative = /^(\(?\s*)([a-z][A-Za-z0-9]*)(?![A-Za-z0-9(])/;
   const kept = parts.filter((part) => {
     const root = /^\(?\s*([A-Za-z]+)/.exec(part)?.[1];
-    return root !== undefined && roots.includes(root);
+    return root !== undefined && (roots.includes(root) || relative.test(part));
   });
   // FHIRPath names the root by type; evaluate Resource / DomainResource paths on this type.
-  const rooted = kept.map((part) => part.replace(/^(\(?\s*)(?:Resource|DomainResource)\./, `$1${resourceType}.`));
+  const rooted = kept.map((part) =>
+    relative.test(part) ? part.replace(relative, `$1${resourceType}.$2`) : part.replace(/^(\(?\s*)(?:Resource|DomainResource)\./, `$1${resourceType}.`),
+  );
   return rooted.length ? rooted.join(' | ') : undefined;
 }
 

@@ -82,12 +82,13 @@ export const FIXTURES: (Resource & { id: string })[] = [
     owner: { identifier: { system: 'urn:npi', value: '1234567893' } }, basedOn: [{ reference: 'CarePlan/cp1' }],
   },
   { resourceType: 'Task', id: 't2', status: 'completed', intent: 'order', focus: { reference: 'CarePlan/cp2' }, for: { reference: 'Patient/p2' }, owner: { reference: 'Practitioner/pr1' } },
-  { resourceType: 'Practitioner', id: 'pr1', name: [{ family: 'Jones' }] },
+  { resourceType: 'Practitioner', id: 'pr1', name: [{ family: 'Jones' }], identifier: [{ value: 'NOSYS-1' }] },
   { resourceType: 'Observation', id: 'o1', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '2345-7' }] }, subject: { reference: 'Patient/p1' }, valueQuantity: { value: 5.4, unit: 'mg', system: UCUM, code: 'mg' } },
   { resourceType: 'Observation', id: 'o2', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '2345-7' }] }, subject: { reference: 'Patient/p2' }, valueQuantity: { value: 100, unit: 'mg', system: UCUM, code: 'mg' } },
   { resourceType: 'Observation', id: 'o3', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] }, subject: { reference: 'Patient/p2' }, valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '373066001' }] } },
   { resourceType: 'Observation', id: 'o4', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '1234-5' }] }, subject: { reference: 'Patient/p3' }, valueDateTime: '2024-05-01' },
   { resourceType: 'RiskAssessment', id: 'ra1', status: 'final', subject: { reference: 'Patient/p1' }, prediction: [{ probabilityDecimal: 0.54 }] },
+  { resourceType: 'InsurancePlan', id: 'ip1', name: 'KanCare Sunflower', alias: ['Sunflower Health'] },
   { resourceType: 'RiskAssessment', id: 'ra2', status: 'final', subject: { reference: 'Patient/p2' }, prediction: [{ probabilityDecimal: 0.56 }] },
 ] as (Resource & { id: string })[];
 

@@ -16,6 +16,8 @@ const CASES: [string, [string, string][], string[]][] = [
   ['CarePlan', [['category', 'urn:ks:plan|']], ['cp1', 'cp2', 'cp3']],
   ['Patient', [['identifier', '|A1']], []],
   ['Patient', [['identifier', 'A1']], ['p1']],
+  ['Practitioner', [['identifier', '|NOSYS-1']], ['pr1']],
+  ['Practitioner', [['identifier', 'urn:ks:mco|NOSYS-1']], []],
   ['Patient', [['gender', 'female']], ['p1']],
   ['Patient', [['active', 'true']], ['p1']],
   ['Patient', [['telecom', 'phone|785-555-0101']], ['p1']],
@@ -43,6 +45,8 @@ const CASES: [string, [string, string][], string[]][] = [
   ['Patient', [['address-city', 'wich']], ['p2']],
   ['Patient', [['address', 'topeka']], ['p1']],
   ['Patient', [['address-postalcode:missing', 'true']], ['p2', 'p3']],
+  ['InsurancePlan', [['name', 'health']], []],
+  ['InsurancePlan', [['name', 'sunflower,kancare']], ['ip1']],
   // reference (search.html#reference)
   ['CarePlan', [['subject', 'Patient/p1']], ['cp1']],
   ['CarePlan', [['subject', 'p2']], ['cp2']],
@@ -65,6 +69,12 @@ const CASES: [string, [string, string][], string[]][] = [
   ['CarePlan', [['date', 'sa2024-12-31']], ['cp2']],
   ['CarePlan', [['date', 'eb2025-01-01']], ['cp1']],
   ['CarePlan', [['date', 'ap2024-12-30']], ['cp1', 'cp2']],
+  // ap is a window around the value (10% of its distance from now), not "anything after"
+  ['CarePlan', [['date', 'ap2020-01-01']], []],
+  ['Patient', [['birthdate', 'ap1948']], ['p1']],
+  ['Patient', [['birthdate', 'sa1950-03-04'], ['birthdate', 'eb1960-01-02']], []],
+  ['Patient', [['birthdate', 'sa1950-03-03']], ['p1', 'p2']],
+  ['Patient', [['birthdate', 'eb1960']], ['p1']],
   ['CarePlan', [['date:missing', 'true']], ['cp3', 'ks1']],
   ['CarePlan', [['date', 'ge2024-03-01'], ['date', 'lt2024-04-01']], ['cp1']],
   // Timing: the range from the first to the last event
@@ -93,6 +103,8 @@ const CASES: [string, [string, string][], string[]][] = [
   ['RiskAssessment', [['probability', 'eb0.56']], ['ra1']],
   ['RiskAssessment', [['probability', '5e-1']], ['ra1']],
   ['RiskAssessment', [['probability', '6e-1']], ['ra2']],
+  ['RiskAssessment', [['probability:missing', 'false']], ['ra1', 'ra2']],
+  ['RiskAssessment', [['probability:missing', 'true']], []],
   // quantity (search.html#quantity): 5.4 mg and 100 mg
   ['Observation', [['value-quantity', '5.4|http://unitsofmeasure.org|mg']], ['o1']],
   ['Observation', [['value-quantity', '5.4||mg']], ['o1']],
@@ -113,11 +125,15 @@ const CASES: [string, [string, string][], string[]][] = [
   ['Observation', [['code-value-date', '1234-5$2024-05']], ['o4']],
   ['Observation', [['code-value-date', '1234-5$gt2024-06']], []],
   ['Observation', [['code-value-string', '2345-7$x']], []],
+  ['Observation', [['code-value-quantity:missing', 'false']], ['o1', 'o2']],
+  ['Observation', [['code-value-concept:missing', 'true']], ['o1', 'o2', 'o4']],
   // uri (search.html#uri)
   ['CarePlan', [['instantiates-uri', 'http://ks.gov/protocol/a']], ['cp1']],
   ['CarePlan', [['instantiates-uri', 'http://ks.gov/protocol']], []],
   ['CarePlan', [['instantiates-uri:below', 'http://ks.gov/']], ['cp1', 'cp2']],
   ['CarePlan', [['instantiates-uri:above', 'http://ks.gov/protocol/a/b/c']], ['cp1']],
+  ['CarePlan', [['instantiates-uri:above', 'http://ks.gov/protocol']], []],
+  ['CarePlan', [['instantiates-uri:missing', 'true']], ['cp3', 'ks1']],
   // common parameters (search.html#all)
   ['Patient', [['_id', 'p1,p3']], ['p1', 'p3']],
   ['Patient', [['_id:not', 'p1']], ['p2', 'p3']],
