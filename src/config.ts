@@ -19,6 +19,12 @@ export interface Config {
   readonly loadDemoData: boolean;
   /** Validate resources with Kansas content against their Kansas profile even without meta.profile. */
   readonly validateKansasPlansWithoutMetaProfile: boolean;
+  /**
+   * Longest time from a plan's start to its next review that `$import-document` accepts. 42 CFR
+   * 441.301(c)(3) requires a review at least every 12 months; no Kansas-specific interval was
+   * found (domain.md), so it is a setting with the federal maximum as default and upper bound.
+   */
+  readonly planReviewIntervalMonths: number;
   readonly auth: AuthSettings;
 }
 
@@ -107,6 +113,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     loadDemoData: overrides.loadDemoData ?? boolean(env, 'LOAD_DEMO_DATA', true),
     validateKansasPlansWithoutMetaProfile:
       overrides.validateKansasPlansWithoutMetaProfile ?? boolean(env, 'VALIDATE_KANSAS_WITHOUT_PROFILE', true),
+    planReviewIntervalMonths: overrides.planReviewIntervalMonths ?? integer(env, 'PLAN_REVIEW_INTERVAL_MONTHS', 12, 1, 12),
     auth: overrides.auth ?? {
       mode: authMode,
       jwksUrl: env.AUTH_JWKS_URL ? url(env, 'AUTH_JWKS_URL', '') : undefined,

@@ -10,6 +10,7 @@ describe('configuration', () => {
     expect(config.maxBodyBytes).toBe(16 * 1024 * 1024);
     expect(config.defaultPageSize).toBe(20);
     expect(config.maxPageSize).toBe(1000);
+    expect(config.planReviewIntervalMonths).toBe(12);
   });
 
   test('reads sizes with units and strips a trailing slash from BASE_URL', () => {
@@ -27,6 +28,8 @@ describe('configuration', () => {
     [{ BASE_URL: 'not a url' }, 'BASE_URL=not a url is not a valid absolute URL'],
     [{ DEFAULT_PAGE_SIZE: '50', MAX_PAGE_SIZE: '10' }, 'must not exceed MAX_PAGE_SIZE'],
     [{ LOAD_DEMO_DATA: 'maybe' }, 'LOAD_DEMO_DATA=maybe is not valid'],
+    // 42 CFR 441.301(c)(3): at least every 12 months, so a longer interval is refused.
+    [{ PLAN_REVIEW_INTERVAL_MONTHS: '13' }, 'PLAN_REVIEW_INTERVAL_MONTHS=13 is not valid'],
   ])('rejects %j with a message naming the setting', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -187,3 +187,23 @@ describe('CarePlan/$import-document, $document and $render', () => {
     expect(read.parameter?.map((p) => p.name)).toEqual(['return', 'carePlan', 'planId', 'documentType', 'created', 'updated', 'unchanged']);
   });
 });
+
+describe('$import-document with a shorter review interval configured', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // No Kansas-specific review interval was found (domain.md), so it is a setting, not a constant.
+    server = await startTestServer('pglite', { planReviewIntervalMonths: 6 });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('rejects a plan reviewed later than PLAN_REVIEW_INTERVAL_MONTHS after its start, writing nothing', async () => {
+    const doc = readExample('avery-example.pcsp.json') as PlanDocument;
+    const response = await importJson(server, doc);
+    expect(response.status).toBe(400);
+    expect(response.body.issue?.map((i) => i.location?.[0])).toEqual(['/nextReviewDate']);
+    expect(response.body.issue?.[0]?.diagnostics).toContain('more than 6 months after the plan starts');
+    expect(await countOf(server, 'CarePlan')).toBe(0);
+  });
+});

@@ -22,7 +22,7 @@ type SuccessfulImport = Extract<ImportResult, { ok: true }>;
  */
 async function importInOneTransaction(ctx: FhirContext, body: unknown, contentType: string | undefined): Promise<SuccessfulImport> {
   return ctx.repo.transaction(async (repo) => {
-    const result = await importPlanDocument(body, contentType, planStoreOf({ ...ctx, repo }));
+    const result = await importPlanDocument(body, contentType, planStoreOf({ ...ctx, repo }), { maxReviewIntervalMonths: ctx.config.planReviewIntervalMonths });
     if (!result.ok) {
       throw new FhirError(result.status, result.outcome.issue ?? []);
     }
