@@ -105,6 +105,19 @@ describe.each(searchTestDatabases)('search results on %s', (kind) => {
     expect([...times].sort().reverse()).toEqual(times);
   });
 
+  it('sorts on string, number and date parameters (normalized strings, nulls last both ways)', async () => {
+    const patients: [string, string][] = [['_id', 'p1,p2,p3']];
+    // family normalized: allen (Ållen), muller (Müller), smith
+    expect(matchIds(await search(repo, 'Patient', [...patients, ['_sort', 'family']]), true)).toEqual(['p3', 'p1', 'p2']);
+    expect(matchIds(await search(repo, 'Patient', [...patients, ['_sort', '-family']]), true)).toEqual(['p2', 'p1', 'p3']);
+    // p3 has no birthDate: last ascending and descending
+    expect(matchIds(await search(repo, 'Patient', [...patients, ['_sort', 'birthdate']]), true)).toEqual(['p1', 'p2', 'p3']);
+    expect(matchIds(await search(repo, 'Patient', [...patients, ['_sort', '-birthdate']]), true)).toEqual(['p2', 'p1', 'p3']);
+    expect(matchIds(await search(repo, 'RiskAssessment', [['_sort', '-probability']]), true)).toEqual(['ra2', 'ra1']);
+    expect(matchIds(await search(repo, 'Observation', [['_sort', 'value-quantity,_id']]), true)).toEqual(['o1', 'o2', 'o3', 'o4']);
+    expect(matchIds(await search(repo, 'Patient', [...patients, ['_sort', '-_id']]), true)).toEqual(['p3', 'p2', 'p1']);
+  });
+
   it('pages through a sort with ties and nulls without losing rows', async () => {
     const seen: string[] = [];
     let params: [string, string][] | undefined = [...paging, ['_sort', 'priority'], ['_count', '4']];
@@ -141,6 +154,22 @@ describe.each(searchTestDatabases)('search results on %s', (kind) => {
     expect((data.entry?.[0].resource as unknown as Record<string, unknown>).address).toBeDefined();
     const text = await search(repo, 'Patient', [['_id', 'p1'], ['_summary', 'text']]);
     expect((text.entry?.[0].resource as unknown as Record<string, unknown>).name).toBeUndefined();
+    // Elements not marked summary in R4 Patient (text, maritalStatus, contact) go; summary ones stay.
+    await repo.update({
+      resourceType: 'Patient', id: 'sum1', text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Dee</div>' },
+      name: [{ family: 'Dee' }], gender: 'other', maritalStatus: { text: 'unmarried' }, contact: [{ name: { family: 'Dee' } }],
+    });
+    const full = await search(repo, 'Patient', [['_id', 'sum1'], ['_summary', 'true']]);
+    expect(Object.keys(full.entry?.[0].resource ?? {}).sort()).toEqual(['gender', 'id', 'meta', 'name', 'resourceType']);
+    const textOnly = await search(repo, 'Patient', [['_id', 'sum1'], ['_summary', 'text']]);
+    expect(Object.keys(textOnly.entry?.[0].resource ?? {}).sort()).toEqual(['id', 'meta', 'resourceType', 'text']);
+    const dataOnly = await search(repo, 'Patient', [['_id', 'sum1'], ['_summary', 'data']]);
+    expect(Object.keys(dataOnly.entry?.[0].resource ?? {}).sort()).toEqual(['contact', 'gender', 'id', 'maritalStatus', 'meta', 'name', 'resourceType']);
+    const unshaped = await search(repo, 'Patient', [['_id', 'sum1'], ['_summary', 'false']]);
+    expect(unshaped.entry?.[0].resource?.meta?.tag).toBeUndefined();
+    const twoElements = await search(repo, 'Patient', [['_id', 'sum1'], ['_elements', 'gender,contact']]);
+    expect(Object.keys(twoElements.entry?.[0].resource ?? {}).sort()).toEqual(['contact', 'gender', 'id', 'meta', 'resourceType']);
+    await repo.delete('Patient', 'sum1');
   });
 
   it('_include, _include:iterate, _include=*, _revinclude and _revinclude:iterate', async () => {
@@ -157,6 +186,13 @@ describe.each(searchTestDatabases)('search results on %s', (kind) => {
     expect(modeIds(iterate, 'include')).toEqual(['CarePlan/cp1', 'Goal/g1']);
     const notIterated = await search(repo, 'Task', [['_id', 't1'], ['_include', 'Task:focus'], ['_include', 'CarePlan:goal']]);
     expect(modeIds(notIterated, 'include')).toEqual(['CarePlan/cp1']);
+    // _revinclude=*: every resource that references a match, through any reference parameter.
+    const revStar = await search(repo, 'Goal', [['_id', 'g1'], ['_revinclude', '*']]);
+    expect(modeIds(revStar, 'include')).toEqual(['CarePlan/cp1']);
+    const revStarOfPatient = await search(repo, 'Patient', [['_id', 'p2'], ['_revinclude', '*']]);
+    expect(modeIds(revStarOfPatient, 'include')).toEqual(['CarePlan/cp2', 'Observation/o2', 'Observation/o3', 'RiskAssessment/ra2', 'Task/t2']);
+    const revSourceStar = await search(repo, 'CarePlan', [['_id', 'cp1'], ['_revinclude', 'Task:*']]);
+    expect(modeIds(revSourceStar, 'include')).toEqual(['Task/t1']);
     const revIterate = await search(repo, 'Patient', [['_id', 'p1'], ['_revinclude', 'CarePlan:subject'], ['_revinclude:iterate', 'Task:focus']]);
     expect(modeIds(revIterate, 'include')).toEqual(['CarePlan/cp1', 'Task/t1']);
     expect(link(revIterate, 'self')).toBe(`${BASE}/Patient?_id=p1&_revinclude=CarePlan%3Asubject&_revinclude%3Aiterate=Task%3Afocus`);
