@@ -105,6 +105,21 @@ describe('printable HTML render', () => {
     expect(isWellFormed(body)).toBe(true);
   });
 
+  it.each(listExampleDocuments().map((e) => [e.file, e.document] as const))('%s: language, one h1, no skipped heading level, captioned tables with scoped headers', (_file, doc) => {
+    // WCAG 2.1: 3.1.1 language of page, 1.3.1 info and relationships (headings, table headers).
+    const page = renderPlanHtml(doc);
+    expect(page).toMatch(/^<!DOCTYPE html>\n<html lang="en">/);
+    const levels = [...page.matchAll(/<h([1-6])>/g)].map((m) => Number(m[1]));
+    expect(levels[0]).toBe(1);
+    expect(levels.filter((l) => l === 1)).toHaveLength(1);
+    expect(levels.every((level, i) => i === 0 || level <= levels[i - 1]! + 1)).toBe(true);
+    const tables = page.match(/<table>/g) ?? [];
+    expect(page.match(/<table><caption>[^<]+<\/caption>/g) ?? []).toHaveLength(tables.length);
+    expect(page.match(/<th>/g)).toBeNull();
+    expect(page.match(/<th scope="(col|row)">/g)?.length ?? 0).toBe(page.match(/<th\b/g)?.length ?? 0);
+    expect(page).not.toMatch(/<script|\son[a-z]+=/i);
+  });
+
   it('renders the BSP restrictive intervention with its committee approval and consent', () => {
     const bsp = renderPlanHtml(readExample('avery-example.bsp.json'));
     expect(bsp).toContain('Approved by</dt><dd>Example Behavioral Management Committee (fictional) on September 25, 2026');
