@@ -1,8 +1,19 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, CapabilityStatement, CarePlan, OperationOutcome, Parameters, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  CapabilityStatement,
+  CarePlan,
+  OperationOutcome,
+  OperationOutcomeIssue,
+  Parameters,
+  Resource,
+  StructureDefinition,
+  ValueSet,
+} from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKansasPackage } from '../../src/validation/package.ts';
+import { createResourceValidator } from '../../src/validation/validator.ts';
 import { http, startTestServer, type TestServer } from '../harness.ts';
 
 /** Validation on write, $validate and the terminology operations over HTTP (real server, PGlite). */
@@ -119,5 +130,78 @@ describe('Kansas validation over HTTP', () => {
     expect(listed).toEqual(loadKansasPackage().profiles.map((p) => p.url).sort());
     const carePlan = metadata.rest?.[0]?.resource?.find((r) => r.type === 'CarePlan');
     expect(carePlan?.operation?.map((o) => o.name)).toContain('validate');
+  });
+});
+
+/** Every example in bundles/examples/, written through the API: what test/validation/examples.test.ts finds offline is what a write gets. */
+describe('Kansas examples written over HTTP', () => {
+  let server: TestServer;
+  const validator = createResourceValidator();
+  const files = (kind: 'valid' | 'invalid'): string[] => readdirSync(join(examples, kind)).filter((f) => f.endsWith('.json')).sort();
+  const resourceOf = (kind: string, file: string): Resource => JSON.parse(readFileSync(join(examples, kind, file), 'utf8')) as Resource;
+  const summary = (issues: readonly OperationOutcomeIssue[]): string[][] =>
+    issues.map((i) => [i.severity, i.code, i.expression?.[0] ?? '', i.details?.text ?? '']);
+
+  beforeAll(async () => {
+    server = await startTestServer('pglite');
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('accepts every valid example (update-as-create at its id)', async () => {
+    for (const file of files('valid')) {
+      const resource = resourceOf('valid', file);
+      const written = await http(server, 'PUT', `${resource.resourceType}/${resource.id}`, { body: resource });
+      expect(written.status, file).toBe(201);
+    }
+  });
+
+  it('rejects every invalid example on create and on update with 400 and exactly the issues offline validation finds', async () => {
+    for (const file of files('invalid')) {
+      const resource = resourceOf('invalid', file);
+      const expected = summary(validator.validate(resource));
+      const { id: _id, ...body } = resource;
+      const created = await http(server, 'POST', resource.resourceType, { body });
+      expect(created.status, file).toBe(400);
+      expect(summary((created.body as OperationOutcome).issue), file).toEqual(expected);
+      const updated = await http(server, 'PUT', `${resource.resourceType}/${resource.id}`, { body: resource });
+      expect(updated.status, file).toBe(400);
+      expect(summary((updated.body as OperationOutcome).issue), file).toEqual(expected);
+      expect((await http(server, 'GET', `${resource.resourceType}/${resource.id}`)).status, file).toBe(404);
+    }
+  });
+
+  it('serves every artifact of the package at its REST endpoint, found by url', async () => {
+    const pkg = loadKansasPackage();
+    for (const type of [...new Set(pkg.resources.map((r) => r.resourceType))]) {
+      const found = (await http(server, 'GET', `${type}?_count=1000&_elements=url`)).body as Bundle;
+      const urls = (found.entry ?? []).map((e) => (e.resource as { url?: string }).url);
+      const expected = pkg.resources.filter((r) => r.resourceType === type).map((r) => r.url);
+      expect(urls, type).toEqual(expect.arrayContaining(expected));
+    }
+    const rights = `${KS}/StructureDefinition/ks-rights-modification`;
+    const byUrl = (await http(server, 'GET', `StructureDefinition?url=${encodeURIComponent(rights)}`)).body as Bundle;
+    expect(byUrl.entry?.map((e) => e.resource?.id)).toEqual(['ks-rights-modification']);
+  });
+
+  it('$validate takes mode and profile as query parameters, at instance level too', async () => {
+    const { id: _id, ...goal } = resourceOf('valid', 'ks-goal.json');
+    const created = await http(server, 'POST', 'Goal', { body: goal });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const other = await http(server, 'POST', `Goal/${id}/$validate?mode=update`, { body: { ...goal, id: 'someone-else' } });
+    expect(other.status).toBe(400);
+    const profile = (url: string): string => `Goal/${id}/$validate?mode=profile&profile=${encodeURIComponent(url)}`;
+    const asKsGoal = await http(server, 'POST', profile(`${KS}/StructureDefinition/ks-goal`), { body: { ...goal, id } });
+    expect(asKsGoal.status).toBe(200);
+    expect((asKsGoal.body as OperationOutcome).issue.map((i) => i.severity)).toEqual(['information']);
+    const unknown = await http(server, 'POST', profile('https://example.org/fhir/StructureDefinition/nope'), { body: { ...goal, id } });
+    expect(unknown.status).toBe(200);
+    expect((unknown.body as OperationOutcome).issue.map((i) => [i.severity, i.code])).toEqual([['error', 'not-supported']]);
+    const noProfile = await http(server, 'POST', `Goal/${id}/$validate?mode=profile`, { body: { ...goal, id } });
+    expect(noProfile.status).toBe(400);
+    const deletable = await http(server, 'POST', `Goal/${id}/$validate?mode=delete`);
+    expect(deletable.status).toBe(200);
   });
 });
