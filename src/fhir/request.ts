@@ -33,6 +33,11 @@ export interface FhirResponse {
   readonly location?: string;
   readonly etag?: string;
   readonly lastModified?: string;
+  /**
+   * `resource` already serialized (a stored version's JSON text), sent as is unless the client
+   * asks for `_pretty`; saves parsing and re-serializing what the database returned.
+   */
+  readonly resourceJson?: string;
   /** A non-FHIR body (e.g. the $render HTML), sent as is with its media type. */
   readonly raw?: { readonly contentType: string; readonly body: string };
 }

@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { SYSTEM_ACCESS, type TokenVerifier } from '../auth/access.ts';
 import type { FhirContext } from '../fhir/context.ts';
-import { FhirError, outcomeOf, payloadTooLarge, statusOf } from '../fhir/outcomes.ts';
+import { FhirError, badRequest, outcomeOf, payloadTooLarge, statusOf } from '../fhir/outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse } from '../fhir/request.ts';
 import { dispatch } from '../fhir/router.ts';
 import { httpDate } from '../fhir/versioning.ts';
@@ -17,9 +17,18 @@ function header(req: Request, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+/** A path with a broken %XX escape is the client's error (400), not an unexpected one (500). */
+function decodePath(rawPath: string): string {
+  try {
+    return decodeURIComponent(rawPath);
+  } catch {
+    throw badRequest(`The URL path ${JSON.stringify(rawPath.slice(0, 200))} has a malformed percent-encoding; escape reserved characters as %XX (RFC 3986).`);
+  }
+}
+
 function toFhirRequest(req: Request, basePath: string): FhirRequest {
   const url = new URL(req.originalUrl, 'http://localhost');
-  const path = decodeURIComponent(url.pathname.slice(basePath.length)).replace(/^\/+|\/+$/g, '');
+  const path = decodePath(url.pathname.slice(basePath.length)).replace(/^\/+|\/+$/g, '');
   const contentType = mediaType(header(req, 'content-type'));
   return {
     method: req.method as FhirRequest['method'],
@@ -63,13 +72,19 @@ function send(req: Request, res: Response, request: FhirRequest, response: FhirR
   // and an operation's output is always returned.
   const isWrite = request.method !== 'GET' && request.method !== 'HEAD' && request.path !== '' && !request.path.includes('$');
   const prefer = isWrite ? preferReturn(request) : 'representation';
+  const pretty = isPretty(req);
+  if (prefer === 'representation' && response.resourceJson !== undefined && !pretty) {
+    res.setHeader('Content-Type', FHIR_JSON);
+    res.send(response.resourceJson);
+    return;
+  }
   const body = prefer === 'minimal' ? undefined : prefer === 'OperationOutcome' ? response.outcome : (response.resource ?? response.outcome);
   if (body === undefined) {
     res.end();
     return;
   }
   res.setHeader('Content-Type', FHIR_JSON);
-  res.send(serialize(body, isPretty(req)));
+  res.send(serialize(body, pretty));
 }
 
 function sendError(req: Request, res: Response, logger: Logger, err: unknown): void {

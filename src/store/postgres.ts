@@ -1,6 +1,37 @@
 import pg from 'pg';
 import type { Database, SqlExecutor, SqlParam } from './database.ts';
 
+/**
+ * Distinct statement texts that get a name, per process. Each pooled connection prepares a named
+ * statement once and keeps it, so the bound keeps the plans a backend holds bounded too; texts
+ * beyond it run as unnamed statements (parsed and planned on every call, as before).
+ */
+const MAX_NAMED_STATEMENTS = 200;
+
+/**
+ * Names parameterized statements by their text. PostgreSQL parses, analyzes and plans an unnamed
+ * statement on every execution; a named one is parsed once per connection and its plan reused
+ * (https://www.postgresql.org/docs/current/sql-prepare.html). Measured on the 2-core machine: a
+ * primary-key read costs the server ~155 µs of CPU unnamed and ~70 µs named.
+ */
+export class StatementNames {
+  private readonly names = new Map<string, string>();
+  private readonly max: number;
+
+  constructor(max = MAX_NAMED_STATEMENTS) {
+    this.max = max;
+  }
+
+  nameFor(sql: string): string | undefined {
+    let name = this.names.get(sql);
+    if (name === undefined && this.names.size < this.max) {
+      name = `kanplan_${this.names.size}`;
+      this.names.set(sql, name);
+    }
+    return name;
+  }
+}
+
 /** PostgreSQL through a `pg` pool: each transaction holds one pooled client from BEGIN to COMMIT. */
 export async function openPostgres(connectionString: string, max: number, schema?: string): Promise<Database> {
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
@@ -9,9 +40,14 @@ export async function openPostgres(connectionString: string, max: number, schema
   const pool = new pg.Pool({ connectionString, max, options: schema ? `-c search_path=${schema}` : undefined });
   // A dropped idle connection must not crash the process; the next checkout reconnects.
   pool.on('error', () => undefined);
+  const statements = new StatementNames();
   const executor = (client: pg.Pool | pg.PoolClient): SqlExecutor => ({
     query: async <R extends object>(sql: string, params?: readonly SqlParam[]) =>
-      (await client.query(sql, params as unknown[] | undefined)).rows as R[],
+      (
+        await client.query<R>(
+          params && params.length > 0 ? { text: sql, values: params as unknown[], name: statements.nameFor(sql) } : { text: sql, values: params as unknown[] | undefined },
+        )
+      ).rows,
     exec: async (sql: string) => {
       await client.query(sql);
     },

@@ -12,6 +12,9 @@ export interface StoredVersion {
   readonly lastUpdated: string;
   readonly deleted: boolean;
   readonly method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** The version as stored (JSON text, meta included): what a read sends to the client. */
+  readonly content?: string;
+  /** `content` parsed, on first access: a read that only forwards `content` never parses it. */
   readonly resource?: Resource;
 }
 
@@ -37,8 +40,11 @@ export interface HistoryQuery {
   readonly id?: string;
   /** Only versions written at or after this instant. */
   readonly since?: string;
-  /** Only versions current at this instant (the newest version of each resource up to it). */
-  readonly at?: string;
+  /**
+   * Only versions current at some point in [from, until): written before `until` and not
+   * superseded by a version written at or before `from` (https://hl7.org/fhir/R4/http.html#history, _at).
+   */
+  readonly at?: { readonly from: string; readonly until: string };
   /** Page boundary: only versions from transactions before this one (newest first). */
   readonly beforeTx?: number;
   readonly beforeKey?: { readonly tx: number; readonly resourceType: string; readonly id: string; readonly versionId: number };
@@ -59,6 +65,8 @@ interface VersionRow {
 const PG_UNIQUE_VIOLATION = '23505';
 
 function toStoredVersion(row: VersionRow): StoredVersion {
+  const content = row.content ?? undefined;
+  let parsed: Resource | undefined;
   return {
     resourceType: row.resource_type,
     id: row.id,
@@ -67,7 +75,11 @@ function toStoredVersion(row: VersionRow): StoredVersion {
     lastUpdated: new Date(row.last_updated).toISOString(),
     deleted: row.deleted,
     method: (row.method ?? (row.deleted ? 'DELETE' : 'PUT')) as StoredVersion['method'],
-    resource: row.content ? (JSON.parse(row.content) as Resource) : undefined,
+    content,
+    get resource() {
+      if (parsed === undefined && content) parsed = JSON.parse(content) as Resource;
+      return parsed;
+    },
   };
 }
 
@@ -283,10 +295,10 @@ export class Repository {
       add('h.last_updated >= ?::timestamptz', query.since);
     }
     if (query.at) {
-      add('h.last_updated <= ?::timestamptz', query.at);
-      // Only the newest version of each resource as of `at`.
-      where.push(`NOT EXISTS (SELECT 1 FROM resource_history n WHERE n.resource_type = h.resource_type
-        AND n.id = h.id AND n.version_id > h.version_id AND n.last_updated <= $${params.length})`);
+      add('h.last_updated < ?::timestamptz', query.at.until);
+      // Still current at `from`: no later version of the resource was written by then.
+      add(`NOT EXISTS (SELECT 1 FROM resource_history n WHERE n.resource_type = h.resource_type
+        AND n.id = h.id AND n.version_id > h.version_id AND n.last_updated <= ?::timestamptz)`, query.at.from);
     }
     if (query.beforeKey) {
       const k = query.beforeKey;

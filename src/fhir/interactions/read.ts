@@ -2,20 +2,42 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { FhirContext } from '../context.ts';
 import { gone, notFound } from '../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
-import { etagOf, parseVersionTag } from '../versioning.ts';
+import type { StoredVersion } from '../../store/repository.ts';
+import { etagOf, parseVersionTagList, weakEtag } from '../versioning.ts';
 import { assertValidId } from './resource-body.ts';
 
-/** The current version, or 404 (never existed) / 410 (deleted). */
-export async function readCurrentResource(ctx: FhirContext, resourceType: string, id: string, lock = false): Promise<Resource> {
+/** The current version as stored, or 404 (never existed) / 410 (deleted). */
+async function readCurrentVersion(ctx: FhirContext, resourceType: string, id: string, lock: boolean): Promise<StoredVersion & { resource: Resource }> {
   assertValidId(id);
   const current = await ctx.repo.readCurrent(resourceType, id, lock);
   if (!current) {
     throw notFound(`${resourceType}/${id} does not exist.`);
   }
-  if (current.deleted || !current.resource) {
+  if (current.deleted || !current.content) {
     throw gone(`${resourceType}/${id} was deleted (version ${current.versionId}, ${current.lastUpdated}).`);
   }
-  return current.resource;
+  return current as StoredVersion & { resource: Resource };
+}
+
+/** The current version, or 404 (never existed) / 410 (deleted). */
+export async function readCurrentResource(ctx: FhirContext, resourceType: string, id: string, lock = false): Promise<Resource> {
+  return (await readCurrentVersion(ctx, resourceType, id, lock)).resource;
+}
+
+/**
+ * A 200 response for a stored version that forwards its JSON text; the parsed resource is there
+ * for callers that need it (batch and transaction GET entries), parsed only when they ask.
+ */
+function storedVersionResponse(version: StoredVersion & { resource: Resource }): FhirResponse {
+  return {
+    status: 200,
+    resourceJson: version.content,
+    get resource() {
+      return version.resource;
+    },
+    etag: weakEtag(version.versionId),
+    lastModified: version.lastUpdated,
+  };
 }
 
 /** A 200 response carrying a resource with its version headers. */
@@ -23,26 +45,27 @@ export function resourceResponse(resource: Resource, status = 200): FhirResponse
   return { status, resource, etag: etagOf(resource), lastModified: resource.meta?.lastUpdated };
 }
 
-function notModified(request: FhirRequest, resource: Resource): boolean {
+function notModified(request: FhirRequest, version: StoredVersion): boolean {
   const { ifNoneMatch, ifModifiedSince } = request.headers;
   if (ifNoneMatch !== undefined) {
-    return ifNoneMatch.trim() === '*' || parseVersionTag(ifNoneMatch, 'If-None-Match') === Number(resource.meta?.versionId);
+    const versions = parseVersionTagList(ifNoneMatch);
+    return versions === undefined || versions.includes(version.versionId);
   }
-  if (ifModifiedSince !== undefined && resource.meta?.lastUpdated) {
+  if (ifModifiedSince !== undefined) {
     const since = Date.parse(ifModifiedSince);
     // HTTP dates have second precision; lastUpdated has milliseconds.
-    return !Number.isNaN(since) && Math.floor(Date.parse(resource.meta.lastUpdated) / 1000) * 1000 <= since;
+    return !Number.isNaN(since) && Math.floor(Date.parse(version.lastUpdated) / 1000) * 1000 <= since;
   }
   return false;
 }
 
 /** read: https://hl7.org/fhir/R4/http.html#read, with conditional read (304). */
 export async function readResource(ctx: FhirContext, request: FhirRequest, resourceType: string, id: string): Promise<FhirResponse> {
-  const resource = await readCurrentResource(ctx, resourceType, id);
-  if (notModified(request, resource)) {
-    return { status: 304, etag: etagOf(resource), lastModified: resource.meta?.lastUpdated };
+  const version = await readCurrentVersion(ctx, resourceType, id, false);
+  if (notModified(request, version)) {
+    return { status: 304, etag: weakEtag(version.versionId), lastModified: version.lastUpdated };
   }
-  return resourceResponse(resource);
+  return storedVersionResponse(version);
 }
 
 /** vread: https://hl7.org/fhir/R4/http.html#vread */
