@@ -130,11 +130,9 @@ export async function runImportCommand(args: string[]): Promise<number> {
         tally.failed.push({ file: doc.file, reason: (body.issue ?? []).map((i) => i.diagnostics).join(' | ') || `HTTP ${response.status}` });
         continue;
       }
-      const created = count(body, 'created');
-      const updated = count(body, 'updated');
-      // One outcome per document: created if its plan is new, updated if anything changed.
-      if (created > 0 && updated === 0 && count(body, 'unchanged') === 0) tally.created += 1;
-      else if (created > 0 || updated > 0) tally.updated += 1;
+      // One outcome per document: created if its plan is new (201), updated if anything changed.
+      if (response.status === 201) tally.created += 1;
+      else if (count(body, 'created') > 0 || count(body, 'updated') > 0) tally.updated += 1;
       else tally.unchanged += 1;
     }
     progress(documents.length, documents.length, '');

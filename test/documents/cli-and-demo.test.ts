@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Bundle } from '@medplum/fhirtypes';
@@ -8,9 +8,9 @@ import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
 import { importExampleDocuments } from '../../src/fhir/operations/import-document.ts';
 import { startTestServer, type TestServer } from '../harness.ts';
 
-function captureStdout(): { text: () => string; restore: () => void } {
+function captureStdout(stream: NodeJS.WriteStream = process.stdout): { text: () => string; restore: () => void } {
   let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+  const spy = vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
     out += String(chunk);
     return true;
   });
@@ -50,5 +50,28 @@ describe('demo data and the import/export CLI', () => {
     expect(code).toBe(0);
     const exported = JSON.parse(readFileSync(file, 'utf8')) as unknown;
     expect(exported).toStrictEqual(listExampleDocuments().find((e) => e.document.planId === 'PCSP-TEST-RILEY-2026')?.document);
+  });
+
+  it('kanplan import counts created, updated and unchanged documents and shows progress on a terminal', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kanplan-import-'));
+    // New plan id: created. The original Avery PCSP over its loaded update: updated. Riley: unchanged.
+    const jordan = JSON.parse(readFileSync('bundles/documents/jordan-sample.pcsp.json', 'utf8')) as { planId: string };
+    writeFileSync(path.join(dir, 'a-jordan-2027.pcsp.json'), JSON.stringify({ ...jordan, planId: 'PCSP-TEST-JORDAN-2027' }));
+    copyFileSync('bundles/documents/avery-example.pcsp.json', path.join(dir, 'b-avery.pcsp.json'));
+    copyFileSync('bundles/documents/riley-placeholder.pcsp.yaml', path.join(dir, 'c-riley.pcsp.yaml'));
+    const wasTty = process.stderr.isTTY;
+    process.stderr.isTTY = true;
+    const out = captureStdout();
+    const err = captureStdout(process.stderr);
+    try {
+      expect(await runImportCommand([dir, '--server', server.url, '--token', server.token])).toBe(0);
+    } finally {
+      out.restore();
+      err.restore();
+      process.stderr.isTTY = wasTty;
+    }
+    expect(out.text()).toBe('3 document(s): 1 created, 1 updated, 1 unchanged, 0 failed\n');
+    expect(err.text()).toContain(`[${'.'.repeat(30)}] 0/3 a-jordan-2027.pcsp.json`);
+    expect(err.text()).toContain(`[${'#'.repeat(30)}] 3/3`);
   });
 });

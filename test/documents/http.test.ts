@@ -79,6 +79,15 @@ describe('CarePlan/$import-document, $document and $render', () => {
     expect(plan.meta?.versionId).toBe('1');
   });
 
+  it('answers 201 for a new plan of a person who already has one (the Patient itself unchanged)', async () => {
+    const doc = { ...(readExample('casey-fictional.pcsp.json') as PlanDocument), planId: 'PCSP-TEST-CASEY-2027' };
+    const response = await importJson(server, doc);
+    expect(response.status).toBe(201);
+    expect(parameter(response.body, 'created')?.valueInteger).toBeGreaterThan(5);
+    const again = await importJson(server, doc);
+    expect(again.status).toBe(200);
+  });
+
   it('rejects a document that fails its schema with 400, one issue per error with JSON pointers, and writes nothing', async () => {
     const before = await countOf(server, 'CarePlan');
     const doc = { ...(readExample('avery-example.pcsp.json') as unknown as Record<string, unknown>), planId: 'PCSP-TEST-NEW', status: 'finished', nextReviewDate: '31/12/2027' };

@@ -75,9 +75,17 @@ export const importDocumentOperation: FhirOperation = {
         { name: 'unchanged', valueInteger: result.summary.unchanged },
       ],
     };
-    return { status: result.summary.created > 0 && result.summary.updated === 0 && result.summary.unchanged === 0 ? 201 : 200, resource: parameters };
+    return { status: planIsNew(result) ? 201 : 200, resource: parameters };
   },
 };
+
+/**
+ * 201 when the document's CarePlan was created by this import, 200 when it already existed. Not
+ * "every resource is new": a new plan of a person who already has one leaves the Patient as it is.
+ */
+function planIsNew(result: SuccessfulImport): boolean {
+  return (result.response.entry ?? []).some((e) => e.response?.status?.startsWith('201') === true && (e.response.location ?? '').includes(`/${result.carePlan}/_history/`));
+}
 
 export interface ExampleImport {
   readonly file: string;
