@@ -35,6 +35,9 @@ const EXPECTED_ISSUES: Record<string, Expected[]> = {
     ['error', 'invariant', 'ServiceRequest', "Constraint ks-auth-1 not met: An authorization period has both a start and an end"],
     ['error', 'required', 'ServiceRequest.identifier[0].value', "ServiceRequest.identifier[0].value: expected 1..1 values, found 0"],
   ],
+  'ks-backup-plan-careplan-activity-detail': [
+    ['error', 'structure', 'CarePlan.activity.detail', "Invalid number of values: expected 0..0, but found 1"],
+  ],
   'ks-backup-plan-careplan-missing-description': [
     ['error', 'structure', 'CarePlan.description', "Missing required property"],
   ],
@@ -78,6 +81,11 @@ const EXPECTED_ISSUES: Record<string, Expected[]> = {
   ],
   'ks-patient-mco-wrong-value-type': [
     ['error', 'structure', 'Patient.extension[0].valueString', "Patient.extension[0].valueString: type String is not allowed here; allowed: CodeableConcept"],
+  ],
+  // eLTSS Patient (standards.md §1.2): name.family 1..1, name.given 1..*, and the same for contact names.
+  'ks-patient-name-without-given-contact-without-family': [
+    ['error', 'structure', 'Patient.name[0].given', "Missing required property"],
+    ['error', 'structure', 'Patient.contact[0].name.family', "Missing required property"],
   ],
   'ks-patient-missing-medicaid-id': [
     ['error', 'structure', 'Patient.identifier', "Incorrect number of values provided for slice 'ksMedicaidId': expected 1..1, but found 0"],
