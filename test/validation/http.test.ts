@@ -205,3 +205,20 @@ describe('Kansas examples written over HTTP', () => {
     expect(deletable.status).toBe(200);
   });
 });
+
+describe('VALIDATE_KANSAS_WITHOUT_PROFILE=false', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('pglite', { validateKansasPlansWithoutMetaProfile: false });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('validates a Kansas plan without meta.profile against base R4 only, and one that names its profile as before', async () => {
+    const { id: _id, meta: _meta, ...noProfile } = read('invalid', 'ks-bsp-careplan-missing-part-of');
+    expect((await http(server, 'POST', 'CarePlan', { body: noProfile })).status).toBe(201);
+    const { id: _id2, ...withProfile } = read('invalid', 'ks-bsp-careplan-missing-part-of');
+    expect((await http(server, 'POST', 'CarePlan', { body: withProfile })).status).toBe(400);
+  });
+});
