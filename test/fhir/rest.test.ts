@@ -150,6 +150,18 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
     });
   });
 
+  describe('conditional read', () => {
+    test('If-None-Match takes a list of entity tags and *', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      expect((await http(server, 'GET', `Patient/${created.id}`, { headers: { 'if-none-match': 'W/"3", W/"1"' } })).status).toBe(304);
+      expect((await http(server, 'GET', `Patient/${created.id}`, { headers: { 'if-none-match': 'W/"2", W/"3"' } })).status).toBe(200);
+      expect((await http(server, 'GET', `Patient/${created.id}`, { headers: { 'if-none-match': '*' } })).status).toBe(304);
+      const bad = await http(server, 'GET', `Patient/${created.id}`, { headers: { 'if-none-match': 'yesterday' } });
+      expect(bad.status).toBe(400);
+      expect(bad.body.issue[0].expression).toEqual(['If-None-Match']);
+    });
+  });
+
   describe('update', () => {
     test('update-as-create with a client id answers 201, then 200 with version 2', async () => {
       const id = `kp-${Date.now()}`;
@@ -265,6 +277,16 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       expect(res.body.description).toBe('Supports for living at home');
     });
 
+    test('a FHIRPath Patch operation without type or path is 400 naming the parameter', async () => {
+      const created = (await server.client.create({ resourceType: 'CarePlan', body: carePlanFor('p1') })) as CarePlan;
+      const res = await http(server, 'PATCH', `CarePlan/${created.id}`, {
+        body: { resourceType: 'Parameters', parameter: [{ name: 'operation', part: [{ name: 'type', valueCode: 'delete' }] }] },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.issue[0].expression).toEqual(['Parameters.parameter[0].part']);
+      expect(res.body.issue[0].diagnostics).toContain('needs a "type" part');
+    });
+
     test('a patch that breaks the resource is rejected with the validation issue', async () => {
       const created = (await server.client.create({ resourceType: 'CarePlan', body: carePlanFor('p1') })) as CarePlan;
       const res = await http(server, 'PATCH', `CarePlan/${created.id}`, {
@@ -358,6 +380,56 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       expect(system.body.entry.length).toBeGreaterThanOrEqual(2);
     });
 
+    test('_since and _at take dates of any precision; _at selects versions current during the period', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      const id = created.id as string;
+      const updated = (await server.client.update({ resourceType: 'Patient', id, body: { ...created, gender: 'female' } })) as Patient;
+      const year = (created.meta?.lastUpdated as string).slice(0, 4);
+      // The day version 2 was written: version 1 was current at its start, or written in it.
+      const day = (updated.meta?.lastUpdated as string).slice(0, 10);
+      for (const value of [year, `${year}-01`, (created.meta?.lastUpdated as string).slice(0, 10), `${(created.meta?.lastUpdated as string).slice(0, 10)}T00:00`]) {
+        const since = await http(server, 'GET', `Patient/${id}/_history?_since=${value}`);
+        expect(since.status).toBe(200);
+        expect(since.body.entry).toHaveLength(2);
+      }
+      // Both versions were current at some point of the day they were written.
+      const at = await http(server, 'GET', `Patient/${id}/_history?_at=${day}`);
+      expect(at.body.entry.map((e: { response: { etag: string } }) => e.response.etag)).toEqual(['W/"2"', 'W/"1"']);
+      const before = await http(server, 'GET', `Patient/${id}/_history?_at=${Number(year) - 1}`);
+      expect(before.body.entry).toEqual([]);
+    });
+
+    test('instance and system history page with _count and next links', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      const id = created.id as string;
+      for (const gender of ['female', 'male', 'other'] as const) {
+        await server.client.update({ resourceType: 'Patient', id, body: { ...created, gender } });
+      }
+      const etags: string[] = [];
+      let page = await http(server, 'GET', `Patient/${id}/_history?_count=3`);
+      for (;;) {
+        expect(page.status).toBe(200);
+        etags.push(...page.body.entry.map((e: { response: { etag: string } }) => e.response.etag));
+        const next = page.body.link.find((l: { relation: string }) => l.relation === 'next')?.url as string | undefined;
+        if (!next) break;
+        expect(next).toContain('_count=3');
+        page = await http(server, 'GET', next.slice(server.url.length + 1));
+      }
+      expect(etags).toEqual(['W/"4"', 'W/"3"', 'W/"2"', 'W/"1"']);
+      const system = await http(server, 'GET', '_history?_count=2');
+      expect(system.body.entry).toHaveLength(2);
+      expect(system.body.link.find((l: { relation: string }) => l.relation === 'next').url).toMatch(/\/_history\?_count=2&_page=/);
+    });
+
+    test('rejects calendar-impossible history dates with 400', async () => {
+      for (const value of ['2026-02-30', '2026-13', '2026-01-01T24:00:00Z']) {
+        const res = await http(server, 'GET', `Patient/_history?_since=${value}`);
+        expect(res.status).toBe(400);
+        expect(res.body.issue[0].expression).toEqual(['_since']);
+      }
+      expect((await http(server, 'GET', '_history?_at=2026-02-30T10:00:00Z')).status).toBe(400);
+    });
+
     test('rejects unknown history parameters and malformed dates', async () => {
       const bad = await http(server, 'GET', 'Patient/_history?_since=last-tuesday');
       expect(bad.status).toBe(400);
@@ -395,6 +467,13 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       expect(res.body.issue[0].diagnostics).toContain('MAX_BODY_SIZE');
     });
 
+    test('a URL path with a malformed percent-encoding is 400, not 500', async () => {
+      const res = await http(server, 'GET', 'Patient/%E0%A4%A');
+      expect(res.status).toBe(400);
+      expect(res.body.issue[0].code).toBe('invalid');
+      expect(res.body.issue[0].diagnostics).toContain('malformed percent-encoding');
+    });
+
     test('an unsupported method is 405', async () => {
       const res = await http(server, 'POST', 'Patient/123', { body: patient });
       expect(res.status).toBe(405);
@@ -423,6 +502,51 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       );
       expect(cs.rest[0].interaction.map((i) => i.code)).toEqual(expect.arrayContaining(['transaction', 'batch']));
     });
+  });
+});
+
+/** A well-formed value of each search parameter type (https://hl7.org/fhir/R4/search.html). */
+const SAMPLE_VALUES: Record<string, string[]> = {
+  token: ['x'],
+  string: ['x'],
+  date: ['2020'],
+  number: ['1'],
+  quantity: ['1'],
+  uri: ['http://example.org/x'],
+  reference: ['Patient/1'],
+  // A composite's components are not in the CapabilityStatement: one of these shapes fits each.
+  composite: ['x$x', 'x$1', 'x$2020', 'x$x$x'],
+};
+
+describe('CapabilityStatement tells the truth', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('pglite');
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('every search parameter it lists answers a search with a well-formed value', async () => {
+    const cs = (await http(server, 'GET', 'metadata')).body as {
+      rest: { resource: { type: string; searchParam?: { name: string; type: string }[] }[] }[];
+    };
+    const refused: string[] = [];
+    let listed = 0;
+    for (const resource of cs.rest[0].resource) {
+      for (const param of resource.searchParam ?? []) {
+        listed += 1;
+        const statuses: number[] = [];
+        for (const value of SAMPLE_VALUES[param.type] ?? ['x']) {
+          const res = await http(server, 'GET', `${resource.type}?${encodeURIComponent(param.name)}=${encodeURIComponent(value)}&_count=1&_total=none`);
+          statuses.push(res.status);
+          if (res.status === 200) break;
+        }
+        if (!statuses.includes(200)) refused.push(`${resource.type}?${param.name} (${param.type}): ${statuses.join(', ')}`);
+      }
+    }
+    expect(listed).toBeGreaterThan(2000);
+    expect(refused).toEqual([]);
   });
 });
 

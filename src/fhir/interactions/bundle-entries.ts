@@ -24,6 +24,9 @@ export function expectRequestBundle(body: unknown, maxEntries: number): Bundle &
       'Bundle.type',
     );
   }
+  if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) {
+    throw badRequest('Bundle.entry must be an array of entries, each with a request (and a resource for POST and PUT).', 'Bundle.entry');
+  }
   const count = bundle.entry?.length ?? 0;
   if (count > maxEntries) {
     throw payloadTooLarge(
@@ -69,16 +72,33 @@ function patchBody(resource: Resource | undefined, index: number): { contentType
   );
 }
 
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A string element of entry.request (url, ifMatch ...): absent, or a string; anything else is 400. */
+function requestString(entry: BundleEntry, name: 'url' | 'ifMatch' | 'ifNoneExist' | 'ifNoneMatch' | 'ifModifiedSince', where: string): string | undefined {
+  const value: unknown = entry.request?.[name];
+  if (value !== undefined && typeof value !== 'string') {
+    throw badRequest(`${where}.request.${name} must be a string.`, `${where}.request.${name}`);
+  }
+  return value;
+}
+
 export function parseBundleEntry(entry: BundleEntry, index: number, baseUrl: string): BundleRequestEntry {
   const where = `Bundle.entry[${index}]`;
+  if (!isObject(entry) || !isObject(entry?.request)) {
+    throw badRequest(`${where} must be an object with a request ({"request": {"method": ..., "url": ...}}).`, `${where}.request`);
+  }
   const method = entry.request?.method as EntryMethod | undefined;
   if (!method || !ENTRY_METHODS.includes(method)) {
     throw badRequest(`${where}.request.method must be one of ${ENTRY_METHODS.join(', ')}.`, `${where}.request.method`);
   }
-  if (!entry.request?.url) {
+  const url = requestString(entry, 'url', where);
+  if (!url) {
     throw badRequest(`${where}.request.url is required (e.g. "CarePlan" for a POST, "CarePlan/123" for a PUT).`, `${where}.request.url`);
   }
-  const { path, query } = splitEntryUrl(entry.request.url, baseUrl, index);
+  const { path, query } = splitEntryUrl(url, baseUrl, index);
   if ((method === 'POST' || method === 'PUT') && !entry.resource) {
     throw badRequest(`${where} is a ${method} without a resource.`, `${where}.resource`);
   }
@@ -93,10 +113,10 @@ export function parseBundleEntry(entry: BundleEntry, index: number, baseUrl: str
       body: patch ? patch.body : entry.resource,
       contentType: patch ? patch.contentType : 'application/fhir+json',
       headers: {
-        ifMatch: entry.request.ifMatch,
-        ifNoneExist: entry.request.ifNoneExist,
-        ifNoneMatch: entry.request.ifNoneMatch,
-        ifModifiedSince: entry.request.ifModifiedSince,
+        ifMatch: requestString(entry, 'ifMatch', where),
+        ifNoneExist: requestString(entry, 'ifNoneExist', where),
+        ifNoneMatch: requestString(entry, 'ifNoneMatch', where),
+        ifModifiedSince: requestString(entry, 'ifModifiedSince', where),
       },
     },
   };

@@ -6,7 +6,8 @@ import type { FhirRequest, FhirResponse } from '../request.ts';
 import { assertValidId } from './resource-body.ts';
 
 const HISTORY_PARAMS = new Set(['_count', '_since', '_at', '_page', '_format', '_pretty']);
-const FHIR_INSTANT = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+/** A FHIR date, dateTime or instant: year, month, day, hour, minute, second, fraction, zone. */
+const FHIR_DATE_TIME = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 
 type PageKey = NonNullable<HistoryQuery['beforeKey']>;
 
@@ -26,14 +27,38 @@ function decodePage(token: string): PageKey {
   throw badRequest(`_page=${token} is not a page token this server issued; follow the Bundle's next link.`, '_page');
 }
 
-function instantParam(value: string | undefined, name: string): string | undefined {
+/**
+ * The period a `_since` / `_at` value stands for, as instants [from, until): `2026` is the whole
+ * year, `2026-01-31T12:00:00Z` that second (https://hl7.org/fhir/R4/search.html#date). A time
+ * without a zone is read as UTC. Calendar-impossible values (2026-02-30) are 400, not SQL errors.
+ */
+function timeRangeParam(value: string | undefined, name: string): { from: string; until: string } | undefined {
   if (value === undefined) {
     return undefined;
   }
-  if (!FHIR_INSTANT.test(value) || Number.isNaN(Date.parse(value))) {
-    throw badRequest(`${name}=${value} is not a date or instant; use e.g. ${name}=2026-01-31T12:00:00Z.`, name);
+  const invalid = () => badRequest(`${name}=${value} is not a date or instant; use e.g. ${name}=2026-01-31T12:00:00Z.`, name);
+  const match = FHIR_DATE_TIME.exec(value);
+  if (!match) {
+    throw invalid();
   }
-  return value;
+  const [, year, month, day, hour, minute, second, fraction, zone] = match;
+  const parts = [Number(year), Number(month ?? 1) - 1, Number(day ?? 1), Number(hour ?? 0), Number(minute ?? 0), Number(second ?? 0)] as const;
+  const local = new Date(Date.UTC(...parts));
+  // Date.UTC rolls 2026-02-30 over to March 2; a changed field means the value was impossible.
+  const fields = [local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate(), local.getUTCHours(), local.getUTCMinutes(), local.getUTCSeconds()];
+  if (fields.some((field, i) => field !== parts[i])) {
+    throw invalid();
+  }
+  const offsetMinutes = !zone || zone === 'Z' ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+  const from = local.getTime() - offsetMinutes * 60_000 + (fraction ? Math.floor(Number(fraction) * 1000) : 0);
+  const end = new Date(from);
+  if (fraction) end.setUTCMilliseconds(end.getUTCMilliseconds() + 1);
+  else if (second) end.setUTCSeconds(end.getUTCSeconds() + 1);
+  else if (minute) end.setUTCMinutes(end.getUTCMinutes() + 1);
+  else if (day) end.setUTCDate(end.getUTCDate() + 1);
+  else if (month) end.setUTCMonth(end.getUTCMonth() + 1);
+  else end.setUTCFullYear(end.getUTCFullYear() + 1);
+  return { from: new Date(from).toISOString(), until: end.toISOString() };
 }
 
 function entryOf(ctx: FhirContext, version: StoredVersion): BundleEntry {
@@ -81,8 +106,10 @@ export async function handleHistory(
   const query: HistoryQuery = {
     resourceType,
     id,
-    since: instantParam(params.get('_since'), '_since'),
-    at: instantParam(params.get('_at'), '_at'),
+    // _since: versions written at or after the start of the value's period.
+    since: timeRangeParam(params.get('_since'), '_since')?.from,
+    // _at: versions that were current at some point during the value's period.
+    at: timeRangeParam(params.get('_at'), '_at'),
     beforeKey: page === undefined ? undefined : decodePage(page),
     count: pageSize + 1,
   };

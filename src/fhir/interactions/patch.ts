@@ -43,11 +43,30 @@ function applyJsonPatch(resource: Resource, operations: unknown): Resource {
   return patched;
 }
 
+/**
+ * Each parameter of a FHIRPath Patch is an `operation` with at least a `type` code and a `path`
+ * string (https://hl7.org/fhir/R4/fhirpatch.html); @medplum/core fails on others with messages
+ * that don't say what to fix.
+ */
+function assertPatchOperations(body: Parameters): void {
+  (body.parameter ?? []).forEach((parameter, index) => {
+    const where = `Parameters.parameter[${index}]`;
+    const part = (name: string) => parameter.part?.find((p) => p.name === name);
+    if (parameter.name !== 'operation') {
+      throw badRequest(`${where} is named ${JSON.stringify(parameter.name)}; every parameter of a FHIRPath Patch is an "operation".`, `${where}.name`);
+    }
+    if (typeof part('type')?.valueCode !== 'string' || typeof part('path')?.valueString !== 'string') {
+      throw badRequest(`${where} needs a "type" part (valueCode add, insert, delete, replace or move) and a "path" part (valueString FHIRPath).`, `${where}.part`);
+    }
+  });
+}
+
 function applyFhirPathPatch(resource: Resource, parameters: unknown): Resource {
   const body = parameters as Parameters;
   if (body?.resourceType !== 'Parameters') {
     throw badRequest('A FHIRPath Patch body must be a Parameters resource (https://hl7.org/fhir/R4/fhirpatch.html).');
   }
+  assertPatchOperations(body);
   const patched = deepClone(resource);
   try {
     fhirpathPatchTypedValue({ type: resource.resourceType, value: patched }, parseFhirPathPatchParameters(body));
