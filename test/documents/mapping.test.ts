@@ -41,7 +41,7 @@ function subExtensions(extension: Extension | undefined): Record<string, unknown
   const values: Record<string, unknown[]> = {};
   for (const sub of extension?.extension ?? []) {
     const key = Object.keys(sub).find((k) => k.startsWith('value'))!;
-    (values[sub.url] ??= []).push((sub as Record<string, unknown>)[key]);
+    (values[sub.url] ??= []).push((sub as unknown as Record<string, unknown>)[key]);
   }
   return values;
 }
