@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
 import type { PlanDocument } from '../../src/documents/types.ts';
 import { http, issueTestToken, startTestServer, type TestServer } from '../harness.ts';
-import { examplesDirectory, readExample } from './examples.ts';
+import { checkDocument } from '../../src/documents/check-document.ts';
+import { exampleFiles, examplesDirectory, readExample } from './examples.ts';
 
 /** The document operations through the real server (PGlite), with fhir-kit-client for FHIR reads. */
 
@@ -95,6 +96,17 @@ describe('CarePlan/$import-document, $document and $render', () => {
     expect(response.status).toBe(400);
     expect(response.body.issue?.map((i) => i.location?.[0]).sort()).toEqual(['/nextReviewDate', '/status']);
     expect(response.body.issue?.find((i) => i.location?.[0] === '/nextReviewDate')?.diagnostics).toBe('/nextReviewDate must be a date written YYYY-MM-DD, e.g. 2026-01-31.');
+    expect(await countOf(server, 'CarePlan')).toBe(before);
+  });
+
+  it('rejects every invalid example (one per rule family) with 400 located by JSON pointer, writing nothing', async () => {
+    const before = await countOf(server, 'CarePlan');
+    for (const file of exampleFiles('invalid/')) {
+      const expected = checkDocument(readExample(file));
+      const response = await importJson(server, readExample(file));
+      expect(response.status, file).toBe(400);
+      expect(response.body.issue?.map((i) => i.location?.[0]), file).toEqual(expected.ok ? [] : expected.problems.map((p) => p.pointer));
+    }
     expect(await countOf(server, 'CarePlan')).toBe(before);
   });
 

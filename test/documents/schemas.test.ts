@@ -31,6 +31,7 @@ const invalidExamples: Record<string, { rule: string; pointer: string }> = {
   'decision-maker.consent-without-decision-maker.pcsp.json': { rule: 'decision-maker', pointer: '/informedConsent/givenBy' },
   'enum.unknown-mco.isp.json': { rule: 'enum', pointer: '/mco' },
   'format.date-not-iso.pcsp.json': { rule: 'format', pointer: '/effectivePeriod/start' },
+  'maxLength.goal-description-too-long.pcsp.json': { rule: 'maxLength', pointer: '/goals/0/description' },
   'minItems.no-strengths.pcsp.json': { rule: 'minItems', pointer: '/strengths' },
   'minLength.blank-backup-plan.pcsp.json': { rule: 'minLength', pointer: '/backupPlan' },
   'pattern.service-code-not-hcpcs.pcsp.json': { rule: 'pattern', pointer: '/services/0/serviceCode' },
