@@ -35,6 +35,11 @@ const EXPECTED_ISSUES: Record<string, Expected[]> = {
     ['error', 'invariant', 'ServiceRequest', "Constraint ks-auth-1 not met: An authorization period has both a start and an end"],
     ['error', 'required', 'ServiceRequest.identifier[0].value', "ServiceRequest.identifier[0].value: expected 1..1 values, found 0"],
   ],
+  // Authorized units are Kansas service units (ks-service-unit), not UCUM.
+  'ks-authorized-service-ucum-units': [
+    ['error', 'structure', 'ServiceRequest.quantity[x].system', "Value did not match expected pattern"],
+    ['error', 'code-invalid', 'ServiceRequest.quantityQuantity.code', "ServiceRequest.quantityQuantity.code: 'h' is not in the required value set https://kanplan.org/fhir/ValueSet/ks-service-unit"],
+  ],
   'ks-backup-plan-careplan-activity-detail': [
     ['error', 'structure', 'CarePlan.activity.detail', "Invalid number of values: expected 0..0, but found 1"],
   ],
