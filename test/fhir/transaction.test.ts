@@ -71,6 +71,39 @@ describe.each(testDatabases)('transaction and batch on %s', (kind) => {
     expect(response.entry?.[0].response?.location).toBe(`${server.url}/CarePlan/${plan.id}/_history/1`);
   });
 
+  test('conditional references and urn:uuid placeholders are resolved inside extensions and uri elements too', async () => {
+    const system = 'https://kanplan.org/fhir/sid/ks-medicaid-id';
+    const value = `KS-EXT-${Date.now()}`;
+    const member = (await server.client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', identifier: [{ system, value }] } })) as Patient;
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          resource: {
+            resourceType: 'Goal',
+            lifecycleStatus: 'active',
+            description: { text: 'Keep my job' },
+            subject: { reference: PATIENT },
+            extension: [
+              // A conditional reference nested in a complex extension, and a placeholder in a uri.
+              { url: 'http://example.org/fhir/StructureDefinition/supporter', extension: [{ url: 'who', valueReference: { reference: `Patient?identifier=${system}|${value}` } }] },
+              { url: 'http://example.org/fhir/StructureDefinition/source', valueUri: PATIENT },
+            ],
+          } as Goal,
+          request: { method: 'POST', url: 'Goal' },
+        },
+        { fullUrl: PATIENT, resource: { resourceType: 'Patient', name: [{ family: 'Sampleton' }] }, request: { method: 'POST', url: 'Patient' } },
+      ],
+    };
+    const response = (await server.client.transaction({ body: bundle })) as Bundle;
+    const goal = response.entry?.[0].resource as Goal;
+    const created = response.entry?.[1].resource as Patient;
+    expect(goal.extension?.[0].extension?.[0].valueReference?.reference).toBe(`Patient/${member.id}`);
+    expect(goal.extension?.[1].valueUri).toBe(`Patient/${created.id}`);
+    expect(goal.subject.reference).toBe(`Patient/${created.id}`);
+  });
+
   test('a failing entry rolls back every entry and the error names it', async () => {
     const before = await historyCount(server);
     const bundle = planBundle();
@@ -148,6 +181,45 @@ describe.each(testDatabases)('transaction and batch on %s', (kind) => {
     expect(response.entry?.[2].response?.outcome?.resourceType).toBe('OperationOutcome');
   });
 
+  test('a failed batch entry leaves the entries that succeeded stored', async () => {
+    const response = (await server.client.batch({
+      body: {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [
+          { request: { method: 'DELETE', url: 'Patient/never-was' } },
+          { resource: { resourceType: 'Basic', code: { text: 'kept' } }, request: { method: 'POST', url: 'Basic' } },
+          { resource: { resourceType: 'Basic', code: 'not a CodeableConcept' }, request: { method: 'POST', url: 'Basic' } },
+        ],
+      },
+    })) as Bundle;
+    expect(response.entry?.map((e) => e.response?.status)).toEqual(['404 Not Found', '201 Created', '400 Bad Request']);
+    const kept = response.entry?.[1].resource as { id: string };
+    expect((await http(server, 'GET', `Basic/${kept.id}`)).status).toBe(200);
+  });
+
+  test('malformed entries are 400: Bundle.entry not an array, an entry that is not an object', async () => {
+    const notArray = await http(server, 'POST', '', { body: { resourceType: 'Bundle', type: 'batch', entry: 'x' } });
+    expect(notArray.status).toBe(400);
+    expect(notArray.body.issue[0].expression).toEqual(['Bundle.entry']);
+    const nullEntry = await http(server, 'POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry: [null] } });
+    expect(nullEntry.status).toBe(400);
+    expect(nullEntry.body.issue[0].expression).toEqual(['Bundle.entry[0].request']);
+    const badUrl = await http(server, 'POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'GET', url: 5 } }] } });
+    expect(badUrl.status).toBe(400);
+    expect(badUrl.body.issue[0].expression).toEqual(['Bundle.entry[0].request.url']);
+    const batch = await http(server, 'POST', '', { body: { resourceType: 'Bundle', type: 'batch', entry: [null, { request: { method: 'GET', url: 'metadata' } }] } });
+    expect(batch.status).toBe(200);
+    expect(batch.body.entry.map((e: BundleEntry) => e.response?.status)).toEqual(['400 Bad Request', '200 OK']);
+  });
+
+  test('a batch over the entry limit is 413 too', async () => {
+    const entry = Array.from({ length: 11 }, () => ({ request: { method: 'GET', url: 'metadata' } }));
+    const res = await http(server, 'POST', '', { body: { resourceType: 'Bundle', type: 'batch', entry } });
+    expect(res.status).toBe(413);
+    expect(res.body.issue[0].code).toBe('too-costly');
+  });
+
   test('a bundle over the entry limit is 413 and writes nothing', async () => {
     const before = await historyCount(server);
     const entry = Array.from({ length: 11 }, () => ({ resource: { resourceType: 'Basic', code: { text: 'x' } }, request: { method: 'POST', url: 'Basic' } }));
@@ -162,6 +234,15 @@ describe.each(testDatabases)('transaction and batch on %s', (kind) => {
     const noUrl = await http(server, 'POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'POST' }, resource: { resourceType: 'Basic' } }] } });
     expect(noUrl.status).toBe(400);
     expect(noUrl.body.issue[0].expression).toEqual(['Bundle.entry[0].request.url']);
+  });
+
+  test('Prefer: return=OperationOutcome puts an outcome in each response entry instead of the resource', async () => {
+    const res = await http(server, 'POST', '', { body: planBundle(), headers: { prefer: 'return=OperationOutcome' } });
+    expect(res.status).toBe(200);
+    for (const e of res.body.entry as BundleEntry[]) {
+      expect(e.resource).toBeUndefined();
+      expect(e.response?.outcome?.resourceType).toBe('OperationOutcome');
+    }
   });
 
   test('Prefer: return=minimal leaves resources out of the response entries', async () => {
