@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,4 +70,12 @@ describe('kanplan validate FILE...', () => {
     expect((await run()).code).toBe(2);
     expect((await run(join(scratch, 'missing.json'))).code).toBe(2);
   });
+
+  it('gives the same exit codes as a process (`kanplan validate`), so scripts and CI can rely on them', () => {
+    const kanplan = (...args: string[]): number | null =>
+      spawnSync(process.execPath, ['src/cli.ts', 'validate', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent' } }).status;
+    expect(kanplan(join(examples, 'valid', 'ks-patient.json'))).toBe(0);
+    expect(kanplan(join(examples, 'invalid', 'ks-patient-missing-medicaid-id.json'))).toBe(1);
+    expect(kanplan()).toBe(2);
+  }, 60_000);
 });
