@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle, Parameters } from '@medplum/fhirtypes';
+import { pino } from 'pino';
 import { issueAccessToken, loadOrCreateSigningKey } from '../auth/signing-key.ts';
 import type { Command } from '../cli.ts';
 import { loadConfig } from '../config.ts';
@@ -37,7 +38,10 @@ async function connect(args: readonly string[]): Promise<Connection> {
     return { baseUrl: server.replace(/\/$/, ''), token: option(args, '--token') ?? process.env.KANPLAN_TOKEN, close: async () => undefined };
   }
   const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', LOAD_DEMO_DATA: 'false' });
-  const running = await startServer(config);
+  // stdout carries the command's own output (the summary, or the exported document with no
+  // --out), so the embedded server logs to stderr, and only warnings unless LOG_LEVEL says more.
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn', base: { service: 'kanplan' } }, pino.destination(2));
+  const running = await startServer(config, { logger });
   const token =
     config.auth.mode === 'off'
       ? undefined

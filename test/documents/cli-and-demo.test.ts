@@ -75,3 +75,39 @@ describe('demo data and the import/export CLI', () => {
     expect(err.text()).toContain(`[${'#'.repeat(30)}] 3/3`);
   });
 });
+
+describe('kanplan import and export on the embedded database (no --server)', () => {
+  // Vitest sets BASE_URL=/ (Vite's public path); the CLI reads the real server settings.
+  const saved = { DATA_DIR: process.env.DATA_DIR, DATABASE_URL: process.env.DATABASE_URL, BASE_URL: process.env.BASE_URL };
+  afterAll(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it('imports into DATA_DIR and exports the same document back to stdout', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kanplan-embedded-'));
+    process.env.DATA_DIR = path.join(dir, 'data');
+    delete process.env.DATABASE_URL;
+    delete process.env.BASE_URL;
+    const out = captureStdout();
+    let code: number;
+    try {
+      code = await runImportCommand(['bundles/documents/riley-placeholder.pcsp.yaml']);
+    } finally {
+      out.restore();
+    }
+    expect(code).toBe(0);
+    expect(out.text()).toBe('1 document(s): 1 created, 0 updated, 0 unchanged, 0 failed\n');
+    // Without --out the document goes to stdout, so nothing else may be written there (no log lines).
+    const exported = captureStdout();
+    try {
+      code = await runExportCommand(['--patient', 'KS-TEST-0000003', '--type', 'pcsp']);
+    } finally {
+      exported.restore();
+    }
+    expect(code).toBe(0);
+    expect(JSON.parse(exported.text())).toStrictEqual(listExampleDocuments().find((e) => e.document.planId === 'PCSP-TEST-RILEY-2026')?.document);
+  }, 180_000);
+});
