@@ -102,7 +102,7 @@ describe.each(testDatabases)('search over HTTP on %s', (kind) => {
     const r4 = ((readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>).entry ?? []).map((e) => e.resource as SearchParameter);
     for (const type of ['CarePlan', 'Goal', 'ServiceRequest', 'Task', 'Patient', 'Observation']) {
       const listed = new Map((cs.rest?.[0].resource?.find((r) => r.type === type)?.searchParam ?? []).map((p) => [p.name, p]));
-      const expected = r4.filter((sp) => sp.expression && (sp.base ?? []).some((b) => b === type || b === 'Resource' || b === 'DomainResource'));
+      const expected = r4.filter((sp) => sp.expression && ((sp.base ?? []) as string[]).some((b) => b === type || b === 'Resource' || b === 'DomainResource'));
       expect(expected.length).toBeGreaterThan(10);
       for (const sp of expected) {
         const entry = listed.get(sp.code as string);
