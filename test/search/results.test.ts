@@ -131,6 +131,27 @@ describe.each(searchTestDatabases)('search results on %s', (kind) => {
     expect(new Set(seen).size).toBe(25);
   });
 
+  it('_lastUpdated compares instants at the precision of the value, also inside a chain', async () => {
+    const stored = (await search(repo, 'Patient', [['_id', 'p1']])).entry?.[0].resource?.meta?.lastUpdated as string;
+    const p1Matches = async (value: string, chained = false): Promise<boolean> =>
+      chained
+        ? matchIds(await search(repo, 'CarePlan', [['_id', 'cp1'], ['subject:Patient._lastUpdated', value]])).includes('cp1')
+        : matchIds(await search(repo, 'Patient', [['_id', 'p1'], ['_lastUpdated', value]])).includes('p1');
+    expect(await p1Matches(stored)).toBe(true);
+    expect(await p1Matches(`eq${stored.slice(0, 10)}`)).toBe(true);
+    expect(await p1Matches(`ne${stored}`)).toBe(false);
+    expect(await p1Matches(`gt${stored}`)).toBe(false);
+    expect(await p1Matches(`ge${stored}`)).toBe(true);
+    expect(await p1Matches(`le${stored}`)).toBe(true);
+    expect(await p1Matches(`lt${stored}`)).toBe(false);
+    expect(await p1Matches(`sa${stored}`)).toBe(false);
+    expect(await p1Matches(`eb${stored}`)).toBe(false);
+    expect(await p1Matches(`eb${stored.slice(0, 4)}`)).toBe(false);
+    expect(await p1Matches(`lt${String(Number(stored.slice(0, 4)) + 1)}`)).toBe(true);
+    expect(await p1Matches(stored, true)).toBe(true);
+    expect(await p1Matches(`gt${stored}`, true)).toBe(false);
+  });
+
   it('_total none, accurate, and _summary=count', async () => {
     expect((await search(repo, 'Task', [...paging, ['_total', 'none'], ['_count', '5']])).total).toBeUndefined();
     expect((await search(repo, 'Task', [...paging, ['_total', 'accurate'], ['_count', '5']])).total).toBe(25);
