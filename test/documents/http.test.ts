@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Bundle, CapabilityStatement, CarePlan, Goal, OperationDefinition, Parameters, ServiceRequest } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
-import type { PlanDocument } from '../../src/documents/types.ts';
+import type { BspDocument, IspDocument, PlanDocument } from '../../src/documents/types.ts';
 import { http, issueTestToken, startTestServer, type TestServer } from '../harness.ts';
 import { checkDocument } from '../../src/documents/check-document.ts';
 import { exampleFiles, examplesDirectory, readExample } from './examples.ts';
@@ -137,6 +137,28 @@ describe('CarePlan/$import-document, $document and $render', () => {
     expect(goals.entry?.map((e) => e.resource?.lifecycleStatus)).toEqual(['cancelled']);
     const services = (await server.client.search({ resourceType: 'ServiceRequest', searchParams: { identifier: 'https://kanplan.org/fhir/sid/ks-plan-item|PCSP-TEST-AVERY-2026/service/S2' } })) as Bundle<ServiceRequest>;
     expect(services.entry?.map((e) => e.resource?.status)).toEqual(['revoked']);
+  });
+
+  it('ends what a new BSP or ISP version drops (consent inactive, PRN cancelled, authorization revoked, flag inactive), validly', async () => {
+    const identifierOf = (value: string): Record<string, string> => ({ identifier: `https://kanplan.org/fhir/sid/ks-plan-item|${value}` });
+    const statusOf = async (resourceType: string, value: string): Promise<unknown[]> =>
+      (((await server.client.search({ resourceType, searchParams: identifierOf(value) })) as Bundle).entry ?? []).map((e) => (e.resource as { status?: string }).status);
+    const { restrictiveInterventions: _ri, prnMedications: _prn, ...bspRest } = readExample('avery-example.bsp.json') as BspDocument;
+    const bsp: BspDocument = { ...bspRest, status: 'active' };
+    expect((await importJson(server, bsp)).status).toBe(200);
+    expect((await http(server, 'GET', `CarePlan/${carePlanIds.get(bsp.planId)}/$document`)).body).toStrictEqual(bsp);
+    expect(await statusOf('Consent', 'BSP-TEST-AVERY-2026/restrictive-intervention-consent/RI1')).toEqual(['inactive']);
+    expect(await statusOf('Consent', 'BSP-TEST-AVERY-2026/prn-consent/PRN1')).toEqual(['inactive']);
+    expect(await statusOf('MedicationRequest', 'BSP-TEST-AVERY-2026/prn-medication/PRN1')).toEqual(['cancelled']);
+
+    const original = readExample('avery-example.isp.json') as IspDocument;
+    const { highRiskFlags: _flags, medications: _meds, ...primaryCare } = original.primaryCare;
+    const isp: IspDocument = { ...original, authorizedServices: original.authorizedServices.slice(0, 1), primaryCare };
+    expect((await importJson(server, isp)).status).toBe(200);
+    expect((await http(server, 'GET', `CarePlan/${carePlanIds.get(isp.planId)}/$document`)).body).toStrictEqual(isp);
+    expect(await statusOf('ServiceRequest', 'ISP-TEST-AVERY-2026/authorized-service/AS2')).toEqual(['revoked']);
+    expect(await statusOf('Flag', 'ISP-TEST-AVERY-2026/high-risk-flag/complex-behavioral-health')).toEqual(['inactive']);
+    expect(await statusOf('MedicationStatement', 'ISP-TEST-AVERY-2026/medication/M1')).toEqual(['stopped']);
   });
 
   it('renders a printable HTML page with $render', async () => {
