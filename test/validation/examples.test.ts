@@ -95,6 +95,9 @@ const EXPECTED_ISSUES: Record<string, Expected[]> = {
   'ks-patient-missing-medicaid-id': [
     ['error', 'structure', 'Patient.identifier', "Incorrect number of values provided for slice 'ksMedicaidId': expected 1..1, but found 0"],
   ],
+  'ks-pcsp-careplan-also-isp': [
+    ['error', 'invariant', 'CarePlan', "Constraint ks-plan-1 not met: A Kansas plan has at most one Kansas plan type (a PCSP is not also an ISP)"],
+  ],
   'ks-pcsp-careplan-bogus-status': [
     ['error', 'code-invalid', 'CarePlan.status', "CarePlan.status: 'bogus' is not in the required value set http://hl7.org/fhir/ValueSet/request-status"],
   ],
