@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CarePlan, OperationOutcomeIssue, Patient, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getProfileRegistry } from '../../src/validation/profile-registry.ts';
@@ -121,6 +123,23 @@ describe('validation gaps of @medplum/core closed by kanplan', () => {
     expect(hasErrors(validator.validate(pcspWithoutProfile))).toBe(true);
     const lenient = createResourceValidator({ validateKansasPlansWithoutMetaProfile: false });
     expect(lenient.validate(pcspWithoutProfile)).toEqual([]);
+  });
+
+  it('detects the Kansas profile from content for every valid CarePlan, Task, functional assessment and authorized service example', () => {
+    const dir = join(import.meta.dirname, '..', '..', 'bundles', 'examples', 'valid');
+    const detectable = new Set(['CarePlan', 'Task']);
+    const detected: Record<string, string | undefined> = {};
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+      const { meta, ...resource } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Resource;
+      const claimed = meta?.profile?.[0];
+      detected[file] = detectKansasProfile(resource as Resource);
+      if (detectable.has(resource.resourceType) || claimed?.endsWith('/ks-functional-assessment') || claimed?.endsWith('/ks-authorized-service')) {
+        expect(detected[file], file).toBe(claimed);
+      } else {
+        expect(detected[file], file).toBeUndefined();
+      }
+    }
+    expect(Object.values(detected).filter(Boolean)).toHaveLength(8); // 4 CarePlans, 2 Tasks, 1 Observation, 1 ServiceRequest
   });
 
   it('validates against an explicitly requested profile only ($validate?profile=)', () => {
