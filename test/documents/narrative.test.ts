@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { escapeXml, planNarrative, plainDate, xhtml } from '../../src/documents/narrative.ts';
+import { backupPlanNarrative, escapeXml, planNarrative, plainDate, xhtml } from '../../src/documents/narrative.ts';
 import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
 import { renderPlanHtml } from '../../src/documents/render.ts';
 import type { PcspDocument } from '../../src/documents/types.ts';
@@ -34,6 +34,18 @@ function isWellFormed(xml: string): boolean {
   return stack.length === 0;
 }
 
+/**
+ * FHIR txt-1/txt-2 (https://hl7.org/fhir/R4/narrative.html#xhtml): basic formatting elements only,
+ * no scripts, forms or event attributes, and some text. Our narrative needs only these.
+ */
+function meetsNarrativeRules(div: string): boolean {
+  const allowed = new Set(['div', 'p', 'b', 'i', 'em', 'strong', 'ul', 'ol', 'li', 'br', 'span', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'caption', 'h1', 'h2', 'h3']);
+  const elements = [...div.matchAll(/<([a-z][a-z0-9]*)((?:\s+[a-z:]+="[^"]*")*)\s*\/?>/g)];
+  const attributesOk = elements.every(([, name, attributes], index) => (index === 0 && name === 'div' ? attributes === ' xmlns="http://www.w3.org/1999/xhtml"' : attributes === ''));
+  const text = div.replace(/<[^>]+>/g, '').trim();
+  return elements.every(([, name]) => allowed.has(name!)) && attributesOk && text.length > 0;
+}
+
 describe('CarePlan.text narrative', () => {
   it('escapes document text', () => {
     expect(escapeXml(`<script>alert("x")</script> & 'y'`)).toBe('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;');
@@ -45,6 +57,11 @@ describe('CarePlan.text narrative', () => {
     expect(div.startsWith('<div xmlns="http://www.w3.org/1999/xhtml">')).toBe(true);
     expect(div.endsWith('</div>')).toBe(true);
     expect(isWellFormed(div)).toBe(true);
+    expect(meetsNarrativeRules(div)).toBe(true);
+    if (doc.documentType === 'pcsp') {
+      const backup = backupPlanNarrative(doc.backupPlan);
+      expect(isWellFormed(backup) && meetsNarrativeRules(backup)).toBe(true);
+    }
   });
 
   it('says in plain words what the plan is, for how long and what it provides', () => {
@@ -58,9 +75,17 @@ describe('CarePlan.text narrative', () => {
     fc.assert(
       fc.property(pcspDocument, (doc) => {
         expect(isWellFormed(planNarrative(doc))).toBe(true);
+        expect(meetsNarrativeRules(planNarrative(doc))).toBe(true);
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('the narrative rule check itself rejects scripts, attributes and empty text', () => {
+    expect(meetsNarrativeRules('<div xmlns="http://www.w3.org/1999/xhtml"><p>ok</p></div>')).toBe(true);
+    expect(meetsNarrativeRules('<div xmlns="http://www.w3.org/1999/xhtml"><script>x</script></div>')).toBe(false);
+    expect(meetsNarrativeRules('<div xmlns="http://www.w3.org/1999/xhtml"><p onclick="x">ok</p></div>')).toBe(false);
+    expect(meetsNarrativeRules('<div xmlns="http://www.w3.org/1999/xhtml"><p> </p></div>')).toBe(false);
   });
 
   it('the checker itself rejects broken markup', () => {
