@@ -124,7 +124,12 @@ export function buildCondition(ctx: ConditionContext, target: SearchTarget, name
     return buildChain(ctx, target, def, name, modifier, chain, rawValue);
   }
   const c = indexedCondition(ctx, target, def, name, code, modifier, rawValue);
-  const exists = indexExists(ctx, target, c.table, c.code, c.predicate);
+  let exists = indexExists(ctx, target, c.table, c.code, c.predicate);
+  if (def.type === 'reference' && modifier === 'missing') {
+    // A logical reference (identifier only) is a value too (https://hl7.org/fhir/R4/search.html#missing);
+    // it has token rows under `code:identifier` and no sp_reference row.
+    exists = `(${exists} OR ${indexExists(ctx, target, 'sp_token', `${code}:identifier`)})`;
+  }
   return c.negate ? `NOT ${exists}` : exists;
 }
 

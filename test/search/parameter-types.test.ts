@@ -58,6 +58,10 @@ const CASES: [string, [string, string][], string[]][] = [
   ['CarePlan', [['goal:missing', 'true']], ['cp2', 'cp3', 'ks1']],
   ['Task', [['owner:identifier', 'urn:npi|1234567893']], ['t1']],
   ['Task', [['owner', 'Practitioner/pr1']], ['t2']],
+  // t1's owner is a logical reference (identifier only): a value, so not missing
+  ['Task', [['owner:missing', 'true']], []],
+  ['Task', [['owner:missing', 'false']], ['t1', 't2']],
+  ['Task', [['requester:missing', 'true']], ['t1', 't2']],
   // date (search.html#date) — cp1 is [2024-01-01, 2025-01-01), cp2 [2025-01-01, ∞), cp3 has none
   ['CarePlan', [['date', '2024']], ['cp1']],
   ['CarePlan', [['date', 'eq2024-06']], []],
