@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkDocument, parseDocumentText, problemsToOutcome, DocumentSyntaxError } from '../../src/documents/check-document.ts';
 import { documentSchemas } from '../../src/documents/schema-validation.ts';
+import type { BspDocument, IspDocument, PcspDocument } from '../../src/documents/types.ts';
 import { exampleFiles, readExample } from './examples.ts';
 
 describe('document schemas', () => {
@@ -20,6 +21,48 @@ describe('document schemas', () => {
     const documents = [...exampleFiles(), ...exampleFiles('updates/')].map(readExample);
     expect(new Set(documents.map((d) => d.person.medicaidId)).size).toBeGreaterThanOrEqual(5);
     expect(new Set(documents.map((d) => d.documentType))).toEqual(new Set(['pcsp', 'bsp', 'isp']));
+  });
+});
+
+describe('the example people cover what issue 6 asks for', () => {
+  const years = (from: string, to: string): number => Number(to.slice(0, 4)) - Number(from.slice(0, 4)) - (to.slice(5) < from.slice(5) ? 1 : 0);
+
+  it('an adult on the I/DD waiver with PCSP, BSP (committee-approved restrictive intervention) and ISP', () => {
+    const pcsp = readExample('avery-example.pcsp.json') as PcspDocument;
+    const bsp = readExample('avery-example.bsp.json') as BspDocument;
+    const isp = readExample('avery-example.isp.json') as IspDocument;
+    expect(pcsp.waiver).toBe('IDD');
+    expect(years(pcsp.person.birthDate, pcsp.effectivePeriod.start)).toBeGreaterThanOrEqual(18);
+    expect(bsp.pcspPlanId).toBe(pcsp.planId);
+    expect(bsp.restrictiveInterventions?.[0]?.committeeApproval.committee).toMatch(/Behavioral Management Committee/);
+    expect([isp.pcspPlanId, isp.bspPlanId]).toEqual([pcsp.planId, bsp.planId]);
+  });
+
+  it('a youth on the SED waiver with IEP participation', () => {
+    const jordan = readExample('jordan-sample.pcsp.json') as PcspDocument;
+    expect(jordan.waiver).toBe('SED');
+    expect(years(jordan.person.birthDate, jordan.effectivePeriod.start)).toBeLessThan(18);
+    expect(jordan.iepParticipation).toBeDefined();
+  });
+
+  it('an adult with a chronic mental illness on mental-health TCM (no waiver)', () => {
+    const riley = readExample('riley-placeholder.pcsp.yaml') as PcspDocument;
+    expect(riley.waiver).toBeUndefined();
+    expect(riley.supportPlanner.role).toBe('targeted-case-manager');
+    expect(years(riley.person.birthDate, riley.effectivePeriod.start)).toBeGreaterThanOrEqual(18);
+  });
+
+  it('an update of the same plan that changes needs and services', () => {
+    const original = readExample('avery-example.pcsp.json') as PcspDocument;
+    const update = readExample('updates/avery-example.pcsp.update-1.json') as PcspDocument;
+    expect(update.planId).toBe(original.planId);
+    expect(update.assessedNeeds.map((n) => n.id)).not.toEqual(original.assessedNeeds.map((n) => n.id));
+    expect(update.services.map((s) => s.id)).not.toEqual(original.services.map((s) => s.id));
+  });
+
+  it('every example person is obviously fictional (test Medicaid IDs)', () => {
+    const documents = [...exampleFiles(), ...exampleFiles('updates/')].map(readExample);
+    expect(documents.every((d) => d.person.medicaidId.startsWith('KS-TEST-'))).toBe(true);
   });
 });
 
