@@ -47,6 +47,17 @@ describe('Kansas validation over HTTP', () => {
     expect(outcome.issue[0].diagnostics).toContain(`${KS}/StructureDefinition/ks-rights-modification`);
   });
 
+  it('stores a resource claiming an unknown profile and says so in the outcome (a warning, not a silent pass)', async () => {
+    const { id: _id, ...goal } = read('valid', 'ks-goal');
+    const unknown = 'https://example.org/fhir/StructureDefinition/not-known';
+    const body = { ...goal, meta: { profile: [unknown] } };
+    const created = await http(server, 'POST', 'Goal', { body, headers: { prefer: 'return=OperationOutcome' } });
+    expect(created.status).toBe(201);
+    expect((created.body as OperationOutcome).issue.map((i) => [i.severity, i.code, i.expression?.[0]])).toEqual([
+      ['warning', 'not-supported', 'Goal.meta.profile[0]'],
+    ]);
+  });
+
   it('validates a Kansas plan without meta.profile against its Kansas profile on write', async () => {
     const { id: _id, meta: _meta, ...noProfile } = read('invalid', 'ks-bsp-careplan-missing-part-of');
     const rejected = await http(server, 'POST', 'CarePlan', { body: noProfile });
