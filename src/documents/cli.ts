@@ -104,6 +104,15 @@ function progress(done: number, total: number, file: string): void {
   process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${path.basename(file).slice(0, 40).padEnd(40)}`);
 }
 
+/** A proxy or gateway may answer with HTML; its status still says what happened. */
+function jsonOrEmpty(text: string): unknown {
+  try {
+    return JSON.parse(text || '{}');
+  } catch {
+    return {};
+  }
+}
+
 function count(parameters: Parameters, name: string): number {
   return parameters.parameter?.find((p) => p.name === name)?.valueInteger ?? 0;
 }
@@ -128,8 +137,15 @@ export async function runImportCommand(args: string[]): Promise<number> {
   try {
     for (const [index, doc] of documents.entries()) {
       progress(index, documents.length, doc.file);
-      const response = await request(connection, 'POST', 'CarePlan/$import-document', doc.text, doc.mediaType);
-      const body = JSON.parse(response.text || '{}') as Parameters & { issue?: { diagnostics?: string }[] };
+      let response: { status: number; text: string };
+      try {
+        response = await request(connection, 'POST', 'CarePlan/$import-document', doc.text, doc.mediaType);
+      } catch (err) {
+        // One unreachable server or dropped connection is a failed document, not a crash.
+        tally.failed.push({ file: doc.file, reason: `cannot reach ${connection.baseUrl}: ${(err as Error).message}` });
+        continue;
+      }
+      const body = jsonOrEmpty(response.text) as Parameters & { issue?: { diagnostics?: string }[] };
       if (response.status >= 300) {
         tally.failed.push({ file: doc.file, reason: (body.issue ?? []).map((i) => i.diagnostics).join(' | ') || `HTTP ${response.status}` });
         continue;

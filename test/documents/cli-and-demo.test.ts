@@ -44,6 +44,19 @@ describe('demo data and the import/export CLI', () => {
     expect(out.text()).toContain('FAILED bundles/documents/invalid/range.tier-above-5.pcsp.json: /functionalAssessment/tier must be at most 5.');
   });
 
+  it('kanplan import reports an unreachable server per document instead of crashing', async () => {
+    const out = captureStdout();
+    let code: number;
+    try {
+      code = await runImportCommand(['bundles/documents/jordan-sample.pcsp.json', '--server', 'http://127.0.0.1:9/fhir', '--token', 'x']);
+    } finally {
+      out.restore();
+    }
+    expect(code).toBe(1);
+    expect(out.text()).toContain('1 document(s): 0 created, 0 updated, 0 unchanged, 1 failed');
+    expect(out.text()).toContain('FAILED bundles/documents/jordan-sample.pcsp.json: cannot reach http://127.0.0.1:9/fhir');
+  });
+
   it('kanplan export writes the document back, found by Medicaid ID', async () => {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'kanplan-export-')), 'riley.json');
     const code = await runExportCommand(['--patient', 'KS-TEST-0000003', '--type', 'pcsp', '--out', file, '--server', server.url, '--token', server.token]);
