@@ -183,6 +183,30 @@ describe('Kansas examples written over HTTP', () => {
     }
   });
 
+  it('validates transaction entries against their Kansas profiles: one invalid entry fails the bundle and nothing is written', async () => {
+    const { id: _a, ...patient } = resourceOf('valid', 'ks-patient.json');
+    const { id: _b, ...task } = resourceOf('invalid', 'ks-workflow-task-ane-not-stat.json');
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { fullUrl: 'urn:uuid:0b7d1a52-0000-4000-8000-00000000a001', resource: patient, request: { method: 'POST', url: 'Patient' } },
+        { resource: task, request: { method: 'POST', url: 'Task' } },
+      ],
+    };
+    const result = await http(server, 'POST', '', { body: bundle });
+    expect(result.status).toBe(400);
+    const issues = (result.body as OperationOutcome).issue;
+    expect(issues).toHaveLength(1);
+    // A root-level invariant on an entry: src/fhir/interactions/transaction.ts currently writes 'Bundle.entry[1].resource.Task'.
+    expect(issues[0].expression?.[0]).toMatch(/^Bundle\.entry\[1\]\.resource/);
+    expect(issues[0].diagnostics).toContain('Bundle.entry[1] (POST Task)');
+    expect(issues[0].diagnostics).toContain('ks-task-1');
+    const medicaidId = (patient as { identifier?: { value?: string }[] }).identifier?.[0]?.value ?? '';
+    const found = (await http(server, 'GET', `Patient?identifier=${encodeURIComponent(`https://kanplan.org/fhir/sid/ks-medicaid-id|${medicaidId}`)}`)).body as Bundle;
+    expect(found.entry ?? []).toHaveLength(0);
+  });
+
   it('serves every artifact of the package at its REST endpoint, found by url', async () => {
     const pkg = loadKansasPackage();
     for (const type of [...new Set(pkg.resources.map((r) => r.resourceType))]) {
