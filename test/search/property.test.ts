@@ -21,6 +21,8 @@ import { matchIds, search } from './fixtures.ts';
  *   `eq` as overlap rather than containment (equal here because data are day-precision),
  *   computes month-precision ends by day overflow ('2024-02' ends 2024-03-02), and lets `ne`
  *   match resources without the element.
+ * Not compared: uri (Medplum matches by "contains", the spec and kanplan exactly), number and
+ * quantity (not implemented by matchesSearchRequest).
  */
 const STATUSES = ['requested', 'accepted', 'in-progress', 'completed', 'cancelled'] as const;
 const PRIORITIES = ['routine', 'urgent', 'asap', 'stat'] as const;
