@@ -243,6 +243,46 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
     });
   });
 
+  describe('create races', () => {
+    // PostgreSQL only: PGlite runs one transaction at a time, so two creates never overlap there.
+    test.runIf(kind === 'postgres')('a create that loses the race for a new id is 409 with a diagnostic to retry, and writes nothing', async () => {
+      const id = `race-409-${Date.now()}`;
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let holderPid: number | undefined;
+      const holderStarted = new Promise<void>((started) => {
+        // Another writer creates the id first and holds its transaction open until released.
+        void server.server.ctx.repo.transaction(async (repo) => {
+          const [row] = await repo.sql.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          holderPid = row.pid;
+          await repo.create({ resourceType: 'Patient', gender: 'female' } as Patient, id);
+          // A query in the transaction makes sure the row has reached the database.
+          await repo.sql.query('SELECT 1 FROM resource WHERE resource_type = $1 AND id = $2', ['Patient', id]);
+          started();
+          await gate;
+        });
+      });
+      await holderStarted;
+      const put = http(server, 'PUT', `Patient/${id}`, { body: { ...patient, id } });
+      // Wait until the PUT is blocked behind the holder's uncommitted row, then let the holder commit.
+      for (;;) {
+        const waiting = await server.db.query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [holderPid as number]);
+        if (waiting.length > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      release();
+      const res = await put;
+      expect(res.status).toBe(409);
+      expect(res.body.issue[0].code).toBe('conflict');
+      expect(res.body.issue[0].diagnostics).toContain('retry');
+      const current = (await server.client.read({ resourceType: 'Patient', id })) as Patient;
+      expect(current.gender).toBe('female');
+      expect((await http(server, 'GET', `Patient/${id}/_history`)).body.entry).toHaveLength(1);
+    });
+  });
+
   describe('patch', () => {
     test('JSON Patch changes the resource and bumps the version', async () => {
       const created = (await server.client.create({ resourceType: 'CarePlan', body: carePlanFor('p1') })) as CarePlan;
