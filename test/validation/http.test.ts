@@ -184,7 +184,10 @@ describe('Kansas examples written over HTTP', () => {
   });
 
   it('validates transaction entries against their Kansas profiles: one invalid entry fails the bundle and nothing is written', async () => {
-    const { id: _a, ...patient } = resourceOf('valid', 'ks-patient.json');
+    const { id: _a, ...example } = resourceOf('valid', 'ks-patient.json');
+    // A Medicaid ID no other test writes, so that finding none proves the rollback.
+    const medicaidId = 'KS-TEST-ROLLBACK-0001';
+    const patient = { ...example, identifier: [{ system: 'https://kanplan.org/fhir/sid/ks-medicaid-id', value: medicaidId }] };
     const { id: _b, ...task } = resourceOf('invalid', 'ks-workflow-task-ane-not-stat.json');
     const bundle: Bundle = {
       resourceType: 'Bundle',
@@ -202,7 +205,6 @@ describe('Kansas examples written over HTTP', () => {
     expect(issues[0].expression?.[0]).toMatch(/^Bundle\.entry\[1\]\.resource/);
     expect(issues[0].diagnostics).toContain('Bundle.entry[1] (POST Task)');
     expect(issues[0].diagnostics).toContain('ks-task-1');
-    const medicaidId = (patient as { identifier?: { value?: string }[] }).identifier?.[0]?.value ?? '';
     const found = (await http(server, 'GET', `Patient?identifier=${encodeURIComponent(`https://kanplan.org/fhir/sid/ks-medicaid-id|${medicaidId}`)}`)).body as Bundle;
     expect(found.entry ?? []).toHaveLength(0);
   });
