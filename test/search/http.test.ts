@@ -120,3 +120,27 @@ describe.each(testDatabases)('search over HTTP on %s', (kind) => {
     expect(carePlan?.searchParam?.find((p) => p.name === 'subject')?.documentation).toBeTruthy();
   });
 });
+
+describe.each(testDatabases)('search page sizes from the configuration on %s', (kind) => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer(kind, { defaultPageSize: 3, maxPageSize: 5 });
+    for (let i = 0; i < 7; i++) {
+      await server.client.create({ resourceType: 'Goal', body: { resourceType: 'Goal', lifecycleStatus: 'active', description: { text: `Goal ${i}` }, subject: { reference: 'Patient/x' } } });
+    }
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('DEFAULT_PAGE_SIZE without _count, MAX_PAGE_SIZE caps _count', async () => {
+    const byDefault = (await http(server, 'GET', '/Goal')).body as Bundle;
+    expect(byDefault.entry?.length).toBe(3);
+    expect(byDefault.total).toBe(7);
+    expect(byDefault.link?.some((l) => l.relation === 'next')).toBe(true);
+    const capped = (await http(server, 'GET', '/Goal?_count=100')).body as Bundle;
+    expect(capped.entry?.length).toBe(5);
+    expect(capped.link?.find((l) => l.relation === 'self')?.url).toBe(`${server.url}/Goal?_count=5`);
+  });
+});
