@@ -7,6 +7,7 @@ import type {
   OperationOutcome,
   OperationOutcomeIssue,
   Parameters,
+  Patient,
   Resource,
   StructureDefinition,
   ValueSet,
@@ -187,7 +188,7 @@ describe('Kansas examples written over HTTP', () => {
     const { id: _a, ...example } = resourceOf('valid', 'ks-patient.json');
     // A Medicaid ID no other test writes, so that finding none proves the rollback.
     const medicaidId = 'KS-TEST-ROLLBACK-0001';
-    const patient = { ...example, identifier: [{ system: 'https://kanplan.org/fhir/sid/ks-medicaid-id', value: medicaidId }] };
+    const patient: Patient = { ...(example as Patient), identifier: [{ system: 'https://kanplan.org/fhir/sid/ks-medicaid-id', value: medicaidId }] };
     const { id: _b, ...task } = resourceOf('invalid', 'ks-workflow-task-ane-not-stat.json');
     const bundle: Bundle = {
       resourceType: 'Bundle',
