@@ -159,6 +159,8 @@ const CASES: [string, [string, string][], string[]][] = [
   ['Patient', [['_source', 'urn:ks:mco:sunflower']], ['p1']],
   ['Patient', [['_lastUpdated', 'gt2000-01-01']], ['p1', 'p2', 'p3']],
   ['Patient', [['_lastUpdated', 'lt2000-01-01']], []],
+  // _contained=false (the default) and _containedType=container are accepted; true/both are 400 (ERRORS)
+  ['Patient', [['_id', 'p1'], ['_contained', 'false'], ['_containedType', 'container']], ['p1']],
   // Kansas SearchParameters from profiles/input/
   ['CarePlan', [['plan-type', 'pcsp']], ['ks1']],
   ['CarePlan', [['plan-type', 'https://kanplan.org/fhir/CodeSystem/ks-plan-type|pcsp']], ['ks1']],
