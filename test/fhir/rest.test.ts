@@ -456,6 +456,8 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
         page = await http(server, 'GET', next.slice(server.url.length + 1));
       }
       expect(etags).toEqual(['W/"4"', 'W/"3"', 'W/"2"', 'W/"1"']);
+      const plain = await http(server, 'GET', `Patient/${id}/_history`);
+      expect(plain.body.link[0]).toEqual({ relation: 'self', url: `${server.url}/Patient/${id}/_history` });
       const system = await http(server, 'GET', '_history?_count=2');
       expect(system.body.entry).toHaveLength(2);
       expect(system.body.link.find((l: { relation: string }) => l.relation === 'next').url).toMatch(/\/_history\?_count=2&_page=/);

@@ -135,6 +135,42 @@ describe.each(testDatabases)('transaction and batch on %s', (kind) => {
     expect((response.entry?.[0].resource as Patient).meta?.versionId).toBe('3');
   });
 
+  test('PATCH entries take a FHIRPath Patch Parameters or a Binary holding a JSON Patch', async () => {
+    const created = (await server.client.create({ resourceType: 'Patient', body: { resourceType: 'Patient' } })) as Patient;
+    const jsonPatch = Buffer.from(JSON.stringify([{ op: 'add', path: '/active', value: true }])).toString('base64');
+    const response = (await server.client.transaction({
+      body: {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            resource: {
+              resourceType: 'Parameters',
+              parameter: [{ name: 'operation', part: [{ name: 'type', valueCode: 'add' }, { name: 'path', valueString: 'Patient' }, { name: 'name', valueString: 'gender' }, { name: 'value', valueCode: 'male' }] }],
+            },
+            request: { method: 'PATCH', url: `Patient/${created.id}` },
+          },
+          { resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: jsonPatch }, request: { method: 'PATCH', url: `Patient/${created.id}` } },
+        ],
+      },
+    })) as Bundle;
+    expect(response.entry?.map((e) => e.response?.status)).toEqual(['200 OK', '200 OK']);
+    const stored = (await server.client.read({ resourceType: 'Patient', id: created.id as string })) as Patient;
+    expect(stored.gender).toBe('male');
+    expect(stored.active).toBe(true);
+    expect(stored.meta?.versionId).toBe('3');
+  });
+
+  test('two entries with the same fullUrl are 400 (bdl-7) and nothing is written', async () => {
+    const before = await historyCount(server);
+    const entry = { fullUrl: PATIENT, resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } };
+    const res = await http(server, 'POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry: [entry, entry] } });
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].expression).toEqual(['Bundle.entry[1].fullUrl']);
+    expect(res.body.issue[0].diagnostics).toContain('also the fullUrl of Bundle.entry[0]');
+    expect(await historyCount(server)).toBe(before);
+  });
+
   test('a reference to a urn:uuid that no entry declares fails the bundle', async () => {
     const bundle: Bundle = {
       resourceType: 'Bundle',

@@ -34,7 +34,28 @@ export function expectRequestBundle(body: unknown, maxEntries: number): Bundle &
       'Bundle.entry',
     );
   }
+  assertDistinctFullUrls(bundle.entry ?? []);
   return bundle as Bundle & { type: 'batch' | 'transaction' };
+}
+
+/**
+ * bdl-7 (https://hl7.org/fhir/R4/bundle.html#invs): fullUrl is unique in a Bundle unless the
+ * entries carry different meta.versionId; otherwise references to it would be ambiguous.
+ */
+function assertDistinctFullUrls(entries: readonly BundleEntry[]): void {
+  const seen = new Map<string, number>();
+  entries.forEach((entry, index) => {
+    if (typeof entry?.fullUrl !== 'string') return;
+    const key = `${entry.fullUrl}|${entry.resource?.meta?.versionId ?? ''}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw badRequest(
+        `Bundle.entry[${index}].fullUrl ${entry.fullUrl} is also the fullUrl of Bundle.entry[${first}]; give each entry its own fullUrl (bdl-7).`,
+        `Bundle.entry[${index}].fullUrl`,
+      );
+    }
+    seen.set(key, index);
+  });
 }
 
 /** Turns an entry's request.url (relative, or absolute under this server's base) into path and query. */

@@ -121,7 +121,8 @@ export async function handleHistory(
   const path = [resourceType, id, '_history'].filter(Boolean).join('/');
   const baseQuery = new URLSearchParams([...params].filter(([name]) => name !== '_page'));
   baseQuery.set('_count', String(pageSize));
-  const link: BundleLink[] = [{ relation: 'self', url: `${ctx.config.baseUrl}/${path}?${new URLSearchParams(request.query.map(([n, v]) => [n, v])).toString()}` }];
+  const selfQuery = new URLSearchParams(request.query.map(([n, v]) => [n, v])).toString();
+  const link: BundleLink[] = [{ relation: 'self', url: `${ctx.config.baseUrl}/${path}${selfQuery ? `?${selfQuery}` : ''}` }];
   if (versions.length > pageSize && shown.length > 0) {
     baseQuery.set('_page', encodePage(shown[shown.length - 1]));
     link.push({ relation: 'next', url: `${ctx.config.baseUrl}/${path}?${baseQuery.toString()}` });
