@@ -1,7 +1,7 @@
 import type { Bundle, CarePlan, OperationOutcome, Patient, Provenance, Reference, Resource } from '@medplum/fhirtypes';
 import { checkDocument, parseDocumentText, problemsToOutcome, DocumentSyntaxError } from './check-document.ts';
 import type { DocumentRuleOptions } from './document-rules.ts';
-import { identifierSystem } from './canonical.ts';
+import { codeSystem, identifierSystem } from './canonical.ts';
 import { mapDocumentToBundle, mapResourcesToDocument, referencesToResolve, translateTransactionIssues } from './plan-documents.ts';
 import { skipUnchangedEntries, type DocumentTransaction } from './plan-bundle.ts';
 import type { DocumentType, PlanDocument } from './types.ts';
@@ -99,7 +99,7 @@ export async function importPlanDocument(
     return { ok: false, status: 400, outcome: problemsToOutcome(check.problems) };
   }
   const doc = check.document;
-  const mismatch = await personMismatch(doc, store);
+  const mismatch = [...(await personMismatch(doc, store)), ...(await missingLinkedPlans(doc, store))];
   if (mismatch.length > 0) {
     return { ok: false, status: 422, outcome: problemsToOutcome(mismatch) };
   }
@@ -150,6 +150,32 @@ async function personMismatch(doc: PlanDocument, store: PlanStore): Promise<Docu
   }
   if (patient.birthDate !== doc.person.birthDate) {
     problems.push({ pointer: '/person/birthDate', code: 'business-rule', rule: 'person', message: `/person/birthDate does not match the birth date in the person's PCSP (${patient.birthDate ?? 'none'}).` });
+  }
+  return problems;
+}
+
+/**
+ * A BSP is `partOf` its PCSP and an ISP `basedOn` its PCSP (and BSP), found by plan id: they must
+ * be stored first, and be plans of that type. Said here with the document's pointer, instead of
+ * as a conditional reference of the transaction that matches nothing.
+ */
+async function missingLinkedPlans(doc: PlanDocument, store: PlanStore): Promise<DocumentProblem[]> {
+  if (doc.documentType === 'pcsp') {
+    return [];
+  }
+  const links: { pointer: string; planId: string; type: DocumentType }[] = [
+    { pointer: '/pcspPlanId', planId: doc.pcspPlanId, type: 'pcsp' },
+    ...(doc.documentType === 'isp' && doc.bspPlanId !== undefined ? [{ pointer: '/bspPlanId', planId: doc.bspPlanId, type: 'bsp' as const }] : []),
+  ];
+  const problems: DocumentProblem[] = [];
+  for (const link of links) {
+    const plan = await store.findPlan(link.planId);
+    const name = link.type.toUpperCase();
+    if (!plan) {
+      problems.push({ pointer: link.pointer, code: 'not-found', rule: 'reference', message: `${link.pointer} ${link.planId}: no ${name} with this plan id is stored; import it first.` });
+    } else if (!plan.category?.some((c) => c.coding?.some((coding) => coding.system === codeSystem.planType && coding.code === link.type))) {
+      problems.push({ pointer: link.pointer, code: 'business-rule', rule: 'reference', message: `${link.pointer} ${link.planId} is not a ${name}.` });
+    }
   }
   return problems;
 }

@@ -120,9 +120,21 @@ describe('CarePlan/$import-document, $document and $render', () => {
     const before = await countOf(server, 'Condition');
     const bsp = { ...(readExample('avery-example.bsp.json') as unknown as Record<string, unknown>), planId: 'BSP-TEST-ORPHAN', pcspPlanId: 'PCSP-TEST-MISSING' };
     const response = await importJson(server, bsp);
-    expect(response.status).toBeGreaterThanOrEqual(400);
-    expect(response.status).toBeLessThan(500);
+    expect(response.status).toBe(422);
+    expect(response.body.issue?.map((i) => [i.location?.[0], i.diagnostics])).toEqual([['/pcspPlanId', '/pcspPlanId PCSP-TEST-MISSING: no PCSP with this plan id is stored; import it first.']]);
     expect(await countOf(server, 'Condition')).toBe(before);
+  });
+
+  it('rejects an ISP whose BSP is missing, or a plan id of the wrong type, with 422 at the pointer, writing nothing', async () => {
+    const before = await countOf(server, 'CarePlan');
+    const isp = { ...(readExample('avery-example.isp.json') as IspDocument), planId: 'ISP-TEST-ORPHAN', bspPlanId: 'BSP-TEST-MISSING' };
+    const missing = await importJson(server, isp);
+    expect(missing.status).toBe(422);
+    expect(missing.body.issue?.map((i) => i.location?.[0])).toEqual(['/bspPlanId']);
+    const wrongType = await importJson(server, { ...isp, pcspPlanId: 'BSP-TEST-AVERY-2026', bspPlanId: 'BSP-TEST-AVERY-2026' });
+    expect(wrongType.status).toBe(422);
+    expect(wrongType.body.issue?.map((i) => [i.location?.[0], i.diagnostics])).toEqual([['/pcspPlanId', '/pcspPlanId BSP-TEST-AVERY-2026 is not a PCSP.']]);
+    expect(await countOf(server, 'CarePlan')).toBe(before);
   });
 
   it('imports an update: same plan, changed needs and services, removed ones ended', async () => {

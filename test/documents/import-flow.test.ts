@@ -50,7 +50,7 @@ describe('importPlanDocument', () => {
     const server = new SimulatedServer();
     const store = storeOf(server);
     const bsp = readExample('avery-example.bsp.json') as BspDocument;
-    expect(await importPlanDocument(bsp, 'application/json', store)).toMatchObject({ ok: false, status: 422, outcome: { issue: [{ location: ['/person/medicaidId'] }] } });
+    expect(await importPlanDocument(bsp, 'application/json', store)).toMatchObject({ ok: false, status: 422, outcome: { issue: [{ location: ['/person/medicaidId'] }, { location: ['/pcspPlanId'] }] } });
     await importPlanDocument(readExample('avery-example.pcsp.json'), 'application/json', store);
     const wrong = { ...bsp, person: { ...bsp.person, birthDate: '1994-03-13' } };
     expect(await importPlanDocument(wrong, 'application/json', store)).toMatchObject({ ok: false, status: 422, outcome: { issue: [{ location: ['/person/birthDate'] }] } });
