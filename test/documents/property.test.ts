@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import type { CarePlan, Goal } from '@medplum/fhirtypes';
+import type { CarePlan, Goal, Resource } from '@medplum/fhirtypes';
+import { planBspResources } from '../../src/documents/bsp-to-fhir.ts';
+import { planIspResources } from '../../src/documents/isp-to-fhir.ts';
 import { describe, expect, it } from 'vitest';
 import { identifierSystem } from '../../src/documents/canonical.ts';
 import { checkDocument } from '../../src/documents/check-document.ts';
@@ -78,3 +80,58 @@ describe('property: any version of a plan replaces any previous one', () => {
     );
   });
 });
+
+/** Whether a resource left over from an earlier version is closed (docs/documents: "ended, not deleted"). */
+function isEnded(resource: Resource): boolean {
+  const r = resource as { status?: string; lifecycleStatus?: string; clinicalStatus?: { coding?: { code?: string }[] } };
+  switch (resource.resourceType) {
+    case 'Goal':
+      return r.lifecycleStatus === 'cancelled';
+    case 'Condition':
+      return r.clinicalStatus?.coding?.[0]?.code === 'resolved';
+    case 'ServiceRequest':
+      return r.status === 'revoked';
+    case 'Task':
+      return r.status === 'cancelled' || r.status === 'completed';
+    case 'Consent':
+    case 'Flag':
+      return r.status === 'inactive';
+    case 'MedicationStatement':
+      return r.status === 'stopped';
+    default:
+      return r.status === 'cancelled';
+  }
+}
+
+describe('property: any version of a BSP or ISP replaces any previous one', () => {
+  it('import A, then B with the same planId: exports as B, every item only A had is ended', async () => {
+    const versions = pcspDocument.chain((pcsp) => {
+      const person = { medicaidId: pcsp.person.medicaidId, name: pcsp.person.name, birthDate: pcsp.person.birthDate };
+      return fc.tuple(fc.constant(pcsp), bspDocument(pcsp.planId, person), bspDocument(pcsp.planId, person), ispDocument(pcsp.planId, person), ispDocument(pcsp.planId, person));
+    });
+    await fc.assert(
+      fc.asyncProperty(versions, async ([pcsp, bspA, generatedBspB, ispA, generatedIspB]) => {
+        const server = new SimulatedServer();
+        const store = storeOf(server);
+        expect(await importPlanDocument(pcsp, 'application/json', store)).toMatchObject({ ok: true });
+        const pairs: [PlanDocument, PlanDocument, readonly { identifier: { value?: string } }[]][] = [
+          [bspA, { ...generatedBspB, planId: bspA.planId }, planBspResources({ ...generatedBspB, planId: bspA.planId })],
+          [ispA, { ...generatedIspB, planId: ispA.planId }, planIspResources({ ...generatedIspB, planId: ispA.planId })],
+        ];
+        for (const [a, b, plannedB] of pairs) {
+          expect(await importPlanDocument(a, 'application/json', store)).toMatchObject({ ok: true });
+          expect(await importPlanDocument(b, 'application/json', store)).toMatchObject({ ok: true });
+          expect(await exportPlanDocument(store, (await store.findPlan(a.planId))!)).toStrictEqual(b);
+          const inB = new Set(plannedB.map((p) => p.identifier.value));
+          const leftover = server
+            .resources()
+            .filter((r) => (r as { identifier?: { system?: string; value?: string }[] }).identifier?.some((i) => i.system === identifierSystem.planItem && i.value?.startsWith(`${a.planId}/`) && !inB.has(i.value)))
+            .filter((r) => !isEnded(r));
+          expect(leftover).toEqual([]);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
