@@ -48,6 +48,10 @@ describe.each(testDatabases)('search over HTTP on %s', (kind) => {
     const bundle = res.body as Bundle;
     expect(bundle.entry?.filter((e) => e.search?.mode === 'match').length).toBe(2);
     expect(bundle.entry?.filter((e) => e.search?.mode === 'include').map((e) => e.resource?.id)).toEqual([patientId]);
+    // The self link is the GET form of what was applied, body parameters included.
+    const self = new URL(bundle.link?.find((l) => l.relation === 'self')?.url as string);
+    expect(`${self.origin}${self.pathname}`).toBe(`${server.url}/CarePlan`);
+    expect([...self.searchParams]).toEqual([['subject:Patient.identifier', 'urn:ks:mco|HTTP-1'], ['status', 'draft'], ['_include', 'CarePlan:subject']]);
   });
 
   it('compartment search and conditional create with If-None-Exist', async () => {
