@@ -93,6 +93,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   if (config.loadDemoData) await loadDemoData(ctx, logger);
   const basePath = new URL(url).pathname.replace(/\/+$/, '');
   const verifyToken = await createTokenVerifier(config.auth);
+  // server.close() ends only the keep-alive connections idle at that moment; one that finishes an
+  // in-flight request later would stay open until keepAliveTimeout. End each once it goes idle.
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.once('finish', () => {
+      if (!accepting) setImmediate(() => server.closeIdleConnections());
+    });
+  });
   server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting, verifyToken }));
   logger.info({ url, database: db.driver, startupMs: Date.now() - started }, 'kanplan is ready');
   return {

@@ -44,9 +44,11 @@ describe('graceful shutdown', () => {
       expect(answers).toMatch(/HTTP\/1\.1 201 Created/);
       expect(answers).toMatch(/HTTP\/1\.1 503 Service Unavailable/);
       expect(answers).toContain('"reason":"shutting down"');
-      // The client ends its keep-alive connection; close() resolves once no connection is left.
-      socket.end();
+      // The server ends the keep-alive connection once it is idle, so close() resolves without
+      // waiting for the client or for keepAliveTimeout.
+      const socketClosed = once(socket, 'close');
       await closing;
+      await socketClosed;
       const [row] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM resource WHERE resource_type = 'Patient'");
       expect(row.n).toBe(1);
       // Stopped: new connections are refused.
