@@ -52,7 +52,10 @@ const FORMAT_JSON = new Set(['json', 'application/json', 'application/fhir+json'
  */
 export function assertAcceptsJson(accept: string | undefined, format: string | undefined, allowHtml = false): void {
   if (format !== undefined) {
-    if (!FORMAT_JSON.has(format.toLowerCase()) && !(allowHtml && format.toLowerCase() === 'html')) {
+    // An unescaped `+` in `_format=application/fhir+json` arrives as a space (form decoding);
+    // parameters such as `;fhirVersion=4.0` don't change the format.
+    const asked = format.split(';')[0].trim().toLowerCase().replace(/ /g, '+');
+    if (!FORMAT_JSON.has(asked) && !(allowHtml && asked === 'html')) {
       throw notAcceptable(`_format=${format} is not supported; this server answers in JSON (_format=json).`, '_format');
     }
     return;

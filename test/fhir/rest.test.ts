@@ -495,6 +495,11 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       expect(accept.status).toBe(406);
       expect((await http(server, 'GET', 'metadata?_format=xml')).status).toBe(406);
       expect((await http(server, 'GET', 'metadata?_format=json')).status).toBe(200);
+      // Clients often leave the + of application/fhir+json unescaped; it must not read as XML.
+      expect((await http(server, 'GET', 'metadata?_format=application/fhir+json')).status).toBe(200);
+      expect((await http(server, 'GET', 'metadata?_format=application/fhir%2Bjson;fhirVersion=4.0')).status).toBe(200);
+      expect((await http(server, 'GET', 'metadata?_format=application/fhir+xml')).status).toBe(406);
+      expect((await http(server, 'GET', 'metadata', { headers: { accept: 'application/fhir+json; fhirVersion=4.0' } })).status).toBe(200);
     });
 
     test('_pretty indents the JSON', async () => {
