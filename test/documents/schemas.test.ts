@@ -135,6 +135,19 @@ describe('invalid example documents', () => {
     });
   });
 
+  it('rejects control characters in free text at the field, since FHIR strings cannot hold them', () => {
+    const doc = readExample('avery-example.pcsp.json') as PcspDocument;
+    const bell = { ...doc, goals: [{ ...doc.goals[0]!, description: 'Cook\u0007 dinner' }, ...doc.goals.slice(1)], backupPlan: 'Call\u0000 Pat' };
+    const check = checkDocument(bell);
+    expect(check.ok ? [] : check.problems.map((p) => [p.pointer, p.rule])).toEqual([
+      ['/goals/0/description', 'pattern'],
+      ['/backupPlan', 'pattern'],
+    ]);
+    expect(check.ok ? '' : check.problems[0]!.message).toContain('no control characters other than tab and line breaks');
+    // Tabs, line breaks and any other Unicode stay allowed.
+    expect(checkDocument({ ...doc, backupPlan: 'Call Pat\n\t(mother) \u00a0 😀' }).ok).toBe(true);
+  });
+
   it('names the missing or unknown document type', () => {
     expect(checkDocument({ planId: 'X' })).toMatchObject({ ok: false, problems: [{ pointer: '/documentType', rule: 'required' }] });
     expect(checkDocument({ documentType: 'iep' })).toMatchObject({ ok: false, problems: [{ pointer: '/documentType', rule: 'enum' }] });
