@@ -31,6 +31,8 @@ export interface SearchParameterSummary {
 export interface SearchService {
   searchResources(repo: Repository, input: SearchInput): Promise<Bundle>;
   findMatchingIds(repo: Repository, resourceType: string, query: string, limit: number): Promise<string[]>;
+  /** findMatchingIds for many criteria, in as few statements as it can; results in input order. */
+  findMatchingIdsOfMany(repo: Repository, criteria: readonly { resourceType: string; query: string }[], limit: number): Promise<string[][]>;
   describeSearchParameters(resourceType: string): SearchParameterSummary[];
 }
 

@@ -100,11 +100,47 @@ export function createSearchIndexWriter(options: ExtractOptions = {}): SearchInd
     async remove(tx: SqlExecutor, resourceType: string, id: string): Promise<void> {
       await removeIndexRows(tx, resourceType, id);
     },
-    statementsFor(resource: Resource, firstParam: number) {
-      const { statements, params } = insertStatements(extractIndexRows(resource, options), firstParam);
-      // Version 1 is the first version ever stored under this id, so there are no rows to replace.
-      // Deleting and inserting in one statement is safe: every part sees the snapshot before it.
-      return { statements: resource.meta?.versionId === '1' ? statements : [...removeStatements(), ...statements], params };
+    batchStatementsFor(versions, firstParam) {
+      return batchStatements(
+        versions.map(({ resource, replace }) => ({ resource, replace, rows: extractIndexRows(resource, options) })),
+        firstParam,
+      );
     },
   };
+}
+
+/**
+ * The index writes of many versions as data-modifying statements whose text does not depend on
+ * the versions (so PostgreSQL prepares them once): one DELETE per table for the resources being
+ * replaced, one INSERT ... SELECT unnest(...) per table for the rows of all of them. Deleting and
+ * inserting in one statement is safe: every part sees the snapshot from before the statement.
+ */
+function batchStatements(
+  versions: readonly { resource: Resource; replace: boolean; rows: IndexRows }[],
+  firstParam: number,
+): { statements: string[]; params: (readonly (string | null)[])[] } {
+  const params: (readonly (string | null)[])[] = [];
+  const bind = (values: readonly (string | null)[]): string => {
+    params.push(values);
+    return `$${firstParam + params.length - 1}::text[]`;
+  };
+  const replaced = versions.filter((v) => v.replace);
+  const replacedTypes = bind(replaced.map((v) => v.resource.resourceType));
+  const replacedIds = bind(replaced.map((v) => v.resource.id as string));
+  const statements = INDEX_TABLES.map(
+    (table) => `DELETE FROM ${table} d USING unnest(${replacedTypes}, ${replacedIds}) AS k(resource_type, id)
+       WHERE d.resource_type = k.resource_type AND d.resource_id = k.id`,
+  );
+  for (const key of Object.keys(TABLES) as (keyof IndexRows)[]) {
+    const { table, columns, casts } = TABLES[key];
+    const owners = versions.flatMap((v) => (v.rows[key] as readonly unknown[]).map(() => v.resource));
+    const rows = versions.flatMap((v) => v.rows[key] as readonly (string | null)[][]);
+    const refs = [bind(owners.map((r) => r.resourceType)), bind(owners.map((r) => r.id as string)), ...columns.map((_, c) => bind(rows.map((row) => row[c])))];
+    const select = columns.map((col, c) => (casts[c] === 'text' ? col : `${col}::${casts[c]}`)).join(', ');
+    statements.push(
+      `INSERT INTO ${table} (resource_type, resource_id, ${columns.join(', ')})
+       SELECT resource_type, resource_id, ${select} FROM unnest(${refs.join(', ')}) AS u(resource_type, resource_id, ${columns.join(', ')})`,
+    );
+  }
+  return { statements, params };
 }

@@ -1,5 +1,5 @@
 import type { SearchService } from '../fhir/context.ts';
-import { createSearchIndexWriter, describeSearchParameters, findMatchingIds, searchResources } from '../search/index.ts';
+import { createSearchIndexWriter, describeSearchParameters, findMatchingIds, findMatchingIdsOfMany, searchResources } from '../search/index.ts';
 import type { SearchIndexWriter } from '../store/repository.ts';
 
 /** The search engine the server runs with (src/search/). */
@@ -8,6 +8,7 @@ export function searchEngine(baseUrl?: string): SearchService & { indexWriter: S
     indexWriter: createSearchIndexWriter({ baseUrl }),
     searchResources,
     findMatchingIds,
+    findMatchingIdsOfMany,
     describeSearchParameters,
   };
 }

@@ -7,6 +7,9 @@ import type { Database, SqlExecutor, SqlParam } from './database.ts';
  * beyond it run as unnamed statements (parsed and planned on every call, as before).
  */
 const MAX_NAMED_STATEMENTS = 200;
+/** A text is named from its third use on, so one-off statements don't use up the names. */
+const USES_BEFORE_NAMING = 2;
+const MAX_COUNTED_STATEMENTS = 10_000;
 
 /**
  * Names parameterized statements by their text. PostgreSQL parses, analyzes and plans an unnamed
@@ -16,6 +19,7 @@ const MAX_NAMED_STATEMENTS = 200;
  */
 export class StatementNames {
   private readonly names = new Map<string, string>();
+  private readonly uses = new Map<string, number>();
   private readonly max: number;
 
   constructor(max = MAX_NAMED_STATEMENTS) {
@@ -23,12 +27,20 @@ export class StatementNames {
   }
 
   nameFor(sql: string): string | undefined {
-    let name = this.names.get(sql);
-    if (name === undefined && this.names.size < this.max) {
-      name = `kanplan_${this.names.size}`;
-      this.names.set(sql, name);
+    const name = this.names.get(sql);
+    if (name !== undefined || this.names.size >= this.max) {
+      return name;
     }
-    return name;
+    const uses = (this.uses.get(sql) ?? 0) + 1;
+    if (uses <= USES_BEFORE_NAMING) {
+      if (this.uses.size >= MAX_COUNTED_STATEMENTS) this.uses.clear();
+      this.uses.set(sql, uses);
+      return undefined;
+    }
+    this.uses.delete(sql);
+    const named = `kanplan_${this.names.size}`;
+    this.names.set(sql, named);
+    return named;
   }
 }
 

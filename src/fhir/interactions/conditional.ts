@@ -32,6 +32,28 @@ export async function lockConditionalCriteria(ctx: FhirContext, criteria: readon
   lockedCriteria.set(ctx.repo, locked);
 }
 
+/** Matches found ahead of time for criteria, keyed like the locks (`Type?criteria`). */
+export type KnownMatches = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * Locks many conditional criteria and resolves them together: what a transaction Bundle does
+ * before planning its entries, so that N conditional entries cost two statements, not 2N.
+ */
+export async function lockAndMatchConditionalCriteria(ctx: FhirContext, criteria: readonly { resourceType: string; criteria: string }[], limit = 2): Promise<KnownMatches> {
+  await lockConditionalCriteria(ctx, criteria);
+  const unique = [...new Map(criteria.map((c) => [lockKey(c.resourceType, c.criteria), { resourceType: c.resourceType, query: c.criteria.replace(/^\?/, '') }])).entries()];
+  if (unique.length === 0) {
+    return new Map();
+  }
+  const matches = await ctx.search.findMatchingIdsOfMany(ctx.repo, unique.map(([, c]) => c), limit);
+  return new Map(unique.map(([key], i) => [key, matches[i]]));
+}
+
+/** findConditionalMatches, answered from `known` when the criteria were resolved ahead. */
+export async function conditionalMatches(ctx: FhirContext, known: KnownMatches, resourceType: string, criteria: string): Promise<readonly string[]> {
+  return known.get(lockKey(resourceType, criteria.replace(/^\?/, ''))) ?? findConditionalMatches(ctx, resourceType, criteria);
+}
+
 export async function findConditionalMatches(
   ctx: FhirContext,
   resourceType: string,

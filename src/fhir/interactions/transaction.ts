@@ -6,7 +6,7 @@ import { type FhirContext, withRepo } from '../context.ts';
 import { FhirError, badRequest, informational, outcomeOf, statusOf } from '../outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse, type PreferReturn } from '../request.ts';
 import { type BundleRequestEntry, expectRequestBundle, parseBundleEntry, statusLine } from './bundle-entries.ts';
-import { findConditionalMatches, lockConditionalCriteria, singleMatch } from './conditional.ts';
+import { conditionalMatches, findConditionalMatches, lockAndMatchConditionalCriteria, singleMatch, type KnownMatches } from './conditional.ts';
 import { createResource, locationOf } from './create.ts';
 import { readCurrentResource, resourceResponse } from './read.ts';
 import { collectReferences, parseConditionalReference, rewritePlaceholders } from './reference-rewrite.ts';
@@ -90,7 +90,7 @@ function conditionalCriteriaOf(entry: BundleRequestEntry): { resourceType: strin
 }
 
 /** Decides the id of each POST/PUT/PATCH entry and maps fullUrls to them. */
-async function planWrites(ctx: FhirContext, entries: readonly BundleRequestEntry[], ids: Map<string, string>): Promise<PlannedWrite[]> {
+async function planWrites(ctx: FhirContext, entries: readonly BundleRequestEntry[], ids: Map<string, string>, known: KnownMatches): Promise<PlannedWrite[]> {
   const plans: PlannedWrite[] = [];
   for (const entry of entries) {
     const plan = await guarded(entry, async (): Promise<PlannedWrite> => {
@@ -104,7 +104,7 @@ async function planWrites(ctx: FhirContext, entries: readonly BundleRequestEntry
         const criteria = entry.request.headers.ifNoneExist;
         if (criteria !== undefined) {
           const match = singleMatch(
-            await findConditionalMatches(ctx, resourceType, rewritePlaceholders(criteria.replace(/^.*\?/, ''), ids)),
+            await conditionalMatches(ctx, known, resourceType, rewritePlaceholders(criteria.replace(/^.*\?/, ''), ids)),
             resourceType,
             criteria,
           );
@@ -116,7 +116,7 @@ async function planWrites(ctx: FhirContext, entries: readonly BundleRequestEntry
         return { entry, resourceType, id: segments[1], existing: false };
       }
       const criteria = rewritePlaceholders(criteriaOf(entry), ids);
-      const match = singleMatch(await findConditionalMatches(ctx, resourceType, criteria), resourceType, criteria);
+      const match = singleMatch(await conditionalMatches(ctx, known, resourceType, criteria), resourceType, criteria);
       if (!match && method === 'PATCH') {
         throw new FhirError(404, [{ severity: 'error', code: 'not-found', diagnostics: `No ${resourceType} matches ${criteria}; nothing to patch.` }]);
       }
@@ -208,8 +208,8 @@ async function processTransaction(ctx: FhirContext, entries: BundleRequestEntry[
     }
     const ids = new Map<string, string>();
     const writes = [...byMethod('POST'), ...byMethod('PUT', 'PATCH')];
-    await lockConditionalCriteria(scoped, writes.flatMap(conditionalCriteriaOf));
-    const plans = await planWrites(scoped, writes, ids);
+    const known = await lockAndMatchConditionalCriteria(scoped, writes.flatMap(conditionalCriteriaOf));
+    const plans = await planWrites(scoped, writes, ids, known);
     await resolveConditionalReferences(scoped, plans.map((plan) => plan.entry), ids);
     for (const plan of plans) {
       record(plan.entry, await guarded(plan.entry, () => writePlanned(scoped, plan, ids)));

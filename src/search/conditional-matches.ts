@@ -1,0 +1,66 @@
+import type { Repository } from '../store/repository.ts';
+import { searchParam } from './parameters.ts';
+import { findMatchingIds } from './search.ts';
+
+/** One conditional search: a resource type and the query after `?`. */
+export interface MatchCriteria {
+  readonly resourceType: string;
+  readonly query: string;
+}
+
+interface TokenCriteria {
+  readonly code: string;
+  readonly system: string;
+  readonly value: string;
+}
+
+/**
+ * The criteria as one `system|code` token match, when that is all they say: a single token
+ * parameter without modifier, one value, no escapes. Business identifiers
+ * (`identifier=https://…|PCSP-1`) have this form; it means the same as tokenPredicate's
+ * `system = … AND value = …` (https://hl7.org/fhir/R4/search.html#token).
+ */
+function asTokenCriteria({ resourceType, query }: MatchCriteria): TokenCriteria | undefined {
+  const pairs = [...new URLSearchParams(query.replace(/^\?/, ''))];
+  if (pairs.length !== 1) return undefined;
+  const [[name, raw]] = pairs;
+  const def = /^_|[:.]/.test(name) ? undefined : searchParam(resourceType, name);
+  if (def?.type !== 'token' || /[,\\$]/.test(raw)) return undefined;
+  const parts = raw.split('|');
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') return undefined;
+  return { code: def.code, system: parts[0], value: parts[1] };
+}
+
+/**
+ * `findMatchingIds` for many criteria at once, as a transaction Bundle needs them: identifier
+ * criteria are answered together in one statement (a document import has ~25 of them, each
+ * otherwise a round trip), anything else one search each. Results are in the order of `criteria`.
+ */
+export async function findMatchingIdsOfMany(repo: Repository, criteria: readonly MatchCriteria[], limit: number): Promise<string[][]> {
+  const tokens = criteria.map(asTokenCriteria);
+  const batched = tokens.flatMap((token, i) => (token ? [{ i, token }] : []));
+  const results: string[][] = criteria.map(() => []);
+  if (batched.length > 0) {
+    const rows = await repo.sql.query<{ i: number; id: string }>(
+      `SELECT DISTINCT k.i::int AS i, r.id
+       FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[]) AS k(i, resource_type, code, system, value)
+       JOIN sp_token d ON d.resource_type = k.resource_type AND d.code = k.code AND d.value = k.value AND d.system = k.system
+       JOIN resource r ON r.resource_type = d.resource_type AND r.id = d.resource_id AND NOT r.deleted
+       ORDER BY 1, 2`,
+      [
+        batched.map((b) => b.i),
+        batched.map((b) => criteria[b.i].resourceType),
+        batched.map((b) => b.token.code),
+        batched.map((b) => b.token.system),
+        batched.map((b) => b.token.value),
+      ],
+    );
+    for (const row of rows) {
+      if (results[row.i].length < limit) results[row.i].push(row.id);
+    }
+  }
+  for (const [i, token] of tokens.entries()) {
+    if (!token) results[i] = await findMatchingIds(repo, criteria[i].resourceType, criteria[i].query, limit);
+  }
+  return results;
+}
