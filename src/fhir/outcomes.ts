@@ -32,6 +32,19 @@ export function issue(
   };
 }
 
+/**
+ * 405: carries the methods the target does allow, which the HTTP edge sends as the `Allow`
+ * header a 405 must have (https://www.rfc-editor.org/rfc/rfc9110#section-15.5.6).
+ */
+export class MethodNotAllowedError extends FhirError {
+  readonly allow: readonly string[];
+
+  constructor(diagnostics: string, allow: readonly string[]) {
+    super(405, [issue('not-supported', diagnostics)]);
+    this.allow = allow;
+  }
+}
+
 const fail =
   (status: number, code: IssueCode) =>
   (diagnostics: string, expression?: string | string[]): FhirError =>

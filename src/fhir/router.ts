@@ -13,7 +13,7 @@ import { handleSearch } from './interactions/search.ts';
 import { processBundle } from './interactions/transaction.ts';
 import { handleConditionalUpdate, handleUpdate } from './interactions/update.ts';
 import type { OperationCall } from './operations/operation.ts';
-import { methodNotAllowed, notFound } from './outcomes.ts';
+import { MethodNotAllowedError, notFound } from './outcomes.ts';
 import type { FhirRequest, FhirResponse } from './request.ts';
 
 function criteriaOf(request: FhirRequest): string {
@@ -37,8 +37,11 @@ function systemTypes(request: FhirRequest): string[] {
   return types.length ? types : ['*'];
 }
 
-function notAllowed(request: FhirRequest, allowed: string): never {
-  throw methodNotAllowed(`${request.method} is not supported on /${request.path}; use ${allowed}.`);
+const READ_ONLY = ['GET', 'HEAD'] as const;
+
+/** 405 naming what to use instead; `allow` is what the path itself accepts (the Allow header). */
+function notAllowed(request: FhirRequest, allow: readonly string[], hint = allow.join(' or ')): never {
+  throw new MethodNotAllowedError(`${request.method} is not supported on /${request.path}; use ${hint}.`, allow);
 }
 
 function operationParameters(request: FhirRequest): Parameters {
@@ -76,7 +79,7 @@ async function invokeOperation(
     );
   }
   if (request.method !== 'POST' && !(request.method === 'GET' && operation.definition.affectsState !== true)) {
-    notAllowed(request, operation.definition.affectsState ? 'POST' : 'GET or POST');
+    notAllowed(request, operation.definition.affectsState ? ['POST'] : [...READ_ONLY, 'POST']);
   }
   allow(ctx, resourceType ?? '*', operation.definition.affectsState ? 'u' : 'r');
   const call: OperationCall = { request, resourceType, id, parameters: operationParameters(request) };
@@ -98,18 +101,18 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
       systemTypes(request).forEach((type) => allow(ctx, type, 's'));
       return handleSearch(ctx, request, []);
     }
-    return notAllowed(request, 'GET (system search) or POST (batch/transaction)');
+    return notAllowed(request, [...READ_ONLY, 'POST'], 'GET (system search) or POST (batch/transaction)');
   }
   if (first === 'metadata' && segments.length === 1) {
-    return method === 'GET' ? handleCapabilities(ctx, request) : notAllowed(request, 'GET');
+    return method === 'GET' ? handleCapabilities(ctx, request) : notAllowed(request, READ_ONLY);
   }
   if (first === '_history' && segments.length === 1) {
-    if (method !== 'GET') return notAllowed(request, 'GET');
+    if (method !== 'GET') return notAllowed(request, READ_ONLY);
     allow(ctx, '*', 's');
     return handleHistory(ctx, request);
   }
   if (first === '_search' && segments.length === 1) {
-    if (method !== 'POST') return notAllowed(request, 'POST');
+    if (method !== 'POST') return notAllowed(request, ['POST']);
     systemTypes(request).forEach((type) => allow(ctx, type, 's'));
     return handleSearch(ctx, request, []);
   }
@@ -129,20 +132,20 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
       case 'POST':
         return handleCreate(ctx, request, resourceType);
       case 'PUT':
-        return hasCriteria ? handleConditionalUpdate(ctx, request, resourceType, criteriaOf(request)) : notAllowed(request, `PUT /${resourceType}/[id] or PUT /${resourceType}?criteria`);
+        return hasCriteria ? handleConditionalUpdate(ctx, request, resourceType, criteriaOf(request)) : notAllowed(request, [...READ_ONLY, 'POST'], `PUT /${resourceType}/[id] or PUT /${resourceType}?criteria`);
       case 'PATCH':
-        return hasCriteria ? handleConditionalPatch(ctx, request, resourceType, criteriaOf(request)) : notAllowed(request, `PATCH /${resourceType}/[id] or PATCH /${resourceType}?criteria`);
+        return hasCriteria ? handleConditionalPatch(ctx, request, resourceType, criteriaOf(request)) : notAllowed(request, [...READ_ONLY, 'POST'], `PATCH /${resourceType}/[id] or PATCH /${resourceType}?criteria`);
       case 'DELETE':
-        return hasCriteria ? handleConditionalDelete(ctx, resourceType, criteriaOf(request)) : notAllowed(request, `DELETE /${resourceType}/[id] or DELETE /${resourceType}?criteria`);
+        return hasCriteria ? handleConditionalDelete(ctx, resourceType, criteriaOf(request)) : notAllowed(request, [...READ_ONLY, 'POST'], `DELETE /${resourceType}/[id] or DELETE /${resourceType}?criteria`);
     }
   }
   if (second === '_search' && segments.length === 2) {
     allow(ctx, resourceType, 's');
-    return method === 'POST' ? handleSearch(ctx, request, [resourceType]) : notAllowed(request, `GET /${resourceType}?params or POST /${resourceType}/_search`);
+    return method === 'POST' ? handleSearch(ctx, request, [resourceType]) : notAllowed(request, ['POST'], `GET /${resourceType}?params or POST /${resourceType}/_search`);
   }
   if (second === '_history' && segments.length === 2) {
     allow(ctx, resourceType, 's');
-    return method === 'GET' ? handleHistory(ctx, request, resourceType) : notAllowed(request, 'GET');
+    return method === 'GET' ? handleHistory(ctx, request, resourceType) : notAllowed(request, READ_ONLY);
   }
   if (second.startsWith('$') && segments.length === 2) {
     return invokeOperation(ctx, request, second, resourceType);
@@ -161,11 +164,11 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
       case 'DELETE':
         return handleDelete(ctx, request, resourceType, id);
       default:
-        return notAllowed(request, `GET, PUT, PATCH or DELETE on /${resourceType}/${id} (POST /${resourceType} creates)`);
+        return notAllowed(request, [...READ_ONLY, 'PUT', 'PATCH', 'DELETE'], `GET, PUT, PATCH or DELETE on /${resourceType}/${id} (POST /${resourceType} creates)`);
     }
   }
   if (third === '_history' && segments.length <= 4) {
-    if (method !== 'GET') return notAllowed(request, 'GET');
+    if (method !== 'GET') return notAllowed(request, READ_ONLY);
     allow(ctx, resourceType, 'r');
     return fourth === undefined ? handleHistory(ctx, request, resourceType, id) : vreadResource(ctx, resourceType, id, fourth);
   }

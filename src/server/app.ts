@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { SYSTEM_ACCESS, type TokenVerifier } from '../auth/access.ts';
 import type { FhirContext } from '../fhir/context.ts';
-import { FhirError, badRequest, outcomeOf, payloadTooLarge, statusOf } from '../fhir/outcomes.ts';
+import { FhirError, MethodNotAllowedError, badRequest, outcomeOf, payloadTooLarge, statusOf } from '../fhir/outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse } from '../fhir/request.ts';
 import { dispatch } from '../fhir/router.ts';
 import { httpDate } from '../fhir/versioning.ts';
@@ -96,6 +96,7 @@ function sendError(req: Request, res: Response, logger: Logger, err: unknown): v
     res.end();
     return;
   }
+  if (err instanceof MethodNotAllowedError) res.setHeader('Allow', err.allow.join(', '));
   res.status(status).setHeader('Content-Type', FHIR_JSON).send(serialize(outcomeOf(err), isPretty(req)));
 }
 
@@ -141,7 +142,7 @@ export function createApp(services: AppServices): express.Express {
   fhir.use(async (req, res) => {
     try {
       if (!METHODS.has(req.method)) {
-        throw new FhirError(405, [{ severity: 'error', code: 'not-supported', diagnostics: `HTTP ${req.method} is not a FHIR interaction.` }]);
+        throw new MethodNotAllowedError(`HTTP ${req.method} is not a FHIR interaction; FHIR uses ${[...METHODS].join(', ')}.`, [...METHODS]);
       }
       const request = toFhirRequest(req, basePath);
       const isOperation = /(^|\/)\$[\w-]+$/.test(request.path);

@@ -525,7 +525,15 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       const res = await http(server, 'POST', 'Patient/123', { body: patient });
       expect(res.status).toBe(405);
       expect(res.body.resourceType).toBe('OperationOutcome');
-      expect((await http(server, 'OPTIONS', 'Patient')).status).toBe(405);
+      expect(res.body.issue[0].code).toBe('not-supported');
+      // A 405 names the methods the target does allow (RFC 9110 section 15.5.6).
+      expect(res.headers.get('allow')).toBe('GET, HEAD, PUT, PATCH, DELETE');
+      const history = await http(server, 'DELETE', 'Patient/_history');
+      expect(history.status).toBe(405);
+      expect(history.headers.get('allow')).toBe('GET, HEAD');
+      const options = await http(server, 'OPTIONS', 'Patient');
+      expect(options.status).toBe(405);
+      expect(options.headers.get('allow')).toBe('GET, HEAD, POST, PUT, PATCH, DELETE');
     });
   });
 
