@@ -334,6 +334,9 @@ function backupPlanResource(ctx: PcspContext): PlannedResource {
     category: [concept(codeSystem.planType, 'backup-plan'), concept(externalSystem.usCoreCarePlanCategory, 'assess-plan')],
     description: ctx.doc.backupPlan,
     subject: ctx.patient,
+    // eLTSS CarePlan requires period.start (standards.md §1.2); the backup plan holds as long as the
+    // plan it belongs to (profiles/REQUESTS.md, issue 5 audit).
+    period: { ...ctx.doc.effectivePeriod },
     partOf: [ctx.plan],
   };
   return { resource, identifier, pointer: '/backupPlan' };

@@ -126,7 +126,7 @@ describe('PCSP → FHIR placement (Avery Example, Jordan Sample, Sam Testperson)
   it('risks with mitigation, and the backup plan as a CarePlan partOf the PCSP', () => {
     expect(item<RiskAssessment>(planned, 'risk/R1')).toMatchObject({ prediction: [{ outcome: { text: 'May leave the stove on' } }], mitigation: doc.risks[0]!.mitigation });
     const backup = item<CarePlan>(planned, 'backup-plan/plan');
-    expect(backup).toMatchObject({ meta: { profile: [profileUrl.backupPlanCarePlan] }, description: doc.backupPlan });
+    expect(backup).toMatchObject({ meta: { profile: [profileUrl.backupPlanCarePlan] }, description: doc.backupPlan, period: doc.effectivePeriod });
     expect(backup.partOf?.[0]?.reference).toBe(referenceTo(planIdentifier(doc.planId)).reference);
   });
 
