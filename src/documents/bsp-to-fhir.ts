@@ -1,5 +1,5 @@
 import type { CarePlan, Condition, Extension, Identifier, MedicationRequest, Resource, ServiceRequest } from '@medplum/fhirtypes';
-import { codeSystem, consentPolicy, extensionUrl, externalSystem, planItemValue, profileUrl, type PlanItemKind } from './canonical.ts';
+import { codeSystem, consentPolicy, extensionUrl, externalSystem, medicationRequestStatusForPlan, planItemValue, profileUrl, type PlanItemKind } from './canonical.ts';
 import { concept, containedProfessional, fullName, informedConsentResource, planComponent, planObservation } from './fhir-elements.ts';
 import { planNarrative } from './narrative.ts';
 import { medicaidIdentifier } from './pcsp-to-fhir.ts';
@@ -148,7 +148,7 @@ function prnResources(ctx: BspContext): PlannedResource[] {
     const request: MedicationRequest = {
       resourceType: 'MedicationRequest',
       identifier: [identifier],
-      status: 'active',
+      status: medicationRequestStatusForPlan[ctx.doc.status],
       intent: 'plan',
       category: [concept(codeSystem.planElement, 'prn-medication')],
       medicationCodeableConcept: { text: prn.medication },

@@ -216,6 +216,19 @@ export const goalLifecycleForPlan = {
   revoked: 'cancelled',
 } as const;
 
+/**
+ * A PRN medication order lives and ends with its BSP: no PRN use without the plan's consent
+ * (K.A.R. 30-63-23(b)(1)(D)), so a draft plan does not make an active order, and a revoked one
+ * does not leave it active (https://hl7.org/fhir/R4/valueset-medicationrequest-status.html).
+ */
+export const medicationRequestStatusForPlan = {
+  draft: 'draft',
+  active: 'active',
+  'on-hold': 'on-hold',
+  completed: 'completed',
+  revoked: 'cancelled',
+} as const;
+
 export const stepStatusForPlan = {
   draft: 'draft',
   active: 'requested',

@@ -215,6 +215,10 @@ describe('BSP → FHIR placement (Avery Example)', () => {
     const prn = doc.prnMedications![0]!;
     const request = item<MedicationRequest>(planned, `prn-medication/${prn.id}`);
     expect(request.dosageInstruction?.[0]?.asNeededCodeableConcept?.text).toBe(prn.indication);
+    // The order follows the plan: not active before the plan is, not left active after it ends.
+    expect(request.status).toBe('active');
+    const statusIn = (status: BspDocument['status']): unknown => item<MedicationRequest>(planBspResources({ ...doc, status }), `prn-medication/${prn.id}`).status;
+    expect([statusIn('draft'), statusIn('revoked'), statusIn('completed')]).toEqual(['draft', 'cancelled', 'completed']);
     const consent = item<Consent>(planned, `prn-consent/${prn.id}`);
     expect(consent.meta?.profile).toEqual([profileUrl.informedConsent]);
     expect(consent.dateTime?.slice(0, 10)).toBe(prn.consent.date);
