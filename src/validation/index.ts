@@ -1,7 +1,8 @@
 /**
  * What the rest of kanplan uses from validation (issue 5):
  *  - createResourceValidator(options?)  -> ResourceValidator.validate(resource, options?) on every write
- *  - hasErrors(issues)                  -> reject the write (400) when true
+ *  - hasErrors(issues)                  -> reject the write when true
+ *  - rejectionStatus(validator, r)      -> 400 (fails base R4) or 422 (fails only a profile)
  *  - loadKansasPackage()                -> every conformance resource in profiles/ (served, listed in the
  *                                          CapabilityStatement, SearchParameters for the search engine)
  *  - runValidateOperation(...)          -> $validate as a pure function
@@ -13,6 +14,7 @@ export {
   createResourceValidator,
   detectKansasProfile,
   hasErrors,
+  rejectionStatus,
   validateBaseStructure,
   type ResourceValidator,
   type ResourceValidatorOptions,

@@ -281,6 +281,19 @@ export class ProfileRegistry implements RuleSource {
 
   /** Our gap checks against the base R4 definition of the resource type (bindings, extensions). */
   checkBase(resource: Resource): OperationOutcomeIssue[] {
+    return this.checkBaseWith(resource, this);
+  }
+
+  /**
+   * The same checks with no extension definition applied: only what the base StructureDefinition
+   * of the type itself requires (its required bindings). An extension definition is a profile on
+   * Extension (https://hl7.org/fhir/R4/extensibility.html#Extension), so its rules are not base R4.
+   */
+  checkBaseDefinitionOnly(resource: Resource): OperationOutcomeIssue[] {
+    return this.checkBaseWith(resource, { extension: () => undefined, datatype: (type) => this.datatype(type) });
+  }
+
+  private checkBaseWith(resource: Resource, rules: RuleSource): OperationOutcomeIssue[] {
     const root = this.base.datatype(resource.resourceType);
     const issues: OperationOutcomeIssue[] = [];
     if (!root) {
@@ -290,7 +303,7 @@ export class ProfileRegistry implements RuleSource {
       resource as unknown as Record<string, unknown>,
       { url: `http://hl7.org/fhir/StructureDefinition/${resource.resourceType}`, type: resource.resourceType, root },
       this.terminology,
-      this,
+      rules,
       issues,
     );
     return issues;

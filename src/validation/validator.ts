@@ -20,6 +20,25 @@ export interface ValidationOptions {
  */
 export interface ResourceValidator {
   validate(resource: Resource, options?: ValidationOptions): OperationOutcomeIssue[];
+  /**
+   * Whether the resource passes validation against the base StructureDefinition of its type alone
+   * (`http://hl7.org/fhir/StructureDefinition/{type}`: elements, types, cardinality, invariants,
+   * required bindings), with no profile and no extension definition applied. Decides 400 or 422
+   * for a rejected write (see `rejectionStatus`).
+   */
+  conformsToBase(resource: Resource): boolean;
+}
+
+/**
+ * The status of a write that validation rejects (https://hl7.org/fhir/R4/http.html#update and
+ * #2.21.0.4): 400 "failed basic FHIR validation rules" when the resource does not conform to base
+ * R4; 422 "violated applicable FHIR profiles" when it does, so that every error comes from a
+ * profile (meta.profile, a detected Kansas profile, the US Core profile it derives from, an
+ * extension definition, ks-* invariants). Base validation runs only here, on the failure path,
+ * so accepted writes pay nothing for the distinction.
+ */
+export function rejectionStatus(validator: ResourceValidator, resource: Resource): 400 | 422 {
+  return validator.conformsToBase(resource) ? 422 : 400;
 }
 
 export interface ResourceValidatorOptions {
@@ -196,6 +215,8 @@ export function createResourceValidator(options: ResourceValidatorOptions = {}):
   const registry = getProfileRegistry();
   return {
     validate: (resource, validationOptions) => validateWithProfiles(registry, resource, { ...options, ...validationOptions }),
+    conformsToBase: (resource) =>
+      !hasErrors(validateBaseStructure(resource)) && !hasErrors(registry.checkBaseDefinitionOnly(resource)),
   };
 }
 

@@ -32,14 +32,15 @@ describe('Kansas validation over HTTP', () => {
     await server?.stop();
   });
 
-  it('accepts a conforming KS PCSP CarePlan and rejects a non-conforming one with 400 and one issue per problem', async () => {
+  it('accepts a conforming KS PCSP CarePlan and rejects a non-conforming one with 422 and one issue per problem', async () => {
     const { id: _id, ...valid } = read('valid', 'ks-pcsp-careplan');
     const created = await http(server, 'POST', 'CarePlan', { body: valid });
     expect(created.status).toBe(201);
 
     const { id: _bad, ...invalid } = read('invalid', 'ks-pcsp-careplan-rights-modification-incomplete');
     const rejected = await http(server, 'POST', 'CarePlan', { body: invalid });
-    expect(rejected.status).toBe(400);
+    // Valid base R4; only the ks-rights-modification extension definition rejects it.
+    expect(rejected.status).toBe(422);
     const outcome = rejected.body as OperationOutcome;
     expect(outcome.issue.map((i) => [i.severity, i.expression?.[0]])).toEqual([
       ['error', 'CarePlan.extension[2].extension'],
@@ -62,8 +63,63 @@ describe('Kansas validation over HTTP', () => {
   it('validates a Kansas plan without meta.profile against its Kansas profile on write', async () => {
     const { id: _id, meta: _meta, ...noProfile } = read('invalid', 'ks-bsp-careplan-missing-part-of');
     const rejected = await http(server, 'POST', 'CarePlan', { body: noProfile });
-    expect(rejected.status).toBe(400);
+    expect(rejected.status).toBe(422);
     expect((rejected.body as OperationOutcome).issue.map((i) => i.expression?.[0])).toEqual(['CarePlan.partOf']);
+  });
+
+  // https://hl7.org/fhir/R4/http.html#update: 400 "failed basic FHIR validation rules", 422
+  // "violated applicable FHIR profiles or server business rules".
+  it('a write that breaks base R4 is 400 even when it also breaks its profile; one that breaks only profiles is 422', async () => {
+    const { id: _id, ...valid } = read('valid', 'ks-pcsp-careplan');
+    const base: [string, Record<string, unknown>][] = [
+      ['unknown element', { ...valid, nickname: 'x' }],
+      ['wrong type', { ...valid, created: 'yesterday' }],
+      ['base cardinality', { ...valid, status: undefined }],
+      ['base required binding', { ...valid, status: 'bogus' }],
+      // A profile error next to a base one: still not basic-valid FHIR.
+      ['base and profile', { ...valid, status: 'bogus', intent: 'order' }],
+    ];
+    for (const [what, body] of base) {
+      const res = await http(server, 'POST', 'CarePlan', { body });
+      expect(res.status, what).toBe(400);
+    }
+    const profileOnly: [string, Record<string, unknown>][] = [
+      ['pattern (intent plan)', { ...valid, intent: 'order' }],
+      ['profile cardinality (description 1..1)', { ...valid, description: undefined }],
+      ['required slice (plan type category)', { ...valid, category: valid.category?.filter((c) => !c.coding?.some((x) => x.system === `${KS}/CodeSystem/ks-plan-type`)) }],
+      ['extension definition binding (waiver program)', { ...valid, extension: valid.extension?.map((e) => (e.url.endsWith('ks-waiver-program') ? { ...e, valueCodeableConcept: { coding: [{ system: `${KS}/CodeSystem/ks-waiver-program`, code: 'XX' }] } } : e)) }],
+    ];
+    for (const [what, body] of profileOnly) {
+      const res = await http(server, 'POST', 'CarePlan', { body });
+      expect(res.status, what).toBe(422);
+      expect((res.body as OperationOutcome).issue.some((i) => i.severity === 'error'), what).toBe(true);
+    }
+  });
+
+  it('PATCH and batch entries follow the same rule: 422 for a profile violation, 400 for a base one', async () => {
+    const { id: _id, ...valid } = read('valid', 'ks-pcsp-careplan');
+    const created = await http(server, 'POST', 'CarePlan', { body: valid });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const patch = (value: string): Promise<{ status: number }> =>
+      http(server, 'PATCH', `CarePlan/${id}`, {
+        body: [{ op: 'replace', path: '/intent', value }],
+        headers: { 'content-type': 'application/json-patch+json' },
+      });
+    expect((await patch('order')).status).toBe(422);
+    expect((await patch('sideways')).status).toBe(400);
+    const batch: Bundle = {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { resource: { ...valid, intent: 'order' } as CarePlan, request: { method: 'POST', url: 'CarePlan' } },
+        { resource: { ...valid, intent: 'sideways' } as unknown as CarePlan, request: { method: 'POST', url: 'CarePlan' } },
+      ],
+    };
+    const response = (await http(server, 'POST', '', { body: batch })).body as Bundle;
+    expect(response.entry?.map((e) => e.response?.status)).toEqual(['422 Unprocessable Entity', '400 Bad Request']);
+    // The search test below counts PCSPs.
+    expect((await http(server, 'DELETE', `CarePlan/${id}`)).status).toBe(200);
   });
 
   it('POST [type]/$validate answers 200 with the issues, and stores nothing', async () => {
@@ -169,16 +225,24 @@ describe('Kansas examples written over HTTP', () => {
     }
   });
 
-  it('rejects every invalid example on create and on update with 400 and exactly the issues offline validation finds', async () => {
+  /** The invalid examples that also break base R4 (a code outside a base required value set): 400; every other one breaks only its profile: 422. */
+  const BREAKS_BASE_R4 = new Set([
+    'ks-goal-bad-status-no-text.json', // Goal.lifecycleStatus 'done'
+    'ks-pcsp-careplan-bogus-status.json', // CarePlan.status 'bogus'
+    'ks-risk-assessment-no-mitigation.json', // RiskAssessment.status 'finished'
+  ]);
+
+  it('rejects every invalid example on create and on update with 400 or 422 and exactly the issues offline validation finds', async () => {
     for (const file of files('invalid')) {
       const resource = resourceOf('invalid', file);
       const expected = summary(validator.validate(resource));
+      const status = BREAKS_BASE_R4.has(file) ? 400 : 422;
       const { id: _id, ...body } = resource;
       const created = await http(server, 'POST', resource.resourceType, { body });
-      expect(created.status, file).toBe(400);
+      expect(created.status, file).toBe(status);
       expect(summary((created.body as OperationOutcome).issue), file).toEqual(expected);
       const updated = await http(server, 'PUT', `${resource.resourceType}/${resource.id}`, { body: resource });
-      expect(updated.status, file).toBe(400);
+      expect(updated.status, file).toBe(status);
       expect(summary((updated.body as OperationOutcome).issue), file).toEqual(expected);
       expect((await http(server, 'GET', `${resource.resourceType}/${resource.id}`)).status, file).toBe(404);
     }
@@ -199,11 +263,12 @@ describe('Kansas examples written over HTTP', () => {
       ],
     };
     const result = await http(server, 'POST', '', { body: bundle });
-    expect(result.status).toBe(400);
+    // ks-task-1 is a profile invariant: the failing entry's status, 422, is the bundle's.
+    expect(result.status).toBe(422);
     const issues = (result.body as OperationOutcome).issue;
     expect(issues).toHaveLength(1);
-    // A root-level invariant on an entry: src/fhir/interactions/transaction.ts currently writes 'Bundle.entry[1].resource.Task'.
-    expect(issues[0].expression?.[0]).toMatch(/^Bundle\.entry\[1\]\.resource/);
+    // A root-level invariant (expression `Task`) is about the entry's whole resource.
+    expect(issues[0].expression).toEqual(['Bundle.entry[1].resource']);
     expect(issues[0].diagnostics).toContain('Bundle.entry[1] (POST Task)');
     expect(issues[0].diagnostics).toContain('ks-task-1');
     const found = (await http(server, 'GET', `Patient?identifier=${encodeURIComponent(`https://kanplan.org/fhir/sid/ks-medicaid-id|${medicaidId}`)}`)).body as Bundle;
@@ -257,6 +322,6 @@ describe('VALIDATE_KANSAS_WITHOUT_PROFILE=false', () => {
     const { id: _id, meta: _meta, ...noProfile } = read('invalid', 'ks-bsp-careplan-missing-part-of');
     expect((await http(server, 'POST', 'CarePlan', { body: noProfile })).status).toBe(201);
     const { id: _id2, ...withProfile } = read('invalid', 'ks-bsp-careplan-missing-part-of');
-    expect((await http(server, 'POST', 'CarePlan', { body: withProfile })).status).toBe(400);
+    expect((await http(server, 'POST', 'CarePlan', { body: withProfile })).status).toBe(422);
   });
 });

@@ -1,5 +1,5 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { hasErrors } from '../../validation/validator.ts';
+import { hasErrors, rejectionStatus } from '../../validation/validator.ts';
 import type { FhirContext } from '../context.ts';
 import { FhirError, badRequest } from '../outcomes.ts';
 
@@ -57,12 +57,14 @@ export function withoutServerMeta<T extends Resource>(resource: T): T {
 
 /**
  * Validates a resource about to be written (base R4 structure and the Kansas profiles it claims
- * or its type implies). Errors reject the write with 400; warnings are returned for the outcome.
+ * or its type implies). Errors reject the write: 400 when the resource breaks base R4, 422 when
+ * only profiles reject it (https://hl7.org/fhir/R4/http.html#update). Warnings are returned for
+ * the outcome.
  */
 export function validateForWrite(ctx: FhirContext, resource: Resource): OperationOutcomeIssue[] {
   const issues = ctx.validator.validate(resource).map(withDiagnostics);
   if (hasErrors(issues)) {
-    throw new FhirError(400, issues);
+    throw new FhirError(rejectionStatus(ctx.validator, resource), issues);
   }
   return issues;
 }

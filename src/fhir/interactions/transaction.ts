@@ -44,11 +44,27 @@ function entryFailure(err: unknown, entry: BundleRequestEntry): FhirError {
       ...issue,
       diagnostics: `${label}: ${issue.diagnostics ?? issue.details?.text ?? ''}`,
       details: { text: `${label}: ${issue.details?.text ?? issue.diagnostics ?? ''}` },
-      expression: (issue.expression ?? ['']).map((expr) =>
-        expr.startsWith('Bundle.entry[') ? expr : `Bundle.entry[${entry.index}]${expr ? `.resource.${expr.replace(/^[A-Z][A-Za-z]+\./, '')}` : ''}`,
-      ),
+      expression: (issue.expression ?? ['']).map((expr) => entryExpression(expr, entry.index)),
     })),
   );
+}
+
+/**
+ * An issue's FHIRPath rebased onto the entry (https://hl7.org/fhir/R4/operationoutcome-definitions.html#OperationOutcome.issue.expression):
+ * `Task.status` -> `Bundle.entry[1].resource.status`, `Task` (the whole resource, e.g. a root
+ * invariant) -> `Bundle.entry[1].resource`, no expression -> `Bundle.entry[1]`.
+ */
+function entryExpression(expression: string, index: number): string {
+  if (expression.startsWith('Bundle.entry[')) {
+    return expression;
+  }
+  const entry = `Bundle.entry[${index}]`;
+  if (expression === '') {
+    return entry;
+  }
+  // A leading resource type name (uppercase, up to the end or the first '.') is the entry's resource.
+  const rest = expression.replace(/^[A-Z][A-Za-z]*(?=$|\.)/, '');
+  return rest === '' ? `${entry}.resource` : `${entry}.resource${rest.startsWith('.') ? rest : `.${rest}`}`;
 }
 
 async function guarded<T>(entry: BundleRequestEntry, fn: () => Promise<T>): Promise<T> {
