@@ -116,27 +116,52 @@ describe.each(testDatabases)('transaction and batch on %s', (kind) => {
   });
 
   test('processes DELETE before POST before PUT before GET', async () => {
-    const existing = (await server.client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', gender: 'female' } })) as Patient;
+    const system = 'https://kanplan.org/fhir/sid/ks-medicaid-id';
+    const value = `KS-ORDER-${Date.now()}`;
+    const leaving = (await server.client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', identifier: [{ system, value }] } })) as Patient;
+    const staying = (await server.client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', gender: 'female' } })) as Patient;
     const bundle: Bundle = {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        { request: { method: 'GET', url: `Patient/${existing.id}` } },
-        { resource: { resourceType: 'Patient', id: existing.id, gender: 'male' }, request: { method: 'PUT', url: `Patient/${existing.id}` } },
-        { resource: { resourceType: 'Basic', code: { text: 'x' } }, request: { method: 'POST', url: 'Basic' } },
-        { request: { method: 'DELETE', url: `Patient/${existing.id}` } },
+        { request: { method: 'GET', url: `Patient/${staying.id}` } },
+        { resource: { resourceType: 'Patient', id: staying.id, gender: 'male' }, request: { method: 'PUT', url: `Patient/${staying.id}` } },
+        // Would match `leaving` and create nothing if it ran before the DELETE.
+        { resource: { resourceType: 'Patient', identifier: [{ system, value }] }, request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${system}|${value}` } },
+        { request: { method: 'DELETE', url: `Patient/${leaving.id}` } },
       ],
     };
     const response = (await server.client.transaction({ body: bundle })) as Bundle;
-    const statuses = response.entry?.map((e) => e.response?.status);
-    // DELETE first, then the PUT re-creates it (201), then the GET sees the PUT's result.
-    expect(statuses).toEqual(['200 OK', '201 Created', '201 Created', '200 OK']);
+    expect(response.entry?.map((e) => e.response?.status)).toEqual(['200 OK', '200 OK', '201 Created', '200 OK']);
+    expect((response.entry?.[2].resource as Patient).id).not.toBe(leaving.id);
+    // The GET ran last and sees the PUT.
     expect((response.entry?.[0].resource as Patient).gender).toBe('male');
-    expect((response.entry?.[0].resource as Patient).meta?.versionId).toBe('3');
+    expect((response.entry?.[0].resource as Patient).meta?.versionId).toBe('2');
+  });
+
+  test('two entries that write the same resource fail the transaction (resolved identities too)', async () => {
+    const system = 'https://kanplan.org/fhir/sid/ks-medicaid-id';
+    const value = `KS-OVERLAP-${Date.now()}`;
+    const existing = (await server.client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', identifier: [{ system, value }] } })) as Patient;
+    const before = await historyCount(server);
+    const put = { resource: { resourceType: 'Patient', id: existing.id, gender: 'male' }, request: { method: 'PUT', url: `Patient/${existing.id}` } };
+    const overlapping = [
+      [{ request: { method: 'DELETE', url: `Patient/${existing.id}` } }, put],
+      [{ request: { method: 'DELETE', url: `Patient?identifier=${system}|${value}` } }, put],
+      [{ resource: { resourceType: 'Patient', identifier: [{ system, value }] }, request: { method: 'PUT', url: `Patient?identifier=${system}|${value}` } }, put],
+    ];
+    for (const entry of overlapping) {
+      const res = await http(server, 'POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry } });
+      expect(res.status).toBe(400);
+      expect(res.body.issue[0].diagnostics).toContain(`both write Patient/${existing.id}`);
+      expect(res.body.issue[0].expression[0]).toMatch(/^Bundle\.entry\[[01]\]\.request\.url$/);
+    }
+    expect(await historyCount(server)).toBe(before);
   });
 
   test('PATCH entries take a FHIRPath Patch Parameters or a Binary holding a JSON Patch', async () => {
     const created = (await server.client.create({ resourceType: 'Patient', body: { resourceType: 'Patient' } })) as Patient;
+    const other = (await server.client.create({ resourceType: 'Patient', body: { resourceType: 'Patient' } })) as Patient;
     const jsonPatch = Buffer.from(JSON.stringify([{ op: 'add', path: '/active', value: true }])).toString('base64');
     const response = (await server.client.transaction({
       body: {
@@ -150,15 +175,18 @@ describe.each(testDatabases)('transaction and batch on %s', (kind) => {
             },
             request: { method: 'PATCH', url: `Patient/${created.id}` },
           },
-          { resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: jsonPatch }, request: { method: 'PATCH', url: `Patient/${created.id}` } },
+          // One entry per resource: two writes of one resource would overlap.
+          { resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: jsonPatch }, request: { method: 'PATCH', url: `Patient/${other.id}` } },
         ],
       },
     })) as Bundle;
     expect(response.entry?.map((e) => e.response?.status)).toEqual(['200 OK', '200 OK']);
     const stored = (await server.client.read({ resourceType: 'Patient', id: created.id as string })) as Patient;
     expect(stored.gender).toBe('male');
-    expect(stored.active).toBe(true);
-    expect(stored.meta?.versionId).toBe('3');
+    expect(stored.meta?.versionId).toBe('2');
+    const patched = (await server.client.read({ resourceType: 'Patient', id: other.id as string })) as Patient;
+    expect(patched.active).toBe(true);
+    expect(patched.meta?.versionId).toBe('2');
   });
 
   test('two entries with the same fullUrl are 400 (bdl-7) and nothing is written', async () => {

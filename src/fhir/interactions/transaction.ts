@@ -105,6 +105,34 @@ function conditionalCriteriaOf(entry: BundleRequestEntry): { resourceType: strin
   return criteria && !criteria.includes('urn:') ? [{ resourceType, criteria }] : [];
 }
 
+/** `Type/id` a DELETE entry removes: its URL's, or the single match of its criteria (else none). */
+async function deletedIdentity(ctx: FhirContext, entry: BundleRequestEntry): Promise<string | undefined> {
+  const [resourceType, id] = entry.request.path.split('/');
+  if (id !== undefined) return `${resourceType}/${id}`;
+  if (!isKnownResourceType(resourceType) || criteriaOf(entry) === '') return undefined; // dispatch() reports it
+  const matches = await findConditionalMatches(ctx, resourceType, criteriaOf(entry));
+  return matches.length === 1 ? `${resourceType}/${matches[0]}` : undefined;
+}
+
+/**
+ * "If any resource identities (including resolved identities from conditional update/delete)
+ * overlap in steps 1-3, then the transaction SHALL fail" (https://hl7.org/fhir/R4/http.html#trules):
+ * the outcome of two writes of one resource would depend on the processing order.
+ */
+function assertNoOverlap(touched: readonly { readonly identity: string; readonly entry: BundleRequestEntry }[]): void {
+  const first = new Map<string, BundleRequestEntry>();
+  for (const { identity, entry } of touched) {
+    const earlier = first.get(identity);
+    if (earlier) {
+      throw badRequest(
+        `Bundle.entry[${earlier.index}] (${earlier.request.method}) and Bundle.entry[${entry.index}] (${entry.request.method}) both write ${identity}; a transaction may write each resource once, so combine them into one entry.`,
+        `Bundle.entry[${entry.index}].request.url`,
+      );
+    }
+    first.set(identity, entry);
+  }
+}
+
 /** Decides the id of each POST/PUT/PATCH entry and maps fullUrls to them. */
 async function planWrites(ctx: FhirContext, entries: readonly BundleRequestEntry[], ids: Map<string, string>, known: KnownMatches): Promise<PlannedWrite[]> {
   const plans: PlannedWrite[] = [];
@@ -219,13 +247,19 @@ async function processTransaction(ctx: FhirContext, entries: BundleRequestEntry[
       results.set(entry.index, responseEntry(ctx, response, prefer));
     };
 
+    const touched: { identity: string; entry: BundleRequestEntry }[] = [];
     for (const entry of byMethod('DELETE')) {
+      // Resolved before the delete: afterwards its criteria match nothing.
+      const identity = await guarded(entry, () => deletedIdentity(scoped, entry));
+      if (identity) touched.push({ identity, entry });
       record(entry, await guarded(entry, () => dispatch(scoped, entry.request)));
     }
     const ids = new Map<string, string>();
     const writes = [...byMethod('POST'), ...byMethod('PUT', 'PATCH')];
     const known = await lockAndMatchConditionalCriteria(scoped, writes.flatMap(conditionalCriteriaOf));
     const plans = await planWrites(scoped, writes, ids, known);
+    // A conditional create that matched writes nothing; every other plan writes its resource.
+    assertNoOverlap([...touched, ...plans.filter((plan) => !plan.existing).map((plan) => ({ identity: `${plan.resourceType}/${plan.id}`, entry: plan.entry }))]);
     await resolveConditionalReferences(scoped, plans.map((plan) => plan.entry), ids);
     for (const plan of plans) {
       record(plan.entry, await guarded(plan.entry, () => writePlanned(scoped, plan, ids)));
