@@ -555,7 +555,18 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       expect(carePlan?.interaction.map((i) => i.code)).toEqual(
         expect.arrayContaining(['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type']),
       );
-      expect(cs.rest[0].interaction.map((i) => i.code)).toEqual(expect.arrayContaining(['transaction', 'batch']));
+      expect(cs.rest[0].interaction.map((i) => i.code)).toEqual(expect.arrayContaining(['transaction', 'batch', 'search-system', 'history-system']));
+      // Each flag is what the tests in this file show the server doing.
+      expect(carePlan).toMatchObject({
+        versioning: 'versioned-update', // If-Match, 412 on a stale version
+        readHistory: true, // vread
+        updateCreate: true, // update-as-create
+        conditionalCreate: true, // If-None-Exist
+        conditionalUpdate: true,
+        conditionalDelete: 'single', // several matches are 412
+        conditionalRead: 'full-support', // If-None-Match and If-Modified-Since
+      });
+      expect((cs as unknown as { patchFormat: string[] }).patchFormat).toEqual(['application/json-patch+json', 'application/fhir+json']);
     });
   });
 });

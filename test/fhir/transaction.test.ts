@@ -298,6 +298,9 @@ describe.each(testDatabases)('transaction and batch on %s', (kind) => {
     const noUrl = await http(server, 'POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'POST' }, resource: { resourceType: 'Basic' } }] } });
     expect(noUrl.status).toBe(400);
     expect(noUrl.body.issue[0].expression).toEqual(['Bundle.entry[0].request.url']);
+    const unknownType = await http(server, 'POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'POST', url: 'Careplan' }, resource: { resourceType: 'Careplan' } }] } });
+    expect(unknownType.status).toBe(404);
+    expect(unknownType.body.issue[0].diagnostics).toContain('Unknown resource type "Careplan"');
   });
 
   test('Prefer: return=OperationOutcome puts an outcome in each response entry instead of the resource', async () => {

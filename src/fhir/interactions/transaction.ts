@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resour
 import { assertAllowed } from '../../auth/access.ts';
 import { isKnownResourceType } from '../../validation/definitions.ts';
 import { type FhirContext, withRepo } from '../context.ts';
-import { FhirError, badRequest, informational, outcomeOf, statusOf } from '../outcomes.ts';
+import { FhirError, badRequest, informational, notFound, outcomeOf, statusOf } from '../outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse, type PreferReturn } from '../request.ts';
 import { type BundleRequestEntry, expectRequestBundle, parseBundleEntry, statusLine } from './bundle-entries.ts';
 import { conditionalMatches, findConditionalMatches, lockAndMatchConditionalCriteria, singleMatch, type KnownMatches } from './conditional.ts';
@@ -89,7 +89,8 @@ interface PlannedWrite {
 function typeOfPath(entry: BundleRequestEntry): string {
   const resourceType = entry.request.path.split('/')[0];
   if (!isKnownResourceType(resourceType)) {
-    throw badRequest(`Unknown resource type ${JSON.stringify(resourceType)} in request.url.`, `Bundle.entry[${entry.index}].request.url`);
+    // 404 like the same request outside a bundle (router.ts assertResourceType).
+    throw notFound(`Unknown resource type ${JSON.stringify(resourceType)} in request.url; resource types are case-sensitive, e.g. CarePlan.`, `Bundle.entry[${entry.index}].request.url`);
   }
   return resourceType;
 }
