@@ -117,21 +117,33 @@ export class Repository {
   private pending: PendingVersion[] = [];
   /** The transaction's executor, sending queued versions before each query. */
   private readonly flushing: SqlExecutor | undefined;
+  private lastStatement: Promise<unknown> = Promise.resolve();
 
   constructor(db: Database, indexer: SearchIndexWriter, tx?: SqlExecutor) {
     this.db = db;
     this.indexer = indexer;
     this.tx = tx;
     this.flushing = tx && {
-      query: async (sql, params) => {
+      query: (sql, params) => this.inOrder(async () => {
         await this.flush();
         return tx.query(sql, params);
-      },
-      exec: async (sql) => {
+      }),
+      exec: (sql) => this.inOrder(async () => {
         await this.flush();
         return tx.exec(sql);
-      },
+      }),
     };
+  }
+
+  /**
+   * Runs the transaction's statements one after another even when callers issue them together
+   * (Promise.all): one connection runs one statement at a time, pg only queues them as a
+   * deprecated courtesy, and the queued versions must be written before the next statement.
+   */
+  private inOrder<T>(statement: () => Promise<T>): Promise<T> {
+    const run = this.lastStatement.then(statement);
+    this.lastStatement = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -158,7 +170,7 @@ export class Repository {
     return this.db.transaction(async (tx) => {
       const repo = new Repository(this.db, this.indexer, tx);
       const result = await fn(repo);
-      await repo.flush();
+      await repo.inOrder(() => repo.flush());
       return result;
     });
   }
