@@ -11,7 +11,14 @@
  * that fhir-package-explorer resolves implicitly for hl7.fhir.r4.core. `registryUrl: 'n/a'`
  * disables the registry, so nothing touches the network.
  *
- * Usage: node scripts/profiles-build.ts [--out DIR]   (default DIR = profiles/generated)
+ * It also writes the Kansas IG as a standard FHIR NPM package folder, `profiles/package/`
+ * (https://hl7.org/fhir/packages.html): `package.json`, every Kansas artifact as
+ * `<Type>-<id>.json` (StructureDefinitions with their snapshots) and `.index.json`, so that other
+ * systems (HAPI's package loader, fhir-package-explorer, the IG publisher) can load the profiles;
+ * `tar -czf kanplan.fhir.ks-<version>.tgz -C profiles package` makes the tarball registries serve.
+ *
+ * Usage: node scripts/profiles-build.ts [--out DIR] [--package-out DIR]
+ *        (defaults profiles/generated and profiles/package)
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -169,7 +176,64 @@ function buildImplementationGuide(manifest: FhirPackageManifest, resources: Reso
 }
 
 export interface BuildResult {
+  /** profiles/generated: path relative to it -> content. */
   files: Map<string, string>;
+  /** profiles/package: the FHIR NPM package folder, file name -> content. */
+  packageFiles: Map<string, string>;
+}
+
+/** One entry of a package's `.index.json` (https://hl7.org/fhir/packages.html, "index-version": 2). */
+export interface PackageIndexEntry {
+  filename: string;
+  resourceType: string;
+  id: string;
+  url?: string;
+  version?: string;
+  kind?: string;
+  type?: string;
+  supplements?: string;
+  content?: string;
+}
+
+export interface PackageIndex {
+  'index-version': 2;
+  files: PackageIndexEntry[];
+}
+
+/** The fields `.index.json` lists for a resource: those of the spec that the resource has. */
+function indexEntry(filename: string, resource: Resource): PackageIndexEntry {
+  const fields = resource as { url?: unknown; version?: unknown; kind?: unknown; type?: unknown; supplements?: unknown; content?: unknown };
+  const entry: PackageIndexEntry = { filename, resourceType: resource.resourceType, id: resource.id ?? '' };
+  for (const key of ['url', 'version', 'kind', 'type', 'supplements', 'content'] as const) {
+    const value = fields[key];
+    if (typeof value === 'string') {
+      entry[key] = value;
+    }
+  }
+  return entry;
+}
+
+/**
+ * The FHIR NPM package folder (https://hl7.org/fhir/packages.html): the manifest, each Kansas
+ * artifact once (StructureDefinitions as generated, with snapshots, in place of their input
+ * differentials) and `.index.json`. US Core is a dependency in the manifest, not copied in.
+ */
+export function buildFhirPackage(manifest: FhirPackageManifest, input: Resource[], generated: readonly Resource[]): Map<string, string> {
+  const resources = [...generated, ...input.filter((r) => r.resourceType !== 'StructureDefinition')];
+  const files = new Map<string, string>();
+  const index: PackageIndex = { 'index-version': 2, files: [] };
+  for (const resource of resources) {
+    const filename = `${resource.resourceType}-${resource.id}.json`;
+    if (files.has(filename)) {
+      throw new Error(`profiles/package: two resources would be written to ${filename}`);
+    }
+    files.set(filename, stableJson(resource));
+    index.files.push(indexEntry(filename, resource));
+  }
+  index.files.sort((a, b) => a.filename.localeCompare(b.filename));
+  files.set('package.json', stableJson(manifest));
+  files.set('.index.json', stableJson(index));
+  return files;
 }
 
 /** Generates every output file in memory (path relative to the output folder -> content). */
@@ -203,9 +267,11 @@ export async function buildProfiles(): Promise<BuildResult> {
 
     const files = new Map<string, string>();
     const kansasSds = input.filter((r): r is StructureDefinition => r.resourceType === 'StructureDefinition');
+    const generated: Resource[] = [];
     for (const sd of kansasSds) {
       const withSnapshot = normaliseSnapshot(stripInternalKeys((await fsg.getSnapshot(sd.url)) as StructureDefinition));
       files.set(`StructureDefinition-${sd.id}.json`, stableJson(withSnapshot));
+      generated.push(withSnapshot);
     }
     for (const id of US_CORE_PROFILES) {
       const withSnapshot = normaliseSnapshot(
@@ -215,26 +281,33 @@ export async function buildProfiles(): Promise<BuildResult> {
     }
     const ig = buildImplementationGuide(manifest, input);
     files.set(`ImplementationGuide-${manifest.name}.json`, stableJson(ig));
-    return { files };
+    return { files, packageFiles: buildFhirPackage(manifest, input, [...generated, ig]) };
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
 }
 
-export function writeBuild(result: BuildResult, outDir: string): void {
+function writeFolder(files: ReadonlyMap<string, string>, outDir: string): void {
   rmSync(outDir, { recursive: true, force: true });
-  for (const [name, content] of result.files) {
+  for (const [name, content] of files) {
     const file = join(outDir, name);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, content);
   }
 }
 
+export function writeBuild(result: BuildResult, outDir: string, packageDir: string = join(profilesDir, 'package')): void {
+  writeFolder(result.files, outDir);
+  writeFolder(result.packageFiles, packageDir);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const outIndex = process.argv.indexOf('--out');
   const outDir = outIndex > 0 ? resolve(process.argv[outIndex + 1]) : join(profilesDir, 'generated');
+  const packageIndex = process.argv.indexOf('--package-out');
+  const packageDir = packageIndex > 0 ? resolve(process.argv[packageIndex + 1]) : join(profilesDir, 'package');
   const started = Date.now();
   const result = await buildProfiles();
-  writeBuild(result, outDir);
-  console.log(`profiles:build wrote ${result.files.size} files to ${outDir} in ${Date.now() - started} ms`);
+  writeBuild(result, outDir, packageDir);
+  console.log(`profiles:build wrote ${result.files.size} files to ${outDir} and ${result.packageFiles.size} to ${packageDir} in ${Date.now() - started} ms`);
 }

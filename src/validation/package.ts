@@ -24,7 +24,13 @@ export type ConformanceResource =
 /** Everything the Kansas FHIR package (`profiles/`) holds, as loaded at run time. */
 export interface KansasPackage {
   /** The FHIR package manifest `profiles/package.json`. */
-  readonly manifest: { readonly name: string; readonly version: string; readonly canonical: string };
+  readonly manifest: {
+    readonly name: string;
+    readonly version: string;
+    readonly canonical: string;
+    /** Package id -> version, e.g. hl7.fhir.us.core 6.1.0 (https://hl7.org/fhir/packages.html). */
+    readonly dependencies: Readonly<Record<string, string>>;
+  };
   /** Kansas StructureDefinitions (profiles and extensions), each with its generated snapshot. */
   readonly structureDefinitions: readonly StructureDefinition[];
   readonly codeSystems: readonly CodeSystem[];
