@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
+import { openDatabase } from '../../src/store/database.ts';
 
 /** Lines the server logged, parsed, until `until` matches one or the process exits. */
 function readLog(child: ReturnType<typeof spawn>, lines: Record<string, unknown>[], until: (line: Record<string, unknown>) => boolean): Promise<void> {
@@ -60,4 +62,63 @@ describe('kanplan serve', () => {
     await stopped;
     expect(await exited).toBe(0);
   });
+
+  test.runIf(Boolean(process.env.TEST_DATABASE_URL))(
+    'starts on PostgreSQL with DATABASE_URL: creates the schema, serves reads and writes, and restarts on the migrated schema',
+    async () => {
+      const databaseUrl = process.env.TEST_DATABASE_URL as string;
+      const schema = `t_serve_${randomBytes(4).toString('hex')}`;
+      const admin = await openDatabase({ databaseUrl, maxConnections: 1 });
+      await admin.exec(`CREATE SCHEMA ${schema}`);
+      const start = async (): Promise<{ child: ReturnType<typeof spawn>; url: string; lines: Record<string, unknown>[] }> => {
+        const env = {
+          ...process.env,
+          DATABASE_URL: `${databaseUrl}${databaseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+          DATA_DIR: mkdtempSync(`${tmpdir()}/kanplan-serve-pg-`),
+          PORT: '0',
+          BASE_URL: '',
+          HOST: '127.0.0.1',
+          LOAD_DEMO_DATA: 'false',
+          AUTH_MODE: 'off',
+          LOG_LEVEL: 'info',
+        };
+        const child = spawn(process.execPath, ['src/cli.ts', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const lines: Record<string, unknown>[] = [];
+        await readLog(child, lines, (line) => line.msg === 'kanplan is ready');
+        const ready = lines.find((line) => line.msg === 'kanplan is ready') as { url: string };
+        return { child, url: ready.url.replace('localhost', '127.0.0.1'), lines };
+      };
+      const stop = async (child: ReturnType<typeof spawn>): Promise<number | null> => {
+        const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        return exited;
+      };
+      try {
+        const first = await start();
+        expect(first.lines.find((line) => line.msg === 'kanplan is ready')).toMatchObject({ database: 'postgres' });
+        expect(first.lines.some((line) => line.msg === 'database schema migrated')).toBe(true);
+        expect(await (await fetch(first.url.replace(/\/fhir$/, '/readyz'))).json()).toEqual({ status: 'ready', database: 'postgres' });
+        const created = await fetch(`${first.url}/Patient`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/fhir+json' },
+          body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Testperson', given: ['Pat'] }] }),
+        });
+        expect(created.status).toBe(201);
+        const location = created.headers.get('location') as string;
+        expect(await stop(first.child)).toBe(0);
+
+        const second = await start();
+        expect(second.lines.some((line) => line.msg === 'database schema migrated')).toBe(false);
+        // Same database, new port: the resource is read back by the id the first process assigned.
+        const id = /\/Patient\/([^/]+)\/_history\/1$/.exec(location)?.[1];
+        const read = await fetch(`${second.url}/Patient/${id}`);
+        expect(read.status).toBe(200);
+        expect(((await read.json()) as { name: { family: string }[] }).name[0].family).toBe('Testperson');
+        expect(await stop(second.child)).toBe(0);
+      } finally {
+        await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
+        await admin.close();
+      }
+    },
+  );
 });
