@@ -1,6 +1,6 @@
 import { badRequest, notSupported } from '../fhir/outcomes.ts';
 import { isKnownResourceType } from '../validation/definitions.ts';
-import { COMPOSITE_KEY_TYPES, parseReference } from './extract.ts';
+import { COMPOSITE_KEY_TYPES, containedCode, parseReference } from './extract.ts';
 import { searchParam, searchParamByUrl, searchParamsOf, type SearchParamDef } from './parameters.ts';
 import { SqlBuilder, splitUnescaped, unescapeValue } from './sql.ts';
 import { normalizeString } from './values.ts';
@@ -25,6 +25,20 @@ export interface SearchTarget {
   readonly typeExpr: string;
   readonly idExpr: string;
   readonly row?: string;
+  /**
+   * Set when the target is a resource contained in `typeExpr`/`idExpr` (its container): the
+   * SQL expression of its contained id. Its rows are under the container's key, with this
+   * contained_id and codes from `containedCode()` (https://hl7.org/fhir/R4/search.html#contained).
+   */
+  readonly containedIdExpr?: string;
+}
+
+/** The code and extra condition that select a target's own rows of parameter `code` in alias `a`. */
+function ownRows(target: SearchTarget, a: string, code: string): { code: string; contained: string } {
+  if (target.containedIdExpr === undefined) {
+    return { code, contained: '' };
+  }
+  return { code: containedCode(target.resourceTypes[0], code), contained: ` AND ${a}.contained_id = ${target.containedIdExpr}` };
 }
 
 export interface ConditionContext {
@@ -81,7 +95,8 @@ export function lookupParam(resourceTypes: readonly string[], code: string, name
 
 function indexExists(ctx: ConditionContext, target: SearchTarget, table: string, code: string, predicate?: string): string {
   const a = ctx.q.alias('i');
-  return `EXISTS (SELECT 1 FROM ${table} ${a} WHERE ${a}.resource_type = ${target.typeExpr} AND ${a}.resource_id = ${target.idExpr} AND ${a}.code = ${ctx.q.bind(code)}${predicate ? ` AND (${predicate.replaceAll('$ALIAS', a)})` : ''})`;
+  const own = ownRows(target, a, code);
+  return `EXISTS (SELECT 1 FROM ${table} ${a} WHERE ${a}.resource_type = ${target.typeExpr} AND ${a}.resource_id = ${target.idExpr} AND ${a}.code = ${ctx.q.bind(own.code)}${own.contained}${predicate ? ` AND (${predicate.replaceAll('$ALIAS', a)})` : ''})`;
 }
 
 function parseMissing(name: string, value: string): boolean {
@@ -312,7 +327,8 @@ function buildId(ctx: ConditionContext, target: SearchTarget, name: string, modi
   if (values.some((v) => v === '')) {
     throw badRequest(`Search parameter '${name}' needs one or more ids separated by commas.`, name);
   }
-  const condition = `${target.idExpr} = ANY(${ctx.q.bind(values)}::text[])`;
+  // A contained resource's _id is its id inside the container (https://hl7.org/fhir/R4/references.html#contained).
+  const condition = `${target.containedIdExpr ?? target.idExpr} = ANY(${ctx.q.bind(values)}::text[])`;
   return modifier === 'not' ? `NOT (${condition})` : condition;
 }
 
@@ -322,6 +338,10 @@ function buildLastUpdated(ctx: ConditionContext, target: SearchTarget, name: str
   }
   if (modifier !== undefined) {
     throw badRequest(`Search parameter '${name}': _lastUpdated takes no modifier but :missing.`, name);
+  }
+  if (target.containedIdExpr !== undefined) {
+    // A contained resource has no meta.lastUpdated of its own (https://hl7.org/fhir/R4/resource.html#Meta).
+    throw notSupported(`Search parameter '${name}' does not apply to contained resources; leave it out with _contained=true or both.`, name);
   }
   const onRow = (row: string): string =>
     anyOf(splitUnescaped(rawValue, ','), (v) =>
@@ -376,10 +396,11 @@ function buildChain(
     }
   }
   const a = ctx.q.alias('c');
+  const own = ownRows(target, a, def.code);
   // A single target type is bound as a constant so the inner index lookups lead with resource_type.
   const typeExpr = types.length === 1 ? `${ctx.q.bind(types[0])}::text` : `${a}.target_type`;
   const inner = buildCondition(ctx, { resourceTypes: types, typeExpr, idExpr: `${a}.target_id` }, chain, rawValue);
-  return `EXISTS (SELECT 1 FROM sp_reference ${a} WHERE ${a}.resource_type = ${target.typeExpr} AND ${a}.resource_id = ${target.idExpr} AND ${a}.code = ${ctx.q.bind(def.code)} AND ${a}.target_type = ANY(${ctx.q.bind(types)}::text[]) AND ${inner})`;
+  return `EXISTS (SELECT 1 FROM sp_reference ${a} WHERE ${a}.resource_type = ${target.typeExpr} AND ${a}.resource_id = ${target.idExpr} AND ${a}.code = ${ctx.q.bind(own.code)}${own.contained} AND ${a}.target_type = ANY(${ctx.q.bind(types)}::text[]) AND ${inner})`;
 }
 
 /**
@@ -393,6 +414,10 @@ function buildHas(ctx: ConditionContext, target: SearchTarget, name: string, raw
   }
   const [, type, refCode] = parts;
   const rest = parts.slice(3).join(':');
+  if (target.containedIdExpr !== undefined) {
+    // References to contained resources ('#id') are local to their container and not indexed.
+    throw notSupported(`Search parameter '${name}': _has does not apply to contained resources.`, name);
+  }
   if (!isKnownResourceType(type)) {
     throw badRequest(`Search parameter '${name}': ${type} is not a resource type.`, name);
   }

@@ -416,6 +416,48 @@ export function extractIndexRows(original: Resource, options: ExtractOptions = {
 }
 
 /**
+ * The code under which a contained resource's parameter is indexed, under its container's key
+ * (https://hl7.org/fhir/R4/search.html#contained): '<ContainedType>#<code>'. Parameter codes
+ * never contain '#', so a search of top-level resources never reads these rows.
+ */
+export function containedCode(containedType: string, code: string): string {
+  return `${containedType}#${code}`;
+}
+
+/** Index rows of a resource itself (containedId null) or of one of its contained resources. */
+export interface IndexedPart {
+  readonly containedId: string | null;
+  readonly rows: IndexRows;
+}
+
+/**
+ * Index rows of a resource and of each resource in `Resource.contained`, the latter under
+ * `containedCode()` plus a membership row '<Type>#_id' = contained id in sp_token (a contained
+ * resource with no indexed value is still found by `_contained=true`, and `_id` works on it).
+ * Contained resources without an id cannot be addressed (`#id`) and are skipped; ids repeated
+ * in one container (forbidden) are indexed once. dom-2: contained resources contain nothing.
+ */
+export function extractIndexParts(resource: Resource, options: ExtractOptions = {}): IndexedPart[] {
+  const parts: IndexedPart[] = [{ containedId: null, rows: extractIndexRows(resource, options) }];
+  const seen = new Set<string>();
+  for (const contained of (resource as { contained?: Resource[] }).contained ?? []) {
+    if (!contained?.resourceType || !contained.id || seen.has(contained.id)) {
+      continue;
+    }
+    seen.add(contained.id);
+    const type = contained.resourceType;
+    const own = extractIndexRows(contained, options);
+    const rows = emptyRows();
+    for (const key of Object.keys(own) as (keyof IndexRows)[]) {
+      (rows[key] as unknown[]).push(...own[key].map(([code, ...rest]) => [containedCode(type, code), ...rest]));
+    }
+    rows.token.push([containedCode(type, '_id'), null, contained.id, null]);
+    parts.push({ containedId: contained.id, rows });
+  }
+  return parts;
+}
+
+/**
  * Rewrites absolute references to this server (`<base>/Patient/1`) to relative ones, so that
  * expressions such as `subject.where(resolve() is Patient)` see their type. Only when present.
  */

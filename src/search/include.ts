@@ -122,6 +122,9 @@ async function runDirective(
   const filters: string[] = [];
   if (d.sourceType !== '*') {
     filters.push(`a.resource_type = ${bind(d.sourceType)}`, `a.code = ANY(${bind(d.codes)}::text[])`);
+  } else {
+    // Not the rows of contained resources, which are under their container's key (codes with '#').
+    filters.push(`strpos(a.code, '#') = 0`);
   }
   if (d.targetType) {
     filters.push(`a.target_type = ${bind(d.targetType)}`);

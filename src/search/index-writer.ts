@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { SqlExecutor } from '../store/database.ts';
 import type { SearchIndexWriter } from '../store/repository.ts';
-import { extractIndexRows, type ExtractOptions, type IndexRows } from './extract.ts';
+import { extractIndexParts, type ExtractOptions, type IndexedPart, type IndexRows } from './extract.ts';
 import { searchFingerprint } from './parameters.ts';
 
 /** Index tables and their value columns (a fixed whitelist: these names go into SQL text). */
@@ -36,33 +36,6 @@ export async function removeIndexRows(tx: SqlExecutor, resourceType: string, id:
   await runAsOneStatement(tx, removeStatements(), [resourceType, id]);
 }
 
-/**
- * One `INSERT ... SELECT unnest(...)` per non-empty table for the rows of one resource.
- * `$1` and `$2` are the resource type and id; the column arrays become parameters from
- * `firstParam` on, so the statements can join a larger statement that already uses $1..$n.
- */
-export function insertStatements(rows: IndexRows, firstParam: number): { statements: string[]; params: (readonly (string | null)[])[] } {
-  const statements: string[] = [];
-  const params: (readonly (string | null)[])[] = [];
-  for (const key of Object.keys(TABLES) as (keyof IndexRows)[]) {
-    const list = rows[key] as readonly (string | null)[][];
-    if (!list.length) {
-      continue;
-    }
-    const { table, columns, casts } = TABLES[key];
-    const refs = columns.map((_, c) => {
-      params.push(list.map((row) => row[c]));
-      return `$${firstParam + params.length - 1}::text[]`;
-    });
-    const select = columns.map((col, c) => (casts[c] === 'text' ? col : `${col}::${casts[c]}`)).join(', ');
-    statements.push(
-      `INSERT INTO ${table} (resource_type, resource_id, ${columns.join(', ')})
-       SELECT $1, $2, ${select} FROM unnest(${refs.join(', ')}) AS u(${columns.join(', ')})`,
-    );
-  }
-  return { statements, params };
-}
-
 /** Data-modifying statements as CTEs of one statement: one round trip. */
 async function runAsOneStatement(tx: SqlExecutor, statements: readonly string[], params: readonly unknown[]): Promise<void> {
   if (!statements.length) {
@@ -73,9 +46,13 @@ async function runAsOneStatement(tx: SqlExecutor, statements: readonly string[],
   await tx.query(sql, params as never);
 }
 
-export async function insertIndexRows(tx: SqlExecutor, resourceType: string, id: string, rows: IndexRows): Promise<void> {
-  const { statements, params } = insertStatements(rows, 3);
-  await runAsOneStatement(tx, statements, [resourceType, id, ...params]);
+/**
+ * Replaces the index rows of one resource (its own and its contained resources') in one
+ * statement; `replace` = it may have rows already. Used by `index()` and `kanplan reindex`.
+ */
+export async function writeIndexRows(tx: SqlExecutor, resource: Resource, replace: boolean, options: ExtractOptions = {}): Promise<void> {
+  const { statements, params } = batchStatements([{ resource, replace, parts: extractIndexParts(resource, options) }], 1);
+  await runAsOneStatement(tx, statements, params);
 }
 
 /**
@@ -89,20 +66,15 @@ export function createSearchIndexWriter(options: ExtractOptions = {}): SearchInd
       return searchFingerprint();
     },
     async index(tx: SqlExecutor, resource: Resource): Promise<void> {
-      const id = resource.id as string;
-      const rows = extractIndexRows(resource, options);
       // Version 1 is the first version ever stored under this id, so there are no rows to replace.
-      if (resource.meta?.versionId !== '1') {
-        await removeIndexRows(tx, resource.resourceType, id);
-      }
-      await insertIndexRows(tx, resource.resourceType, id, rows);
+      await writeIndexRows(tx, resource, resource.meta?.versionId !== '1', options);
     },
     async remove(tx: SqlExecutor, resourceType: string, id: string): Promise<void> {
       await removeIndexRows(tx, resourceType, id);
     },
     batchStatementsFor(versions, firstParam) {
       return batchStatements(
-        versions.map(({ resource, replace }) => ({ resource, replace, rows: extractIndexRows(resource, options) })),
+        versions.map(({ resource, replace }) => ({ resource, replace, parts: extractIndexParts(resource, options) })),
         firstParam,
       );
     },
@@ -114,9 +86,11 @@ export function createSearchIndexWriter(options: ExtractOptions = {}): SearchInd
  * the versions (so PostgreSQL prepares them once): one DELETE per table for the resources being
  * replaced, one INSERT ... SELECT unnest(...) per table for the rows of all of them. Deleting and
  * inserting in one statement is safe: every part sees the snapshot from before the statement.
+ * Rows of contained resources go in with their `contained_id` (NULL on the resource's own rows)
+ * and are deleted with the container's, since they share its key.
  */
 function batchStatements(
-  versions: readonly { resource: Resource; replace: boolean; rows: IndexRows }[],
+  versions: readonly { resource: Resource; replace: boolean; parts: readonly IndexedPart[] }[],
   firstParam: number,
 ): { statements: string[]; params: (readonly (string | null)[])[] } {
   const params: (readonly (string | null)[])[] = [];
@@ -133,13 +107,19 @@ function batchStatements(
   );
   for (const key of Object.keys(TABLES) as (keyof IndexRows)[]) {
     const { table, columns, casts } = TABLES[key];
-    const owners = versions.flatMap((v) => (v.rows[key] as readonly unknown[]).map(() => v.resource));
-    const rows = versions.flatMap((v) => v.rows[key] as readonly (string | null)[][]);
-    const refs = [bind(owners.map((r) => r.resourceType)), bind(owners.map((r) => r.id as string)), ...columns.map((_, c) => bind(rows.map((row) => row[c])))];
+    const owned = versions.flatMap((v) =>
+      v.parts.flatMap((part) => (part.rows[key] as readonly (string | null)[][]).map((row) => ({ resource: v.resource, containedId: part.containedId, row }))),
+    );
+    const refs = [
+      bind(owned.map((o) => o.resource.resourceType)),
+      bind(owned.map((o) => o.resource.id as string)),
+      bind(owned.map((o) => o.containedId)),
+      ...columns.map((_, c) => bind(owned.map((o) => o.row[c]))),
+    ];
     const select = columns.map((col, c) => (casts[c] === 'text' ? col : `${col}::${casts[c]}`)).join(', ');
     statements.push(
-      `INSERT INTO ${table} (resource_type, resource_id, ${columns.join(', ')})
-       SELECT resource_type, resource_id, ${select} FROM unnest(${refs.join(', ')}) AS u(resource_type, resource_id, ${columns.join(', ')})`,
+      `INSERT INTO ${table} (resource_type, resource_id, contained_id, ${columns.join(', ')})
+       SELECT resource_type, resource_id, contained_id, ${select} FROM unnest(${refs.join(', ')}) AS u(resource_type, resource_id, contained_id, ${columns.join(', ')})`,
     );
   }
   return { statements, params };

@@ -184,7 +184,8 @@ export function searchFingerprint(): string {
     build();
     const hash = createHash('sha256');
     // Bump when value extraction changes meaning, so `kanplan reindex` rebuilds every row.
-    hash.update('kanplan-search-index-v2\n');
+    // v3: contained resources are indexed too (_contained, migration 006).
+    hash.update('kanplan-search-index-v3\n');
     for (const [resourceType, defs] of [...byType.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       for (const def of [...defs.values()].sort((a, b) => a.code.localeCompare(b.code))) {
         hash.update(`${resourceType}\t${def.code}\t${def.type}\t${def.expressionText ?? ''}\t${def.targets.join(',')}\n`);

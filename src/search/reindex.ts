@@ -2,8 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { loadConfig } from '../config.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
-import { extractIndexRows } from './extract.ts';
-import { insertIndexRows, removeIndexRows } from './index-writer.ts';
+import { writeIndexRows } from './index-writer.ts';
 import { searchFingerprint } from './parameters.ts';
 
 export interface ReindexProgress {
@@ -45,8 +44,7 @@ export async function reindex(
       );
       for (const row of rows) {
         const resource = JSON.parse(row.content) as Resource;
-        await removeIndexRows(tx, row.resource_type, row.id);
-        await insertIndexRows(tx, row.resource_type, row.id, extractIndexRows(resource, { baseUrl: options.baseUrl }));
+        await writeIndexRows(tx, { ...resource, resourceType: row.resource_type, id: row.id } as Resource, true, { baseUrl: options.baseUrl });
       }
       if (rows.length) {
         await tx.query(

@@ -12,6 +12,7 @@ import {
   type IndexedCondition,
   type SearchTarget,
 } from './conditions.ts';
+import { containedCode } from './extract.ts';
 import { parseInclude, resolveIncludes, type IncludeDirective } from './include.ts';
 import { compartmentParams } from './parameters.ts';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, type Cursor } from './paging.ts';
@@ -33,9 +34,20 @@ interface ParsedSearch {
   readonly elements?: string[];
   readonly includes: IncludeDirective[];
   readonly cursorText?: string;
+  readonly contained: ContainedSearch;
   /** Parameters as applied, for the self link. */
   readonly applied: [string, string][];
   readonly issues: OperationOutcomeIssue[];
+}
+
+/**
+ * `_contained` and `_containedType` (https://hl7.org/fhir/R4/search.html#contained): whether the
+ * search matches top-level resources (`false`, the default), contained ones (`true`) or both, and
+ * whether a contained match is returned as its container or as the contained resource itself.
+ */
+interface ContainedSearch {
+  readonly match: 'false' | 'true' | 'both';
+  readonly returns: 'container' | 'contained';
 }
 
 function isIncludeName(name: string): boolean {
@@ -58,6 +70,7 @@ function parseSearch(input: SearchInput, target: SearchTarget): ParsedSearch {
   let summary: SummaryMode = 'false';
   let elements: string[] | undefined;
   let cursorText: string | undefined;
+  let contained: ContainedSearch = { match: 'false', returns: 'container' };
   for (const [name, value] of input.params) {
     try {
       if (name === '_format' || name === '_pretty' || name === '_type') {
@@ -91,13 +104,15 @@ function parseSearch(input: SearchInput, target: SearchTarget): ParsedSearch {
           throw badRequest(`_elements takes a comma-separated list of top-level element names, not '${value}'.`, '_elements');
         }
       } else if (name === '_contained') {
-        if (value !== 'false') {
-          throw notSupported(`_contained=${value}: this server does not search inside contained resources; use _contained=false or leave it out.`, '_contained');
+        if (value !== 'false' && value !== 'true' && value !== 'both') {
+          throw badRequest(`_contained must be false, true or both, not '${value}'.`, '_contained');
         }
+        contained = { ...contained, match: value };
       } else if (name === '_containedType') {
-        if (value !== 'container') {
-          throw notSupported(`_containedType=${value}: only container is supported.`, '_containedType');
+        if (value !== 'container' && value !== 'contained') {
+          throw badRequest(`_containedType must be container or contained, not '${value}'.`, '_containedType');
         }
+        contained = { ...contained, returns: value };
       } else if (name === '_cursor') {
         cursorText = value;
         continue;
@@ -118,7 +133,30 @@ function parseSearch(input: SearchInput, target: SearchTarget): ParsedSearch {
       throw err;
     }
   }
-  return { filters, sortText, count, total, summary, elements, includes, cursorText, applied, issues };
+  if (contained.match !== 'false') {
+    checkContainedSearch(input, target, sortText, includes, contained);
+  }
+  return { filters, sortText, count, total, summary, elements, includes, cursorText, contained, applied, issues };
+}
+
+/** What a search of contained resources cannot be combined with here (400, also when lenient). */
+function checkContainedSearch(
+  input: SearchInput,
+  target: SearchTarget,
+  sortText: string | undefined,
+  includes: readonly IncludeDirective[],
+  contained: ContainedSearch,
+): void {
+  if (target.resourceTypes.length !== 1 || input.compartment) {
+    throw notSupported(`_contained=${contained.match} works on a search of one resource type (GET [base]/[type]?...), not on system or compartment search.`, '_contained');
+  }
+  if (sortText !== undefined) {
+    // The sort keys of a contained match would be its container's; the spec leaves this open.
+    throw notSupported(`_sort cannot be combined with _contained=${contained.match}; leave one of them out.`, '_sort');
+  }
+  if (includes.length && contained.returns === 'contained') {
+    throw notSupported('_include and _revinclude cannot be combined with _containedType=contained; use _containedType=container.', '_containedType');
+  }
 }
 
 function whereClause(q: SqlBuilder, input: SearchInput, target: SearchTarget, filters: readonly (readonly [string, string])[]): string {
@@ -224,11 +262,62 @@ function pageUrl(input: SearchInput, params: readonly (readonly [string, string]
   return query ? `${path}?${query}` : path;
 }
 
-async function countMatches(repo: Repository, input: SearchInput, target: SearchTarget, filters: ParsedSearch['filters']): Promise<number> {
+async function countMatches(repo: Repository, input: SearchInput, target: SearchTarget, parsed: ParsedSearch): Promise<number> {
   const q = new SqlBuilder();
-  const where = whereClause(q, input, target, filters);
-  const [row] = await repo.sql.query<{ n: string | number }>(`SELECT count(*) AS n FROM resource r WHERE ${where}`, q.params);
+  const sql =
+    parsed.contained.match === 'false'
+      ? `SELECT count(*) AS n FROM resource r WHERE ${whereClause(q, input, target, parsed.filters)}`
+      : `SELECT count(*) AS n FROM (${containedSource(q, input, target, parsed).sql}) s`;
+  const [row] = await repo.sql.query<{ n: string | number }>(sql, q.params);
   return Number(row.n);
+}
+
+/** Sort key of a page of contained resources: their id in the container ('' for top-level rows). */
+const CONTAINED_ID_KEY: SortKey = { name: '_contained', expr: 'contained_id', sqlType: 'text', descending: false };
+
+/**
+ * The keys (container type, container id, contained id) of the contained resources of the
+ * searched type that match every filter: the membership rows '<Type>#_id' of their containers,
+ * each filter correlated to the same contained resource (https://hl7.org/fhir/R4/search.html#contained).
+ */
+function containedMatches(q: SqlBuilder, input: SearchInput, type: string, filters: ParsedSearch['filters']): string {
+  const m = q.alias('m');
+  const target: SearchTarget = { resourceTypes: [type], typeExpr: `${m}.resource_type`, idExpr: `${m}.resource_id`, containedIdExpr: `${m}.contained_id` };
+  const ctx: ConditionContext = { q, baseUrl: input.baseUrl };
+  const conditions = [
+    // Any type can be the container; listing them lets the (resource_type, code, value) index lead.
+    `${m}.resource_type = ANY(${q.bind(listResourceTypes())}::text[])`,
+    `${m}.code = ${q.bind(containedCode(type, '_id'))}`,
+    ...filters.map(([name, value]) => buildCondition(ctx, target, name, value)),
+  ];
+  return `SELECT ${m}.resource_type, ${m}.resource_id, ${m}.contained_id FROM sp_token ${m} WHERE ${conditions.join(' AND ')}`;
+}
+
+/**
+ * The rows a search with _contained=true|both pages over (columns resource_type, id, content
+ * and, for _containedType=contained, k0 = the contained id): containers of contained matches,
+ * or the matches themselves, with the top-level matches too for `both`.
+ */
+function containedSource(q: SqlBuilder, input: SearchInput, target: SearchTarget, parsed: ParsedSearch): { sql: string; keys: SortKey[] } {
+  const type = target.resourceTypes[0];
+  const matches = containedMatches(q, input, type, parsed.filters);
+  const topLevel = parsed.contained.match === 'both' ? whereClause(q, input, target, parsed.filters) : undefined;
+  if (parsed.contained.returns === 'container') {
+    const inContainer = `(r.resource_type, r.id) IN (SELECT x.resource_type, x.resource_id FROM (${matches}) x)`;
+    const where = topLevel ? `NOT r.deleted AND ((${topLevel}) OR ${inContainer})` : `NOT r.deleted AND ${inContainer}`;
+    return { sql: `SELECT r.resource_type, r.id, r.content FROM resource r WHERE ${where}`, keys: [] };
+  }
+  const containedRows = `SELECT r.resource_type, r.id, r.content, x.contained_id AS k0
+     FROM resource r JOIN (${matches}) x ON r.resource_type = x.resource_type AND r.id = x.resource_id
+     WHERE NOT r.deleted`;
+  const sql = topLevel ? `${containedRows} UNION ALL SELECT r.resource_type, r.id, r.content, ''::text AS k0 FROM resource r WHERE ${topLevel}` : containedRows;
+  return { sql, keys: [CONTAINED_ID_KEY] };
+}
+
+/** The contained resource `containedId` of a stored container, if it is there. */
+function containedResource(content: string, containedId: string): Resource | undefined {
+  const container = JSON.parse(content) as { contained?: Resource[] };
+  return container.contained?.find((r) => r.id === containedId);
 }
 
 interface PageQuery {
@@ -246,11 +335,18 @@ interface PageQuery {
  */
 function pageQuery(input: SearchInput, target: SearchTarget, parsed: ParsedSearch, withTotal = false): PageQuery {
   const q = new SqlBuilder();
-  const where = whereClause(q, input, target, parsed.filters);
-  const keys: SortKey[] = parsed.sortText ? parseSort(q, target.resourceTypes, parsed.sortText) : [];
+  let source: string;
+  let keys: SortKey[];
+  if (parsed.contained.match === 'false') {
+    const where = whereClause(q, input, target, parsed.filters);
+    keys = parsed.sortText ? parseSort(q, target.resourceTypes, parsed.sortText) : [];
+    const keyColumns = keys.map((key, i) => `, ${key.expr} AS k${i}`).join('');
+    source = `SELECT r.resource_type, r.id, r.content${keyColumns} FROM resource r WHERE ${where}`;
+  } else {
+    ({ sql: source, keys } = containedSource(q, input, target, parsed));
+  }
   const cursor: Cursor | undefined = parsed.cursorText ? decodeCursor(parsed.cursorText, keys.length) : undefined;
   const forward = cursor?.direction !== 'previous';
-  const keyColumns = keys.map((key, i) => `, ${key.expr} AS k${i}`).join('');
   const keyTexts = keys.map((_, i) => `, s.k${i}::text AS c${i}`).join('');
   const keyset = cursor ? `WHERE ${keysetCondition(q, keys, cursor)}` : '';
   const limit = q.bind(parsed.count + 1);
@@ -258,7 +354,7 @@ function pageQuery(input: SearchInput, target: SearchTarget, parsed: ParsedSearc
   // a second pass over the index for _total.
   const total = withTotal ? ', count(*) OVER () AS total' : '';
   const sql = `SELECT s.resource_type, s.id, s.content${keyTexts}${total}
-     FROM (SELECT r.resource_type, r.id, r.content${keyColumns} FROM resource r WHERE ${where}) s
+     FROM (${source}) s
      ${keyset}
      ORDER BY ${orderBy(keys, forward)}
      LIMIT ${limit}`;
@@ -289,7 +385,7 @@ export async function searchResources(repo: Repository, input: SearchInput): Pro
   const links: BundleLink[] = [];
 
   if (parsed.summary === 'count' || parsed.count === 0) {
-    bundle.total = await countMatches(repo, input, target, parsed.filters);
+    bundle.total = await countMatches(repo, input, target, parsed);
     links.push({ relation: 'self', url: pageUrl(input, selfParams) });
     bundle.link = links;
     if (parsed.issues.length) {
@@ -326,7 +422,7 @@ export async function searchResources(repo: Repository, input: SearchInput): Pro
     } else if (windowTotal) {
       bundle.total = Number(rows[0]?.total ?? 0);
     } else if (parsed.total !== 'default') {
-      bundle.total = await countMatches(repo, input, target, parsed.filters);
+      bundle.total = await countMatches(repo, input, target, parsed);
     }
   }
 
@@ -338,6 +434,16 @@ export async function searchResources(repo: Repository, input: SearchInput): Pro
     return applySummary(resource, parsed.summary);
   };
   for (const row of page) {
+    const containedId = parsed.contained.match !== 'false' && parsed.contained.returns === 'contained' ? row.c0 : undefined;
+    if (containedId) {
+      // _containedType=contained: the contained resource itself, its fullUrl the container's URL
+      // with the '#id' fragment that references to it use (https://hl7.org/fhir/R4/references.html#contained).
+      const resource = containedResource(row.content, containedId);
+      if (resource) {
+        entries.push({ fullUrl: `${base}/${row.resource_type}/${row.id}#${containedId}`, resource: shape(resource), search: { mode: 'match' } });
+      }
+      continue;
+    }
     entries.push({
       fullUrl: `${base}/${row.resource_type}/${row.id}`,
       resource: shape(JSON.parse(row.content) as Resource),

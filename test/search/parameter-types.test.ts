@@ -159,7 +159,7 @@ const CASES: [string, [string, string][], string[]][] = [
   ['Patient', [['_source', 'urn:ks:mco:sunflower']], ['p1']],
   ['Patient', [['_lastUpdated', 'gt2000-01-01']], ['p1', 'p2', 'p3']],
   ['Patient', [['_lastUpdated', 'lt2000-01-01']], []],
-  // _contained=false (the default) and _containedType=container are accepted; true/both are 400 (ERRORS)
+  // _contained=false (the default) and _containedType=container are accepted (true/both: contained.test.ts)
   ['Patient', [['_id', 'p1'], ['_contained', 'false'], ['_containedType', 'container']], ['p1']],
   // Kansas SearchParameters from profiles/input/
   ['CarePlan', [['plan-type', 'pcsp']], ['ks1']],
@@ -207,10 +207,10 @@ const ERRORS: [string, [string, string][], RegExp][] = [
   ['Patient', [['_include', 'Patient:name']], /name is not a reference search parameter of Patient/],
   ['Patient', [['_include', 'garbage']], /use _include=SourceType:reference-parameter/],
   ['Patient', [['_cursor', 'abc']], /_cursor is not a page cursor/],
-  ['Patient', [['_contained', 'true']], /does not search inside contained resources/],
+  ['Patient', [['_contained', 'maybe']], /_contained must be false, true or both/],
   ['Patient', [['_text', 'x']], /not supported/],
-  ['Patient', [['_contained', 'both']], /does not search inside contained resources/],
-  ['Patient', [['_containedType', 'contained']], /only container is supported/],
+  ['Patient', [['_containedType', 'self']], /_containedType must be container or contained/],
+  ['Patient', [['_contained', 'true'], ['_sort', 'name']], /_sort cannot be combined with _contained=true/],
   ['Observation', [['code:in', 'http://example.org/ValueSet/x']], /modifier ':in' does not apply to token/],
   ['Observation', [['code:below', 'http://loinc.org|2345']], /modifier ':below' does not apply to token/],
   ['Patient', [['name:text', 'x']], /modifier ':text' does not apply to string/],

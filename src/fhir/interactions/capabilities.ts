@@ -86,6 +86,21 @@ export function buildCapabilityStatement(ctx: FhirContext): CapabilityStatement 
               : 'Every interaction except this CapabilityStatement needs an OAuth 2.0 bearer access token (JWT) with SMART App Launch scopes: system/, user/ with v1 (read, write, *) or v2 (cruds) permissions.',
         },
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
+        // Result parameters every type-level search takes (https://hl7.org/fhir/R4/search.html#contained).
+        searchParam: [
+          {
+            name: '_contained',
+            type: 'token',
+            documentation:
+              'false (default): top-level resources only; true: resources contained in others (Resource.contained), matched by their own type\'s parameters; both: either. One resource type per search; not with _sort, _lastUpdated or _has.',
+          },
+          {
+            name: '_containedType',
+            type: 'token',
+            documentation:
+              'container (default): a contained match is returned as its containing resource; contained: as the contained resource itself, fullUrl [base]/[ContainerType]/[id]#[contained id] (no _include/_revinclude).',
+          },
+        ],
         resource: listResourceTypes().map((type) => resourceEntry(ctx, type)),
         operation: ctx.operations.filter((op) => op.definition.system).map((op) => operationEntry(ctx, op)),
       },
