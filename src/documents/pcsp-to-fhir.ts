@@ -8,6 +8,8 @@ import type {
   Identifier,
   Observation,
   Patient,
+  QuestionnaireResponse,
+  QuestionnaireResponseItem,
   Resource,
   RiskAssessment,
   ServiceRequest,
@@ -23,6 +25,7 @@ import {
   goalLifecycleForPlan,
   hcbsServiceByHcpcs,
   identifierSystem,
+  instrumentDisplay,
   intervalUcum,
   planItemValue,
   profileUrl,
@@ -30,10 +33,11 @@ import {
   stepStatusForPlan,
   type PlanItemKind,
 } from './canonical.ts';
+import { questionnaireByInstrument } from './assessment-questionnaires.ts';
 import { concept, containedProfessional, fullName, humanNameToFhir, informedConsentResource, planComponent, planObservation } from './fhir-elements.ts';
 import { backupPlanNarrative, planNarrative } from './narrative.ts';
 import { buildDocumentTransaction, planIdentifier, planItemIdentifier, referenceTo, type DocumentTransaction, type PlannedResource, type PlanReference } from './plan-bundle.ts';
-import type { PaidService, PcspDocument, PlanGoal, RightsModification } from './types.ts';
+import type { FunctionalAssessment, PaidService, PcspDocument, PlanGoal, RightsModification } from './types.ts';
 
 /**
  * PCSP document → FHIR, following the eLTSS data element → FHIR path table (standards.md §1.4)
@@ -280,14 +284,60 @@ function observationResources(ctx: PcspContext): PlannedResource[] {
   ];
 }
 
-/** Functional assessment → KS Functional Assessment Observations (one per result: tier, level of care). */
+/**
+ * The answers of a functional assessment as QuestionnaireResponse items: the instrument and each
+ * result, with the ks-functional-assessment-result codes as linkIds so that they read the same as
+ * the Observation codes.
+ */
+function assessmentItems(assessment: FunctionalAssessment): QuestionnaireResponseItem[] {
+  return [
+    {
+      linkId: 'instrument',
+      text: 'Assessment instrument',
+      answer: [{ valueCoding: { system: codeSystem.assessmentInstrument, code: assessment.instrument, display: instrumentDisplay[assessment.instrument] } }],
+    },
+    ...(assessment.tier !== undefined ? [{ linkId: 'tier', text: 'Tier', answer: [{ valueInteger: assessment.tier }] }] : []),
+    ...(assessment.levelOfCare !== undefined ? [{ linkId: 'level-of-care', text: 'Level of care', answer: [{ valueString: assessment.levelOfCare }] }] : []),
+  ];
+}
+
+/**
+ * The functional assessment as answered (issue 6: "QuestionnaireResponse for the assessment";
+ * eLTSS profiles QuestionnaireResponse with identifier, questionnaire, status, authored, author,
+ * item.linkId, item.answer.value[x], standards.md §1.2). One per PCSP, updated in place like the
+ * result Observations; base R4 only (no Kansas QuestionnaireResponse profile exists yet).
+ */
+function assessmentResponseResource(ctx: PcspContext): PlannedResource {
+  const assessment = ctx.doc.functionalAssessment;
+  const identifier = ctx.item('assessment', 'questionnaire-response');
+  const resource: QuestionnaireResponse = {
+    resourceType: 'QuestionnaireResponse',
+    // R4 QuestionnaireResponse.identifier is 0..1, a single Identifier (not a list).
+    identifier,
+    questionnaire: questionnaireByInstrument[assessment.instrument],
+    status: 'completed',
+    subject: ctx.patient,
+    authored: assessment.date,
+    ...(assessment.assessor ? { author: { display: assessment.assessor } } : {}),
+    item: assessmentItems(assessment),
+  };
+  return { resource, identifier, pointer: '/functionalAssessment' };
+}
+
+/**
+ * Functional assessment → KS Functional Assessment Observations (one per result: tier, level of
+ * care), derivedFrom the QuestionnaireResponse (R4 Observation.derivedFrom allows one; the catalog
+ * marks it MS). The Observations carry everything the document says, so the reverse mapping reads
+ * them and not the QuestionnaireResponse.
+ */
 function assessmentResources(ctx: PcspContext): PlannedResource[] {
   const assessment = ctx.doc.functionalAssessment;
+  const response = assessmentResponseResource(ctx);
   const results: { code: string; value: Pick<Observation, 'valueInteger' | 'valueString'> }[] = [
     ...(assessment.tier !== undefined ? [{ code: 'tier', value: { valueInteger: assessment.tier } }] : []),
     ...(assessment.levelOfCare !== undefined ? [{ code: 'level-of-care', value: { valueString: assessment.levelOfCare } }] : []),
   ];
-  return results.map(({ code, value }) => {
+  const observations = results.map(({ code, value }): PlannedResource => {
     const identifier = ctx.item('assessment', code);
     const resource: Observation = {
       resourceType: 'Observation',
@@ -300,9 +350,11 @@ function assessmentResources(ctx: PcspContext): PlannedResource[] {
       effectiveDateTime: assessment.date,
       ...(assessment.assessor ? { performer: [{ display: assessment.assessor }] } : {}),
       ...value,
+      derivedFrom: [referenceTo(response.identifier)],
     };
     return { resource, identifier, pointer: '/functionalAssessment' };
   });
+  return [response, ...observations];
 }
 
 function riskResources(ctx: PcspContext): PlannedResource[] {
@@ -505,6 +557,8 @@ function carePlanResource(ctx: PcspContext, items: readonly PlannedResource[]): 
     addresses: referencesOf(items, 'Condition'),
     supportingInfo: [
       ...referencesOf(items, 'Observation'),
+      // eLTSS: QuestionnaireResponses are CarePlan.supportingInfo (standards.md §1.4).
+      ...referencesOf(items, 'QuestionnaireResponse'),
       ...referencesOf(items, 'RiskAssessment'),
       ...referencesOf(items, 'Consent'),
       ...referencesOf(items, 'Contract'),

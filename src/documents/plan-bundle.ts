@@ -112,14 +112,28 @@ function endedVersion(resource: Resource): Resource | undefined {
       return resource.status === 'stopped' ? undefined : { ...resource, status: 'stopped' };
     case 'CarePlan':
       return resource.status === 'revoked' ? undefined : { ...resource, status: 'revoked' };
+    case 'QuestionnaireResponse':
+      // Left as it is: a completed response records what was answered, and R4 has no status for
+      // "no longer current" (`stopped` means abandoned while in progress,
+      // https://hl7.org/fhir/R4/valueset-questionnaire-answers-status.html). A PCSP always has
+      // one functional assessment whose response is updated in place, so none is ever left over.
+      return undefined;
     default:
       return undefined;
   }
 }
 
+/**
+ * A resource's business identifiers as a list: most types have `identifier` 0..*, but some
+ * (QuestionnaireResponse, Bundle, ...) have a single `identifier` 0..1.
+ */
+export function identifiersOf(resource: Resource | undefined): Identifier[] {
+  const identifier = (resource as { identifier?: Identifier | Identifier[] } | undefined)?.identifier;
+  return identifier === undefined ? [] : Array.isArray(identifier) ? identifier : [identifier];
+}
+
 function planItemValueOf(resource: Resource): string | undefined {
-  const identifiers = (resource as { identifier?: Identifier[] }).identifier;
-  return identifiers?.find((i) => i.system === identifierSystem.planItem)?.value;
+  return identifiersOf(resource).find((i) => i.system === identifierSystem.planItem)?.value;
 }
 
 /**
@@ -153,7 +167,7 @@ function withoutServerFields(resource: Resource): Omit<Resource, 'id' | 'meta'> 
 }
 
 function identifierKeys(resource: Resource): string[] {
-  return ((resource as { identifier?: Identifier[] }).identifier ?? []).map((i) => `${i.system}|${i.value}`);
+  return identifiersOf(resource).map((i) => `${i.system}|${i.value}`);
 }
 
 /**

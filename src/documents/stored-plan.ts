@@ -1,6 +1,7 @@
 import type { CarePlan, Identifier, Reference, Resource } from '@medplum/fhirtypes';
 import { identifierSystem } from './canonical.ts';
 import { StoredPlanError } from './fhir-elements.ts';
+import { identifiersOf } from './plan-bundle.ts';
 
 /**
  * The stored resources of one plan, as the server returns them (ids assigned, references of the
@@ -56,7 +57,7 @@ export function planIdOf(resource: { identifier?: Identifier[] }): string | unde
 
 /** The item id of a ks-plan-item identifier `<planId>/<kind>/<itemId>`. */
 export function itemIdOf(resource: Resource | undefined): string {
-  const value = (resource as { identifier?: Identifier[] } | undefined)?.identifier?.find((i) => i.system === identifierSystem.planItem)?.value;
+  const value = identifiersOf(resource).find((i) => i.system === identifierSystem.planItem)?.value;
   const itemId = value?.split('/').slice(2).join('/');
   if (!itemId) {
     throw new StoredPlanError(`A ${resource?.resourceType ?? 'resource'} of the plan has no ks-plan-item identifier.`);
@@ -65,7 +66,7 @@ export function itemIdOf(resource: Resource | undefined): string {
 }
 
 export function itemKindOf(resource: Resource): string | undefined {
-  const value = (resource as { identifier?: Identifier[] }).identifier?.find((i) => i.system === identifierSystem.planItem)?.value;
+  const value = identifiersOf(resource).find((i) => i.system === identifierSystem.planItem)?.value;
   return value?.split('/')[1];
 }
 

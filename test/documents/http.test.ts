@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Bundle, CapabilityStatement, CarePlan, Goal, OperationDefinition, Parameters, ServiceRequest } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, CarePlan, Goal, Observation, OperationDefinition, Parameters, QuestionnaireResponse, ServiceRequest } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
 import type { BspDocument, IspDocument, PlanDocument } from '../../src/documents/types.ts';
@@ -78,6 +78,19 @@ describe('CarePlan/$import-document, $document and $render', () => {
     expect(await countOf(server, 'Goal')).toBe(before);
     const plan = (await server.client.read({ resourceType: 'CarePlan', id: carePlanIds.get(doc.planId)! })) as CarePlan;
     expect(plan.meta?.versionId).toBe('1');
+  });
+
+  it('stores the functional assessment as one QuestionnaireResponse, found by identifier, named by the plan and derivedFrom of the result Observation', async () => {
+    const planItem = (value: string): Record<string, string> => ({ identifier: `https://kanplan.org/fhir/sid/ks-plan-item|PCSP-TEST-AVERY-2026/${value}` });
+    const responses = (await server.client.search({ resourceType: 'QuestionnaireResponse', searchParams: planItem('assessment/questionnaire-response') })) as Bundle<QuestionnaireResponse>;
+    expect(responses.entry?.map((e) => [e.resource?.status, e.resource?.authored, e.resource?.questionnaire])).toEqual([
+      ['completed', '2026-08-15', 'https://kanplan.org/fhir/Questionnaire/ks-functional-assessment-basis'],
+    ]);
+    const id = responses.entry![0]!.resource!.id;
+    const plan = (await server.client.read({ resourceType: 'CarePlan', id: carePlanIds.get('PCSP-TEST-AVERY-2026')! })) as CarePlan;
+    expect(plan.supportingInfo?.map((r) => r.reference)).toContain(`QuestionnaireResponse/${id}`);
+    const tier = (await server.client.search({ resourceType: 'Observation', searchParams: planItem('assessment/tier') })) as Bundle<Observation>;
+    expect(tier.entry?.[0]?.resource?.derivedFrom).toEqual([{ reference: `QuestionnaireResponse/${id}` }]);
   });
 
   it('answers 201 for a new plan of a person who already has one (the Patient itself unchanged)', async () => {

@@ -10,9 +10,9 @@ describe('importPlanDocument', () => {
     const store = storeOf(server);
     const doc = readExample('avery-example.pcsp.json');
     const first = await importPlanDocument(doc, 'application/json', store);
-    expect(first).toMatchObject({ ok: true, documentType: 'pcsp', planId: 'PCSP-TEST-AVERY-2026', summary: { created: 25, updated: 0, unchanged: 0 } });
+    expect(first).toMatchObject({ ok: true, documentType: 'pcsp', planId: 'PCSP-TEST-AVERY-2026', summary: { created: 26, updated: 0, unchanged: 0 } });
     const again = await importPlanDocument(JSON.stringify(doc), 'application/yaml', store);
-    expect(again).toMatchObject({ ok: true, summary: { created: 0, updated: 0, unchanged: 25 } });
+    expect(again).toMatchObject({ ok: true, summary: { created: 0, updated: 0, unchanged: 26 } });
     expect(store.transactions).toHaveLength(1);
     const plan = (await store.findPlan('PCSP-TEST-AVERY-2026'))!;
     expect(first.ok && first.carePlan).toBe(`CarePlan/${plan.id}`);
@@ -36,7 +36,7 @@ describe('importPlanDocument', () => {
       agent: [{ who: { display: 'Taylor Casemanager' } }],
       entity: [{ role: 'source', what: { display: 'PCSP document PCSP-TEST-AVERY-2026' } }],
     });
-    expect(result).toMatchObject({ ok: true, summary: { created: 0, updated: 1, unchanged: 24 } });
+    expect(result).toMatchObject({ ok: true, summary: { created: 0, updated: 1, unchanged: 25 } });
   });
 
   it('returns 400 with JSON pointers for an invalid document and sends no transaction', async () => {

@@ -1,10 +1,11 @@
-import type { CarePlan, CareTeam, Condition, Consent, Contract, Extension, Flag, Goal, MedicationRequest, MedicationStatement, Observation, Patient, Resource, RiskAssessment, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type { CarePlan, CareTeam, Condition, Consent, Contract, Extension, Flag, Goal, MedicationRequest, MedicationStatement, Observation, Patient, QuestionnaireResponse, Resource, RiskAssessment, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { codeSystem, extensionUrl, externalSystem, identifierSystem, profileUrl } from '../../src/documents/canonical.ts';
 import { planBspResources } from '../../src/documents/bsp-to-fhir.ts';
 import { planIspResources } from '../../src/documents/isp-to-fhir.ts';
 import { planIdentifier, referenceTo } from '../../src/documents/plan-bundle.ts';
 import { planPcspResources } from '../../src/documents/pcsp-to-fhir.ts';
+import { parseAssessmentQuestionnaires, questionnaireByInstrument } from '../../src/documents/assessment-questionnaires.ts';
 import type { BspDocument, IspDocument, PcspDocument } from '../../src/documents/types.ts';
 import { readExample } from './examples.ts';
 
@@ -79,6 +80,37 @@ describe('PCSP → FHIR placement (Avery Example, Jordan Sample, Sam Testperson)
     expect(tier.meta?.profile).toEqual([profileUrl.functionalAssessment]);
     expect(tier.method?.coding).toEqual([{ system: codeSystem.assessmentInstrument, code: 'basis' }]);
     expect(tier).toMatchObject({ effectiveDateTime: '2026-08-15', valueInteger: 3 });
+    expect(tier.derivedFrom).toEqual([{ reference: refOf(planned, 'assessment/questionnaire-response') }]);
+  });
+
+  it('functional assessment as answered: a QuestionnaireResponse per PCSP, in CarePlan.supportingInfo (eLTSS)', () => {
+    const response = item<QuestionnaireResponse>(planned, 'assessment/questionnaire-response');
+    // R4 QuestionnaireResponse.identifier is a single Identifier, not a list.
+    expect(response.identifier).toEqual({ system: identifierSystem.planItem, value: 'PCSP-TEST-AVERY-2026/assessment/questionnaire-response' });
+    expect(response).toMatchObject({ status: 'completed', authored: '2026-08-15', questionnaire: questionnaireByInstrument.basis });
+    expect(response.subject).toEqual(referenceTo({ system: identifierSystem.medicaidId, value: 'KS-TEST-0000001' }));
+    expect(response.item?.map((i) => [i.linkId, i.answer?.[0]])).toEqual([
+      ['instrument', { valueCoding: { system: codeSystem.assessmentInstrument, code: 'basis', display: 'BASIS' } }],
+      ['tier', { valueInteger: 3 }],
+    ]);
+    expect(carePlan.supportingInfo).toContainEqual({ reference: refOf(planned, 'assessment/questionnaire-response') });
+    expect(response.author?.display).toBe(doc.functionalAssessment.assessor);
+
+    // A level-of-care result is answered too, under the instrument's own Questionnaire canonical;
+    // no assessor in the document, no author.
+    const casey = readExample('casey-fictional.pcsp.json') as PcspDocument;
+    const caseyResponse = item<QuestionnaireResponse>(planPcspResources(casey), 'assessment/questionnaire-response');
+    expect(caseyResponse.questionnaire).toBe(questionnaireByInstrument.mfei);
+    expect(caseyResponse.author).toBeUndefined();
+    expect(caseyResponse.item?.map((i) => [i.linkId, i.answer?.[0]])).toEqual([
+      ['instrument', { valueCoding: { system: codeSystem.assessmentInstrument, code: 'mfei', display: 'MFEI' } }],
+      ['level-of-care', { valueString: 'Meets nursing facility level of care' }],
+    ]);
+  });
+
+  it('assessment Questionnaire canonicals are data: every instrument code needs one, or loading fails', () => {
+    expect(() => parseAssessmentQuestionnaires(JSON.stringify({ questionnaireByInstrument: { basis: 'https://example.org/Questionnaire/basis' } }))).toThrow(/"mfei"/);
+    expect(() => parseAssessmentQuestionnaires(JSON.stringify({ questionnaireByInstrument: { ...questionnaireByInstrument, other: 'not a url' } }))).toThrow(/"other"/);
   });
 
   it('assessed needs, goals with desired outcome and steps (eLTSS Assessed Need, Goal, Step or Action)', () => {

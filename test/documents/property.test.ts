@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { identifierSystem } from '../../src/documents/canonical.ts';
 import { checkDocument } from '../../src/documents/check-document.ts';
 import { exportPlanDocument, importPlanDocument } from '../../src/documents/import-document.ts';
+import { identifiersOf } from '../../src/documents/plan-bundle.ts';
 import { mapDocumentToBundle, mapResourcesToDocument, referencesToResolve } from '../../src/documents/plan-documents.ts';
 import type { PlanDocument } from '../../src/documents/types.ts';
 import { bspDocument, ispDocument, pcspDocument } from './generated-documents.ts';
@@ -125,7 +126,7 @@ describe('property: any version of a BSP or ISP replaces any previous one', () =
           const inB = new Set(plannedB.map((p) => p.identifier.value));
           const leftover = server
             .resources()
-            .filter((r) => (r as { identifier?: { system?: string; value?: string }[] }).identifier?.some((i) => i.system === identifierSystem.planItem && i.value?.startsWith(`${a.planId}/`) && !inB.has(i.value)))
+            .filter((r) => identifiersOf(r).some((i) => i.system === identifierSystem.planItem && i.value?.startsWith(`${a.planId}/`) && !inB.has(i.value)))
             .filter((r) => !isEnded(r));
           expect(leftover).toEqual([]);
         }

@@ -1,7 +1,9 @@
-import type { CarePlan, Goal, Resource, ServiceRequest } from '@medplum/fhirtypes';
+import type { CarePlan, Goal, Observation, QuestionnaireResponse, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { identifierSystem } from '../../src/documents/canonical.ts';
 import { listExampleDocuments, mapDocumentToBundle, mapResourcesToDocument, referencesToResolve, translateTransactionIssues } from '../../src/documents/plan-documents.ts';
+import { identifiersOf } from '../../src/documents/plan-bundle.ts';
+import { questionnaireByInstrument } from '../../src/documents/assessment-questionnaires.ts';
 import type { PcspDocument, PlanDocument } from '../../src/documents/types.ts';
 import { createResourceValidator } from '../../src/validation/validator.ts';
 import { readExample } from './examples.ts';
@@ -89,7 +91,7 @@ describe('importing a changed document', () => {
     expect(exportDocument(server, update.planId)).toStrictEqual(update);
 
     const byItem = (value: string): Resource | undefined =>
-      server.resources().find((r) => (r as { identifier?: { system?: string; value?: string }[] }).identifier?.some((i) => i.system === identifierSystem.planItem && i.value === value));
+      server.resources().find((r) => identifiersOf(r).some((i) => i.system === identifierSystem.planItem && i.value === value));
     expect((byItem('PCSP-TEST-AVERY-2026/goal/G2') as Goal).lifecycleStatus).toBe('cancelled');
     expect((byItem('PCSP-TEST-AVERY-2026/service/S2') as ServiceRequest).status).toBe('revoked');
     expect((byItem('PCSP-TEST-AVERY-2026/step/G1-S2') as { status: string }).status).toBe('cancelled');
@@ -100,6 +102,31 @@ describe('importing a changed document', () => {
 
     // Importing the update again is idempotent, including the ended items.
     expect(new Set(importDocument(server, update))).toEqual(new Set(['unchanged']));
+  });
+});
+
+describe('the functional assessment QuestionnaireResponse', () => {
+  const responsesOf = (server: SimulatedServer): QuestionnaireResponse[] =>
+    server.resources().filter((r): r is QuestionnaireResponse => r.resourceType === 'QuestionnaireResponse');
+
+  it('is stored once per PCSP, named by the plan and by the result Observations, and updated in place when the assessment changes', () => {
+    const server = new SimulatedServer();
+    const original = readExample('avery-example.pcsp.json') as PcspDocument;
+    importDocument(server, original);
+    const [response] = responsesOf(server);
+    const plan = storedPlan(server, original.planId);
+    expect(plan.supportingInfo).toContainEqual({ reference: `QuestionnaireResponse/${response!.id}` });
+    const tier = server.findByIdentifier('Observation', identifierSystem.planItem, `${original.planId}/assessment/tier`)[0] as Observation;
+    expect(tier.derivedFrom).toEqual([{ reference: `QuestionnaireResponse/${response!.id}` }]);
+
+    // A reassessment with another instrument and a level of care instead of a tier (domain.md §4d:
+    // MFEI replaces BASIS): same response, new answers; the tier Observation is ended as before.
+    const reassessed: PcspDocument = { ...original, functionalAssessment: { instrument: 'mfei-idd', date: '2027-08-01', levelOfCare: 'Meets ICF-I/DD level of care' } };
+    importDocument(server, reassessed);
+    expect(responsesOf(server).map((r) => [r.id, r.questionnaire, r.authored, r.author])).toEqual([[response!.id, questionnaireByInstrument['mfei-idd'], '2027-08-01', undefined]]);
+    expect((server.store.get(`Observation/${tier.id}`) as Observation).status).toBe('cancelled');
+    expect(exportDocument(server, original.planId)).toStrictEqual(reassessed);
+    expect(new Set(importDocument(server, reassessed))).toEqual(new Set(['unchanged']));
   });
 });
 

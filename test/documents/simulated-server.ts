@@ -1,6 +1,7 @@
-import type { Bundle, CarePlan, Identifier, Patient, Reference, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Patient, Reference, Resource } from '@medplum/fhirtypes';
 import { identifierSystem } from '../../src/documents/canonical.ts';
 import type { PlanStore, TransactionFailure } from '../../src/documents/import-document.ts';
+import { identifiersOf } from '../../src/documents/plan-bundle.ts';
 
 /**
  * Just enough of a FHIR server to test the mappers without one: transaction processing with
@@ -17,7 +18,7 @@ export class SimulatedServer {
 
   findByIdentifier(resourceType: string, system: string, value: string): Resource[] {
     return this.resources().filter(
-      (r) => r.resourceType === resourceType && ((r as { identifier?: Identifier[] }).identifier ?? []).some((i) => i.system === system && i.value === value),
+      (r) => r.resourceType === resourceType && identifiersOf(r).some((i) => i.system === system && i.value === value),
     );
   }
 
