@@ -120,6 +120,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       keyFile: path.resolve(env.AUTH_KEY_FILE ?? path.join(dataDir, 'auth', 'signing-key.json')),
       issuer: env.AUTH_ISSUER ?? baseUrl,
       audience: env.AUTH_AUDIENCE ?? baseUrl,
+      tokenUrl: env.AUTH_TOKEN_URL ? url(env, 'AUTH_TOKEN_URL', '') : undefined,
+      authorizeUrl: env.AUTH_AUTHORIZE_URL ? url(env, 'AUTH_AUTHORIZE_URL', '') : undefined,
     },
   };
 }

@@ -21,6 +21,10 @@ export interface AuthSettings {
   readonly keyFile: string;
   readonly issuer: string;
   readonly audience: string;
+  /** The external authorization server's token endpoint (SMART discovery); unset: no OAuth discovery. */
+  readonly tokenUrl?: string;
+  /** Its authorization endpoint, for user-facing SMART App Launch. */
+  readonly authorizeUrl?: string;
 }
 
 const MAX_REMEMBERED_TOKENS = 10_000;

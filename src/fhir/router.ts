@@ -1,5 +1,6 @@
 import type { Parameters } from '@medplum/fhirtypes';
 import { assertAllowed } from '../auth/access.ts';
+import { smartConfiguration } from '../auth/smart-configuration.ts';
 import type { Permission } from '../auth/scopes.ts';
 import { isKnownResourceType } from '../validation/definitions.ts';
 import type { FhirContext } from './context.ts';
@@ -86,6 +87,17 @@ async function invokeOperation(
   return operation.handle(ctx, call);
 }
 
+/** SMART discovery (https://hl7.org/fhir/smart-app-launch/STU2/conformance.html): JSON, not a FHIR resource. */
+function smartConfigurationResponse(ctx: FhirContext): FhirResponse {
+  const configuration = smartConfiguration(ctx.config.auth);
+  if (!configuration) {
+    throw notFound(
+      'No OAuth 2.0 authorization server is configured, so there is no SMART configuration: tokens come from `kanplan token` (local key). Set AUTH_TOKEN_URL (and AUTH_AUTHORIZE_URL for user launch) to the authorization server that issues them.',
+    );
+  }
+  return { status: 200, raw: { contentType: 'application/json; charset=utf-8', body: JSON.stringify(configuration) } };
+}
+
 /**
  * Maps a FHIR REST request to its interaction (https://hl7.org/fhir/R4/http.html). The same
  * entry point serves HTTP requests and the entries of batches and transactions.
@@ -102,6 +114,9 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
       return handleSearch(ctx, request, []);
     }
     return notAllowed(request, [...READ_ONLY, 'POST'], 'GET (system search) or POST (batch/transaction)');
+  }
+  if (first === '.well-known' && second === 'smart-configuration' && segments.length === 2) {
+    return method === 'GET' ? smartConfigurationResponse(ctx) : notAllowed(request, ['GET']);
   }
   if (first === 'metadata' && segments.length === 1) {
     return method === 'GET' ? handleCapabilities(ctx, request) : notAllowed(request, READ_ONLY);

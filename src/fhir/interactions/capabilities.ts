@@ -2,7 +2,9 @@ import type {
   CapabilityStatement,
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceOperation,
+  CapabilityStatementRestSecurity,
 } from '@medplum/fhirtypes';
+import { oauthUrisExtension } from '../../auth/smart-configuration.ts';
 import { listResourceTypes } from '../../validation/definitions.ts';
 import type { FhirContext } from '../context.ts';
 import type { FhirOperation } from '../operations/operation.ts';
@@ -10,7 +12,8 @@ import type { FhirRequest, FhirResponse } from '../request.ts';
 
 export const SOFTWARE_VERSION = '0.1.0';
 
-const statements = new WeakMap<FhirContext['operations'], CapabilityStatement>();
+// Per server configuration: base URL and authorization settings shape the statement.
+const statements = new WeakMap<FhirContext['config'], CapabilityStatement>();
 
 function operationEntry(ctx: FhirContext, operation: FhirOperation): CapabilityStatementRestResourceOperation {
   return {
@@ -52,12 +55,36 @@ function resourceEntry(ctx: FhirContext, type: string): CapabilityStatementRestR
 }
 
 /**
+ * rest.security as it is: SMART-on-FHIR with its oauth-uris only when an authorization server is
+ * configured (https://hl7.org/fhir/smart-app-launch/STU2/conformance.html); otherwise bearer JWTs
+ * from the local key (`kanplan token`), which is OAuth 2.0 bearer-token use (RFC 6750) without discovery.
+ */
+function securityOf(ctx: FhirContext): CapabilityStatementRestSecurity {
+  const auth = ctx.config.auth;
+  if (auth.mode === 'off') {
+    return { description: 'Authorization is disabled on this server (AUTH_MODE=off).' };
+  }
+  const oauthUris = oauthUrisExtension(auth);
+  const scopes = 'Every interaction except this CapabilityStatement and SMART discovery needs a bearer access token (JWT) with SMART App Launch scopes: system/ or user/, with v1 (read, write, *) or v2 (cruds) permissions.';
+  return oauthUris
+    ? {
+        extension: [oauthUris],
+        service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
+        description: `${scopes} Tokens come from the authorization server in .well-known/smart-configuration.`,
+      }
+    : {
+        service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth' }] }],
+        description: `${scopes} Tokens are signed with this server's key and issued by \`kanplan token\`; no OAuth authorization server is configured (AUTH_TOKEN_URL), so there is no SMART discovery.`,
+      };
+}
+
+/**
  * The CapabilityStatement, generated from what the server really does: the interactions the
  * router implements, the search parameters the search engine indexes, the registered
  * operations and the loaded Kansas profiles (https://hl7.org/fhir/R4/capabilitystatement.html).
  */
 export function buildCapabilityStatement(ctx: FhirContext): CapabilityStatement {
-  const cached = statements.get(ctx.operations);
+  const cached = statements.get(ctx.config);
   if (cached) {
     return cached;
   }
@@ -78,13 +105,7 @@ export function buildCapabilityStatement(ctx: FhirContext): CapabilityStatement 
     rest: [
       {
         mode: 'server',
-        security: {
-          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
-          description:
-            ctx.config.auth.mode === 'off'
-              ? 'Authorization is disabled on this server (AUTH_MODE=off).'
-              : 'Every interaction except this CapabilityStatement needs an OAuth 2.0 bearer access token (JWT) with SMART App Launch scopes: system/, user/ with v1 (read, write, *) or v2 (cruds) permissions.',
-        },
+        security: securityOf(ctx),
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
         // Result parameters every type-level search takes (https://hl7.org/fhir/R4/search.html#contained).
         searchParam: [
@@ -106,7 +127,7 @@ export function buildCapabilityStatement(ctx: FhirContext): CapabilityStatement 
       },
     ],
   };
-  statements.set(ctx.operations, statement);
+  statements.set(ctx.config, statement);
   return statement;
 }
 
