@@ -7,6 +7,7 @@ import type { FhirContext, SearchService } from '../fhir/context.ts';
 import { operations } from '../fhir/operations/registry.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
+import { PlannerStatistics } from '../store/planner-statistics.ts';
 import { Repository, type SearchIndexWriter } from '../store/repository.ts';
 import { loadBaseDefinitions } from '../validation/definitions.ts';
 import { loadKansasPackage } from '../validation/package.ts';
@@ -84,6 +85,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const { port } = server.address() as AddressInfo;
   const url = config.port === 0 ? config.baseUrl.replace(/:\d+(?=\/|$)/, `:${port}`) : config.baseUrl;
   const ctx = createFhirContext({ ...config, baseUrl: url }, db, logger);
+  const statistics = (await PlannerStatistics.needed(db)) ? new PlannerStatistics(db, logger) : undefined;
+  ctx.repo.keepStatistics(statistics);
   // The CapabilityStatement names each operation by its OperationDefinition's canonical URL; the
   // kanplan ones ($import-document, $document, $render) resolve only if they are stored here
   // (https://hl7.org/fhir/R4/capabilitystatement-definitions.html#CapabilityStatement.rest.resource.operation.definition).
@@ -112,6 +115,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await statistics?.settled();
       if (!options.db) await db.close();
       logger.info('kanplan stopped');
     },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database, SqlExecutor, SqlParam } from './database.ts';
 import { conflict, preconditionFailed } from '../fhir/outcomes.ts';
+import type { PlannerStatistics } from './planner-statistics.ts';
 
 /** One stored version of a resource; `resource` is absent for a delete marker. */
 export interface StoredVersion {
@@ -118,11 +119,15 @@ export class Repository {
   /** The transaction's executor, sending queued versions before each query. */
   private readonly flushing: SqlExecutor | undefined;
   private lastStatement: Promise<unknown> = Promise.resolve();
+  /** Versions this transaction has sent, for the planner statistics once it commits. */
+  private written = 0;
+  private statistics: PlannerStatistics | undefined;
 
-  constructor(db: Database, indexer: SearchIndexWriter, tx?: SqlExecutor) {
+  constructor(db: Database, indexer: SearchIndexWriter, tx?: SqlExecutor, statistics?: PlannerStatistics) {
     this.db = db;
     this.indexer = indexer;
     this.tx = tx;
+    this.statistics = statistics;
     this.flushing = tx && {
       query: (sql, params) => this.inOrder(async () => {
         await this.flush();
@@ -154,6 +159,11 @@ export class Repository {
     return this.flushing ?? this.db;
   }
 
+  /** Keeps planner statistics current from the writes committed through this repository. */
+  keepStatistics(statistics: PlannerStatistics | undefined): void {
+    this.statistics = statistics;
+  }
+
   get inTransaction(): boolean {
     return this.tx !== undefined;
   }
@@ -167,12 +177,16 @@ export class Repository {
     if (this.tx) {
       return fn(this);
     }
-    return this.db.transaction(async (tx) => {
+    let written = 0;
+    const result = await this.db.transaction(async (tx) => {
       const repo = new Repository(this.db, this.indexer, tx);
-      const result = await fn(repo);
+      const value = await fn(repo);
       await repo.inOrder(() => repo.flush());
-      return result;
+      written = repo.written;
+      return value;
     });
+    if (written > 0) this.statistics?.noteWrites(written);
+    return result;
   }
 
   private async nextTx(): Promise<number> {
@@ -249,6 +263,7 @@ export class Repository {
     }
     const versions = this.pending;
     this.pending = [];
+    this.written += versions.length;
     const params: SqlParam[] = [
       versions.map((v) => v.resource.resourceType),
       versions.map((v) => v.resource.id),

@@ -1,0 +1,44 @@
+import type { Patient } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { PlannerStatistics } from '../../src/store/planner-statistics.ts';
+import { openSearchTestDatabase, searchTestDatabases } from '../search/db.ts';
+
+describe.each(searchTestDatabases)('planner statistics on %s', (kind) => {
+  let store: Awaited<ReturnType<typeof openSearchTestDatabase>>;
+  beforeAll(async () => {
+    store = await openSearchTestDatabase(kind);
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  const analyzedRows = async (): Promise<number> =>
+    Number((await store.db.query<{ rows: number }>("SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'resource'::regclass"))[0].rows);
+
+  test.runIf(kind === 'pglite')('are kept by kanplan on PGlite, which runs no autovacuum', async () => {
+    expect(await PlannerStatistics.needed(store.db)).toBe(true);
+  });
+
+  test('committed writes past the threshold ANALYZE the resource and index tables, and fewer do not', async () => {
+    const statistics = new PlannerStatistics(store.db);
+    store.repo.keepStatistics(statistics);
+    const writePatients = async (count: number, batch: number): Promise<void> => {
+      for (let i = 0; i < count; i += batch) {
+        await store.repo.transaction(async (repo) => {
+          for (let j = 0; j < batch; j++) await repo.create({ resourceType: 'Patient', gender: 'other' } as Patient);
+        });
+      }
+    };
+    const before = await analyzedRows();
+    await writePatients(100, 50);
+    await statistics.settled();
+    expect(await analyzedRows()).toBe(before);
+
+    await writePatients(500, 50);
+    await statistics.settled();
+    // The ANALYZE ran once the 500th write was passed (after 550), not later.
+    expect(await analyzedRows()).toBeGreaterThan(500);
+    const tokenStats = await store.db.query("SELECT 1 FROM pg_stats WHERE tablename = 'sp_token' AND attname = 'value' AND schemaname = current_schema()");
+    expect(tokenStats.length).toBe(1);
+  });
+});
