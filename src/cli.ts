@@ -84,7 +84,9 @@ function help(): string {
     ...Object.entries(commands).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`),
     '',
     'Settings come from environment variables: PORT, HOST, BASE_URL, DATA_DIR, DATABASE_URL,',
-    'MAX_BODY_SIZE, MAX_BUNDLE_ENTRIES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, LOG_LEVEL, LOAD_DEMO_DATA.',
+    'MAX_BODY_SIZE, MAX_BUNDLE_ENTRIES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, LOG_LEVEL, LOAD_DEMO_DATA,',
+    'VALIDATE_KANSAS_WITHOUT_PROFILE, PLAN_REVIEW_INTERVAL_MONTHS, AUTH_MODE, AUTH_KEY_FILE,',
+    'AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, AUTH_TOKEN_URL, AUTH_AUTHORIZE_URL.',
     'See README.md.',
   ].join('\n');
 }

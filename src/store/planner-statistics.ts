@@ -10,12 +10,17 @@ const MIN_WRITES = 500;
 const SCALE_FACTOR = 0.1;
 
 /**
- * Keeps the planner statistics of the resource and search-index tables current where nothing
- * else does: PGlite runs no autovacuum (it is a single-user backend), and a PostgreSQL server may
- * run with autovacuum off. Without statistics the planner takes a common token (every PCSP has
- * category pcsp) for a rare one and probes it by value instead of by resource id (10 ms instead
- * of 1.5 ms per search at 1,000 members). The rule is autovacuum's: ANALYZE once the rows
- * written since the last one exceed 10% of the table (https://www.postgresql.org/docs/current/routine-vacuuming.html#VACUUM-FOR-STATISTICS).
+ * Keeps the planner statistics of the resource and search-index tables current on a PostgreSQL
+ * server that runs with autovacuum off (this machine's does). With statistics from when the
+ * tables were empty the planner takes a common token (every PCSP has category pcsp) for a rare
+ * one and probes it by value instead of by resource id (10 ms instead of 1.5 ms per search at
+ * 1,000 members). The rule is autovacuum's: ANALYZE once the rows written since the last one
+ * exceed 10% of the table (https://www.postgresql.org/docs/current/routine-vacuuming.html#VACUUM-FOR-STATISTICS).
+ *
+ * Not on PGlite, although it runs no autovacuum either: measured with 400 members, its plans
+ * with fresh statistics were slower (ServiceRequest and Task searches ~45% fewer requests/s,
+ * bench/RESULTS.md 02:08 against 02:00), and ANALYZE runs on the event loop, holding up every
+ * request meanwhile (import p99 0.1 → 1.7 s).
  */
 export class PlannerStatistics {
   private writesSinceAnalyze = 0;
@@ -29,9 +34,9 @@ export class PlannerStatistics {
     this.logger = logger;
   }
 
-  /** Whether this database needs it: always on PGlite, on PostgreSQL only with autovacuum off. */
+  /** Whether this database needs it: PostgreSQL with autovacuum off. */
   static async needed(db: Database): Promise<boolean> {
-    if (db.driver === 'pglite') return true;
+    if (db.driver === 'pglite') return false;
     const [row] = await db.query<{ autovacuum: string }>('SHOW autovacuum');
     return row?.autovacuum !== 'on';
   }

@@ -15,8 +15,8 @@ describe.each(searchTestDatabases)('planner statistics on %s', (kind) => {
   const analyzedRows = async (): Promise<number> =>
     Number((await store.db.query<{ rows: number }>("SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'resource'::regclass"))[0].rows);
 
-  test.runIf(kind === 'pglite')('are kept by kanplan on PGlite, which runs no autovacuum', async () => {
-    expect(await PlannerStatistics.needed(store.db)).toBe(true);
+  test.runIf(kind === 'pglite')('are left to the planner defaults on PGlite, where fresh statistics measured slower', async () => {
+    expect(await PlannerStatistics.needed(store.db)).toBe(false);
   });
 
   test('committed writes past the threshold ANALYZE the resource and index tables, and fewer do not', async () => {

@@ -8,6 +8,5 @@
 CREATE STATISTICS sp_token_value_stats (dependencies, mcv) ON resource_type, code, system, value FROM sp_token;
 CREATE STATISTICS sp_reference_target_stats (dependencies, mcv) ON resource_type, code, target_type FROM sp_reference;
 CREATE STATISTICS sp_string_code_stats (dependencies, mcv) ON resource_type, code, norm FROM sp_string;
-ANALYZE sp_token;
-ANALYZE sp_reference;
-ANALYZE sp_string;
+-- They are filled by the next ANALYZE: autovacuum's, or kanplan's own where autovacuum is off
+-- (src/store/planner-statistics.ts).
