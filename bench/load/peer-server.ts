@@ -5,7 +5,8 @@
  * (../shared/measurements.md section 5); kanplan uses SQL indexes.
  *   node bench/load/peer-server.ts DATASET.ndjson   -> prints "ready <port>"
  */
-import { readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getStatus } from '@medplum/core';
@@ -17,7 +18,8 @@ import { loadBaseDefinitions } from '../../src/validation/definitions.ts';
 loadBaseDefinitions();
 const repo = new MemoryRepository();
 const router = new FhirRouter();
-for (const line of readFileSync(process.argv[2], 'utf8').split('\n')) {
+// Line by line: at 10k members the data set is larger than the longest string V8 allows.
+for await (const line of createInterface({ input: createReadStream(process.argv[2], 'utf8'), crlfDelay: Infinity })) {
   if (line.trim()) {
     await repo.createResource(JSON.parse(line) as Resource, undefined, true);
   }

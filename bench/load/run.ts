@@ -7,7 +7,7 @@
  * Servers run in child processes; autocannon drives them over loopback from this process.
  * Results: a markdown table on stdout, appended to bench/RESULTS.md unless --smoke.
  */
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -150,7 +150,10 @@ export async function runBenchmark(options: Options): Promise<{ rows: Row[]; not
   await server.stop();
 
   const datasetFile = path.join(work, 'dataset.ndjson');
-  writeFileSync(datasetFile, resources.map((r) => JSON.stringify(r)).join('\n'));
+  // One line at a time: at 10k members the whole data set is longer than a V8 string may be.
+  const out = openSync(datasetFile, 'w');
+  for (const resource of resources) writeSync(out, `${JSON.stringify(resource)}\n`);
+  closeSync(out);
   const peer = await startScript('bench/load/peer-server.ts', [datasetFile]);
   notes.push(`peer (@medplum/fhir-router MemoryRepository) loaded in ${peer.startupMs} ms, RSS ${peer.rssMiB()} MiB`);
   for (const scenario of READ_AND_SEARCH.filter((s) => s.peer)) await run(scenario, 'peer', `${peer.url}/fhir`, ids);
