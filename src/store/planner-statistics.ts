@@ -50,8 +50,7 @@ export class PlannerStatistics {
     }
   }
 
-  /** Runs ANALYZE now (also at start-up, for a database that was never analyzed). */
-  async analyze(): Promise<void> {
+  private async analyze(): Promise<void> {
     const started = Date.now();
     this.writesSinceAnalyze = 0;
     try {

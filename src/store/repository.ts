@@ -123,11 +123,10 @@ export class Repository {
   private written = 0;
   private statistics: PlannerStatistics | undefined;
 
-  constructor(db: Database, indexer: SearchIndexWriter, tx?: SqlExecutor, statistics?: PlannerStatistics) {
+  constructor(db: Database, indexer: SearchIndexWriter, tx?: SqlExecutor) {
     this.db = db;
     this.indexer = indexer;
     this.tx = tx;
-    this.statistics = statistics;
     this.flushing = tx && {
       query: (sql, params) => this.inOrder(async () => {
         await this.flush();
@@ -252,10 +251,10 @@ export class Repository {
 
   /**
    * Writes the queued versions: their `resource` rows (insert or update), history rows and
-   * search-index rows in one statement whose text does not depend on how many there are (only on
-   * which parts are needed), so PostgreSQL prepares it once. A transaction Bundle of 25 entries costs one round trip here
-   * instead of 25; on this 2-core machine each round trip costs about as much CPU as the
-   * statement (docs/architecture.md, "One statement per write").
+   * search-index rows in one statement whose text depends on which parts are needed, not on how
+   * many versions there are, so PostgreSQL prepares it once. A transaction Bundle of 25 entries
+   * costs one round trip here instead of 25; on this 2-core machine each round trip costs about
+   * as much CPU as the statement (docs/architecture.md, "One statement per transaction's writes").
    */
   private async flush(): Promise<void> {
     if (!this.tx || this.pending.length === 0) {

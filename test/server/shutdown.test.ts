@@ -29,20 +29,38 @@ function readLog(child: ReturnType<typeof spawn>, lines: Record<string, unknown>
   });
 }
 
+interface Served {
+  readonly child: ReturnType<typeof spawn>;
+  /** The 'kanplan is ready' line. */
+  readonly ready: { url: string; database: string };
+  /** Every log line so far. */
+  readonly lines: Record<string, unknown>[];
+}
+
+/** `kanplan serve` in its own process on an ephemeral port, without auth or demo data, once ready. */
+async function serve(extraEnv: Record<string, string> = {}): Promise<Served> {
+  const env = {
+    ...process.env,
+    DATA_DIR: mkdtempSync(`${tmpdir()}/kanplan-serve-`),
+    PORT: '0',
+    // Vitest puts Vite's BASE_URL=/ into the environment; the server must derive its own.
+    BASE_URL: '',
+    HOST: '127.0.0.1',
+    LOAD_DEMO_DATA: 'false',
+    AUTH_MODE: 'off',
+    LOG_LEVEL: 'info',
+    ...extraEnv,
+  };
+  const child = spawn(process.execPath, ['src/cli.ts', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Record<string, unknown>[] = [];
+  await readLog(child, lines, (line) => line.msg === 'kanplan is ready');
+  const ready = lines.find((line) => line.msg === 'kanplan is ready') as Served['ready'];
+  return { child, ready, lines };
+}
+
 describe('kanplan serve', () => {
   test('starts on a new embedded database and on SIGTERM closes the server and database and exits 0', async () => {
-    const env = {
-      ...process.env,
-      DATA_DIR: mkdtempSync(`${tmpdir()}/kanplan-serve-`),
-      PORT: '0',
-      // Vitest puts Vite's BASE_URL=/ into the environment; the server must derive its own.
-      BASE_URL: '',
-      HOST: '127.0.0.1',
-      LOAD_DEMO_DATA: 'false',
-      AUTH_MODE: 'off',
-      LOG_LEVEL: 'info',
-    };
-    const child = spawn(process.execPath, ['src/cli.ts', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, ready, lines } = await serve();
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
@@ -50,9 +68,6 @@ describe('kanplan serve', () => {
     child.once('exit', (code) => {
       if (code !== 0) console.error(stderr);
     });
-    const lines: Record<string, unknown>[] = [];
-    await readLog(child, lines, (line) => line.msg === 'kanplan is ready');
-    const ready = lines.find((line) => line.msg === 'kanplan is ready') as { url: string; database: string };
     expect(ready.database).toBe('pglite');
     expect(ready.url).toMatch(/^http:\/\/localhost:[1-9]\d*\/fhir$/);
     expect((await fetch(ready.url.replace('localhost', '127.0.0.1').replace(/\/fhir$/, '/healthz'))).status).toBe(200);
@@ -70,23 +85,11 @@ describe('kanplan serve', () => {
       const schema = `t_serve_${randomBytes(4).toString('hex')}`;
       const admin = await openDatabase({ databaseUrl, maxConnections: 1 });
       await admin.exec(`CREATE SCHEMA ${schema}`);
-      const start = async (): Promise<{ child: ReturnType<typeof spawn>; url: string; lines: Record<string, unknown>[] }> => {
-        const env = {
-          ...process.env,
+      const start = async (): Promise<Served & { url: string }> => {
+        const served = await serve({
           DATABASE_URL: `${databaseUrl}${databaseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
-          DATA_DIR: mkdtempSync(`${tmpdir()}/kanplan-serve-pg-`),
-          PORT: '0',
-          BASE_URL: '',
-          HOST: '127.0.0.1',
-          LOAD_DEMO_DATA: 'false',
-          AUTH_MODE: 'off',
-          LOG_LEVEL: 'info',
-        };
-        const child = spawn(process.execPath, ['src/cli.ts', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-        const lines: Record<string, unknown>[] = [];
-        await readLog(child, lines, (line) => line.msg === 'kanplan is ready');
-        const ready = lines.find((line) => line.msg === 'kanplan is ready') as { url: string };
-        return { child, url: ready.url.replace('localhost', '127.0.0.1'), lines };
+        });
+        return { ...served, url: served.ready.url.replace('localhost', '127.0.0.1') };
       };
       const stop = async (child: ReturnType<typeof spawn>): Promise<number | null> => {
         const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
