@@ -162,10 +162,15 @@ function checkContainedSearch(
 function whereClause(q: SqlBuilder, input: SearchInput, target: SearchTarget, filters: readonly (readonly [string, string])[]): string {
   const ctx: ConditionContext = { q, baseUrl: input.baseUrl };
   const types = target.resourceTypes;
-  const conditions = [
-    types.length === 1 ? `r.resource_type = ${q.bind(types[0])}` : `r.resource_type = ANY(${q.bind(types)}::text[])`,
-    'NOT r.deleted',
-  ];
+  const conditions = ['NOT r.deleted'];
+  if (types.length === 1) {
+    conditions.unshift(`r.resource_type = ${q.bind(types[0])}`);
+  } else if (types.length < listResourceTypes().length) {
+    conditions.unshift(`r.resource_type = ANY(${q.bind(types)}::text[])`);
+  }
+  // Every type asked for (system search without _type): no type condition at all. With
+  // `resource_type = ANY(...)` PostgreSQL before 17 cannot page in primary-key order and sorts
+  // every matching row for each page (0.7 s a page at 550,000 resources).
   if (input.compartment) {
     const byType = types.map((type) => {
       const params = compartmentParams(input.compartment?.resourceType ?? '', type);
@@ -248,7 +253,7 @@ function resolveTypes(input: SearchInput): string[] {
       throw badRequest(`_type: ${type} is not an R4 resource type.`, '_type');
     }
   }
-  return types;
+  return [...new Set(types)];
 }
 
 function pageUrl(input: SearchInput, params: readonly (readonly [string, string])[]): string {

@@ -52,4 +52,18 @@ describe.each(searchTestDatabases)('search plans at scale on %s', (kind) => {
     expect(matchIds(bundle)).toEqual(['cp231', 'cp232', 'cp233']);
     expect(bundle.total).toBe(3);
   });
+
+  it('a system search over every type pages in primary-key order, without sorting every resource', async () => {
+    const first = await search(repo, [], [['_count', '10']]);
+    const next = first.link?.find((l) => l.relation === 'next')?.url as string;
+    const cursor = new URL(next).searchParams.get('_cursor') as string;
+    const params: [string, string][] = [['_count', '10'], ['_cursor', cursor]];
+    const plan = await explainSearch(repo, { resourceTypes: [], params, baseUrl: BASE, lenient: false, defaultPageSize: 20, maxPageSize: 1000 });
+    expect(plan).toMatch(/Index Scan using resource_pkey on resource/);
+    expect(plan).not.toMatch(/\bSort\b/);
+    const second = await search(repo, [], params);
+    const expected = await db.query<{ id: string }>('SELECT id FROM resource WHERE NOT deleted ORDER BY resource_type, id LIMIT 10 OFFSET 10');
+    expect(matchIds(second, true)).toEqual(expected.map((row) => row.id));
+    expect(matchIds(second)).toHaveLength(10);
+  });
 });
