@@ -110,9 +110,16 @@ export async function runBenchmark(options: Options): Promise<{ rows: Row[]; not
   if (options.db === 'postgres') await resetPostgresSchema();
   const rows: Row[] = [];
   const notes: string[] = [];
+  const note = (text: string): void => {
+    notes.push(text);
+    process.stderr.write(`${text}\n`);
+  };
   const run = async (scenario: Scenario, target: string, url: string, ids: DatasetIds, token?: string): Promise<void> => {
     for (const connections of options.smoke ? scenario.connections.slice(0, 1) : scenario.connections) {
-      rows.push(await measure(scenario, target, url, ids, connections, options.durationSeconds, token));
+      const row = await measure(scenario, target, url, ids, connections, options.durationSeconds, token);
+      rows.push(row);
+      // As measured, so a long run that fails later still leaves its figures in the log.
+      process.stderr.write(`${JSON.stringify(row)}\n`);
     }
   };
   const empty: DatasetIds = { patients: [], carePlans: [], owners: [], medicaidIds: [] };
@@ -125,28 +132,30 @@ export async function runBenchmark(options: Options): Promise<{ rows: Row[]; not
 
   const env = kanplanEnv(options);
   const first = await startKanplan(env);
-  notes.push(`kanplan first start (new ${options.db} database): ${first.startupMs} ms, RSS ${first.rssMiB()} MiB`);
+  note(`kanplan first start (new ${options.db} database): ${first.startupMs} ms, RSS ${first.rssMiB()} MiB`);
   const key = await loadOrCreateSigningKey(env.AUTH_KEY_FILE);
   // Issuer and audience default to the server's BASE_URL, which has a new port at each start.
   const tokenFor = (url: string): Promise<string> =>
     issueAccessToken(key, { scope: 'system/*.cruds', subject: 'bench', issuer: url, audience: url, expiresIn: '4h' });
   const loadStarted = performance.now();
-  await loadDataset(first.url, await tokenFor(first.url), options.size);
+  await loadDataset(first.url, await tokenFor(first.url), options.size, (done) => {
+    if (done % 500 === 0) process.stderr.write(`loaded ${done} of ${options.size} members (${((performance.now() - loadStarted) / 1000).toFixed(0)} s)\n`);
+  });
   const loadSeconds = (performance.now() - loadStarted) / 1000;
-  notes.push(`dataset: ${options.size} members loaded through $import-document in ${loadSeconds.toFixed(1)} s`);
+  note(`dataset: ${options.size} members loaded through $import-document in ${loadSeconds.toFixed(1)} s`);
   await first.stop();
 
   const server: ServerProcess = await startKanplan(env);
-  notes.push(`kanplan start on the existing database: ${server.startupMs} ms, RSS after start ${server.rssMiB()} MiB`);
+  note(`kanplan start on the existing database: ${server.startupMs} ms, RSS after start ${server.rssMiB()} MiB`);
   const token = await tokenFor(server.url);
   const ids = await datasetIds(server.url, token, options.size);
   const resources = await exportAll(server.url, token);
-  notes.push(`dataset: ${resources.length} resources (${ids.patients.length} patients, ${ids.carePlans.length} care plans)`);
+  note(`dataset: ${resources.length} resources (${ids.patients.length} patients, ${ids.carePlans.length} care plans)`);
 
   for (const scenario of READ_AND_SEARCH) await run(scenario, 'kanplan', server.url, ids, token);
   await run(IMPORT, 'kanplan', server.url, ids, token);
   await run(MIXED, 'kanplan', server.url, ids, token);
-  notes.push(`kanplan RSS after the run: ${server.rssMiB()} MiB`);
+  note(`kanplan RSS after the run: ${server.rssMiB()} MiB`);
   await server.stop();
 
   const datasetFile = path.join(work, 'dataset.ndjson');
@@ -155,7 +164,7 @@ export async function runBenchmark(options: Options): Promise<{ rows: Row[]; not
   for (const resource of resources) writeSync(out, `${JSON.stringify(resource)}\n`);
   closeSync(out);
   const peer = await startScript('bench/load/peer-server.ts', [datasetFile]);
-  notes.push(`peer (@medplum/fhir-router MemoryRepository) loaded in ${peer.startupMs} ms, RSS ${peer.rssMiB()} MiB`);
+  note(`peer (@medplum/fhir-router MemoryRepository) loaded in ${peer.startupMs} ms, RSS ${peer.rssMiB()} MiB`);
   for (const scenario of READ_AND_SEARCH.filter((s) => s.peer)) await run(scenario, 'peer', `${peer.url}/fhir`, ids);
   await peer.stop();
   rmSync(work, { recursive: true, force: true });

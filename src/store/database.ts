@@ -12,6 +12,8 @@ export interface SqlExecutor {
 
 export interface Database extends SqlExecutor {
   readonly driver: 'pglite' | 'postgres';
+  /** How many statements can run at once: the pool size, or 1 for PGlite (one WASM instance). */
+  readonly concurrency: number;
   /** Runs fn in one SQL transaction: committed if fn resolves, rolled back if it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -25,6 +25,7 @@ export async function openPglite(dataDir: string | undefined, dump?: Blob): Prom
   });
   return {
     driver: 'pglite',
+    concurrency: 1,
     ...executor(db),
     transaction: (fn) => db.transaction((tx) => fn(executor(tx))),
     close: async () => {

@@ -83,6 +83,7 @@ export async function openPostgres(connectionString: string, max: number, schema
   await pool.query('SELECT 1');
   return {
     driver: 'postgres',
+    concurrency: max,
     ...executor(pool),
     async transaction(fn) {
       const client = await pool.connect();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database, SqlExecutor, SqlParam } from './database.ts';
 import { conflict, preconditionFailed } from '../fhir/outcomes.ts';
+import { CurrentReads, type CurrentRow } from './current-reads.ts';
 import type { PlannerStatistics } from './planner-statistics.ts';
 
 /** One stored version of a resource; `resource` is absent for a delete marker. */
@@ -52,14 +53,7 @@ export interface HistoryQuery {
   readonly count: number;
 }
 
-interface VersionRow {
-  resource_type: string;
-  id: string;
-  version_id: number;
-  tx: string;
-  last_updated: Date | string;
-  deleted: boolean;
-  content: string | null;
+interface VersionRow extends CurrentRow {
   method?: string;
 }
 
@@ -101,6 +95,14 @@ interface PendingVersion {
   readonly replace: boolean;
 }
 
+/** The next version of `resource` after `previous` (undefined: a new id), stamped now. */
+function newVersion(resource: Resource & { id: string }, previous: StoredVersion | undefined, method: PendingVersion['method']): PendingVersion {
+  const versionId = (previous?.versionId ?? 0) + 1;
+  const lastUpdated = new Date().toISOString();
+  const stored = { ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource & { id: string };
+  return { resource: stored, content: JSON.stringify(stored), method, replace: previous !== undefined };
+}
+
 const VERSION_COLUMNS = 'resource_type, id, version_id, tx, last_updated, deleted, content';
 
 /**
@@ -122,11 +124,15 @@ export class Repository {
   /** Versions this transaction has sent, for the planner statistics once it commits. */
   private written = 0;
   private statistics: PlannerStatistics | undefined;
+  /** Coalesced primary-key reads of the root repository (undefined inside a transaction). */
+  private readonly currentReads: CurrentReads | undefined;
 
   constructor(db: Database, indexer: SearchIndexWriter, tx?: SqlExecutor) {
     this.db = db;
     this.indexer = indexer;
     this.tx = tx;
+    // Half the pool: reads coalesce instead of taking every connection from searches and writes.
+    this.currentReads = tx ? undefined : new CurrentReads(db, Math.max(1, Math.floor(db.concurrency / 2)));
     this.flushing = tx && {
       query: (sql, params) => this.inOrder(async () => {
         await this.flush();
@@ -198,6 +204,10 @@ export class Repository {
 
   /** The current version, including a delete marker; undefined if the id was never used. */
   async readCurrent(resourceType: string, id: string, lock = false): Promise<StoredVersion | undefined> {
+    if (this.currentReads && !lock) {
+      const row = await this.currentReads.read(resourceType, id);
+      return row && toStoredVersion(row);
+    }
     const rows = await this.sql.query<VersionRow>(
       `SELECT ${VERSION_COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
       [resourceType, id],
@@ -239,14 +249,9 @@ export class Repository {
     method: 'POST' | 'PUT' | 'PATCH',
   ): Promise<Resource> {
     await this.nextTx();
-    const versionId = (previous?.versionId ?? 0) + 1;
-    const lastUpdated = new Date().toISOString();
-    const stored = {
-      ...resource,
-      meta: { ...resource.meta, versionId: String(versionId), lastUpdated },
-    } as Resource & { id: string };
-    this.pending.push({ resource: stored, content: JSON.stringify(stored), method, replace: previous !== undefined });
-    return stored;
+    const version = newVersion(resource, previous, method);
+    this.pending.push(version);
+    return version.resource;
   }
 
   /**
@@ -263,6 +268,14 @@ export class Repository {
     const versions = this.pending;
     this.pending = [];
     this.written += versions.length;
+    await this.send(this.tx, versions, this.txNumber as number);
+  }
+
+  /**
+   * The statement of `flush`. `txNumber` null: the statement takes the next transaction number
+   * itself, so a write that is alone in its transaction needs no BEGIN, nextval or COMMIT.
+   */
+  private async send(executor: SqlExecutor, versions: readonly PendingVersion[], txNumber: number | null): Promise<void> {
     const params: SqlParam[] = [
       versions.map((v) => v.resource.resourceType),
       versions.map((v) => v.resource.id),
@@ -271,29 +284,31 @@ export class Repository {
       versions.map((v) => v.content),
       versions.map((v) => v.method),
       versions.map((v) => (v.replace ? 'u' : 'c')),
-      this.txNumber as number,
+      txNumber,
       this.indexer.fingerprint,
     ];
     const index = this.indexer.batchStatementsFor(versions, params.length + 1);
     const ctes = [
       `v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
              AS v(resource_type, id, version_id, last_updated, content, method, kind))`,
+      // COALESCE evaluates nextval only when no number is given (https://www.postgresql.org/docs/current/functions-conditional.html).
+      `t AS (SELECT COALESCE($8::bigint, nextval('tx_seq')) AS tx)`,
       `h AS (INSERT INTO resource_history (resource_type, id, version_id, tx, last_updated, method, deleted, content)
-             SELECT resource_type, id, version_id, $8, last_updated::timestamptz, method, false, content FROM v)`,
+             SELECT resource_type, id, version_id, t.tx, last_updated::timestamptz, method, false, content FROM v, t)`,
       // Left out when nothing is replaced: one statement less to plan for the common create.
       ...(versions.some((v) => v.replace)
         ? [
-            `u AS (UPDATE resource r SET version_id = v.version_id, tx = $8, last_updated = v.last_updated::timestamptz, deleted = false, content = v.content, index_hash = $9
-             FROM v WHERE v.kind = 'u' AND r.resource_type = v.resource_type AND r.id = v.id)`,
+            `u AS (UPDATE resource r SET version_id = v.version_id, tx = t.tx, last_updated = v.last_updated::timestamptz, deleted = false, content = v.content, index_hash = $9
+             FROM v, t WHERE v.kind = 'u' AND r.resource_type = v.resource_type AND r.id = v.id)`,
           ]
         : []),
       ...index.statements.map((statement, i) => `i${i} AS (${statement})`),
     ];
     try {
-      await this.tx.query(
+      await executor.query(
         `WITH ${ctes.join(', ')}
          INSERT INTO resource (resource_type, id, version_id, tx, last_updated, deleted, content, index_hash)
-         SELECT resource_type, id, version_id, $8, last_updated::timestamptz, false, content, $9 FROM v WHERE v.kind = 'c'`,
+         SELECT resource_type, id, version_id, t.tx, last_updated::timestamptz, false, content, $9 FROM v, t WHERE v.kind = 'c'`,
         [...params, ...index.params],
       );
     } catch (err) {
@@ -307,7 +322,14 @@ export class Repository {
 
   /** Creates a resource with a new server-assigned UUID (any id in the body is ignored). */
   async create(resource: Resource, id: string = randomUUID()): Promise<Resource> {
-    return this.transaction((repo) => repo.writeVersion({ ...resource, id }, undefined, 'POST'));
+    if (this.tx) {
+      return this.writeVersion({ ...resource, id }, undefined, 'POST');
+    }
+    // Alone, a create is one statement (atomic by itself): one round trip instead of four.
+    const version = newVersion({ ...resource, id }, undefined, 'POST');
+    await this.send(this.db, [version], null);
+    this.statistics?.noteWrites(1);
+    return version.resource;
   }
 
   /**
