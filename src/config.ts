@@ -10,6 +10,11 @@ export interface Config {
   /** PostgreSQL connection string; when absent the embedded PGlite database in dataDir is used. */
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
+  /**
+   * PostgreSQL shared_buffers of the embedded database. PGlite keeps them in its WebAssembly
+   * memory, so they count fully in the server's RSS; the files it reads stay in the OS page cache.
+   */
+  readonly embeddedSharedBuffersBytes: number;
   readonly maxBodyBytes: number;
   readonly maxBundleEntries: number;
   readonly defaultPageSize: number;
@@ -55,6 +60,15 @@ function bytes(env: Env, name: string, fallback: number): number {
   }
   const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(match[2] ?? 'b').toLowerCase() as 'b'];
   return Number(match[1]) * unit;
+}
+
+/** EMBEDDED_SHARED_BUFFERS: at least PostgreSQL's minimum of 16 buffers of 8 kB. */
+function sharedBuffers(env: Env): number {
+  const value = bytes(env, 'EMBEDDED_SHARED_BUFFERS', 32 * 1024 ** 2);
+  if (value < 128 * 1024) {
+    throw new ConfigError(`EMBEDDED_SHARED_BUFFERS=${env.EMBEDDED_SHARED_BUFFERS} is too small: PostgreSQL needs at least 128kb.`);
+  }
+  return value;
 }
 
 function url(env: Env, name: string, fallback: string): string {
@@ -105,6 +119,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     baseUrl,
     databaseUrl,
     dataDir,
+    embeddedSharedBuffersBytes: overrides.embeddedSharedBuffersBytes ?? sharedBuffers(env),
     maxBodyBytes: overrides.maxBodyBytes ?? bytes(env, 'MAX_BODY_SIZE', 16 * 1024 ** 2),
     maxBundleEntries: overrides.maxBundleEntries ?? integer(env, 'MAX_BUNDLE_ENTRIES', 1000, 1, 100_000),
     defaultPageSize,

@@ -11,6 +11,11 @@ describe('configuration', () => {
     expect(config.defaultPageSize).toBe(20);
     expect(config.maxPageSize).toBe(1000);
     expect(config.planReviewIntervalMonths).toBe(12);
+    expect(config.embeddedSharedBuffersBytes).toBe(32 * 1024 * 1024);
+  });
+
+  test('EMBEDDED_SHARED_BUFFERS takes a size', () => {
+    expect(loadConfig({ EMBEDDED_SHARED_BUFFERS: '64mb' }).embeddedSharedBuffersBytes).toBe(64 * 1024 * 1024);
   });
 
   test('reads sizes with units and strips a trailing slash from BASE_URL', () => {
@@ -28,6 +33,7 @@ describe('configuration', () => {
     [{ BASE_URL: 'not a url' }, 'BASE_URL=not a url is not a valid absolute URL'],
     [{ DEFAULT_PAGE_SIZE: '50', MAX_PAGE_SIZE: '10' }, 'must not exceed MAX_PAGE_SIZE'],
     [{ LOAD_DEMO_DATA: 'maybe' }, 'LOAD_DEMO_DATA=maybe is not valid'],
+    [{ EMBEDDED_SHARED_BUFFERS: '64kb' }, 'EMBEDDED_SHARED_BUFFERS=64kb is too small'],
     // 42 CFR 441.301(c)(3): at least every 12 months, so a longer interval is refused.
     [{ PLAN_REVIEW_INTERVAL_MONTHS: '13' }, 'PLAN_REVIEW_INTERVAL_MONTHS=13 is not valid'],
   ])('rejects %j with a message naming the setting', (env, message) => {

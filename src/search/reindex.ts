@@ -91,7 +91,7 @@ export async function runReindexCommand(args: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sharedBuffersBytes: config.embeddedSharedBuffersBytes });
   try {
     await migrate(db);
     const done = await reindex(db, {

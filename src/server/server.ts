@@ -69,7 +69,7 @@ async function loadDemoData(ctx: FhirContext, logger: Logger): Promise<void> {
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
   const started = Date.now();
-  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sharedBuffersBytes: config.embeddedSharedBuffersBytes }));
   if (!options.db) {
     const applied = await migrate(db);
     if (applied.length) logger.info({ migrations: applied }, 'database schema migrated');

@@ -22,6 +22,8 @@ export interface Database extends SqlExecutor {
 export interface DatabaseOptions {
   readonly databaseUrl?: string;
   readonly dataDir?: string;
+  /** PGlite's shared_buffers in bytes (PostgreSQL's default, 128 MB, when absent). */
+  readonly sharedBuffersBytes?: number;
   /** Pool size for PostgreSQL. */
   readonly maxConnections?: number;
   /** PostgreSQL schema to work in (search_path); tests isolate themselves this way. */
@@ -36,5 +38,5 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return openPostgres(options.databaseUrl, options.maxConnections ?? 10, options.schema);
   }
   const { openPglite } = await import('./pglite.ts');
-  return openPglite(options.dataDir, options.pgliteDump);
+  return openPglite(options.dataDir, options.pgliteDump, options.sharedBuffersBytes);
 }

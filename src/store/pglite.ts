@@ -9,12 +9,15 @@ import type { Database, SqlExecutor, SqlParam } from './database.ts';
  * connection for the whole callback, so interactions are serialized, which is what makes every
  * interaction atomic without row locks here.
  */
-export async function openPglite(dataDir: string | undefined, dump?: Blob): Promise<Database> {
+export async function openPglite(dataDir: string | undefined, dump?: Blob, sharedBuffersBytes?: number): Promise<Database> {
   const release = dataDir ? lockDataDir(dataDir) : () => undefined;
   // int8 as text, like node-postgres, so both drivers hand the same shapes to the store.
   const db = await PGlite.create(dataDir, {
     parsers: { [types.INT8]: (value: string) => value },
     loadDataDir: dump,
+    // The buffers live in the WebAssembly memory, counted in full in the process's RSS (128 MB by
+    // default); at 100,000 resources 32 MB answered the search benchmark as fast (bench/RESULTS.md).
+    ...(sharedBuffersBytes ? { postgresqlconf: `shared_buffers = ${Math.floor(sharedBuffersBytes / 1024)}kB` } : {}),
   });
   const executor = (target: Pick<PGlite, 'query' | 'exec'>): SqlExecutor => ({
     query: async <R extends object>(sql: string, params?: readonly SqlParam[]) =>

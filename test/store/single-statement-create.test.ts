@@ -45,10 +45,10 @@ describe.each(searchTestDatabases)('a create outside a transaction on %s', (kind
   });
 
   test('of an id already taken is a 409 and writes nothing', async () => {
-    const first = await store.repo.create({ resourceType: 'Patient', gender: 'other' } as Patient, 'taken-id');
+    await store.repo.create({ resourceType: 'Patient', gender: 'other' } as Patient, 'taken-id');
     await expect(store.repo.create({ resourceType: 'Patient', gender: 'female' } as Patient, 'taken-id')).rejects.toMatchObject({ status: 409 });
     const history = await store.db.query<{ n: string }>(`SELECT count(*) AS n FROM resource_history WHERE id = 'taken-id'`);
     expect(Number(history[0].n)).toBe(1);
-    expect((await store.repo.readCurrent('Patient', 'taken-id'))?.resource).toMatchObject({ gender: first.gender ?? 'other' });
+    expect((await store.repo.readCurrent('Patient', 'taken-id'))?.resource).toMatchObject({ gender: 'other' });
   });
 });
