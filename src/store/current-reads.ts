@@ -25,7 +25,7 @@ const COLUMNS = 'resource_type, id, version_id, tx, last_updated, deleted, conte
 
 /**
  * Primary-key reads of current versions outside a transaction, coalesced while the database is
- * busy. Up to `maxInFlight` statements run at once; reads that arrive while they run wait and go
+ * busy. Up to `maxInFlight` statements of reads run at once; reads that arrive while they run wait and go
  * together in the next statement. A lone read is sent at once, so nothing waits on a timer;
  * under load (50 clients reading by id) one round trip serves many reads. On this 2-core machine
  * the round trip, not the lookup, is most of a read's cost: the socket write that wakes the
