@@ -13,6 +13,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { issueAccessToken, loadOrCreateSigningKey } from '../../src/auth/signing-key.ts';
 import { openDatabase } from '../../src/store/database.ts';
+import { readProfileIn, topCosts, type CpuCost } from './cpu-profile.ts';
 import { datasetIds, exportAll, loadDataset, type DatasetIds } from './dataset.ts';
 import { startKanplan, startScript, type ServerProcess } from './processes.ts';
 import { IMPORT, MIXED, READ_AND_SEARCH, type Scenario } from './scenarios.ts';
@@ -104,7 +105,14 @@ async function measure(scenario: Scenario, target: string, baseUrl: string, ids:
 
 const BASELINE: Scenario = { name: 'GET 3 KB JSON', peer: false, connections: [50], next: () => ({ method: 'GET', path: '/' }) };
 
-export async function runBenchmark(options: Options): Promise<{ rows: Row[]; notes: string[] }> {
+/** The CPU profile of kanplan serving the scenario with the lowest throughput. */
+export interface SlowestScenarioProfile {
+  readonly scenario: string;
+  readonly connections: number;
+  readonly costs: readonly CpuCost[];
+}
+
+export async function runBenchmark(options: Options): Promise<{ rows: Row[]; notes: string[]; profile: SlowestScenarioProfile }> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   if (options.db === 'postgres') await resetPostgresSchema();
@@ -157,6 +165,7 @@ export async function runBenchmark(options: Options): Promise<{ rows: Row[]; not
   await run(MIXED, 'kanplan', server.url, ids, token);
   note(`kanplan RSS after the run: ${server.rssMiB()} MiB`);
   await server.stop();
+  const profile = await profileSlowestScenario(options, env, rows, ids, tokenFor);
 
   const datasetFile = path.join(work, 'dataset.ndjson');
   // One line at a time: at 10k members the whole data set is longer than a V8 string may be.
@@ -168,7 +177,40 @@ export async function runBenchmark(options: Options): Promise<{ rows: Row[]; not
   for (const scenario of READ_AND_SEARCH.filter((s) => s.peer)) await run(scenario, 'peer', `${peer.url}/fhir`, ids);
   await peer.stop();
   rmSync(work, { recursive: true, force: true });
-  return { rows, notes };
+  return { rows, notes, profile };
+}
+
+/**
+ * Runs the kanplan scenario with the lowest req/s once more, at its highest connection count, on
+ * a server started with `--cpu-prof`, and returns the top five costs by self time.
+ */
+async function profileSlowestScenario(
+  options: Options,
+  env: Record<string, string>,
+  rows: readonly Row[],
+  ids: DatasetIds,
+  tokenFor: (url: string) => Promise<string>,
+): Promise<SlowestScenarioProfile> {
+  const scenarios = [...READ_AND_SEARCH, IMPORT, MIXED];
+  const slowest = rows.filter((row) => row.target === 'kanplan').reduce((a, b) => (b.reqPerSec < a.reqPerSec ? b : a));
+  const scenario = scenarios.find((s) => s.name === slowest.scenario) as Scenario;
+  const connections = Math.max(...rows.filter((row) => row.target === 'kanplan' && row.scenario === scenario.name).map((row) => row.connections));
+  const dir = path.join(work, 'cpu-profile');
+  const server = await startKanplan(env, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  await measure(scenario, 'kanplan', server.url, ids, connections, options.durationSeconds, await tokenFor(server.url));
+  // The profile is written when the process exits.
+  await server.stop();
+  return { scenario: scenario.name, connections, costs: topCosts(readProfileIn(dir), 5) };
+}
+
+export function formatProfile(profile: SlowestScenarioProfile): string {
+  return [
+    `CPU profile of kanplan (\`--cpu-prof\`) during the slowest scenario, ${profile.scenario} at ${profile.connections} connections: top five costs by self time (share of the busy time, start-up included).`,
+    '',
+    '| function | self ms | share |',
+    '|---|---|---|',
+    ...profile.costs.map((cost) => `| ${cost.frame.replaceAll('|', '\\|')} | ${cost.selfMs} | ${(cost.share * 100).toFixed(1)}% |`),
+  ].join('\n');
 }
 
 export function formatTable(rows: readonly Row[]): string {
@@ -189,7 +231,7 @@ export function formatTable(rows: readonly Row[]): string {
 if (import.meta.main) {
   const options = parseOptions(process.argv.slice(2));
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`;
-  const { rows, notes } = await runBenchmark(options);
+  const { rows, notes, profile } = await runBenchmark(options);
   const section = [
     `## Load benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${options.db}, ${options.size} members)`,
     '',
@@ -198,6 +240,8 @@ if (import.meta.main) {
     ...notes.map((note) => `- ${note}`),
     '',
     formatTable(rows),
+    '',
+    formatProfile(profile),
     '',
   ].join('\n');
   process.stdout.write(`${section}\n`);

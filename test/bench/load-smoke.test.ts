@@ -6,7 +6,7 @@ import { IMPORT, MIXED, READ_AND_SEARCH } from '../../bench/load/scenarios.ts';
 // scenario ran and answered without errors; speed is not asserted (it is measured in bench/).
 describe('load benchmark smoke run', () => {
   test('every scenario runs against kanplan, the baselines and the peer without errors', async () => {
-    const { rows, notes } = await runBenchmark({ size: 2, db: 'pglite', durationSeconds: 1, smoke: true });
+    const { rows, notes, profile } = await runBenchmark({ size: 2, db: 'pglite', durationSeconds: 1, smoke: true });
     const expected = [
       'baseline express',
       'baseline node-http',
@@ -20,5 +20,10 @@ describe('load benchmark smoke run', () => {
       expect(row.errors, `${row.target} ${row.scenario}`).toBe(0);
     }
     expect(notes.some((note) => /^dataset: \d+ resources/.test(note))).toBe(true);
+    // The slowest kanplan scenario is profiled; its top five costs are named with their share.
+    const slowest = rows.filter((row) => row.target === 'kanplan').reduce((a, b) => (b.reqPerSec < a.reqPerSec ? b : a));
+    expect(profile.scenario).toBe(slowest.scenario);
+    expect(profile.costs).toHaveLength(5);
+    expect(profile.costs.every((cost) => cost.frame.length > 0 && cost.share > 0 && cost.share <= 1)).toBe(true);
   }, 300_000);
 });
