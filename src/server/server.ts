@@ -17,6 +17,7 @@ import { installConformanceResources } from './conformance-install.ts';
 import { createApp } from './app.ts';
 import { importExampleDocuments } from '../fhir/operations/import-document.ts';
 import { searchEngine } from './search-engine.ts';
+import { collectStartupGarbage } from './startup-garbage.ts';
 
 export interface RunningServer {
   /** Base URL of the FHIR endpoint as actually bound (the port resolved when 0 was asked). */
@@ -104,6 +105,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
   });
   server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting, verifyToken }));
+  collectStartupGarbage();
   logger.info({ url, database: db.driver, startupMs: Date.now() - started }, 'kanplan is ready');
   return {
     url,
