@@ -168,9 +168,9 @@ function whereClause(q: SqlBuilder, input: SearchInput, target: SearchTarget, fi
   } else if (types.length < listResourceTypes().length) {
     conditions.unshift(`r.resource_type = ANY(${q.bind(types)}::text[])`);
   }
-  // Every type asked for (system search without _type): no type condition at all. With
-  // `resource_type = ANY(...)` PostgreSQL before 17 cannot page in primary-key order and sorts
-  // every matching row for each page (0.7 s a page at 550,000 resources).
+  // Every type asked for (system search without _type): no type condition, which is true of every
+  // row anyway. PostgreSQL before 17 cannot use `resource_type = ANY(...)` to page in primary-key
+  // order; the export of a 550,000-resource data set once sorted every page with it (0.7 s a page).
   if (input.compartment) {
     const byType = types.map((type) => {
       const params = compartmentParams(input.compartment?.resourceType ?? '', type);
