@@ -48,7 +48,7 @@ async function runAsOneStatement(tx: SqlExecutor, statements: readonly string[],
 
 /**
  * Replaces the index rows of one resource (its own and its contained resources') in one
- * statement; `replace` = it may have rows already. Used by `index()` and `kanplan reindex`.
+ * statement; `replace` = it may have rows already. Used by `kanplan reindex`.
  */
 export async function writeIndexRows(tx: SqlExecutor, resource: Resource, replace: boolean, options: ExtractOptions = {}): Promise<void> {
   const { statements, params } = batchStatements([{ resource, replace, parts: extractIndexParts(resource, options) }], 1);
@@ -64,10 +64,6 @@ export function createSearchIndexWriter(options: ExtractOptions = {}): SearchInd
   return {
     get fingerprint(): string {
       return searchFingerprint();
-    },
-    async index(tx: SqlExecutor, resource: Resource): Promise<void> {
-      // Version 1 is the first version ever stored under this id, so there are no rows to replace.
-      await writeIndexRows(tx, resource, resource.meta?.versionId !== '1', options);
     },
     async remove(tx: SqlExecutor, resourceType: string, id: string): Promise<void> {
       await removeIndexRows(tx, resourceType, id);

@@ -21,7 +21,8 @@ interface WaitingRead {
 /** Reads sent in one statement at most: the statement stays small enough to plan quickly. */
 const MAX_BATCH = 200;
 
-const COLUMNS = 'resource_type, id, version_id, tx, last_updated, deleted, content';
+/** The columns of CurrentRow, in SQL. */
+export const CURRENT_ROW_COLUMNS = 'resource_type, id, version_id, tx, last_updated, deleted, content';
 
 /**
  * Primary-key reads of current versions outside a transaction, coalesced while the database is
@@ -67,9 +68,9 @@ export class CurrentReads {
     try {
       const rows =
         batch.length === 1
-          ? await this.db.query<CurrentRow>(`SELECT ${COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2`, [batch[0].resourceType, batch[0].id])
+          ? await this.db.query<CurrentRow>(`SELECT ${CURRENT_ROW_COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2`, [batch[0].resourceType, batch[0].id])
           : await this.db.query<CurrentRow>(
-              `SELECT ${COLUMNS} FROM resource
+              `SELECT ${CURRENT_ROW_COLUMNS} FROM resource
                WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
               [batch.map((read) => read.resourceType), batch.map((read) => read.id)],
             );

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database, SqlExecutor, SqlParam } from './database.ts';
 import { conflict, preconditionFailed } from '../fhir/outcomes.ts';
-import { CurrentReads, type CurrentRow } from './current-reads.ts';
+import { CURRENT_ROW_COLUMNS, CurrentReads, type CurrentRow } from './current-reads.ts';
 import type { PlannerStatistics } from './planner-statistics.ts';
 
 /** One stored version of a resource; `resource` is absent for a delete marker. */
@@ -25,7 +25,6 @@ export interface StoredVersion {
  * transaction as every write, so the index never disagrees with what is stored.
  */
 export interface SearchIndexWriter {
-  index(tx: SqlExecutor, resource: Resource): Promise<void>;
   remove(tx: SqlExecutor, resourceType: string, id: string): Promise<void>;
   /** Fingerprint of the active search parameters, stored with each row for `kanplan reindex`. */
   readonly fingerprint: string;
@@ -103,7 +102,6 @@ function newVersion(resource: Resource & { id: string }, previous: StoredVersion
   return { resource: stored, content: JSON.stringify(stored), method, replace: previous !== undefined };
 }
 
-const VERSION_COLUMNS = 'resource_type, id, version_id, tx, last_updated, deleted, content';
 
 /**
  * Versioned resource storage over one SQL database: a current-version table, an append-only
@@ -211,7 +209,7 @@ export class Repository {
       return row && toStoredVersion(row);
     }
     const rows = await this.sql.query<VersionRow>(
-      `SELECT ${VERSION_COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
+      `SELECT ${CURRENT_ROW_COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
       [resourceType, id],
     );
     return rows[0] && toStoredVersion(rows[0]);
@@ -219,7 +217,7 @@ export class Repository {
 
   async readVersion(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
     const rows = await this.sql.query<VersionRow>(
-      `SELECT ${VERSION_COLUMNS}, method FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
+      `SELECT ${CURRENT_ROW_COLUMNS}, method FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
       [resourceType, id, versionId],
     );
     return rows[0] && toStoredVersion(rows[0]);
