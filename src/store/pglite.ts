@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Database, SqlExecutor, SqlParam } from './database.ts';
+import { PgliteStatements } from './pglite-statements.ts';
 
 /**
  * Embedded PostgreSQL (PGlite, WASM) in a data directory, or in memory when dataDir is undefined.
@@ -19,9 +20,9 @@ export async function openPglite(dataDir: string | undefined, dump?: Blob, share
     // default); at 100,000 resources 32 MB answered the search benchmark as fast (bench/RESULTS.md).
     ...(sharedBuffersBytes ? { postgresqlconf: `shared_buffers = ${Math.floor(sharedBuffersBytes / 1024)}kB` } : {}),
   });
-  const executor = (target: Pick<PGlite, 'query' | 'exec'>): SqlExecutor => ({
-    query: async <R extends object>(sql: string, params?: readonly SqlParam[]) =>
-      (await target.query<R>(sql, params as unknown[] | undefined)).rows,
+  const statements = new PgliteStatements(db);
+  const executor = (target: Pick<PGlite, 'exec'>, inTransaction: boolean): SqlExecutor => ({
+    query: <R extends object>(sql: string, params?: readonly SqlParam[]) => statements.query<R>(sql, params ?? [], inTransaction),
     exec: async (sql: string) => {
       await target.exec(sql);
     },
@@ -29,8 +30,8 @@ export async function openPglite(dataDir: string | undefined, dump?: Blob, share
   return {
     driver: 'pglite',
     concurrency: 1,
-    ...executor(db),
-    transaction: (fn) => db.transaction((tx) => fn(executor(tx))),
+    ...executor(db, false),
+    transaction: (fn) => db.transaction((tx) => fn(executor(tx, true))),
     close: async () => {
       await db.close();
       release();

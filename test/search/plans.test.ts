@@ -53,6 +53,30 @@ describe.each(searchTestDatabases)('search plans at scale on %s', (kind) => {
     expect(bundle.total).toBe(3);
   });
 
+  it.runIf(kind === 'pglite')('on the embedded database the page query runs prepared, and its generic plan is index-driven too', async () => {
+    for (let p = 0; p < 8; p++) {
+      const bundle = await search(repo, 'CarePlan', [['subject', `Patient/p${100 + p}`], ['status', 'active']]);
+      expect(bundle.total).toBe(3);
+    }
+    const [statement] = await db.query<{ name: string; generic_plans: string; custom_plans: string; parameters: number }>(
+      `SELECT name, generic_plans::text, custom_plans::text, cardinality(parameter_types) AS parameters
+         FROM pg_prepared_statements
+        WHERE statement LIKE '%FROM sp_reference d WHERE%' AND statement LIKE '%count(*) OVER ()%'
+        ORDER BY custom_plans + generic_plans DESC LIMIT 1`,
+    );
+    // One statement for the eight searches: five planned for their values, then the generic plan.
+    expect(Number(statement.custom_plans) + Number(statement.generic_plans)).toBeGreaterThanOrEqual(8);
+    expect(Number(statement.generic_plans)).toBeGreaterThanOrEqual(1);
+    await db.transaction(async (tx) => {
+      await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      const rows = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE ${statement.name}(${Array(statement.parameters).fill('NULL').join(', ')})`);
+      const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+      expect(plan).not.toMatch(/Seq Scan on resource\b/);
+      expect(plan).not.toMatch(/Index Cond: \(resource_type = \$1\)\s*$/m);
+      expect(plan).toMatch(/sp_reference_target/);
+    });
+  });
+
   it('a system search over every type pages in primary-key order, without sorting every resource', async () => {
     const first = await search(repo, [], [['_count', '10']]);
     const next = first.link?.find((l) => l.relation === 'next')?.url as string;

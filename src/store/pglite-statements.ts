@@ -1,0 +1,129 @@
+import { messages, parse, protocol, type PGlite } from '@electric-sql/pglite';
+import type { SqlParam } from './database.ts';
+
+interface PreparedStatement {
+  readonly name: string;
+  /** Type OIDs of $1..$n as the backend inferred them (ParameterDescription). */
+  readonly paramTypes: readonly number[];
+}
+
+type BackendMessage = Awaited<ReturnType<PGlite['execProtocol']>>['messages'][number];
+
+/** Statement names are unique in the process, so two caches over one backend cannot collide. */
+let statementNumber = 0;
+
+/** How many named statements stay prepared in the embedded backend (least recently used go first). */
+export const PGLITE_STATEMENT_CAPACITY = 256;
+
+/**
+ * Named prepared statements for the embedded database, run through PGlite's wire-protocol entry
+ * point (`execProtocol`, https://pglite.dev/docs/api#execprotocol) instead of `query()`.
+ *
+ * Why: `query()` makes six calls into the WebAssembly backend per statement (Parse, Describe,
+ * Bind, Describe, Execute, Sync) and has every statement parsed and planned again. Planning a
+ * search statement there costs 0.5-1.3 ms, as much as running it (bench/RESULTS-search.md). Here a
+ * statement is parsed once per SQL text; each run is one call with Bind, Describe, Execute and
+ * Sync, and after five runs PostgreSQL switches to the statement's cached generic plan when that
+ * is estimated no dearer than planning for the values (plan_cache_mode = auto,
+ * https://www.postgresql.org/docs/current/sql-prepare.html#SQL-PREPARE-NOTES).
+ *
+ * Parameters are serialized by the types the backend inferred for them, as `query()` does, so
+ * rows, errors and type conversions are the same as before.
+ */
+export class PgliteStatements {
+  /** By SQL text; Map order is recency of use, so the first key is the one to evict. */
+  private readonly statements = new Map<string, PreparedStatement>();
+  private readonly db: PGlite;
+  private readonly capacity: number;
+
+  constructor(db: PGlite, capacity = PGLITE_STATEMENT_CAPACITY) {
+    this.db = db;
+    this.capacity = capacity;
+  }
+
+  /** Runs one statement. Outside a transaction it waits for a running transaction to finish. */
+  query<R extends object>(sql: string, params: readonly SqlParam[], inTransaction: boolean): Promise<R[]> {
+    const run = (): Promise<R[]> => this.db._runExclusiveQuery(() => this.run<R>(sql, params, inTransaction));
+    // PGlite has one connection: a statement outside a transaction must not run inside someone
+    // else's, which its own query() prevents with the same transaction lock.
+    return inTransaction ? run() : this.db._runExclusiveTransaction(run);
+  }
+
+  /** How many statements are prepared (tests). */
+  get size(): number {
+    return this.statements.size;
+  }
+
+  private async run<R extends object>(sql: string, params: readonly SqlParam[], inTransaction: boolean, retried = false): Promise<R[]> {
+    const statement = this.statements.get(sql) ?? (await this.prepare(sql, params));
+    this.statements.delete(sql);
+    this.statements.set(sql, statement);
+    const values = params.map((value, i) => this.serialize(value, statement.paramTypes[i]));
+    const { serialize } = protocol;
+    const result = await this.db.execProtocol(
+      concat([serialize.bind({ statement: statement.name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
+      { syncToFs: !inTransaction, throwOnError: false },
+    );
+    const error = databaseError(result.messages);
+    if (error?.code === FEATURE_NOT_SUPPORTED && /cached plan must not change result type/.test(error.message) && !retried && !inTransaction) {
+      // A table of the statement changed shape (a migration): prepare it again. Inside a
+      // transaction the error has already aborted it, so it goes to the caller.
+      this.statements.delete(sql);
+      return this.run(sql, params, inTransaction, true);
+    }
+    if (error) {
+      throw withStatement(error, sql, params);
+    }
+    return parse.parseResults(result.messages, this.db.parsers)[0].rows as R[];
+  }
+
+  /** Parse + Describe (one call); the least recently used statement is closed in the same call when the cache is full. */
+  private async prepare(sql: string, params: readonly SqlParam[]): Promise<PreparedStatement> {
+    const { serialize } = protocol;
+    const parts: Uint8Array[] = [];
+    while (this.statements.size >= this.capacity) {
+      const [oldest, statement] = this.statements.entries().next().value as [string, PreparedStatement];
+      this.statements.delete(oldest);
+      parts.push(serialize.close({ type: 'S', name: statement.name }));
+    }
+    const name = `kanplan_${++statementNumber}`;
+    parts.push(serialize.parse({ name, text: sql }), serialize.describe({ type: 'S', name }), serialize.sync());
+    const result = await this.db.execProtocol(concat(parts), { syncToFs: false, throwOnError: false });
+    const error = databaseError(result.messages);
+    if (error) {
+      throw withStatement(error, sql, params);
+    }
+    const statement = { name, paramTypes: parse.parseDescribeStatementResults(result.messages) };
+    this.statements.set(sql, statement);
+    return statement;
+  }
+
+  private serialize(value: SqlParam, type: number | undefined): string | null {
+    if (value === null || value === undefined) {
+      return null;
+    }
+    const serializer = type === undefined ? undefined : this.db.serializers[type];
+    return serializer ? (serializer(value) as string) : String(value);
+  }
+}
+
+const FEATURE_NOT_SUPPORTED = '0A000';
+
+function databaseError(received: readonly BackendMessage[]): messages.DatabaseError | undefined {
+  return received.find((message): message is messages.DatabaseError => message instanceof messages.DatabaseError);
+}
+
+/** The error shaped as PGlite's `query()` throws it: with the statement and its parameters. */
+function withStatement(error: messages.DatabaseError, sql: string, params: readonly SqlParam[]): messages.DatabaseError {
+  return Object.assign(error, { query: sql, params });
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
