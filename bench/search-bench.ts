@@ -1,13 +1,15 @@
 /**
  * Search benchmark (issue 4): loads fictional members (Patient, PCSP/BSP/ISP CarePlans, Goals,
  * ServiceRequests, Tasks) through the Repository — so index rows are written exactly as in
- * production — then runs the four issue query shapes with 10 concurrent in-process clients and
- * compares their latency with a primary-key SELECT in the same run.
+ * production — then runs the four issue query shapes with 10 concurrent clients, in-process and
+ * over HTTP (clients in a worker thread), and compares their latency with a primary-key SELECT
+ * and a read by id in the same run.
  *
  *   node bench/search-bench.ts pglite [resources=100000]
  *   node bench/search-bench.ts postgres [resources=100000]   # uses BENCH_DATABASE_URL, schema bench_search
  */
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { startServer } from '../src/server/server.ts';
@@ -17,11 +19,12 @@ import { explainSearch, type SearchInput } from '../src/search/search.ts';
 import { openDatabase, type Database } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { Repository } from '../src/store/repository.ts';
+import type { HttpClientsInput } from './search/http-clients.ts';
+import { CLIENTS, measure } from './search/measure.ts';
 
 const BASE = 'http://localhost:8080/fhir';
 const PER_MEMBER = 10;
 const PRACTITIONERS = 100;
-const CLIENTS = 10;
 
 const kind = process.argv[2] === 'postgres' ? 'postgres' : 'pglite';
 const target = Number(process.argv[3] ?? 100_000);
@@ -127,44 +130,14 @@ const QUERIES: { name: string; make: () => SearchInput; check: (b: Bundle) => bo
   },
 ];
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-/** Sequential latency (one client): the service time, independent of queueing. */
-async function serviceTime(fn: () => Promise<void>, iterations = 300): Promise<number> {
-  const latencies: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const t0 = performance.now();
-    await fn();
-    latencies.push(performance.now() - t0);
-  }
-  latencies.sort((a, b) => a - b);
-  return percentile(latencies, 50);
-}
-
-async function measure(name: string, iterations: number, fn: () => Promise<void>): Promise<string> {
-  for (let i = 0; i < 50; i++) {
-    await fn();
-  }
-  const single = await serviceTime(fn);
-  const latencies: number[] = [];
-  let remaining = iterations;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (remaining-- > 0) {
-        const t0 = performance.now();
-        await fn();
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const p50 = percentile(latencies, 50);
-  const p99 = percentile(latencies, 99);
-  return `| ${name} | ${single.toFixed(2)} | ${(latencies.length / seconds).toFixed(0)} | ${p50.toFixed(2)} | ${p99.toFixed(2)} |`;
+/** Runs the HTTP measurements in a worker thread (bench/search/http-clients.ts) and returns its table rows. */
+function measureOverHttp(input: HttpClientsInput): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./search/http-clients.ts', import.meta.url), { workerData: input });
+    worker.once('message', (lines: string[]) => resolve(lines));
+    worker.once('error', reject);
+    worker.once('exit', (code) => code !== 0 && reject(new Error(`HTTP clients exited with ${code}`)));
+  });
 }
 
 async function main(): Promise<void> {
@@ -196,23 +169,24 @@ async function main(): Promise<void> {
   // The same queries over HTTP: the real server on a loopback port (auth off), fetch clients.
   const config = loadConfig({}, { port: 0, host: '127.0.0.1', baseUrl: BASE, loadDemoData: false, logLevel: 'silent', auth: { mode: 'off', keyFile: '.tmp/bench-key.json', issuer: BASE, audience: BASE } });
   const server = await startServer(config, { db, logger: pino({ level: 'silent' }) });
-  const get = async (path: string): Promise<void> => {
-    const response = await fetch(`${server.url}${path}`, { headers: { accept: 'application/fhir+json' } });
-    if (response.status !== 200) {
-      throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
-    }
-    await response.arrayBuffer();
-  };
-  lines.push('', `Over HTTP (${server.url}, ${CLIENTS} concurrent fetch clients, keep-alive):`, '', '| query | 1 client p50 ms | 10 clients q/s | p50 ms | p99 ms |', '|---|---|---|---|---|');
-  lines.push(await measure('baseline: GET /CarePlan/{id} (read)', iterations, () => get(`/CarePlan/cp-pcsp-${rand(members)}`)));
-  for (const query of QUERIES) {
-    lines.push(
-      await measure(query.name, iterations, () => {
-        const i = query.make();
-        return get(`/${i.resourceTypes[0]}?${new URLSearchParams(i.params.map(([n, v]) => [n, v])).toString()}`);
-      }),
-    );
-  }
+  const paths = (make: () => string): string[] => Array.from({ length: iterations + 400 }, make);
+  lines.push('', `Over HTTP (${server.url}, ${CLIENTS} concurrent fetch clients in a worker thread, keep-alive):`, '', '| query | 1 client p50 ms | 10 clients q/s | p50 ms | p99 ms |', '|---|---|---|---|---|');
+  lines.push(
+    ...(await measureOverHttp({
+      url: server.url,
+      iterations,
+      jobs: [
+        { name: 'baseline: GET /CarePlan/{id} (read)', paths: paths(() => `/CarePlan/cp-pcsp-${rand(members)}`) },
+        ...QUERIES.map((query) => ({
+          name: query.name,
+          paths: paths(() => {
+            const i = query.make();
+            return `/${i.resourceTypes[0]}?${new URLSearchParams(i.params.map(([n, v]) => [n, v])).toString()}`;
+          }),
+        })),
+      ],
+    })),
+  );
   await server.close();
 
   lines.push('', 'Plans:');

@@ -5,6 +5,16 @@ interface PreparedStatement {
   readonly name: string;
   /** Type OIDs of $1..$n as the backend inferred them (ParameterDescription). */
   readonly paramTypes: readonly number[];
+  /** When it was prepared (ms, the cache's clock). */
+  readonly preparedAt: number;
+}
+
+export interface PgliteStatementOptions {
+  /** How many statements stay prepared (least recently used are closed first). */
+  readonly capacity?: number;
+  /** How long a statement and its cached plan are used before it is prepared again. */
+  readonly planLifetimeMs?: number;
+  readonly now?: () => number;
 }
 
 type BackendMessage = Awaited<ReturnType<PGlite['execProtocol']>>['messages'][number];
@@ -14,6 +24,14 @@ let statementNumber = 0;
 
 /** How many named statements stay prepared in the embedded backend (least recently used go first). */
 export const PGLITE_STATEMENT_CAPACITY = 256;
+
+/**
+ * A cached plan is not made again as tables grow, and PGlite gets no ANALYZE whose statistics
+ * would invalidate it: a plan made on the nearly empty tables of a new database would otherwise
+ * stay in use at 100,000 resources (PostgreSQL once kept such a plan, 3.5 s a run; see
+ * docs/architecture.md). A minute bounds that at one planning per statement and minute.
+ */
+export const PGLITE_PLAN_LIFETIME_MS = 60_000;
 
 /**
  * Named prepared statements for the embedded database, run through PGlite's wire-protocol entry
@@ -28,17 +46,22 @@ export const PGLITE_STATEMENT_CAPACITY = 256;
  * https://www.postgresql.org/docs/current/sql-prepare.html#SQL-PREPARE-NOTES).
  *
  * Parameters are serialized by the types the backend inferred for them, as `query()` does, so
- * rows, errors and type conversions are the same as before.
+ * rows, errors and type conversions are the same as before. A statement is prepared again after
+ * PGLITE_PLAN_LIFETIME_MS, so its plan follows the data's growth.
  */
 export class PgliteStatements {
   /** By SQL text; Map order is recency of use, so the first key is the one to evict. */
   private readonly statements = new Map<string, PreparedStatement>();
   private readonly db: PGlite;
   private readonly capacity: number;
+  private readonly planLifetimeMs: number;
+  private readonly now: () => number;
 
-  constructor(db: PGlite, capacity = PGLITE_STATEMENT_CAPACITY) {
+  constructor(db: PGlite, options: PgliteStatementOptions = {}) {
     this.db = db;
-    this.capacity = capacity;
+    this.capacity = options.capacity ?? PGLITE_STATEMENT_CAPACITY;
+    this.planLifetimeMs = options.planLifetimeMs ?? PGLITE_PLAN_LIFETIME_MS;
+    this.now = options.now ?? (() => performance.now());
   }
 
   /** Runs one statement. Outside a transaction it waits for a running transaction to finish. */
@@ -55,8 +78,9 @@ export class PgliteStatements {
   }
 
   private async run<R extends object>(sql: string, params: readonly SqlParam[], inTransaction: boolean, retried = false): Promise<R[]> {
-    const statement = this.statements.get(sql) ?? (await this.prepare(sql, params));
+    const cached = this.statements.get(sql);
     this.statements.delete(sql);
+    const statement = cached && this.now() - cached.preparedAt < this.planLifetimeMs ? cached : await this.prepare(sql, params, cached);
     this.statements.set(sql, statement);
     const values = params.map((value, i) => this.serialize(value, statement.paramTypes[i]));
     const { serialize } = protocol;
@@ -68,7 +92,7 @@ export class PgliteStatements {
     if (error?.code === FEATURE_NOT_SUPPORTED && /cached plan must not change result type/.test(error.message) && !retried && !inTransaction) {
       // A table of the statement changed shape (a migration): prepare it again. Inside a
       // transaction the error has already aborted it, so it goes to the caller.
-      this.statements.delete(sql);
+      this.statements.set(sql, { ...statement, preparedAt: Number.NEGATIVE_INFINITY });
       return this.run(sql, params, inTransaction, true);
     }
     if (error) {
@@ -77,10 +101,13 @@ export class PgliteStatements {
     return parse.parseResults(result.messages, this.db.parsers)[0].rows as R[];
   }
 
-  /** Parse + Describe (one call); the least recently used statement is closed in the same call when the cache is full. */
-  private async prepare(sql: string, params: readonly SqlParam[]): Promise<PreparedStatement> {
+  /**
+   * Parse + Describe in one call. The statement it replaces (expired) and, when the cache is full,
+   * the least recently used one are closed in the same call.
+   */
+  private async prepare(sql: string, params: readonly SqlParam[], replaced?: PreparedStatement): Promise<PreparedStatement> {
     const { serialize } = protocol;
-    const parts: Uint8Array[] = [];
+    const parts: Uint8Array[] = replaced ? [serialize.close({ type: 'S', name: replaced.name })] : [];
     while (this.statements.size >= this.capacity) {
       const [oldest, statement] = this.statements.entries().next().value as [string, PreparedStatement];
       this.statements.delete(oldest);
@@ -93,9 +120,7 @@ export class PgliteStatements {
     if (error) {
       throw withStatement(error, sql, params);
     }
-    const statement = { name, paramTypes: parse.parseDescribeStatementResults(result.messages) };
-    this.statements.set(sql, statement);
-    return statement;
+    return { name, paramTypes: parse.parseDescribeStatementResults(result.messages), preparedAt: this.now() };
   }
 
   private serialize(value: SqlParam, type: number | undefined): string | null {

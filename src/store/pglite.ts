@@ -20,6 +20,13 @@ export async function openPglite(dataDir: string | undefined, dump?: Blob, share
     // default); at 100,000 resources 32 MB answered the search benchmark as fast (bench/RESULTS.md).
     ...(sharedBuffersBytes ? { postgresqlconf: `shared_buffers = ${Math.floor(sharedBuffersBytes / 1024)}kB` } : {}),
   });
+  // Statements are prepared (PgliteStatements) and run on their generic plan from the first run:
+  // planning in the WASM backend costs 0.5-1.3 ms per search statement, more than running it, and
+  // PostgreSQL's own choice (auto) kept re-planning the include and chained statements because
+  // their generic estimates, with arrays of unknown length, look dearer. Measured at 100,000
+  // resources (bench/RESULTS-search.md): generic plans were as fast or faster for every search
+  // shape tried but one, a first page whose total counts 6,660 matches (65 ms against 45 ms).
+  await db.exec('SET plan_cache_mode = force_generic_plan');
   const statements = new PgliteStatements(db);
   const executor = (target: Pick<PGlite, 'exec'>, inTransaction: boolean): SqlExecutor => ({
     query: <R extends object>(sql: string, params?: readonly SqlParam[]) => statements.query<R>(sql, params ?? [], inTransaction),

@@ -40,7 +40,7 @@ describe('prepared statements on the embedded database', () => {
   });
 
   test('close the least recently used statement when full, and prepare it again when it comes back', async () => {
-    const statements = new PgliteStatements(db, 3);
+    const statements = new PgliteStatements(db, { capacity: 3 });
     const names = async (): Promise<number> =>
       Number((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE 'SELECT % AS v%'`)).rows[0].n);
     const before = await names();
@@ -97,5 +97,25 @@ describe('prepared statements on the embedded database', () => {
     expect(await statements.query('SELECT * FROM shape', [], false)).toEqual([{ a: 1 }]);
     await db.exec('ALTER TABLE shape ADD COLUMN b int');
     expect(await statements.query('SELECT * FROM shape', [], false)).toEqual([{ a: 1, b: null }]);
+  });
+
+  test('a statement is prepared again once its plan lifetime is over, and the old one is closed', async () => {
+    let clock = 0;
+    const statements = new PgliteStatements(db, { planLifetimeMs: 1000, now: () => clock });
+    const sql = 'SELECT count(*)::int AS n FROM item WHERE id > $1';
+    const preparedNames = async (): Promise<string[]> =>
+      (await db.query<{ name: string }>('SELECT name FROM pg_prepared_statements WHERE statement = $1', [sql])).rows.map((row) => row.name);
+    await statements.query(sql, [''], false);
+    const [first] = await preparedNames();
+    clock = 999;
+    await statements.query(sql, [''], false);
+    expect(await preparedNames()).toEqual([first]);
+    clock = 1000;
+    const [row] = await statements.query<{ n: number }>(sql, [''], false);
+    expect(row.n).toBeGreaterThan(0);
+    const names = await preparedNames();
+    expect(names).toHaveLength(1);
+    expect(names[0]).not.toBe(first);
+    expect(statements.size).toBe(1);
   });
 });

@@ -1,0 +1,46 @@
+import { performance } from 'node:perf_hooks';
+
+/** Clients in the concurrent part of every search measurement. */
+export const CLIENTS = 10;
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Sequential latency (one client): the service time, independent of queueing. */
+async function serviceTime(fn: () => Promise<void>, iterations = 300): Promise<number> {
+  const latencies: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t0 = performance.now();
+    await fn();
+    latencies.push(performance.now() - t0);
+  }
+  latencies.sort((a, b) => a - b);
+  return percentile(latencies, 50);
+}
+
+/**
+ * One table row: single-client p50, then `iterations` requests from CLIENTS closed-loop clients
+ * (each sends its next request when the last one is answered): rate, p50 and p99.
+ */
+export async function measure(name: string, iterations: number, fn: () => Promise<void>): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    await fn();
+  }
+  const single = await serviceTime(fn);
+  const latencies: number[] = [];
+  let remaining = iterations;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (remaining-- > 0) {
+        const t0 = performance.now();
+        await fn();
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return `| ${name} | ${single.toFixed(2)} | ${(latencies.length / seconds).toFixed(0)} | ${percentile(latencies, 50).toFixed(2)} | ${percentile(latencies, 99).toFixed(2)} |`;
+}
