@@ -7,16 +7,22 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Sequential latency (one client): the service time, independent of queueing. */
-async function serviceTime(fn: () => Promise<void>, iterations = 300): Promise<number> {
+/** A result table row: `| name | 1 client p50 | rate | p50 | p99 |` (ms, requests/s). */
+export function resultRow(name: string, singleClientLatencies: number[], latencies: number[], seconds: number): string {
+  const single = [...singleClientLatencies].sort((a, b) => a - b);
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return `| ${name} | ${percentile(single, 50).toFixed(2)} | ${(sorted.length / seconds).toFixed(0)} | ${percentile(sorted, 50).toFixed(2)} | ${percentile(sorted, 99).toFixed(2)} |`;
+}
+
+/** Sequential latencies (one client): the service time, independent of queueing. */
+async function sequentialLatencies(fn: () => Promise<void>, iterations = 300): Promise<number[]> {
   const latencies: number[] = [];
   for (let i = 0; i < iterations; i++) {
     const t0 = performance.now();
     await fn();
     latencies.push(performance.now() - t0);
   }
-  latencies.sort((a, b) => a - b);
-  return percentile(latencies, 50);
+  return latencies;
 }
 
 /**
@@ -27,7 +33,7 @@ export async function measure(name: string, iterations: number, fn: () => Promis
   for (let i = 0; i < 50; i++) {
     await fn();
   }
-  const single = await serviceTime(fn);
+  const single = await sequentialLatencies(fn);
   const latencies: number[] = [];
   let remaining = iterations;
   const started = performance.now();
@@ -40,7 +46,5 @@ export async function measure(name: string, iterations: number, fn: () => Promis
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return `| ${name} | ${single.toFixed(2)} | ${(latencies.length / seconds).toFixed(0)} | ${percentile(latencies, 50).toFixed(2)} | ${percentile(latencies, 99).toFixed(2)} |`;
+  return resultRow(name, single, latencies, (performance.now() - started) / 1000);
 }
