@@ -80,7 +80,8 @@ function spawnUntilReady(args: string[], env: NodeJS.ProcessEnv, ready: (line: s
 export async function startKanplan(env: Record<string, string>, extraNodeArgs: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
   return spawnUntilReady(
-    [...extraNodeArgs, 'src/cli.ts', 'serve'],
+    // As `npm start` runs it (package.json), young generation size included.
+    ['--max-semi-space-size=4', ...extraNodeArgs, 'src/cli.ts', 'serve'],
     { ...process.env, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/fhir`, LOAD_DEMO_DATA: 'false', ...env },
     (line) => {
       try {
