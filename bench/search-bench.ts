@@ -141,6 +141,21 @@ const QUERIES: { name: string; make: () => SearchInput; check: (b: Bundle) => bo
   },
 ];
 
+/**
+ * JSON.parse throughput of a 1 MB document, to compare machines between runs (../shared/measurements.md
+ * measured 203 MB/s on the reference machine); the sandbox's speed varies between sessions.
+ */
+function machineSpeed(): string {
+  const doc = JSON.stringify(Array.from({ length: 4000 }, (_, i) => member(i)[1]));
+  const rounds = 30;
+  const t0 = performance.now();
+  for (let i = 0; i < rounds; i++) {
+    JSON.parse(doc);
+  }
+  const mbPerSecond = (doc.length * rounds) / 1048576 / ((performance.now() - t0) / 1000);
+  return `JSON.parse ${mbPerSecond.toFixed(0)} MB/s`;
+}
+
 async function main(): Promise<void> {
   const db = await open();
   await migrate(db);
@@ -149,7 +164,7 @@ async function main(): Promise<void> {
   const [{ version }] = await db.query<{ version: string }>('SELECT version()');
   const [{ n }] = await db.query<{ n: string }>('SELECT count(*) AS n FROM resource');
   const [load1] = (await import('node:os')).loadavg();
-  const lines = [`${kind}: ${version.split(' on ')[0]}, ${n} resources, in-process; machine load average at start ${load1.toFixed(1)} (2 cores, shared)`, '', '| query | 1 client p50 ms | 10 clients q/s | p50 ms | p99 ms |', '|---|---|---|---|---|'];
+  const lines = [`${kind}: ${version.split(' on ')[0]}, ${n} resources, in-process; machine load average at start ${load1.toFixed(1)} (2 cores, shared); ${machineSpeed()}`, '', '| query | 1 client p50 ms | 10 clients q/s | p50 ms | p99 ms |', '|---|---|---|---|---|'];
   const iterations = Number(process.env.BENCH_ITERATIONS ?? 2000);
   // Steady state first: V8 compiles PGlite's WebAssembly with its baseline compiler and optimizes
   // hot functions only after many calls, which the first few hundred searches pay for.

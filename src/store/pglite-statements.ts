@@ -40,10 +40,10 @@ export const PGLITE_PLAN_LIFETIME_MS = 60_000;
  * Why: `query()` makes six calls into the WebAssembly backend per statement (Parse, Describe,
  * Bind, Describe, Execute, Sync) and has every statement parsed and planned again. Planning a
  * search statement there costs 0.5-1.3 ms, as much as running it (bench/RESULTS-search.md). Here a
- * statement is parsed once per SQL text; each run is one call with Bind, Describe, Execute and
- * Sync, and after five runs PostgreSQL switches to the statement's cached generic plan when that
- * is estimated no dearer than planning for the values (plan_cache_mode = auto,
- * https://www.postgresql.org/docs/current/sql-prepare.html#SQL-PREPARE-NOTES).
+ * statement is parsed once per SQL text and each run is one call with Bind, Describe, Execute and
+ * Sync. Whether a run is planned for its values or uses the statement's cached generic plan
+ * follows `plan_cache_mode` (https://www.postgresql.org/docs/current/sql-prepare.html#SQL-PREPARE-NOTES);
+ * the embedded database sets it to the generic plan (src/store/pglite.ts).
  *
  * Parameters are serialized by the types the backend inferred for them, as `query()` does, so
  * rows, errors and type conversions are the same as before. A statement is prepared again after
