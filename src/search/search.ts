@@ -375,7 +375,11 @@ function firstPageCountsTotal(parsed: ParsedSearch): boolean {
   return !parsed.cursorText && parsed.total !== 'none';
 }
 
-/** The PostgreSQL plan of the page query of a search (tests and bench check it uses indexes). */
+/**
+ * The PostgreSQL plan of the page query of a search for its parameter values (tests and bench
+ * check it uses indexes). The embedded database runs the statement on its generic plan instead;
+ * test/search/plans.test.ts checks that one through pg_prepared_statements.
+ */
 export async function explainSearch(repo: Repository, input: SearchInput, analyze = false): Promise<string> {
   const target = searchTarget(resolveTypes(input));
   const parsed = parseSearch(input, target);
