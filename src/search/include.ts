@@ -1,12 +1,14 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcomes.ts';
-import type { SqlExecutor, SqlParam } from '../store/database.ts';
+import type { SqlExecutor } from '../store/database.ts';
 import { isKnownResourceType } from '../validation/definitions.ts';
 import { searchParam, searchParamsOf } from './parameters.ts';
+import { SqlBuilder } from './sql.ts';
 
 /**
  * `_include` / `_revinclude` (https://hl7.org/fhir/R4/search.html#include): one SQL query per
- * directive and round over the reference index, never one query per resource.
+ * directive and round over the reference index, never one query per resource; the first round
+ * runs inside the page statement.
  */
 export interface IncludeDirective {
   readonly reverse: boolean;
@@ -50,7 +52,8 @@ export function parseInclude(name: string, value: string): IncludeDirective {
   return { reverse, iterate, sourceType, codes, targetType, text: value };
 }
 
-interface Row {
+/** A row of an included resource. */
+export interface IncludedRow {
   resource_type: string;
   id: string;
   content: string;
@@ -65,12 +68,15 @@ export interface IncludeResult {
 /**
  * Resolves the directives for the matched resources: non-iterate directives on the matches,
  * iterate directives repeatedly on everything included so far (at most `maxRounds` rounds).
+ * `firstRound`, when given, holds each directive's rows for the matches already (selected by the
+ * page statement itself, see `firstRoundSql`), so the first round costs no statement.
  */
 export async function resolveIncludes(
   sql: SqlExecutor,
   matches: readonly { resourceType: string; id: string }[],
   directives: readonly IncludeDirective[],
   cap: number,
+  firstRound?: readonly (readonly IncludedRow[])[],
   maxRounds = 4,
 ): Promise<IncludeResult> {
   const seen = new Set(matches.map((m) => `${m.resourceType}/${m.id}`));
@@ -79,7 +85,7 @@ export async function resolveIncludes(
   let sources: { resourceType: string; id: string }[] = [...matches];
   for (let round = 0; round < maxRounds && sources.length; round++) {
     const next: { resourceType: string; id: string }[] = [];
-    for (const directive of directives) {
+    for (const [index, directive] of directives.entries()) {
       if (round > 0 && !directive.iterate) {
         continue;
       }
@@ -88,7 +94,7 @@ export async function resolveIncludes(
         truncated = true;
         break;
       }
-      const rows = await runDirective(sql, sources, directive, limit);
+      const rows = round === 0 && firstRound ? firstRound[index] : await runDirective(sql, sources, directive, limit);
       for (const row of rows) {
         const key = `${row.resource_type}/${row.id}`;
         if (seen.has(key)) {
@@ -108,49 +114,44 @@ export async function resolveIncludes(
   return { resources: included, truncated };
 }
 
-async function runDirective(
-  sql: SqlExecutor,
-  sources: readonly { resourceType: string; id: string }[],
-  d: IncludeDirective,
-  limit: number,
-): Promise<Row[]> {
-  const params: SqlParam[] = [sources.map((s) => s.resourceType), sources.map((s) => s.id)];
-  const bind = (value: SqlParam): string => {
-    params.push(value);
-    return `$${params.length}`;
-  };
+/**
+ * SELECT of the resources one directive includes for the sources in `sources`, a FROM item with
+ * columns (resource_type, id) aliased `src`: distinct (resource_type, id, content), at most
+ * `limit` rows.
+ */
+export function directiveSql(q: SqlBuilder, sources: string, d: IncludeDirective, limit: number): string {
   const filters: string[] = [];
   if (d.sourceType !== '*') {
-    filters.push(`a.resource_type = ${bind(d.sourceType)}`, `a.code = ANY(${bind(d.codes)}::text[])`);
+    filters.push(`a.resource_type = ${q.bind(d.sourceType)}`, `a.code = ANY(${q.bind(d.codes)}::text[])`);
   } else {
     // Not the rows of contained resources, which are under their container's key (codes with '#').
     filters.push(`strpos(a.code, '#') = 0`);
   }
   if (d.targetType) {
-    filters.push(`a.target_type = ${bind(d.targetType)}`);
+    filters.push(`a.target_type = ${q.bind(d.targetType)}`);
   }
   const where = filters.length ? `WHERE ${filters.join(' AND ')}` : '';
-  const limitRef = bind(limit);
-  if (!d.reverse) {
-    // Forward: targets of the sources' reference rows.
-    return sql.query<Row>(
-      `SELECT DISTINCT t.resource_type, t.id, t.content
-       FROM unnest($1::text[], $2::text[]) AS src(resource_type, id)
-       JOIN sp_reference a ON a.resource_type = src.resource_type AND a.resource_id = src.id
-       JOIN resource t ON t.resource_type = a.target_type AND t.id = a.target_id AND NOT t.deleted
-       ${where}
-       LIMIT ${limitRef}`,
-      params,
-    );
-  }
-  // Reverse: resources of sourceType whose reference rows point at the sources.
-  return sql.query<Row>(
-    `SELECT DISTINCT t.resource_type, t.id, t.content
-     FROM unnest($1::text[], $2::text[]) AS dst(resource_type, id)
-     JOIN sp_reference a ON a.target_id = dst.id AND a.target_type = dst.resource_type
-     JOIN resource t ON t.resource_type = a.resource_type AND t.id = a.resource_id AND NOT t.deleted
+  // Forward: targets of the sources' reference rows. Reverse: resources of sourceType whose
+  // reference rows point at the sources.
+  const joins = d.reverse
+    ? `JOIN sp_reference a ON a.target_id = src.id AND a.target_type = src.resource_type
+       JOIN resource t ON t.resource_type = a.resource_type AND t.id = a.resource_id AND NOT t.deleted`
+    : `JOIN sp_reference a ON a.resource_type = src.resource_type AND a.resource_id = src.id
+       JOIN resource t ON t.resource_type = a.target_type AND t.id = a.target_id AND NOT t.deleted`;
+  return `SELECT DISTINCT t.resource_type, t.id, t.content
+     FROM ${sources}
+     ${joins}
      ${where}
-     LIMIT ${limitRef}`,
-    params,
-  );
+     LIMIT ${q.bind(limit)}`;
+}
+
+async function runDirective(
+  sql: SqlExecutor,
+  sources: readonly { resourceType: string; id: string }[],
+  d: IncludeDirective,
+  limit: number,
+): Promise<IncludedRow[]> {
+  const q = new SqlBuilder();
+  const from = `unnest(${q.bind(sources.map((s) => s.resourceType))}::text[], ${q.bind(sources.map((s) => s.id))}::text[]) AS src(resource_type, id)`;
+  return sql.query<IncludedRow>(directiveSql(q, from, d, limit), q.params);
 }

@@ -13,7 +13,7 @@ import {
   type SearchTarget,
 } from './conditions.ts';
 import { containedCode } from './extract.ts';
-import { parseInclude, resolveIncludes, type IncludeDirective } from './include.ts';
+import { directiveSql, parseInclude, resolveIncludes, type IncludeDirective, type IncludedRow } from './include.ts';
 import { compartmentParams } from './parameters.ts';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, type Cursor } from './paging.ts';
 import { parseSort, type SortKey } from './sort.ts';
@@ -227,6 +227,8 @@ interface PageRow {
   id: string;
   content: string;
   total?: string | number;
+  /** With `_include`/`_revinclude`: 0 for a row of the page, n for a row the n-th directive includes. */
+  part?: number;
   [key: `c${number}`]: string | null;
 }
 
@@ -362,12 +364,36 @@ function pageQuery(input: SearchInput, target: SearchTarget, parsed: ParsedSearc
   // On a first page the total comes with the page (a window count over the same rows), saving
   // a second pass over the index for _total.
   const total = withTotal ? ', count(*) OVER () AS total' : '';
-  const sql = `SELECT s.resource_type, s.id, s.content${keyTexts}${total}
+  const page = `SELECT s.resource_type, s.id, s.content${keyTexts}${total}
      FROM (${source}) s
      ${keyset}
      ORDER BY ${orderBy(keys, forward)}
      LIMIT ${limit}`;
+  const sql = parsed.includes.length ? withFirstIncludeRound(q, page, parsed, keys.length, withTotal, input.maxPageSize) : page;
   return { sql, params: q.params, keys, cursor, forward };
+}
+
+/**
+ * The page statement with the first round of `_include`/`_revinclude` in it: the page's rows
+ * (part 0, in page order) and, for each directive, the resources it includes for the first
+ * `_count` of them (part n), so a search with includes costs one statement, not one plus one
+ * per directive. Later `:iterate` rounds run on their own (resolveIncludes).
+ */
+function withFirstIncludeRound(q: SqlBuilder, page: string, parsed: ParsedSearch, keyCount: number, withTotal: boolean, cap: number): string {
+  const keys = Array.from({ length: keyCount }, (_, i) => `c${i}`);
+  const pageColumns = ['resource_type', 'id', 'content', ...keys, ...(withTotal ? ['total'] : [])].join(', ');
+  const emptyColumns = [...keys.map((k) => `NULL::text AS ${k}`), ...(withTotal ? ['NULL::bigint AS total'] : [])].map((c) => `, ${c}`).join('');
+  // The extra row that only tells whether a next page exists is not a source of includes.
+  const sources = `(SELECT resource_type, id FROM page WHERE ord <= ${q.bind(parsed.count)}) AS src`;
+  const included = parsed.includes.map(
+    (directive, i) => `UNION ALL SELECT ${i + 1} AS part, NULL::bigint AS ord, x.resource_type, x.id, x.content${emptyColumns}
+       FROM (${directiveSql(q, sources, directive, cap + 1)}) x`,
+  );
+  // row_number() over the ordered, limited page numbers its rows in page order.
+  return `WITH page AS MATERIALIZED (SELECT p.*, row_number() OVER () AS ord FROM (${page}) p)
+     SELECT 0 AS part, ord, ${pageColumns} FROM page
+     ${included.join('\n     ')}
+     ORDER BY part, ord`;
 }
 
 /** Whether the page query counts the total in a window (a first page, unless `_total=none`). */
@@ -415,7 +441,8 @@ export async function searchResources(repo: Repository, input: SearchInput): Pro
 
   const windowTotal = firstPageCountsTotal(parsed);
   const { sql, params, keys, cursor, forward } = pageQuery(input, target, parsed, windowTotal);
-  const rows = await repo.sql.query<PageRow>(sql, params);
+  const statementRows = await repo.sql.query<PageRow>(sql, params);
+  const rows = parsed.includes.length ? statementRows.filter((row) => Number(row.part) === 0) : statementRows;
   const more = rows.length > parsed.count;
   const page = rows.slice(0, parsed.count);
   if (!forward) {
@@ -471,11 +498,13 @@ export async function searchResources(repo: Repository, input: SearchInput): Pro
   }
   const issues = [...parsed.issues];
   if (parsed.includes.length && page.length) {
+    const firstRound: IncludedRow[][] = parsed.includes.map((_, i) => statementRows.filter((row) => Number(row.part) === i + 1));
     const included = await resolveIncludes(
       repo.sql,
       page.map((row) => ({ resourceType: row.resource_type, id: row.id })),
       parsed.includes,
       input.maxPageSize,
+      firstRound,
     );
     for (const resource of included.resources) {
       entries.push({ fullUrl: `${base}/${resource.resourceType}/${resource.id}`, resource: shape(resource), search: { mode: 'include' } });
