@@ -118,4 +118,20 @@ describe('prepared statements on the embedded database', () => {
     expect(names[0]).not.toBe(first);
     expect(statements.size).toBe(1);
   });
+
+  test('a statement is prepared again after its run budget, whatever the clock says', async () => {
+    const statements = new PgliteStatements(db, { planLifetimeRuns: 3, now: () => 0 });
+    const sql = 'SELECT count(*)::int AS n FROM item WHERE id < $1';
+    const preparedNames = async (): Promise<string[]> =>
+      (await db.query<{ name: string }>('SELECT name FROM pg_prepared_statements WHERE statement = $1', [sql])).rows.map((row) => row.name);
+    const seen = new Set<string>();
+    for (let run = 0; run < 7; run++) {
+      await statements.query(sql, ['z'], false);
+      const names = await preparedNames();
+      expect(names).toHaveLength(1);
+      seen.add(names[0]);
+    }
+    // Runs 1-3 on the first statement, 4-6 on the second, 7 on the third.
+    expect(seen.size).toBe(3);
+  });
 });
