@@ -1,7 +1,8 @@
 import type { Bundle, OperationOutcome, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { searchResources } from '../../src/search/index.ts';
-import type { Repository } from '../../src/store/repository.ts';
+import { createSearchIndexWriter, searchResources } from '../../src/search/index.ts';
+import type { Database } from '../../src/store/database.ts';
+import { Repository } from '../../src/store/repository.ts';
 import { openSearchTestDatabase, searchTestDatabases } from './db.ts';
 import { BASE, loadFixtures, matchIds, search } from './fixtures.ts';
 
@@ -217,6 +218,31 @@ describe.each(searchTestDatabases)('search results on %s', (kind) => {
     const revIterate = await search(repo, 'Patient', [['_id', 'p1'], ['_revinclude', 'CarePlan:subject'], ['_revinclude:iterate', 'Task:focus']]);
     expect(modeIds(revIterate, 'include')).toEqual(['CarePlan/cp1', 'Task/t1']);
     expect(link(revIterate, 'self')).toBe(`${BASE}/Patient?_id=p1&_revinclude=CarePlan%3Asubject&_revinclude%3Aiterate=Task%3Afocus`);
+  });
+
+  it('selects the page and the first round of includes in one statement, from the page rows only', async () => {
+    let statements = 0;
+    const counting = new Proxy(repo.sql, {
+      get(target, key) {
+        const value = Reflect.get(target, key) as unknown;
+        if (key === 'query') {
+          return (...args: Parameters<typeof target.query>) => {
+            statements++;
+            return target.query(...args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const counted = new Repository(counting as Database, createSearchIndexWriter({ baseUrl: BASE }));
+    // Two matches, a page of one: the second match is read (it tells that a next page exists)
+    // but its Task is not included.
+    const bundle = await search(counted, 'CarePlan', [['_id', 'cp1,cp2'], ['_count', '1'], ['_revinclude', 'Task:focus'], ['_include', 'CarePlan:subject']]);
+    expect(modeIds(bundle, 'match')).toEqual(['CarePlan/cp1']);
+    expect(modeIds(bundle, 'include')).toEqual(['Patient/p1', 'Task/t1']);
+    expect(link(bundle, 'next')).toBeDefined();
+    expect(bundle.total).toBe(2);
+    expect(statements).toBe(1);
   });
 
   it('caps included resources at the maximum page size and says so in an outcome entry', async () => {
