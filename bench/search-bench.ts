@@ -156,6 +156,13 @@ function machineSpeed(): string {
   return `JSON.parse ${mbPerSecond.toFixed(0)} MB/s`;
 }
 
+const TABLE_HEAD = ['| query | 1 client p50 ms | 10 clients q/s | p50 ms | p99 ms |', '|---|---|---|---|---|'];
+
+/** The REST path of a search: `/Type?params`. */
+function requestPath(input: SearchInput): string {
+  return `/${input.resourceTypes[0]}?${new URLSearchParams(input.params.map(([n, v]) => [n, v])).toString()}`;
+}
+
 async function main(): Promise<void> {
   const db = await open();
   await migrate(db);
@@ -164,7 +171,7 @@ async function main(): Promise<void> {
   const [{ version }] = await db.query<{ version: string }>('SELECT version()');
   const [{ n }] = await db.query<{ n: string }>('SELECT count(*) AS n FROM resource');
   const [load1] = (await import('node:os')).loadavg();
-  const lines = [`${kind}: ${version.split(' on ')[0]}, ${n} resources, in-process; machine load average at start ${load1.toFixed(1)} (2 cores, shared); ${machineSpeed()}`, '', '| query | 1 client p50 ms | 10 clients q/s | p50 ms | p99 ms |', '|---|---|---|---|---|'];
+  const lines = [`${kind}: ${version.split(' on ')[0]}, ${n} resources, in-process; machine load average at start ${load1.toFixed(1)} (2 cores, shared); ${machineSpeed()}`, '', ...TABLE_HEAD];
   const iterations = Number(process.env.BENCH_ITERATIONS ?? 2000);
   // Steady state first: V8 compiles PGlite's WebAssembly with its baseline compiler and optimizes
   // hot functions only after many calls, which the first few hundred searches pay for.
@@ -188,10 +195,10 @@ async function main(): Promise<void> {
       }),
     );
   }
-  lines.push('', 'Plans:');
+  const plans = ['', 'Plans:'];
   for (const query of QUERIES) {
     const plan = await explainSearch(repo, query.make());
-    lines.push('', `${query.name}: ${/Seq Scan on resource\b/.test(plan) ? 'SEQ SCAN OF resource' : 'no sequential scan of resource'}`, '```', plan, '```');
+    plans.push('', `${query.name}: ${/Seq Scan on resource\b/.test(plan) ? 'SEQ SCAN OF resource' : 'no sequential scan of resource'}`, '```', plan, '```');
   }
   await db.close();
 
@@ -199,28 +206,17 @@ async function main(): Promise<void> {
   // autocannon from this one, as in bench/load.
   const server = await startKanplan(serverEnv());
   try {
-    const http = [`Over HTTP (kanplan serve in its own process, autocannon with ${CLIENTS} connections from this one, keep-alive):`, '', '| query | 1 client p50 ms | 10 clients q/s | p50 ms | p99 ms |', '|---|---|---|---|---|'];
+    lines.push('', `Over HTTP (kanplan serve in its own process, autocannon with ${CLIENTS} connections from this one, keep-alive):`, '', ...TABLE_HEAD);
     // A new process: the same steady-state warm-up as in-process, over HTTP.
-    await warmUpOverHttp(server.url, warmup, () => {
-      const i = QUERIES[rand(QUERIES.length)].make();
-      return `/${i.resourceTypes[0]}?${new URLSearchParams(i.params.map(([n, v]) => [n, v])).toString()}`;
-    });
-    http.push(await measureOverHttp('baseline: GET /CarePlan/{id} (read)', server.url, iterations, () => `/CarePlan/cp-pcsp-${rand(members)}`));
+    await warmUpOverHttp(server.url, warmup, () => requestPath(QUERIES[rand(QUERIES.length)].make()));
+    lines.push(await measureOverHttp('baseline: GET /CarePlan/{id} (read)', server.url, iterations, () => `/CarePlan/cp-pcsp-${rand(members)}`));
     for (const query of QUERIES) {
-      http.push(
-        await measureOverHttp(query.name, server.url, iterations, () => {
-          const i = query.make();
-          return `/${i.resourceTypes[0]}?${new URLSearchParams(i.params.map(([n, v]) => [n, v])).toString()}`;
-        }),
-      );
+      lines.push(await measureOverHttp(query.name, server.url, iterations, () => requestPath(query.make())));
     }
-    // Tables first, plans after them.
-    const plansAt = lines.indexOf('Plans:');
-    lines.splice(plansAt - 1, 0, '', ...http);
   } finally {
     await server.stop();
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${[...lines, ...plans].join('\n')}\n`);
 }
 
 await main();

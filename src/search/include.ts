@@ -69,7 +69,7 @@ export interface IncludeResult {
  * Resolves the directives for the matched resources: non-iterate directives on the matches,
  * iterate directives repeatedly on everything included so far (at most `maxRounds` rounds).
  * `firstRound`, when given, holds each directive's rows for the matches already (selected by the
- * page statement itself, see `firstRoundSql`), so the first round costs no statement.
+ * page statement itself, see `withFirstIncludeRound` in search.ts), so the first round costs no statement.
  */
 export async function resolveIncludes(
   sql: SqlExecutor,

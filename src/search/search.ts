@@ -13,7 +13,7 @@ import {
   type SearchTarget,
 } from './conditions.ts';
 import { containedCode } from './extract.ts';
-import { directiveSql, parseInclude, resolveIncludes, type IncludeDirective, type IncludedRow } from './include.ts';
+import { directiveSql, parseInclude, resolveIncludes, type IncludeDirective } from './include.ts';
 import { compartmentParams } from './parameters.ts';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, type Cursor } from './paging.ts';
 import { parseSort, type SortKey } from './sort.ts';
@@ -396,6 +396,18 @@ function withFirstIncludeRound(q: SqlBuilder, page: string, parsed: ParsedSearch
      ORDER BY part, ord`;
 }
 
+/** The rows of a page statement by part: [page rows, rows of directive 1, ...]. */
+function splitParts(rows: PageRow[], directives: number): PageRow[][] {
+  if (!directives) {
+    return [rows];
+  }
+  const parts: PageRow[][] = Array.from({ length: directives + 1 }, () => []);
+  for (const row of rows) {
+    parts[Number(row.part)].push(row);
+  }
+  return parts;
+}
+
 /** Whether the page query counts the total in a window (a first page, unless `_total=none`). */
 function firstPageCountsTotal(parsed: ParsedSearch): boolean {
   return !parsed.cursorText && parsed.total !== 'none';
@@ -441,8 +453,8 @@ export async function searchResources(repo: Repository, input: SearchInput): Pro
 
   const windowTotal = firstPageCountsTotal(parsed);
   const { sql, params, keys, cursor, forward } = pageQuery(input, target, parsed, windowTotal);
-  const statementRows = await repo.sql.query<PageRow>(sql, params);
-  const rows = parsed.includes.length ? statementRows.filter((row) => Number(row.part) === 0) : statementRows;
+  // With includes the statement's rows are the page (part 0) and then each directive's (part n).
+  const [rows, ...firstRound] = splitParts(await repo.sql.query<PageRow>(sql, params), parsed.includes.length);
   const more = rows.length > parsed.count;
   const page = rows.slice(0, parsed.count);
   if (!forward) {
@@ -498,7 +510,6 @@ export async function searchResources(repo: Repository, input: SearchInput): Pro
   }
   const issues = [...parsed.issues];
   if (parsed.includes.length && page.length) {
-    const firstRound: IncludedRow[][] = parsed.includes.map((_, i) => statementRows.filter((row) => Number(row.part) === i + 1));
     const included = await resolveIncludes(
       repo.sql,
       page.map((row) => ({ resourceType: row.resource_type, id: row.id })),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { openDatabase, type Database } from '../../src/store/database.ts';
+import { openDatabase, type Database, type SqlParam } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { Repository } from '../../src/store/repository.ts';
 import { createSearchIndexWriter } from '../../src/search/index.ts';
@@ -34,4 +34,17 @@ export async function openSearchTestDatabase(kind: 'pglite' | 'postgres'): Promi
       await admin.close();
     },
   };
+}
+
+/** The real database, with the statements sent outside transactions counted. */
+export function countingStatements(db: Database): Database & { statements: number } {
+  const wrapper = {
+    ...db,
+    statements: 0,
+    query: <R extends object>(sql: string, params?: readonly SqlParam[]) => {
+      wrapper.statements += 1;
+      return db.query<R>(sql, params);
+    },
+  };
+  return wrapper;
 }

@@ -1,9 +1,9 @@
 import type { Bundle, OperationOutcome, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSearchIndexWriter, searchResources } from '../../src/search/index.ts';
+import { searchResources } from '../../src/search/index.ts';
 import type { Database } from '../../src/store/database.ts';
 import { Repository } from '../../src/store/repository.ts';
-import { openSearchTestDatabase, searchTestDatabases } from './db.ts';
+import { countingStatements, openSearchTestDatabase, searchTestDatabases } from './db.ts';
 import { BASE, loadFixtures, matchIds, search } from './fixtures.ts';
 
 /** Code-point order, as the index's "C" collation sorts ('~' after letters stands for "no value"). */
@@ -26,11 +26,13 @@ function modeIds(bundle: Bundle, mode: 'match' | 'include'): string[] {
 
 describe.each(searchTestDatabases)('search results on %s', (kind) => {
   let repo: Repository;
+  let database: Database;
   let close: () => Promise<void>;
 
   beforeAll(async () => {
     const t = await openSearchTestDatabase(kind);
     repo = t.repo;
+    database = t.db;
     close = t.close;
     await loadFixtures(repo);
     // 25 Tasks for paging and sorting; priorities repeat so sorting has ties.
@@ -221,20 +223,8 @@ describe.each(searchTestDatabases)('search results on %s', (kind) => {
   });
 
   it('selects the page and the first round of includes in one statement, from the page rows only', async () => {
-    let statements = 0;
-    const counting = new Proxy(repo.sql, {
-      get(target, key) {
-        const value = Reflect.get(target, key) as unknown;
-        if (key === 'query') {
-          return (...args: Parameters<typeof target.query>) => {
-            statements++;
-            return target.query(...args);
-          };
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-    const counted = new Repository(counting as Database, createSearchIndexWriter({ baseUrl: BASE }));
+    const db = countingStatements(database);
+    const counted = new Repository(db, repo.indexer);
     // Two matches, a page of one: the second match is read (it tells that a next page exists)
     // but its Task is not included.
     const bundle = await search(counted, 'CarePlan', [['_id', 'cp1,cp2'], ['_count', '1'], ['_revinclude', 'Task:focus'], ['_include', 'CarePlan:subject']]);
@@ -242,7 +232,7 @@ describe.each(searchTestDatabases)('search results on %s', (kind) => {
     expect(modeIds(bundle, 'include')).toEqual(['Patient/p1', 'Task/t1']);
     expect(link(bundle, 'next')).toBeDefined();
     expect(bundle.total).toBe(2);
-    expect(statements).toBe(1);
+    expect(db.statements).toBe(1);
   });
 
   it('caps included resources at the maximum page size and says so in an outcome entry', async () => {

@@ -1,22 +1,8 @@
 import type { Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Database, SqlParam } from '../../src/store/database.ts';
 import { Repository } from '../../src/store/repository.ts';
 import { searchResources } from '../../src/search/index.ts';
-import { openSearchTestDatabase, searchTestDatabases } from '../search/db.ts';
-
-/** The real database, with the statements sent outside transactions counted. */
-function counted(db: Database): Database & { statements: number } {
-  const wrapper = {
-    ...db,
-    statements: 0,
-    query: <R extends object>(sql: string, params?: readonly SqlParam[]) => {
-      wrapper.statements += 1;
-      return db.query<R>(sql, params);
-    },
-  };
-  return wrapper;
-}
+import { countingStatements, openSearchTestDatabase, searchTestDatabases } from '../search/db.ts';
 
 describe.each(searchTestDatabases)('a create outside a transaction on %s', (kind) => {
   let store: Awaited<ReturnType<typeof openSearchTestDatabase>>;
@@ -28,7 +14,7 @@ describe.each(searchTestDatabases)('a create outside a transaction on %s', (kind
   });
 
   test('is one statement that writes the resource, its history and index rows under a transaction number of its own', async () => {
-    const db = counted(store.db);
+    const db = countingStatements(store.db);
     const repo = new Repository(db, store.repo.indexer);
     const a = await repo.create({ resourceType: 'Patient', birthDate: '1931-07-04' } as Patient);
     const b = await repo.create({ resourceType: 'Patient', birthDate: '1931-07-04' } as Patient);
