@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { createSearchIndexWriter, searchResources } from '../src/search/index.ts';
+import { createSearchIndexWriter, reindex, searchResources } from '../src/search/index.ts';
 import { explainSearch, type SearchInput } from '../src/search/search.ts';
 import { openDatabase, type Database } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrate.ts';
@@ -84,6 +84,11 @@ async function load(db: Database, repo: Repository): Promise<void> {
   const [{ n }] = await db.query<{ n: string }>('SELECT count(*) AS n FROM resource');
   if (Number(n) >= target) {
     process.stderr.write(`reusing ${n} resources\n`);
+    // A data set loaded before the search parameters changed (e.g. a new combination index) is
+    // reindexed; vacuumed and analyzed either way, as after a load (a migration may have added indexes).
+    const done = await reindex(db, { baseUrl: BASE });
+    process.stderr.write(done ? `reindexed ${done} resources\n` : '');
+    await db.exec('VACUUM ANALYZE');
     return;
   }
   const started = performance.now();

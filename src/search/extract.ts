@@ -14,7 +14,7 @@ import type {
   Timing,
 } from '@medplum/fhirtypes';
 import { dateRange, normalizeString } from './values.ts';
-import { searchParamByUrl, searchParamsOf, RESOURCE_COLUMN_PARAMS, type SearchParamDef } from './parameters.ts';
+import { searchParamByUrl, searchParamsOf, RESOURCE_COLUMN_PARAMS, type CompositeComponent, type SearchParamDef } from './parameters.ts';
 
 /** Index rows of one resource, per index table; each row starts with the parameter code. */
 export interface IndexRows {
@@ -285,6 +285,18 @@ function uriRowsOf(code: string, tv: TypedValue, rows: IndexRows): void {
   }
 }
 
+/** A component's expression on one value of its composite's expression. */
+function evaluateComponent(component: CompositeComponent, tv: TypedValue): TypedValue[] {
+  if (!component.expression) {
+    return [];
+  }
+  try {
+    return evalFhirPathTyped(component.expression, [tv]);
+  } catch {
+    return [];
+  }
+}
+
 /** Component types that form the '$'-joined key of a composite row. */
 export const COMPOSITE_KEY_TYPES = new Set(['token', 'string', 'reference', 'uri']);
 /** Component types allowed as the last component, stored in the row's range columns. */
@@ -331,13 +343,18 @@ function componentRanges(def: SearchParamDef, tv: TypedValue): RangeColumns[] {
   }
 }
 
+/** The values of one component of a composite: its own parameter's definition and the typed values. */
+type ComponentValues = (component: CompositeComponent, componentDef: SearchParamDef) => TypedValue[];
+
 /**
  * Composite rows (https://hl7.org/fhir/R4/search.html#composite): every combination of the key
  * components' values, times the values of a final quantity/number/date component if there is one.
  * Components are evaluated on each value of the composite's own expression, so they pair up
- * within one element (e.g. one Observation.component).
+ * within one element (e.g. one Observation.component); the components of a combination index
+ * are evaluated with their own parameters' expressions on the whole resource instead, so its rows
+ * hold exactly the values the separate parameters index.
  */
-function compositeRowsOf(resourceType: string, def: SearchParamDef, tv: TypedValue, rows: IndexRows): void {
+function compositeRowsOf(resourceType: string, def: SearchParamDef, valuesOf: ComponentValues, rows: IndexRows): void {
   let combos: string[] = [''];
   let ranges: RangeColumns[] = [[null, null, null, null, null, null]];
   for (const [i, component] of def.components.entries()) {
@@ -345,12 +362,7 @@ function compositeRowsOf(resourceType: string, def: SearchParamDef, tv: TypedVal
     if (!componentDef) {
       return;
     }
-    let values: TypedValue[] = [];
-    try {
-      values = evalFhirPathTyped(component.expression, [tv]);
-    } catch {
-      values = [];
-    }
+    const values = valuesOf(component, componentDef);
     const last = i === def.components.length - 1;
     if (last && COMPOSITE_RANGE_TYPES.has(componentDef.type)) {
       ranges = values.flatMap((value) => componentRanges(componentDef, value));
@@ -383,6 +395,10 @@ export function extractIndexRows(original: Resource, options: ExtractOptions = {
     if (RESOURCE_COLUMN_PARAMS.has(def.code) || def.type === 'special') {
       continue;
     }
+    if (def.combination) {
+      compositeRowsOf(resource.resourceType, def, (_, componentDef) => evaluate(componentDef, typed, variables), rows);
+      continue;
+    }
     for (const tv of evaluate(def, typed, variables)) {
       switch (def.type) {
         case 'token':
@@ -407,7 +423,7 @@ export function extractIndexRows(original: Resource, options: ExtractOptions = {
           uriRowsOf(def.code, tv, rows);
           break;
         case 'composite':
-          compositeRowsOf(resource.resourceType, def, tv, rows);
+          compositeRowsOf(resource.resourceType, def, (component) => evaluateComponent(component, tv), rows);
           break;
       }
     }

@@ -12,7 +12,21 @@ export type ParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | '
 export interface CompositeComponent {
   /** The component's own parameter (by canonical URL), resolved on the same resource type. */
   readonly definition: string;
-  readonly expression: FhirPathAtom;
+  /** Relative to each value of the composite's expression; unused by a combination index. */
+  readonly expression?: FhirPathAtom;
+}
+
+/**
+ * Marks a composite SearchParameter as a combination index, in the form HAPI FHIR and Smile CDR
+ * use for their "combo" parameters (valueBoolean false = non-unique; uniqueness is not enforced
+ * here, so `true` is not read as a combination): the values of its component parameters are
+ * indexed together, and a search naming all of them as separate parameters reads one index row
+ * instead of intersecting one per parameter (search/combination-index.ts).
+ */
+export const COMBINATION_INDEX_EXTENSION = 'http://hapifhir.io/fhir/StructureDefinition/sp-unique';
+
+function isCombinationIndex(sp: SearchParameter): boolean {
+  return sp.type === 'composite' && (sp.extension ?? []).some((e) => e.url === COMBINATION_INDEX_EXTENSION && e.valueBoolean === false);
 }
 
 /** One search parameter as it applies to one resource type, with its FHIRPath pre-parsed. */
@@ -27,6 +41,8 @@ export interface SearchParamDef {
   /** Allowed target types of a reference parameter. */
   readonly targets: readonly string[];
   readonly components: readonly CompositeComponent[];
+  /** A composite that is a combination index (COMBINATION_INDEX_EXTENSION). */
+  readonly combination: boolean;
   readonly resource: SearchParameter;
 }
 
@@ -95,7 +111,7 @@ function toDef(resourceType: string, sp: SearchParameter): SearchParamDef | unde
   const type = sp.type as ParamType;
   const code = sp.code as string;
   if (RESOURCE_COLUMN_PARAMS.has(code)) {
-    return { code, type, url: sp.url, description: sp.description, targets: [], components: [], resource: sp };
+    return { code, type, url: sp.url, description: sp.description, targets: [], components: [], combination: false, resource: sp };
   }
   const text = sp.expression ? expressionFor(sp.expression, resourceType) : undefined;
   if (!text) {
@@ -107,9 +123,17 @@ function toDef(resourceType: string, sp: SearchParameter): SearchParamDef | unde
   } catch {
     return undefined;
   }
-  const components = (sp.component ?? []).flatMap((c) => {
+  const combination = isCombinationIndex(sp);
+  const components = (sp.component ?? []).flatMap((c): CompositeComponent[] => {
+    if (!c.definition) {
+      return [];
+    }
+    if (combination) {
+      // Indexed with the component parameters' own expressions (extract.ts combinationRowsOf).
+      return [{ definition: c.definition }];
+    }
     try {
-      return c.definition && c.expression ? [{ definition: c.definition, expression: parseFhirPath(c.expression) }] : [];
+      return c.expression ? [{ definition: c.definition, expression: parseFhirPath(c.expression) }] : [];
     } catch {
       return [];
     }
@@ -123,6 +147,7 @@ function toDef(resourceType: string, sp: SearchParameter): SearchParamDef | unde
     expression,
     targets: sp.target ?? [],
     components,
+    combination,
     resource: sp,
   };
 }
@@ -188,7 +213,8 @@ export function searchFingerprint(): string {
     hash.update('kanplan-search-index-v3\n');
     for (const [resourceType, defs] of [...byType.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       for (const def of [...defs.values()].sort((a, b) => a.code.localeCompare(b.code))) {
-        hash.update(`${resourceType}\t${def.code}\t${def.type}\t${def.expressionText ?? ''}\t${def.targets.join(',')}\n`);
+        const combination = def.combination ? `\tcombination ${def.components.map((c) => c.definition).join(' ')}` : '';
+        hash.update(`${resourceType}\t${def.code}\t${def.type}\t${def.expressionText ?? ''}\t${def.targets.join(',')}${combination}\n`);
       }
     }
     fingerprintValue = hash.digest('hex').slice(0, 32);

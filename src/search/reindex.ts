@@ -2,6 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { loadConfig } from '../config.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
+import { forgetCombinationIndexState } from './combination-index.ts';
 import { writeIndexRows } from './index-writer.ts';
 import { searchFingerprint } from './parameters.ts';
 
@@ -62,6 +63,8 @@ export async function reindex(
     done += count;
     options.onProgress?.({ done, total: Math.max(total, done) });
   }
+  // Searches in this process may use combination indexes now rather than after the recheck delay.
+  forgetCombinationIndexState(db);
   return done;
 }
 

@@ -12,6 +12,7 @@ import {
   type IndexedCondition,
   type SearchTarget,
 } from './conditions.ts';
+import { chooseCombination, combinationIndexesCurrent } from './combination-index.ts';
 import { containedCode } from './extract.ts';
 import { directiveSql, parseInclude, resolveIncludes, type IncludeDirective } from './include.ts';
 import { compartmentParams } from './parameters.ts';
@@ -38,6 +39,8 @@ interface ParsedSearch {
   /** Parameters as applied, for the self link. */
   readonly applied: [string, string][];
   readonly issues: OperationOutcomeIssue[];
+  /** Whether combination indexes may drive the query (set by planSearch). */
+  readonly useCombinations: boolean;
 }
 
 /**
@@ -136,7 +139,16 @@ function parseSearch(input: SearchInput, target: SearchTarget): ParsedSearch {
   if (contained.match !== 'false') {
     checkContainedSearch(input, target, sortText, includes, contained);
   }
-  return { filters, sortText, count, total, summary, elements, includes, cursorText, contained, applied, issues };
+  return { filters, sortText, count, total, summary, elements, includes, cursorText, contained, applied, issues, useCombinations: false };
+}
+
+/** The search's types and parsed parameters, and whether its type's combination indexes are current. */
+async function planSearch(repo: Repository, input: SearchInput): Promise<{ target: SearchTarget; parsed: ParsedSearch }> {
+  const target = searchTarget(resolveTypes(input));
+  const parsed = parseSearch(input, target);
+  const types = target.resourceTypes;
+  const useCombinations = types.length === 1 && parsed.filters.length > 1 && (await combinationIndexesCurrent(repo, types[0]));
+  return { target, parsed: { ...parsed, useCombinations } };
 }
 
 /** What a search of contained resources cannot be combined with here (400, also when lenient). */
@@ -159,7 +171,17 @@ function checkContainedSearch(
   }
 }
 
-function whereClause(q: SqlBuilder, input: SearchInput, target: SearchTarget, filters: readonly (readonly [string, string])[]): string {
+/**
+ * The WHERE condition over `resource r` for the filters. `useCombinations`: the type's
+ * combination indexes are current (combinationIndexesCurrent) and may drive the query.
+ */
+function whereClause(
+  q: SqlBuilder,
+  input: SearchInput,
+  target: SearchTarget,
+  filters: readonly (readonly [string, string])[],
+  useCombinations = false,
+): string {
   const ctx: ConditionContext = { q, baseUrl: input.baseUrl };
   const types = target.resourceTypes;
   const conditions = ['NOT r.deleted'];
@@ -193,24 +215,28 @@ function whereClause(q: SqlBuilder, input: SearchInput, target: SearchTarget, fi
   // parameters are correlated to those ids, so they filter before any resource row is read
   // (an EXISTS correlated to r could only run after r is joined). See bench/RESULTS.md.
   const probe: SearchTarget = { resourceTypes: types, typeExpr: "''", idExpr: "''" };
-  const driverIndex = types.length === 1
+  // A combination index answering several parameters with one key drives best (combination-index.ts).
+  const combination = useCombinations && types.length === 1 ? chooseCombination(types[0], indexed, input.baseUrl) : undefined;
+  const driverIndex = types.length === 1 && !combination
     ? indexed.findIndex(([name, value]) => drivingCondition({ q: new SqlBuilder(), baseUrl: input.baseUrl }, probe, name, value) !== undefined)
     : -1;
-  if (driverIndex < 0) {
+  if (!combination && driverIndex < 0) {
     for (const [name, value] of indexed) {
       conditions.push(buildCondition(ctx, target, name, value));
     }
     return conditions.join(' AND ');
   }
   const inner: SearchTarget = { resourceTypes: types, typeExpr: `${q.bind(types[0])}::text`, idExpr: 'd.resource_id' };
-  const [driverName, driverValue] = indexed[driverIndex];
-  const driver = drivingCondition(ctx, inner, driverName, driverValue) as IndexedCondition;
+  const driven = (i: number): boolean => (combination ? combination.covered.has(i) : i === driverIndex);
+  const driver: IndexedCondition = combination
+    ? { table: 'sp_composite', code: combination.code, predicate: `$ALIAS.value = ${q.bind(combination.key)}`, negate: false }
+    : (drivingCondition(ctx, inner, ...indexed[driverIndex]) as IndexedCondition);
   const innerConditions = [`d.resource_type = ${inner.typeExpr}`, `d.code = ${q.bind(driver.code)}`];
   if (driver.predicate) {
     innerConditions.push(`(${driver.predicate.replaceAll('$ALIAS', 'd')})`);
   }
   indexed.forEach(([name, value], i) => {
-    if (i !== driverIndex) {
+    if (!driven(i)) {
       innerConditions.push(buildCondition(ctx, inner, name, value));
     }
   });
@@ -277,7 +303,7 @@ async function countMatches(repo: Repository, input: SearchInput, target: Search
   const q = new SqlBuilder();
   const sql =
     parsed.contained.match === 'false'
-      ? `SELECT count(*) AS n FROM resource r WHERE ${whereClause(q, input, target, parsed.filters)}`
+      ? `SELECT count(*) AS n FROM resource r WHERE ${whereClause(q, input, target, parsed.filters, parsed.useCombinations)}`
       : `SELECT count(*) AS n FROM (${containedSource(q, input, target, parsed).sql}) s`;
   const [row] = await repo.sql.query<{ n: string | number }>(sql, q.params);
   return Number(row.n);
@@ -312,7 +338,7 @@ function containedMatches(q: SqlBuilder, input: SearchInput, type: string, filte
 function containedSource(q: SqlBuilder, input: SearchInput, target: SearchTarget, parsed: ParsedSearch): { sql: string; keys: SortKey[] } {
   const type = target.resourceTypes[0];
   const matches = containedMatches(q, input, type, parsed.filters);
-  const topLevel = parsed.contained.match === 'both' ? whereClause(q, input, target, parsed.filters) : undefined;
+  const topLevel = parsed.contained.match === 'both' ? whereClause(q, input, target, parsed.filters, parsed.useCombinations) : undefined;
   if (parsed.contained.returns === 'container') {
     const inContainer = `(r.resource_type, r.id) IN (SELECT x.resource_type, x.resource_id FROM (${matches}) x)`;
     const where = topLevel ? `NOT r.deleted AND ((${topLevel}) OR ${inContainer})` : `NOT r.deleted AND ${inContainer}`;
@@ -349,7 +375,7 @@ function pageQuery(input: SearchInput, target: SearchTarget, parsed: ParsedSearc
   let source: string;
   let keys: SortKey[];
   if (parsed.contained.match === 'false') {
-    const where = whereClause(q, input, target, parsed.filters);
+    const where = whereClause(q, input, target, parsed.filters, parsed.useCombinations);
     keys = parsed.sortText ? parseSort(q, target.resourceTypes, parsed.sortText) : [];
     const keyColumns = keys.map((key, i) => `, ${key.expr} AS k${i}`).join('');
     source = `SELECT r.resource_type, r.id, r.content${keyColumns} FROM resource r WHERE ${where}`;
@@ -419,8 +445,7 @@ function firstPageCountsTotal(parsed: ParsedSearch): boolean {
  * test/search/plans.test.ts checks that one through pg_prepared_statements.
  */
 export async function explainSearch(repo: Repository, input: SearchInput, analyze = false): Promise<string> {
-  const target = searchTarget(resolveTypes(input));
-  const parsed = parseSearch(input, target);
+  const { target, parsed } = await planSearch(repo, input);
   const { sql, params } = pageQuery(input, target, parsed, firstPageCountsTotal(parsed));
   const rows = await repo.sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}${sql}`, params);
   return rows.map((row) => row['QUERY PLAN']).join('\n');
@@ -431,9 +456,7 @@ export async function explainSearch(repo: Repository, input: SearchInput, analyz
  * the index tables, pages by keyset and returns the complete searchset Bundle.
  */
 export async function searchResources(repo: Repository, input: SearchInput): Promise<Bundle> {
-  const resourceTypes = resolveTypes(input);
-  const target = searchTarget(resourceTypes);
-  const parsed = parseSearch(input, target);
+  const { target, parsed } = await planSearch(repo, input);
   const explicitTypes = input.params.find(([name]) => name === '_type');
   const selfParams: [string, string][] = explicitTypes && !input.resourceTypes.length ? [['_type', explicitTypes[1]], ...parsed.applied] : parsed.applied;
 

@@ -1,0 +1,156 @@
+import type { Database } from '../store/database.ts';
+import type { Repository } from '../store/repository.ts';
+import { COMPOSITE_KEY_TYPES, parseReference } from './extract.ts';
+import { searchFingerprint, searchParamByUrl, searchParamsOf, type SearchParamDef } from './parameters.ts';
+import { splitUnescaped } from './sql.ts';
+
+/**
+ * Combination indexes: composite SearchParameters marked as HAPI FHIR's non-unique "combo"
+ * parameters (parameters.ts COMBINATION_INDEX_EXTENSION). Their rows in sp_composite hold the
+ * '$'-joined values of several parameters of one resource, so `Task?owner=X&status=requested`
+ * reads the rows of one key instead of every Task of the owner, each probed for its status
+ * (bench/RESULTS-search.md). Only exact values qualify: a parameter whose value can match more
+ * than the one key (a modifier, an OR list, `system|`, a bare id of a multi-type reference) is
+ * answered by its own index table as before, and so is every search on a type whose rows are
+ * not all indexed with the current parameters yet (see combinationIndexesCurrent).
+ */
+
+/** A combination that answers some of a search's parameters with one key. */
+export interface CombinationMatch {
+  /** The combination parameter's code (sp_composite.code). */
+  readonly code: string;
+  /** The component keys joined by '$', as extract.ts writes them. */
+  readonly key: string;
+  /** Positions in the filter list of the parameters it answers. */
+  readonly covered: ReadonlySet<number>;
+}
+
+const usableCache = new WeakMap<ReadonlyMap<string, SearchParamDef>, { def: SearchParamDef; components: SearchParamDef[] }[]>();
+
+/** The combination parameters of a type whose components are all key (token, reference, uri) parameters. */
+function combinationsOf(resourceType: string): { def: SearchParamDef; components: SearchParamDef[] }[] {
+  const params = searchParamsOf(resourceType);
+  let found = usableCache.get(params);
+  if (!found) {
+    found = [];
+    for (const def of params.values()) {
+      if (!def.combination || def.components.length < 2) {
+        continue;
+      }
+      const components = def.components.map((c) => searchParamByUrl(resourceType, c.definition));
+      if (components.every((c): c is SearchParamDef => c !== undefined && COMPOSITE_KEY_TYPES.has(c.type) && c.type !== 'string')) {
+        found.push({ def, components });
+      }
+    }
+    usableCache.set(params, found);
+  }
+  return found;
+}
+
+export function hasCombinations(resourceType: string): boolean {
+  return combinationsOf(resourceType).length > 0;
+}
+
+/**
+ * The key one exact parameter value has in a combination row, or undefined when the value can
+ * match other rows too. Token: `code`, `system|code` or `|code` (the forms extract.ts
+ * componentKeys writes); reference: `Type/id`, an id when the parameter has one target type,
+ * or a URL; uri: the value.
+ */
+function componentKey(def: SearchParamDef, raw: string, baseUrl: string): string | undefined {
+  // Escapes, OR lists and '$' (the key separator) are left to the parameter's own table.
+  if (raw === '' || /[\\,$]/.test(raw)) {
+    return undefined;
+  }
+  switch (def.type) {
+    case 'token': {
+      const parts = splitUnescaped(raw, '|');
+      if (parts.length > 2 || (parts.length === 2 && parts[1] === '')) {
+        return undefined;
+      }
+      return raw;
+    }
+    case 'reference': {
+      const base = baseUrl.replace(/\/+$/, '');
+      const value = base && raw.startsWith(`${base}/`) ? raw.slice(base.length + 1) : raw;
+      if (!value.includes('/') && !value.includes(':')) {
+        return def.targets.length === 1 ? `${def.targets[0]}/${value}` : undefined;
+      }
+      const parsed = parseReference(value);
+      return parsed.targetType ? `${parsed.targetType}/${parsed.targetId}` : (parsed.url ?? undefined);
+    }
+    case 'uri':
+      return raw;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The combination of a type that answers the most of `filters` (name = plain parameter code,
+ * one exact value each), or undefined. A parameter repeated (AND) is answered once here and its
+ * other occurrences by their own tables.
+ */
+export function chooseCombination(resourceType: string, filters: readonly (readonly [string, string])[], baseUrl: string): CombinationMatch | undefined {
+  let best: CombinationMatch | undefined;
+  for (const { def, components } of combinationsOf(resourceType)) {
+    const covered = new Set<number>();
+    const keys: string[] = [];
+    for (const component of components) {
+      const at = filters.findIndex(([name], i) => name === component.code && !covered.has(i));
+      const key = at < 0 ? undefined : componentKey(component, filters[at][1], baseUrl);
+      if (key === undefined) {
+        break;
+      }
+      covered.add(at);
+      keys.push(key);
+    }
+    if (keys.length === components.length && (!best || covered.size > best.covered.size)) {
+      best = { code: def.code, key: keys.join('$'), covered };
+    }
+  }
+  return best;
+}
+
+/** Per database: whether every current resource of a type is indexed with the current parameters. */
+const currentByDatabase = new WeakMap<Database, Map<string, { current: boolean; checkedAt: number }>>();
+/** How long a "not yet" answer holds before it is asked again (a reindex may be running). */
+const RECHECK_MS = 10_000;
+
+/**
+ * Whether searches of `resourceType` may use its combination indexes: only when no current
+ * resource of the type still carries index rows from another parameter set (a combination added
+ * to a database that holds data has rows only after `kanplan reindex`; until then its searches
+ * would miss those resources). Once true it stays true for this process and parameter set: this
+ * server writes every version with the current parameters. A server of an older version writing
+ * to the same database (a rolling upgrade) is the exception README "Combination indexes" names.
+ */
+export async function combinationIndexesCurrent(repo: Repository, resourceType: string): Promise<boolean> {
+  if (!hasCombinations(resourceType)) {
+    return false;
+  }
+  let perType = currentByDatabase.get(repo.db);
+  if (!perType) {
+    perType = new Map();
+    currentByDatabase.set(repo.db, perType);
+  }
+  const fingerprint = searchFingerprint();
+  const cacheKey = `${fingerprint}\t${resourceType}`;
+  const known = perType.get(cacheKey);
+  if (known && (known.current || Date.now() - known.checkedAt < RECHECK_MS)) {
+    return known.current;
+  }
+  // Two ranges instead of `<>` so the resource_index_hash index can answer.
+  const stale = await repo.sql.query(
+    `SELECT 1 FROM resource WHERE resource_type = $1 AND NOT deleted AND (index_hash IS NULL OR index_hash < $2 OR index_hash > $2) LIMIT 1`,
+    [resourceType, fingerprint],
+  );
+  const current = stale.length === 0;
+  perType.set(cacheKey, { current, checkedAt: Date.now() });
+  return current;
+}
+
+/** Forgets what combinationIndexesCurrent learned about a database (a reindex just finished). */
+export function forgetCombinationIndexState(db: Database): void {
+  currentByDatabase.delete(db);
+}
