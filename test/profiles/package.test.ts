@@ -77,9 +77,9 @@ describe('Kansas FHIR package (profiles/)', () => {
     expect(elements.find((e) => e.id === 'Extension.extension:noHarmAssurance.value[x]')?.fixedBoolean).toBe(true);
   });
 
-  it('has SearchParameters for waiver program, plan type, authorization number, review due date and MCO', () => {
+  it('has SearchParameters for waiver program, plan type, authorization number, review due date, MCO and the Task owner-status combination', () => {
     expect(pkg.searchParameters.map((sp) => sp.code).sort()).toEqual(
-      ['activity-category', 'authorization-number', 'mco', 'plan-type', 'review-due-date', 'waiver-program'].sort(),
+      ['activity-category', 'authorization-number', 'mco', 'owner-status', 'plan-type', 'review-due-date', 'waiver-program'].sort(),
     );
     for (const sp of pkg.searchParameters) {
       expect(sp.expression, sp.id).toBeTruthy();
