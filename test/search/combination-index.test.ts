@@ -18,6 +18,15 @@ const TASKS: (Resource & { id: string })[] = [
   { resourceType: 'Task', id: 'w7', status: 'requested', intent: 'order', owner: { reference: 'https://other.example/fhir/PractitionerRole/cc-prairie' } },
 ];
 
+/** A test database holding TASKS, written through the Repository (so with their index rows). */
+async function openWithTasks(kind: 'pglite' | 'postgres'): Promise<{ db: Database; repo: Repository; close(): Promise<void> }> {
+  const t = await openSearchTestDatabase(kind);
+  for (const task of TASKS) {
+    await t.repo.update(task);
+  }
+  return t;
+}
+
 const input = (params: [string, string][]) => ({ resourceTypes: ['Task'], params, baseUrl: BASE, lenient: false, defaultPageSize: 20, maxPageSize: 1000 });
 
 describe.each(searchTestDatabases)('combination index (Task owner + status) on %s', (kind) => {
@@ -26,13 +35,7 @@ describe.each(searchTestDatabases)('combination index (Task owner + status) on %
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    const t = await openSearchTestDatabase(kind);
-    db = t.db;
-    repo = t.repo;
-    close = t.close;
-    for (const task of TASKS) {
-      await repo.update(task);
-    }
+    ({ db, repo, close } = await openWithTasks(kind));
   });
   afterAll(async () => close());
 
@@ -96,13 +99,7 @@ describe.each(searchTestDatabases)('combination index added to a database that h
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    const t = await openSearchTestDatabase(kind);
-    db = t.db;
-    repo = t.repo;
-    close = t.close;
-    for (const task of TASKS) {
-      await repo.update(task);
-    }
+    ({ db, repo, close } = await openWithTasks(kind));
     // As a database indexed before the combination existed: no combination rows, an older fingerprint.
     await db.query("DELETE FROM sp_composite WHERE resource_type = 'Task' AND code = 'owner-status'");
     await db.query("UPDATE resource SET index_hash = 'before-owner-status' WHERE resource_type = 'Task'");
