@@ -47,7 +47,7 @@ function combinationsOf(resourceType: string): { def: SearchParamDef; components
   return found;
 }
 
-export function hasCombinations(resourceType: string): boolean {
+function hasCombinations(resourceType: string): boolean {
   return combinationsOf(resourceType).length > 0;
 }
 
@@ -71,12 +71,11 @@ function componentKey(def: SearchParamDef, raw: string, baseUrl: string): string
       return raw;
     }
     case 'reference': {
-      const base = baseUrl.replace(/\/+$/, '');
-      const value = base && raw.startsWith(`${base}/`) ? raw.slice(base.length + 1) : raw;
-      if (!value.includes('/') && !value.includes(':')) {
-        return def.targets.length === 1 ? `${def.targets[0]}/${value}` : undefined;
+      if (!raw.includes('/') && !raw.includes(':')) {
+        return def.targets.length === 1 ? `${def.targets[0]}/${raw}` : undefined;
       }
-      const parsed = parseReference(value);
+      // An absolute URL on this server's base is the local reference, as the index holds it.
+      const parsed = parseReference(raw, baseUrl);
       return parsed.targetType ? `${parsed.targetType}/${parsed.targetId}` : (parsed.url ?? undefined);
     }
     case 'uri':
@@ -123,7 +122,7 @@ const RECHECK_MS = 10_000;
  * to a database that holds data has rows only after `kanplan reindex`; until then its searches
  * would miss those resources). Once true it stays true for this process and parameter set: this
  * server writes every version with the current parameters. A server of an older version writing
- * to the same database (a rolling upgrade) is the exception README "Combination indexes" names.
+ * to the same database (a rolling upgrade) is the exception docs/search.md "Combination indexes" names.
  */
 export async function combinationIndexesCurrent(repo: Repository, resourceType: string): Promise<boolean> {
   if (!hasCombinations(resourceType)) {

@@ -129,7 +129,7 @@ function toDef(resourceType: string, sp: SearchParameter): SearchParamDef | unde
       return [];
     }
     if (combination) {
-      // Indexed with the component parameters' own expressions (extract.ts combinationRowsOf).
+      // Indexed with the component parameters' own expressions (extract.ts extractIndexRows).
       return [{ definition: c.definition }];
     }
     try {

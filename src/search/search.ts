@@ -172,8 +172,8 @@ function checkContainedSearch(
 }
 
 /**
- * The WHERE condition over `resource r` for the filters. `useCombinations`: the type's
- * combination indexes are current (combinationIndexesCurrent) and may drive the query.
+ * The WHERE condition over `resource r` for the filters. `useCombinations`: a search of one
+ * type whose combination indexes are current (planSearch) and may drive the query.
  */
 function whereClause(
   q: SqlBuilder,
@@ -216,7 +216,7 @@ function whereClause(
   // (an EXISTS correlated to r could only run after r is joined). See bench/RESULTS.md.
   const probe: SearchTarget = { resourceTypes: types, typeExpr: "''", idExpr: "''" };
   // A combination index answering several parameters with one key drives best (combination-index.ts).
-  const combination = useCombinations && types.length === 1 ? chooseCombination(types[0], indexed, input.baseUrl) : undefined;
+  const combination = useCombinations ? chooseCombination(types[0], indexed, input.baseUrl) : undefined;
   const driverIndex = types.length === 1 && !combination
     ? indexed.findIndex(([name, value]) => drivingCondition({ q: new SqlBuilder(), baseUrl: input.baseUrl }, probe, name, value) !== undefined)
     : -1;
