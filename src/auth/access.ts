@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
-import { forbidden, unauthorized } from '../fhir/outcomes.ts';
+import { forbidden, unauthorized } from '../outcomes.ts';
 import { grants, parseScopes, type Permission, type ScopeGrant } from './scopes.ts';
 import { loadOrCreateSigningKey } from './signing-key.ts';
 

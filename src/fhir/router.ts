@@ -14,7 +14,7 @@ import { handleSearch } from './interactions/search.ts';
 import { processBundle } from './interactions/transaction.ts';
 import { handleConditionalUpdate, handleUpdate } from './interactions/update.ts';
 import type { OperationCall } from './operations/operation.ts';
-import { MethodNotAllowedError, notFound } from './outcomes.ts';
+import { MethodNotAllowedError, notFound } from '../outcomes.ts';
 import type { FhirRequest, FhirResponse } from './request.ts';
 
 function criteriaOf(request: FhirRequest): string {

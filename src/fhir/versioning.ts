@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { badRequest } from './outcomes.ts';
+import { badRequest } from '../outcomes.ts';
 
 /** Weak ETag of a version: `W/"3"` (https://hl7.org/fhir/R4/http.html#versioning). */
 export function etagOf(resource: Resource): string {

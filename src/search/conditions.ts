@@ -1,4 +1,4 @@
-import { badRequest, notSupported } from '../fhir/outcomes.ts';
+import { badRequest, notSupported } from '../outcomes.ts';
 import { isKnownResourceType } from '../validation/definitions.ts';
 import { COMPOSITE_KEY_TYPES, containedCode, parseReference } from './extract.ts';
 import { searchParam, searchParamByUrl, searchParamsOf, type SearchParamDef } from './parameters.ts';

@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { badRequest } from '../fhir/outcomes.ts';
+import { badRequest } from '../outcomes.ts';
 import type { SqlExecutor } from '../store/database.ts';
 import { isKnownResourceType } from '../validation/definitions.ts';
 import { searchParam, searchParamsOf } from './parameters.ts';

@@ -1,4 +1,4 @@
-import { badRequest } from '../fhir/outcomes.ts';
+import { badRequest } from '../outcomes.ts';
 import type { SortKey } from './sort.ts';
 import type { SqlBuilder } from './sql.ts';
 

@@ -1,6 +1,6 @@
 import type { Bundle, BundleEntry, BundleLink, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { SearchInput } from '../fhir/context.ts';
-import { FhirError, badRequest, issue, notSupported } from '../fhir/outcomes.ts';
+import { FhirError, badRequest, issue, notSupported } from '../outcomes.ts';
 import type { SqlParam } from '../store/database.ts';
 import type { Repository } from '../store/repository.ts';
 import { isKnownResourceType, listResourceTypes } from '../validation/definitions.ts';

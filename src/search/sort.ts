@@ -1,4 +1,4 @@
-import { badRequest } from '../fhir/outcomes.ts';
+import { badRequest } from '../outcomes.ts';
 import { lookupParam } from './conditions.ts';
 import type { SqlBuilder } from './sql.ts';
 

@@ -1,4 +1,4 @@
-import { badRequest } from '../fhir/outcomes.ts';
+import { badRequest } from '../outcomes.ts';
 import { SqlBuilder, escapeLike, splitUnescaped, unescapeValue } from './sql.ts';
 import { dateRange, normalizeString, numberRange } from './values.ts';
 

@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { SYSTEM_ACCESS, type TokenVerifier } from '../auth/access.ts';
 import type { FhirContext } from '../fhir/context.ts';
-import { FhirError, MethodNotAllowedError, badRequest, outcomeOf, payloadTooLarge, statusOf } from '../fhir/outcomes.ts';
+import { FhirError, MethodNotAllowedError, badRequest, outcomeOf, payloadTooLarge, statusOf } from '../outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse } from '../fhir/request.ts';
 import { dispatch } from '../fhir/router.ts';
 import { httpDate } from '../fhir/versioning.ts';

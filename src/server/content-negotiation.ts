@@ -1,4 +1,4 @@
-import { badRequest, notAcceptable, unsupportedMediaType } from '../fhir/outcomes.ts';
+import { badRequest, notAcceptable, unsupportedMediaType } from '../outcomes.ts';
 
 /** Media types whose bodies are JSON (https://hl7.org/fhir/R4/http.html#mime-type). */
 const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json-patch+json']);

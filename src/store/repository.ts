@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Database, SqlExecutor, SqlParam } from './database.ts';
-import { conflict, preconditionFailed } from '../fhir/outcomes.ts';
+import { conflict, preconditionFailed } from '../outcomes.ts';
 import { CURRENT_ROW_COLUMNS, CurrentReads, type CurrentRow } from './current-reads.ts';
 import type { PlannerStatistics } from './planner-statistics.ts';
 

@@ -1,5 +1,5 @@
 import type { Binary, Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
-import { badRequest, payloadTooLarge } from '../outcomes.ts';
+import { badRequest, payloadTooLarge } from '../../outcomes.ts';
 import type { FhirRequest } from '../request.ts';
 
 const ENTRY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;

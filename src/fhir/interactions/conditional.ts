@@ -1,5 +1,5 @@
 import { type FhirContext, withRepo } from '../context.ts';
-import { badRequest, preconditionFailed } from '../outcomes.ts';
+import { badRequest, preconditionFailed } from '../../outcomes.ts';
 
 /**
  * Resolves the criteria of a conditional interaction (create, update, patch, delete, or a

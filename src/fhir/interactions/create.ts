@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { FhirContext } from '../context.ts';
-import { informational } from '../outcomes.ts';
+import { informational } from '../../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import { withConditionalMatch } from './conditional.ts';
 import { readCurrentResource, resourceResponse } from './read.ts';

@@ -1,5 +1,5 @@
 import type { FhirContext } from '../context.ts';
-import { informational, notFound } from '../outcomes.ts';
+import { informational, notFound } from '../../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import { parseVersionTag } from '../versioning.ts';
 import { withConditionalMatch } from './conditional.ts';

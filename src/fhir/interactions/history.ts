@@ -1,7 +1,7 @@
 import type { Bundle, BundleEntry, BundleLink } from '@medplum/fhirtypes';
 import type { HistoryQuery, StoredVersion } from '../../store/repository.ts';
 import type { FhirContext } from '../context.ts';
-import { badRequest, notFound } from '../outcomes.ts';
+import { badRequest, notFound } from '../../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import { assertValidId } from './resource-body.ts';
 

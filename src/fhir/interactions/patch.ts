@@ -7,7 +7,7 @@ import {
 } from '@medplum/core';
 import type { Parameters, Resource } from '@medplum/fhirtypes';
 import { type FhirContext, withRepo } from '../context.ts';
-import { badRequest, notFound, unsupportedMediaType } from '../outcomes.ts';
+import { badRequest, notFound, unsupportedMediaType } from '../../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import { withConditionalMatch } from './conditional.ts';
 import { readCurrentResource } from './read.ts';

@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { FhirContext } from '../context.ts';
-import { gone, notFound } from '../outcomes.ts';
+import { gone, notFound } from '../../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import type { StoredVersion } from '../../store/repository.ts';
 import { etagOf, parseVersionTagList, weakEtag } from '../versioning.ts';

@@ -1,7 +1,7 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { hasErrors, rejectionStatus } from '../../validation/validator.ts';
 import type { FhirContext } from '../context.ts';
-import { FhirError, badRequest } from '../outcomes.ts';
+import { FhirError, badRequest } from '../../outcomes.ts';
 
 /** https://hl7.org/fhir/R4/datatypes.html#id */
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;

@@ -1,5 +1,5 @@
 import type { FhirContext } from '../context.ts';
-import { badRequest } from '../outcomes.ts';
+import { badRequest } from '../../outcomes.ts';
 import { preferLenient, type FhirRequest, type FhirResponse } from '../request.ts';
 
 /** Parameters that shape the HTTP response, not the search (https://hl7.org/fhir/R4/http.html#parameters). */

@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resour
 import { assertAllowed } from '../../auth/access.ts';
 import { isKnownResourceType } from '../../validation/definitions.ts';
 import { type FhirContext, withRepo } from '../context.ts';
-import { FhirError, badRequest, informational, notFound, outcomeOf, statusOf } from '../outcomes.ts';
+import { FhirError, badRequest, informational, notFound, outcomeOf, statusOf } from '../../outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse, type PreferReturn } from '../request.ts';
 import { type BundleRequestEntry, expectRequestBundle, parseBundleEntry, statusLine } from './bundle-entries.ts';
 import { conditionalMatches, findConditionalMatches, lockAndMatchConditionalCriteria, singleMatch, type KnownMatches } from './conditional.ts';

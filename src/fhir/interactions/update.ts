@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import type { FhirContext } from '../context.ts';
-import { badRequest, informational } from '../outcomes.ts';
+import { badRequest, informational } from '../../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import { parseVersionTag } from '../versioning.ts';
 import { withConditionalMatch } from './conditional.ts';

@@ -2,7 +2,7 @@ import type { Parameters } from '@medplum/fhirtypes';
 import { importPlanDocument, type ImportResult } from '../../documents/import-document.ts';
 import { listExampleDocuments } from '../../documents/plan-documents.ts';
 import type { FhirContext } from '../context.ts';
-import { FhirError, badRequest, outcomeOf } from '../outcomes.ts';
+import { FhirError, badRequest, outcomeOf } from '../../outcomes.ts';
 import type { FhirOperation } from './operation.ts';
 import { planStoreOf } from './plan-store.ts';
 

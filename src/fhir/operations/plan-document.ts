@@ -4,7 +4,7 @@ import { NotAPlanDocumentError } from '../../documents/plan-documents.ts';
 import { StoredPlanError } from '../../documents/fhir-elements.ts';
 import type { FhirContext } from '../context.ts';
 import { readCurrentResource } from '../interactions/read.ts';
-import { businessRule, notFound } from '../outcomes.ts';
+import { businessRule, notFound } from '../../outcomes.ts';
 import type { PlanDocument } from '../../documents/types.ts';
 import { planStoreOf } from './plan-store.ts';
 

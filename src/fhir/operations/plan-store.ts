@@ -5,7 +5,7 @@ import { typeAndId } from '../../documents/stored-plan.ts';
 import { assertAllowed } from '../../auth/access.ts';
 import type { FhirContext } from '../context.ts';
 import { processBundle } from '../interactions/transaction.ts';
-import { FhirError, outcomeOf, statusOf } from '../outcomes.ts';
+import { FhirError, outcomeOf, statusOf } from '../../outcomes.ts';
 import { dispatch } from '../router.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
 import type { FhirContext } from '../context.ts';
-import { notFound } from '../outcomes.ts';
+import { notFound } from '../../outcomes.ts';
 import type { OperationCall } from './operation.ts';
 
 /**

@@ -2,7 +2,7 @@ import type { OperationDefinition } from '@medplum/fhirtypes';
 import { listResourceTypes } from '../../validation/definitions.ts';
 import { runValidateOperation } from '../../validation/validate-operation.ts';
 import type { FhirOperation } from './operation.ts';
-import { notFound } from '../outcomes.ts';
+import { notFound } from '../../outcomes.ts';
 
 /**
  * `$validate` at type and instance level (https://hl7.org/fhir/R4/resource-operation-validate.html):
