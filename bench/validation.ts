@@ -12,7 +12,7 @@ import { loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { CarePlan, Resource, StructureDefinition } from '@medplum/fhirtypes';
-import { loadKansasPackage } from '../src/validation/package.ts';
+import { loadKansasPackage } from '../src/conformance/kansas-package.ts';
 import { createResourceValidator, hasErrors } from '../src/validation/validator.ts';
 
 const root = join(import.meta.dirname, '..');

@@ -13,7 +13,7 @@ import { getStatus } from '@medplum/core';
 import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
 import type { Resource } from '@medplum/fhirtypes';
 import express from 'express';
-import { loadBaseDefinitions } from '../../src/validation/definitions.ts';
+import { loadBaseDefinitions } from '../../src/conformance/base-definitions.ts';
 
 loadBaseDefinitions();
 const repo = new MemoryRepository();

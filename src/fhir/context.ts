@@ -2,6 +2,7 @@ import type { Bundle } from '@medplum/fhirtypes';
 import type { AccessContext } from '../auth/access.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
+import type { Conformance } from '../conformance/conformance.ts';
 import type { Repository } from '../store/repository.ts';
 import type { ResourceValidator } from '../validation/validator.ts';
 import type { FhirOperation } from './operations/operation.ts';
@@ -42,6 +43,8 @@ export interface FhirContext {
   /** The caller and what their access token allows; checked by the router for every interaction. */
   readonly access: AccessContext;
   readonly config: Config;
+  /** Definitions, the Kansas package, search parameters and terminology, built once at start. */
+  readonly conformance: Conformance;
   readonly validator: ResourceValidator;
   readonly search: SearchService;
   readonly operations: readonly FhirOperation[];

@@ -2,7 +2,7 @@ import type { Parameters } from '@medplum/fhirtypes';
 import { assertAllowed } from '../auth/access.ts';
 import { smartConfiguration } from '../auth/smart-configuration.ts';
 import type { Permission } from '../auth/scopes.ts';
-import { isKnownResourceType } from '../validation/definitions.ts';
+import { isKnownResourceType } from '../conformance/base-definitions.ts';
 import type { FhirContext } from './context.ts';
 import { handleCapabilities } from './interactions/capabilities.ts';
 import { handleCreate } from './interactions/create.ts';

@@ -1,5 +1,5 @@
 import { badRequest, notSupported } from '../outcomes.ts';
-import { isKnownResourceType } from '../validation/definitions.ts';
+import { isKnownResourceType } from '../conformance/base-definitions.ts';
 import { COMPOSITE_KEY_TYPES, containedCode, parseReference } from './extract.ts';
 import { searchParam, searchParamByUrl, searchParamsOf, type SearchParamDef } from './parameters.ts';
 import { SqlBuilder, splitUnescaped, unescapeValue } from './sql.ts';

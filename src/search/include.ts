@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../outcomes.ts';
 import type { SqlExecutor } from '../store/database.ts';
-import { isKnownResourceType } from '../validation/definitions.ts';
+import { isKnownResourceType } from '../conformance/base-definitions.ts';
 import { searchParam, searchParamsOf } from './parameters.ts';
 import { SqlBuilder } from './sql.ts';
 

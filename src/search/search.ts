@@ -3,7 +3,7 @@ import type { SearchInput } from '../fhir/context.ts';
 import { FhirError, badRequest, issue, notSupported } from '../outcomes.ts';
 import type { SqlParam } from '../store/database.ts';
 import type { Repository } from '../store/repository.ts';
-import { isKnownResourceType, listResourceTypes } from '../validation/definitions.ts';
+import { isKnownResourceType, listResourceTypes } from '../conformance/base-definitions.ts';
 import {
   buildCondition,
   compartmentCondition,

@@ -9,8 +9,8 @@ import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { PlannerStatistics } from '../store/planner-statistics.ts';
 import { Repository, type SearchIndexWriter } from '../store/repository.ts';
-import { loadBaseDefinitions } from '../validation/definitions.ts';
-import { loadKansasPackage } from '../validation/package.ts';
+import { loadConformance } from '../conformance/conformance.ts';
+import { loadKansasPackage } from '../conformance/kansas-package.ts';
 import { createResourceValidator } from '../validation/validator.ts';
 import { registerSearchParameters } from '../search/index.ts';
 import { installConformanceResources } from './conformance-install.ts';
@@ -40,8 +40,8 @@ export function createLogger(config: Config): Logger {
 
 /** Builds the FHIR context over an open database: validator, search engine, operations, profiles. */
 export function createFhirContext(config: Config, db: Database, logger: Logger): FhirContext {
-  loadBaseDefinitions();
-  const kansas = loadKansasPackage();
+  const conformance = loadConformance();
+  const kansas = conformance.kansas;
   // Before the index writer exists: its fingerprint covers the Kansas parameters too.
   registerSearchParameters(kansas.searchParameters);
   const search: SearchService & { indexWriter: SearchIndexWriter } = searchEngine(config.baseUrl);
@@ -49,6 +49,7 @@ export function createFhirContext(config: Config, db: Database, logger: Logger):
     repo: new Repository(db, search.indexWriter),
     access: SYSTEM_ACCESS,
     config,
+    conformance,
     validator: createResourceValidator({ validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile }),
     search,
     operations,

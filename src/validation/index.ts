@@ -8,8 +8,8 @@
  *  - runValidateOperation(...)          -> $validate as a pure function
  *  - validateCommand / runValidateCommand -> `kanplan validate FILE...`
  */
-export { loadBaseDefinitions, isKnownResourceType, listResourceTypes } from './definitions.ts';
-export { KANSAS_CANONICAL_BASE, loadKansasPackage, type ConformanceResource, type KansasPackage } from './package.ts';
+export { loadBaseDefinitions, isKnownResourceType, listResourceTypes } from '../conformance/base-definitions.ts';
+export { KANSAS_CANONICAL_BASE, loadKansasPackage, type ConformanceResource, type KansasPackage } from '../conformance/kansas-package.ts';
 export {
   createResourceValidator,
   detectKansasProfile,

@@ -9,8 +9,8 @@ import {
 import type { InternalTypeSchema } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { getTerminologyService, type TerminologyService } from '../terminology/terminology.ts';
-import { loadBaseDefinitions } from './definitions.ts';
-import { loadKansasPackage } from './package.ts';
+import { loadBaseDefinitions } from '../conformance/base-definitions.ts';
+import { loadKansasPackage } from '../conformance/kansas-package.ts';
 import {
   checkResourceAgainstProfile,
   compileProfile,

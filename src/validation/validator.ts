@@ -1,7 +1,7 @@
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { loadBaseDefinitions } from './definitions.ts';
-import { KANSAS_CANONICAL_BASE } from './package.ts';
+import { loadBaseDefinitions } from '../conformance/base-definitions.ts';
+import { KANSAS_CANONICAL_BASE } from '../conformance/kansas-package.ts';
 import { annotateMedplumIssues, getProfileRegistry, type ProfileRegistry } from './profile-registry.ts';
 
 export interface ValidationOptions {

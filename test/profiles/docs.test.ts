@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildDocs } from '../../scripts/profiles-docs.ts';
-import { loadKansasPackage } from '../../src/validation/package.ts';
+import { loadKansasPackage } from '../../src/conformance/kansas-package.ts';
 
 const docsDir = join(import.meta.dirname, '..', '..', 'docs', 'ig');
 

@@ -5,7 +5,7 @@ import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { FhirPackageExplorer } from 'fhir-package-explorer';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PackageIndex } from '../../scripts/profiles-build.ts';
-import { loadKansasPackage } from '../../src/validation/package.ts';
+import { loadKansasPackage } from '../../src/conformance/kansas-package.ts';
 
 /**
  * profiles/package is a FHIR NPM package folder (https://hl7.org/fhir/packages.html) that other

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CodeSystemConcept, StructureDefinition } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { KANSAS_CANONICAL_BASE, loadKansasPackage } from '../../src/validation/package.ts';
+import { KANSAS_CANONICAL_BASE, loadKansasPackage } from '../../src/conformance/kansas-package.ts';
 
 const catalog = readFileSync(join(import.meta.dirname, '..', '..', 'profiles', 'CATALOG.md'), 'utf8');
 

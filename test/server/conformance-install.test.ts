@@ -4,7 +4,7 @@ import { installConformanceResources } from '../../src/server/conformance-instal
 import type { Database } from '../../src/store/database.ts';
 import { Repository } from '../../src/store/repository.ts';
 import { createSearchIndexWriter } from '../../src/search/index.ts';
-import { loadBaseDefinitions } from '../../src/validation/definitions.ts';
+import { loadBaseDefinitions } from '../../src/conformance/base-definitions.ts';
 import { openTestDatabase, testDatabases } from '../harness.ts';
 
 const codeSystem: CodeSystem = {

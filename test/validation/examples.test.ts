@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadKansasPackage } from '../../src/validation/package.ts';
+import { loadKansasPackage } from '../../src/conformance/kansas-package.ts';
 import { createResourceValidator, type ResourceValidator } from '../../src/validation/validator.ts';
 
 /**

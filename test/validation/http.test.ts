@@ -13,7 +13,7 @@ import type {
   ValueSet,
 } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKansasPackage } from '../../src/validation/package.ts';
+import { loadKansasPackage } from '../../src/conformance/kansas-package.ts';
 import { createResourceValidator } from '../../src/validation/validator.ts';
 import { http, startTestServer, type TestServer } from '../harness.ts';
 

@@ -5,7 +5,7 @@ import type {
   CapabilityStatementRestSecurity,
 } from '@medplum/fhirtypes';
 import { oauthUrisExtension } from '../../auth/smart-configuration.ts';
-import { listResourceTypes } from '../../validation/definitions.ts';
+import { listResourceTypes } from '../../conformance/base-definitions.ts';
 import type { FhirContext } from '../context.ts';
 import type { FhirOperation } from '../operations/operation.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';

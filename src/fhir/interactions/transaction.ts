@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { assertAllowed } from '../../auth/access.ts';
-import { isKnownResourceType } from '../../validation/definitions.ts';
+import { isKnownResourceType } from '../../conformance/base-definitions.ts';
 import { type FhirContext, withRepo } from '../context.ts';
 import { FhirError, badRequest, informational, notFound, outcomeOf, statusOf } from '../../outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse, type PreferReturn } from '../request.ts';

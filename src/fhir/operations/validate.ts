@@ -1,5 +1,5 @@
 import type { OperationDefinition } from '@medplum/fhirtypes';
-import { listResourceTypes } from '../../validation/definitions.ts';
+import { listResourceTypes } from '../../conformance/base-definitions.ts';
 import { runValidateOperation } from '../../validation/validate-operation.ts';
 import type { FhirOperation } from './operation.ts';
 import { notFound } from '../../outcomes.ts';
