@@ -10,11 +10,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { createSearchIndexWriter, reindex, searchResources } from '../src/search/index.ts';
+import { createSearchIndexParticipant, reindex, searchResources } from '../src/search/index.ts';
 import { explainSearch, type SearchInput } from '../src/search/search.ts';
 import { openDatabase, type Database } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrate.ts';
-import { Repository } from '../src/store/repository.ts';
+import type { Repository } from '../src/store/repository.ts';
+import { SqlRepository } from '../src/store/sql-repository.ts';
 import { startKanplan } from './load/processes.ts';
 import { CLIENTS, measure } from './search/measure.ts';
 import { measureOverHttp, warmUpOverHttp } from './search/over-http.ts';
@@ -171,7 +172,7 @@ function requestPath(input: SearchInput): string {
 async function main(): Promise<void> {
   const db = await open();
   await migrate(db);
-  const repo = new Repository(db, createSearchIndexWriter({ baseUrl: BASE }));
+  const repo = new SqlRepository(db, { participants: [createSearchIndexParticipant({ baseUrl: BASE })] });
   await load(db, repo);
   const [{ version }] = await db.query<{ version: string }>('SELECT version()');
   const [{ n }] = await db.query<{ n: string }>('SELECT count(*) AS n FROM resource');

@@ -6,6 +6,7 @@ import type { Conformance } from '../conformance/conformance.ts';
 import type { Repository } from '../store/repository.ts';
 import type { ResourceValidator } from '../validation/validator.ts';
 import type { FhirOperation } from './operations/operation.ts';
+import type { WriteRule } from './writes/write-rule.ts';
 
 /** What a search is asked (answered by src/search/). */
 export interface SearchInput {
@@ -46,6 +47,8 @@ export interface FhirContext {
   /** Definitions, the Kansas package, search parameters and terminology, built once at start. */
   readonly conformance: Conformance;
   readonly validator: ResourceValidator;
+  /** Checked on every create, update, patch and delete, with the previous and next version and the caller (src/fhir/writes/). */
+  readonly writeRules: readonly WriteRule[];
   readonly search: SearchService;
   readonly operations: readonly FhirOperation[];
   readonly logger: Logger;

@@ -16,6 +16,7 @@ import { handleConditionalUpdate, handleUpdate } from './interactions/update.ts'
 import type { OperationCall } from './operations/operation.ts';
 import { MethodNotAllowedError, notFound } from '../outcomes.ts';
 import type { FhirRequest, FhirResponse } from './request.ts';
+import { withStoreOutcome } from './store-outcomes.ts';
 
 function criteriaOf(request: FhirRequest): string {
   return new URLSearchParams(request.query.filter(([name]) => name !== '_format' && name !== '_pretty').map(([n, v]) => [n, v])).toString();
@@ -100,9 +101,18 @@ function smartConfigurationResponse(ctx: FhirContext): FhirResponse {
 
 /**
  * Maps a FHIR REST request to its interaction (https://hl7.org/fhir/R4/http.html). The same
- * entry point serves HTTP requests and the entries of batches and transactions.
+ * entry point serves HTTP requests and the entries of batches and transactions. The store's own
+ * errors become OperationOutcomes here.
  */
 export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  try {
+    return await route(ctx, request);
+  } catch (err) {
+    throw withStoreOutcome(err);
+  }
+}
+
+async function route(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
   const segments = request.path === '' ? [] : request.path.split('/');
   const [first, second, third, fourth] = segments;
   const method = request.method === 'HEAD' ? 'GET' : request.method;

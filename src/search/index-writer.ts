@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
-import type { SqlExecutor } from '../store/database.ts';
-import type { SearchIndexWriter } from '../store/repository.ts';
+import type { SqlExecutor, SqlParam } from '../store/database.ts';
+import type { WriteParticipant } from '../store/write-participant.ts';
 import { extractIndexParts, type ExtractOptions, type IndexedPart, type IndexRows } from './extract.ts';
 import { searchFingerprint } from './parameters.ts';
 
@@ -26,52 +26,45 @@ const TABLES: { readonly [K in keyof IndexRows]: { table: string; columns: reado
 
 export const INDEX_TABLES: readonly string[] = Object.values(TABLES).map((t) => t.table);
 
-/** DELETE statements for every index row of one resource ($1 = resource type, $2 = id). */
-function removeStatements(): string[] {
-  return INDEX_TABLES.map((table) => `DELETE FROM ${table} WHERE resource_type = $1 AND resource_id = $2`);
-}
-
-/** Deletes every index row of one resource, in one statement over all index tables. */
-export async function removeIndexRows(tx: SqlExecutor, resourceType: string, id: string): Promise<void> {
-  await runAsOneStatement(tx, removeStatements(), [resourceType, id]);
-}
-
-/** Data-modifying statements as CTEs of one statement: one round trip. */
-async function runAsOneStatement(tx: SqlExecutor, statements: readonly string[], params: readonly unknown[]): Promise<void> {
-  if (!statements.length) {
-    return;
-  }
-  const [last, ...others] = [...statements].reverse();
-  const sql = others.length ? `WITH ${others.map((s, i) => `i${i} AS (${s})`).join(', ')} ${last}` : last;
-  await tx.query(sql, params as never);
+/** The index rows of one resource to write, and whether it may have rows already. */
+interface IndexedResource {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly replaces: boolean;
+  readonly parts: readonly IndexedPart[];
 }
 
 /**
  * Replaces the index rows of one resource (its own and its contained resources') in one
  * statement; `replace` = it may have rows already. Used by `kanplan reindex`.
  */
-export async function writeIndexRows(tx: SqlExecutor, resource: Resource, replace: boolean, options: ExtractOptions = {}): Promise<void> {
-  const { statements, params } = batchStatements([{ resource, replace, parts: extractIndexParts(resource, options) }], 1);
-  await runAsOneStatement(tx, statements, params);
+export async function writeIndexRows(tx: SqlExecutor, resource: Resource & { id: string }, replace: boolean, options: ExtractOptions = {}): Promise<void> {
+  const params: SqlParam[] = [];
+  const bind = (value: SqlParam): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const [last, ...others] = batchStatements([{ resourceType: resource.resourceType, id: resource.id, replaces: replace, parts: extractIndexParts(resource, options) }], bind).reverse();
+  // Data-modifying statements as CTEs of one statement: one round trip.
+  await tx.query(others.length ? `WITH ${others.map((statement, i) => `i${i} AS (${statement})`).join(', ')} ${last}` : last, params);
 }
 
 /**
- * The SearchIndexWriter the Repository calls inside each write transaction: replaces the
- * resource's index rows with ones extracted by the current search parameters. Pass the server's
- * base URL so that absolute references to this server are indexed as local ones.
+ * The search index as a write participant: with every version a transaction writes, the
+ * resource's old index rows go and rows extracted by the current search parameters come, in the
+ * same statement as the resource row. Pass the server's base URL so that absolute references to
+ * this server are indexed as local ones.
  */
-export function createSearchIndexWriter(options: ExtractOptions = {}): SearchIndexWriter {
+export function createSearchIndexParticipant(options: ExtractOptions = {}): WriteParticipant {
   return {
-    get fingerprint(): string {
+    name: 'search index',
+    get indexHash(): string {
       return searchFingerprint();
     },
-    async remove(tx: SqlExecutor, resourceType: string, id: string): Promise<void> {
-      await removeIndexRows(tx, resourceType, id);
-    },
-    batchStatementsFor(versions, firstParam) {
+    statementsFor(versions, bind) {
       return batchStatements(
-        versions.map(({ resource, replace }) => ({ resource, replace, parts: extractIndexParts(resource, options) })),
-        firstParam,
+        versions.map((version) => ({ ...version, parts: version.resource ? extractIndexParts(version.resource, options) : [] })),
+        bind,
       );
     },
   };
@@ -89,19 +82,15 @@ export function createSearchIndexWriter(options: ExtractOptions = {}): SearchInd
  * and are deleted with the container's, since they share its key.
  */
 function batchStatements(
-  versions: readonly { resource: Resource; replace: boolean; parts: readonly IndexedPart[] }[],
-  firstParam: number,
-): { statements: string[]; params: (readonly (string | null)[])[] } {
-  const params: (readonly (string | null)[])[] = [];
-  const bind = (values: readonly (string | null)[]): string => {
-    params.push(values);
-    return `$${firstParam + params.length - 1}::text[]`;
-  };
-  const replaced = versions.filter((v) => v.replace);
+  versions: readonly IndexedResource[],
+  bind: (value: SqlParam) => string,
+): string[] {
+  const texts = (values: readonly (string | null)[]): string => `${bind(values)}::text[]`;
+  const replaced = versions.filter((v) => v.replaces);
   const statements: string[] = [];
   if (replaced.length > 0) {
-    const replacedTypes = bind(replaced.map((v) => v.resource.resourceType));
-    const replacedIds = bind(replaced.map((v) => v.resource.id as string));
+    const replacedTypes = texts(replaced.map((v) => v.resourceType));
+    const replacedIds = texts(replaced.map((v) => v.id));
     statements.push(
       ...INDEX_TABLES.map(
         (table) => `DELETE FROM ${table} d USING unnest(${replacedTypes}, ${replacedIds}) AS k(resource_type, id)
@@ -112,16 +101,16 @@ function batchStatements(
   for (const key of Object.keys(TABLES) as (keyof IndexRows)[]) {
     const { table, columns, casts } = TABLES[key];
     const owned = versions.flatMap((v) =>
-      v.parts.flatMap((part) => (part.rows[key] as readonly (string | null)[][]).map((row) => ({ resource: v.resource, containedId: part.containedId, row }))),
+      v.parts.flatMap((part) => (part.rows[key] as readonly (string | null)[][]).map((row) => ({ resourceType: v.resourceType, id: v.id, containedId: part.containedId, row }))),
     );
     if (owned.length === 0) {
       continue;
     }
     const refs = [
-      bind(owned.map((o) => o.resource.resourceType)),
-      bind(owned.map((o) => o.resource.id as string)),
-      bind(owned.map((o) => o.containedId)),
-      ...columns.map((_, c) => bind(owned.map((o) => o.row[c]))),
+      texts(owned.map((o) => o.resourceType)),
+      texts(owned.map((o) => o.id)),
+      texts(owned.map((o) => o.containedId)),
+      ...columns.map((_, c) => texts(owned.map((o) => o.row[c]))),
     ];
     const select = columns.map((col, c) => (casts[c] === 'text' ? col : `${col}::${casts[c]}`)).join(', ');
     statements.push(
@@ -129,5 +118,5 @@ function batchStatements(
        SELECT resource_type, resource_id, contained_id, ${select} FROM unnest(${refs.join(', ')}) AS u(resource_type, resource_id, contained_id, ${columns.join(', ')})`,
     );
   }
-  return { statements, params };
+  return statements;
 }

@@ -1,5 +1,5 @@
 /** The search engine's contract with the REST layer (src/fhir/) and the CLI. */
-export { createSearchIndexWriter } from './index-writer.ts';
+export { createSearchIndexParticipant } from './index-writer.ts';
 export { searchResources, findMatchingIds, type SearchInput } from './search.ts';
 export { findMatchingIdsOfMany } from './conditional-matches.ts';
 export { describeSearchParameters, registerSearchParameters } from './parameters.ts';

@@ -45,7 +45,7 @@ export async function reindex(
       );
       for (const row of rows) {
         const resource = JSON.parse(row.content) as Resource;
-        await writeIndexRows(tx, { ...resource, resourceType: row.resource_type, id: row.id } as Resource, true, { baseUrl: options.baseUrl });
+        await writeIndexRows(tx, { ...resource, resourceType: row.resource_type, id: row.id } as Resource & { id: string }, true, { baseUrl: options.baseUrl });
       }
       if (rows.length) {
         await tx.query(

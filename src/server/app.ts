@@ -130,7 +130,7 @@ export function createApp(services: AppServices): express.Express {
   app.get('/readyz', async (_req, res) => {
     try {
       if (!services.isAccepting()) throw new Error('shutting down');
-      await db.query('SELECT 1');
+      await ctx.repo.ping();
       res.json({ status: 'ready', database: db.driver });
     } catch (err) {
       res.status(503).json({ status: 'unavailable', reason: (err as Error).message });

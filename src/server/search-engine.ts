@@ -1,11 +1,11 @@
 import type { SearchService } from '../fhir/context.ts';
-import { createSearchIndexWriter, describeSearchParameters, findMatchingIds, findMatchingIdsOfMany, searchResources } from '../search/index.ts';
-import type { SearchIndexWriter } from '../store/repository.ts';
+import { createSearchIndexParticipant, describeSearchParameters, findMatchingIds, findMatchingIdsOfMany, searchResources } from '../search/index.ts';
+import type { WriteParticipant } from '../store/write-participant.ts';
 
-/** The search engine the server runs with (src/search/). */
-export function searchEngine(baseUrl?: string): SearchService & { indexWriter: SearchIndexWriter } {
+/** The search engine the server runs with (src/search/), and the index it keeps in step with every write. */
+export function searchEngine(baseUrl?: string): SearchService & { indexParticipant: WriteParticipant } {
   return {
-    indexWriter: createSearchIndexWriter({ baseUrl }),
+    indexParticipant: createSearchIndexParticipant({ baseUrl }),
     searchResources,
     findMatchingIds,
     findMatchingIdsOfMany,

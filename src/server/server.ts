@@ -3,12 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { SYSTEM_ACCESS, createTokenVerifier } from '../auth/access.ts';
 import type { Config } from '../config.ts';
-import type { FhirContext, SearchService } from '../fhir/context.ts';
+import type { FhirContext } from '../fhir/context.ts';
+import { validationRule } from '../fhir/writes/validation-rule.ts';
 import { operations } from '../fhir/operations/registry.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { PlannerStatistics } from '../store/planner-statistics.ts';
-import { Repository, type SearchIndexWriter } from '../store/repository.ts';
+import { SqlRepository } from '../store/sql-repository.ts';
 import { loadConformance } from '../conformance/conformance.ts';
 import { loadKansasPackage } from '../conformance/kansas-package.ts';
 import { createResourceValidator } from '../validation/validator.ts';
@@ -38,19 +39,23 @@ export function createLogger(config: Config): Logger {
   return pino({ level: config.logLevel, base: { service: 'kanplan' } });
 }
 
-/** Builds the FHIR context over an open database: validator, search engine, operations, profiles. */
-export function createFhirContext(config: Config, db: Database, logger: Logger): FhirContext {
+/**
+ * Builds the FHIR context over an open database: conformance, validator, search engine, the
+ * write rules and the repository with its write participants, operations, profiles.
+ */
+export function createFhirContext(config: Config, db: Database, logger: Logger, statistics?: PlannerStatistics): FhirContext {
   const conformance = loadConformance();
   const kansas = conformance.kansas;
   // Before the index writer exists: its fingerprint covers the Kansas parameters too.
   registerSearchParameters(kansas.searchParameters);
-  const search: SearchService & { indexWriter: SearchIndexWriter } = searchEngine(config.baseUrl);
+  const search = searchEngine(config.baseUrl);
   return {
-    repo: new Repository(db, search.indexWriter),
+    repo: new SqlRepository(db, { participants: [search.indexParticipant], statistics }),
     access: SYSTEM_ACCESS,
     config,
     conformance,
     validator: createResourceValidator({ validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile }),
+    writeRules: [validationRule],
     search,
     operations,
     logger,
@@ -60,8 +65,7 @@ export function createFhirContext(config: Config, db: Database, logger: Logger):
 
 /** The example plans (bundles/documents/) on a database that holds no patient yet. */
 async function loadDemoData(ctx: FhirContext, logger: Logger): Promise<void> {
-  const [anyPatient] = await ctx.repo.db.query("SELECT 1 FROM resource WHERE resource_type = 'Patient' LIMIT 1");
-  if (anyPatient) return;
+  if (await ctx.repo.everStored('Patient')) return;
   const results = await importExampleDocuments(ctx);
   const failed = results.filter((result) => !result.ok);
   logger.info({ documents: results.length - failed.length }, 'demo data loaded from bundles/documents');
@@ -86,9 +90,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // With PORT=0 (tests) the base URL is known only once the port is bound.
   const { port } = server.address() as AddressInfo;
   const url = config.port === 0 ? config.baseUrl.replace(/:\d+(?=\/|$)/, `:${port}`) : config.baseUrl;
-  const ctx = createFhirContext({ ...config, baseUrl: url }, db, logger);
   const statistics = (await PlannerStatistics.needed(db)) ? new PlannerStatistics(db, logger) : undefined;
-  ctx.repo.keepStatistics(statistics);
+  const ctx = createFhirContext({ ...config, baseUrl: url }, db, logger, statistics);
   // The CapabilityStatement names each operation by its OperationDefinition's canonical URL; the
   // kanplan ones ($import-document, $document, $render) resolve only if they are stored here
   // (https://hl7.org/fhir/R4/capabilitystatement-definitions.html#CapabilityStatement.rest.resource.operation.definition).

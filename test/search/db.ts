@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { openDatabase, type Database, type SqlParam } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrate.ts';
-import { Repository } from '../../src/store/repository.ts';
-import { createSearchIndexWriter } from '../../src/search/index.ts';
+import type { Repository } from '../../src/store/repository.ts';
+import { SqlRepository } from '../../src/store/sql-repository.ts';
+import { createSearchIndexParticipant } from '../../src/search/index.ts';
 
 /** Every storage test runs on PGlite, and on PostgreSQL too when TEST_DATABASE_URL is set. */
 export const searchTestDatabases: ('pglite' | 'postgres')[] = process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
@@ -16,7 +17,7 @@ export async function openSearchTestDatabase(kind: 'pglite' | 'postgres'): Promi
   if (kind === 'pglite') {
     const db = await openDatabase({});
     await migrate(db);
-    return { db, repo: new Repository(db, createSearchIndexWriter({ baseUrl: 'http://example.org/fhir' })), close: () => db.close() };
+    return { db, repo: new SqlRepository(db, { participants: [createSearchIndexParticipant({ baseUrl: 'http://example.org/fhir' })] }), close: () => db.close() };
   }
   const url = process.env.TEST_DATABASE_URL as string;
   const schema = `t_search_${randomBytes(5).toString('hex')}`;
@@ -27,7 +28,7 @@ export async function openSearchTestDatabase(kind: 'pglite' | 'postgres'): Promi
   await migrate(db);
   return {
     db,
-    repo: new Repository(db, createSearchIndexWriter({ baseUrl: 'http://example.org/fhir' })),
+    repo: new SqlRepository(db, { participants: [createSearchIndexParticipant({ baseUrl: 'http://example.org/fhir' })] }),
     async close() {
       await db.close();
       await admin.exec(`DROP SCHEMA ${schema} CASCADE`);

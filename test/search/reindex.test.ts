@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Bundle, CarePlan, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSearchIndexWriter, reindex } from '../../src/search/index.ts';
+import { createSearchIndexParticipant, reindex } from '../../src/search/index.ts';
 import { searchFingerprint } from '../../src/search/parameters.ts';
 import { openDatabase, type Database } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrate.ts';
-import { Repository } from '../../src/store/repository.ts';
+import type { Repository } from '../../src/store/repository.ts';
+import { SqlRepository } from '../../src/store/sql-repository.ts';
 import { http, startTestServer, testDatabases, type TestServer } from '../harness.ts';
 import { openSearchTestDatabase, searchTestDatabases } from './db.ts';
 import { BASE, loadFixtures, matchIds, search } from './fixtures.ts';
@@ -103,7 +104,7 @@ describe('kanplan reindex command', () => {
     const db = await openDatabase({ dataDir });
     try {
       await migrate(db);
-      const repo = new Repository(db, createSearchIndexWriter({ baseUrl: 'http://localhost:8080/fhir' }));
+      const repo = new SqlRepository(db, { participants: [createSearchIndexParticipant({ baseUrl: 'http://localhost:8080/fhir' })] });
       for (let i = 0; i < 5; i++) {
         await repo.update({ resourceType: 'Patient', id: `cli-${i}`, gender: 'female' });
       }

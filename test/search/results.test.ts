@@ -1,8 +1,9 @@
 import type { Bundle, OperationOutcome, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { searchResources } from '../../src/search/index.ts';
+import { createSearchIndexParticipant, searchResources } from '../../src/search/index.ts';
 import type { Database } from '../../src/store/database.ts';
-import { Repository } from '../../src/store/repository.ts';
+import type { Repository } from '../../src/store/repository.ts';
+import { SqlRepository } from '../../src/store/sql-repository.ts';
 import { countingStatements, openSearchTestDatabase, searchTestDatabases } from './db.ts';
 import { BASE, loadFixtures, matchIds, search } from './fixtures.ts';
 
@@ -224,7 +225,7 @@ describe.each(searchTestDatabases)('search results on %s', (kind) => {
 
   it('selects the page and the first round of includes in one statement, from the page rows only', async () => {
     const db = countingStatements(database);
-    const counted = new Repository(db, repo.indexer);
+    const counted = new SqlRepository(db, { participants: [createSearchIndexParticipant({ baseUrl: BASE })] });
     // Two matches, a page of one: the second match is read (it tells that a next page exists)
     // but its Task is not included.
     const bundle = await search(counted, 'CarePlan', [['_id', 'cp1,cp2'], ['_count', '1'], ['_revinclude', 'Task:focus'], ['_include', 'CarePlan:subject']]);

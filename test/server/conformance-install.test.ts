@@ -2,8 +2,9 @@ import type { CodeSystem } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { installConformanceResources } from '../../src/server/conformance-install.ts';
 import type { Database } from '../../src/store/database.ts';
-import { Repository } from '../../src/store/repository.ts';
-import { createSearchIndexWriter } from '../../src/search/index.ts';
+import type { Repository } from '../../src/store/repository.ts';
+import { SqlRepository } from '../../src/store/sql-repository.ts';
+import { createSearchIndexParticipant } from '../../src/search/index.ts';
 import { loadBaseDefinitions } from '../../src/conformance/base-definitions.ts';
 import { openTestDatabase, testDatabases } from '../harness.ts';
 
@@ -22,7 +23,7 @@ describe.each(testDatabases)('conformance resource installation on %s', (kind) =
   beforeAll(async () => {
     loadBaseDefinitions();
     db = await openTestDatabase(kind);
-    repo = new Repository(db, createSearchIndexWriter());
+    repo = new SqlRepository(db, { participants: [createSearchIndexParticipant()] });
   });
   afterAll(async () => {
     await db?.close();

@@ -1,6 +1,8 @@
 import type { Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createSearchIndexParticipant } from '../../src/search/index.ts';
 import { PlannerStatistics } from '../../src/store/planner-statistics.ts';
+import { SqlRepository } from '../../src/store/sql-repository.ts';
 import { openSearchTestDatabase, searchTestDatabases } from '../search/db.ts';
 
 describe.each(searchTestDatabases)('planner statistics on %s', (kind) => {
@@ -21,10 +23,10 @@ describe.each(searchTestDatabases)('planner statistics on %s', (kind) => {
 
   test('committed writes past the threshold ANALYZE the resource and index tables, and fewer do not', async () => {
     const statistics = new PlannerStatistics(store.db);
-    store.repo.keepStatistics(statistics);
+    const kept = new SqlRepository(store.db, { participants: [createSearchIndexParticipant()], statistics });
     const writePatients = async (count: number, batch: number): Promise<void> => {
       for (let i = 0; i < count; i += batch) {
-        await store.repo.transaction(async (repo) => {
+        await kept.transaction(async (repo) => {
           for (let j = 0; j < batch; j++) await repo.create({ resourceType: 'Patient', gender: 'other' } as Patient);
         });
       }

@@ -1,7 +1,8 @@
 import type { Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Repository } from '../../src/store/repository.ts';
-import { searchResources } from '../../src/search/index.ts';
+import { SqlRepository } from '../../src/store/sql-repository.ts';
+import { createSearchIndexParticipant, searchResources } from '../../src/search/index.ts';
+import { ConcurrentCreateError } from '../../src/store/store-errors.ts';
 import { countingStatements, openSearchTestDatabase, searchTestDatabases } from '../search/db.ts';
 
 describe.each(searchTestDatabases)('a create outside a transaction on %s', (kind) => {
@@ -15,7 +16,7 @@ describe.each(searchTestDatabases)('a create outside a transaction on %s', (kind
 
   test('is one statement that writes the resource, its history and index rows under a transaction number of its own', async () => {
     const db = countingStatements(store.db);
-    const repo = new Repository(db, store.repo.indexer);
+    const repo = new SqlRepository(db, { participants: [createSearchIndexParticipant({ baseUrl: 'http://example.org/fhir' })] });
     const a = await repo.create({ resourceType: 'Patient', birthDate: '1931-07-04' } as Patient);
     const b = await repo.create({ resourceType: 'Patient', birthDate: '1931-07-04' } as Patient);
     expect(db.statements).toBe(2);
@@ -30,9 +31,9 @@ describe.each(searchTestDatabases)('a create outside a transaction on %s', (kind
     expect(found.entry?.map((e) => e.resource?.id).sort()).toEqual([a.id, b.id].sort());
   });
 
-  test('of an id already taken is a 409 and writes nothing', async () => {
+  test('of an id already taken fails as a concurrent create and writes nothing', async () => {
     await store.repo.create({ resourceType: 'Patient', gender: 'other' } as Patient, 'taken-id');
-    await expect(store.repo.create({ resourceType: 'Patient', gender: 'female' } as Patient, 'taken-id')).rejects.toMatchObject({ status: 409 });
+    await expect(store.repo.create({ resourceType: 'Patient', gender: 'female' } as Patient, 'taken-id')).rejects.toBeInstanceOf(ConcurrentCreateError);
     const history = await store.db.query<{ n: string }>(`SELECT count(*) AS n FROM resource_history WHERE id = 'taken-id'`);
     expect(Number(history[0].n)).toBe(1);
     expect((await store.repo.readCurrent('Patient', 'taken-id'))?.resource).toMatchObject({ gender: 'other' });

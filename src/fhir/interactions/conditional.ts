@@ -9,9 +9,8 @@ import { badRequest, preconditionFailed } from '../../outcomes.ts';
  * creates can both find nothing and both create (medplum/medplum#10177). Here an advisory lock
  * keyed by the criteria serializes requests with the same criteria until commit.
  */
-/** Criteria already locked in a transaction, per transaction-bound Repository. */
-const lockedCriteria = new WeakMap<object, Set<string>>();
 
+/** The lock name of conditional criteria: `Type?criteria`. */
 function lockKey(resourceType: string, criteria: string): string {
   return `${resourceType}?${criteria.replace(/^\?/, '')}`;
 }
@@ -22,14 +21,7 @@ function lockKey(resourceType: string, criteria: string): string {
  * this once for all its conditional entries instead of one round trip per entry.
  */
 export async function lockConditionalCriteria(ctx: FhirContext, criteria: readonly { resourceType: string; criteria: string }[]): Promise<void> {
-  const keys = [...new Set(criteria.map((c) => lockKey(c.resourceType, c.criteria)))].sort();
-  if (keys.length === 0) {
-    return;
-  }
-  await ctx.repo.sql.query('SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k ORDER BY k', [keys]);
-  const locked = lockedCriteria.get(ctx.repo) ?? new Set<string>();
-  keys.forEach((key) => locked.add(key));
-  lockedCriteria.set(ctx.repo, locked);
+  await ctx.repo.lock(criteria.map((c) => lockKey(c.resourceType, c.criteria)));
 }
 
 /** Matches found ahead of time for criteria, keyed like the locks (`Type?criteria`). */
@@ -64,10 +56,7 @@ export async function findConditionalMatches(
   if (query.trim() === '') {
     throw badRequest(`A conditional ${resourceType} interaction needs search criteria, e.g. ${resourceType}?identifier=system|value.`);
   }
-  const key = lockKey(resourceType, query);
-  if (!lockedCriteria.get(ctx.repo)?.has(key)) {
-    await ctx.repo.sql.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
-  }
+  await ctx.repo.lock([lockKey(resourceType, query)]);
   return ctx.search.findMatchingIds(ctx.repo, resourceType, query, limit);
 }
 

@@ -1,13 +1,19 @@
-import type { Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { FhirContext } from '../context.ts';
 import { informational } from '../../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
+import { writeResource } from '../writes/write-path.ts';
 import { withConditionalMatch } from './conditional.ts';
 import { readCurrentResource, resourceResponse } from './read.ts';
-import { expectResourceBody, validateForWrite, withoutServerMeta } from './resource-body.ts';
+import { expectResourceBody } from './resource-body.ts';
 
 export function locationOf(ctx: FhirContext, resource: Resource): string {
   return `${ctx.config.baseUrl}/${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;
+}
+
+/** The write's notes (warnings from the rules) as the outcome, or one informational issue. */
+export function writeOutcome(notes: readonly OperationOutcomeIssue[], otherwise: string): FhirResponse['outcome'] {
+  return notes.length ? { resourceType: 'OperationOutcome', issue: [...notes] } : informational(otherwise);
 }
 
 /**
@@ -16,15 +22,15 @@ export function locationOf(ctx: FhirContext, resource: Resource): string {
  * for a urn:uuid entry.
  */
 export async function createResource(ctx: FhirContext, body: Resource, id?: string): Promise<FhirResponse> {
-  const { id: _ignored, ...rest } = withoutServerMeta(body);
-  const warnings = validateForWrite(ctx, rest as Resource);
-  const stored = await ctx.repo.create(rest as Resource, id);
+  const result = await writeResource(ctx, { interaction: 'create', resource: body, id });
+  if (result.kind !== 'written') {
+    throw new Error(`a create ended as ${result.kind}`);
+  }
+  const stored = result.resource;
   return {
     ...resourceResponse(stored, 201),
     location: locationOf(ctx, stored),
-    outcome: warnings.length
-      ? { resourceType: 'OperationOutcome', issue: warnings }
-      : informational(`Created ${stored.resourceType}/${stored.id}.`),
+    outcome: writeOutcome(result.notes, `Created ${stored.resourceType}/${stored.id}.`),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { FhirContext } from '../context.ts';
-import { informational, notFound } from '../../outcomes.ts';
+import { informational } from '../../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
-import { parseVersionTag } from '../versioning.ts';
+import { writeResource } from '../writes/write-path.ts';
 import { withConditionalMatch } from './conditional.ts';
 import { assertValidId } from './resource-body.ts';
 
@@ -11,22 +11,15 @@ import { assertValidId } from './resource-body.ts';
  */
 export async function deleteResource(ctx: FhirContext, resourceType: string, id: string, ifMatch?: string): Promise<FhirResponse> {
   assertValidId(id);
-  const expectedVersion = ifMatch === undefined ? undefined : parseVersionTag(ifMatch);
-  return ctx.repo.transaction(async (repo) => {
-    const deleted = await repo.delete(resourceType, id, { expectedVersion });
-    if (deleted) {
-      return {
-        status: 200,
-        etag: `W/"${deleted.versionId}"`,
-        outcome: informational(`Deleted ${resourceType}/${id} (version ${deleted.versionId}).`),
-      };
-    }
-    const current = await repo.readCurrent(resourceType, id);
-    if (!current) {
-      throw notFound(`${resourceType}/${id} does not exist; nothing was deleted.`);
-    }
-    return { status: 200, outcome: informational(`${resourceType}/${id} was already deleted.`) };
-  });
+  const result = await writeResource(ctx, { interaction: 'delete', resourceType, id, ifMatch });
+  if (result.kind === 'deleted') {
+    return {
+      status: 200,
+      etag: `W/"${result.versionId}"`,
+      outcome: informational(`Deleted ${resourceType}/${id} (version ${result.versionId}).`),
+    };
+  }
+  return { status: 200, outcome: informational(`${resourceType}/${id} was already deleted.`) };
 }
 
 export async function handleDelete(ctx: FhirContext, request: FhirRequest, resourceType: string, id: string): Promise<FhirResponse> {

@@ -6,12 +6,13 @@ import {
   parseFhirPathPatchParameters,
 } from '@medplum/core';
 import type { Parameters, Resource } from '@medplum/fhirtypes';
-import { type FhirContext, withRepo } from '../context.ts';
+import type { FhirContext } from '../context.ts';
 import { badRequest, notFound, unsupportedMediaType } from '../../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import { withConditionalMatch } from './conditional.ts';
-import { readCurrentResource } from './read.ts';
-import { updateResource } from './update.ts';
+import { writeResource } from '../writes/write-path.ts';
+import { assertValidId } from './resource-body.ts';
+import { updateResponse } from './update.ts';
 
 /** One RFC 6902 operation as received. */
 interface JsonPatchOperation {
@@ -92,6 +93,7 @@ export function applyPatchBody(resource: Resource, contentType: string | undefin
   );
 }
 
+/** patch: https://hl7.org/fhir/R4/http.html#patch, through the write path (one read under lock; history records PATCH). */
 export async function patchResource(
   ctx: FhirContext,
   resourceType: string,
@@ -100,16 +102,9 @@ export async function patchResource(
   body: unknown,
   ifMatch?: string,
 ): Promise<FhirResponse> {
-  return ctx.repo.transaction(async (repo) => {
-    const scoped = withRepo(ctx, repo);
-    // Locked until commit: a concurrent update cannot slip in between reading and writing.
-    const current = await readCurrentResource(scoped, resourceType, id, true);
-    const patched = applyPatchBody(current, contentType, body);
-    if (patched.resourceType !== resourceType || patched.id !== id) {
-      throw badRequest('A patch may not change resourceType or id.', `${resourceType}.id`);
-    }
-    return updateResource(scoped, patched as Resource & { id: string }, ifMatch);
-  });
+  assertValidId(id);
+  const patch = (current: Resource): Resource => applyPatchBody(current, contentType, body);
+  return updateResponse(ctx, await writeResource(ctx, { interaction: 'patch', resourceType, id, patch, ifMatch }));
 }
 
 export async function handlePatch(ctx: FhirContext, request: FhirRequest, resourceType: string, id: string): Promise<FhirResponse> {

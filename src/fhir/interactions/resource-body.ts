@@ -1,7 +1,5 @@
-import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { hasErrors, rejectionStatus } from '../../validation/validator.ts';
-import type { FhirContext } from '../context.ts';
-import { FhirError, badRequest } from '../../outcomes.ts';
+import type { Resource } from '@medplum/fhirtypes';
+import { badRequest } from '../../outcomes.ts';
 
 /** https://hl7.org/fhir/R4/datatypes.html#id */
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -44,37 +42,4 @@ export function expectResourceBody(body: unknown, resourceType: string, id?: str
     }
   }
   return resource as Resource;
-}
-
-/** Drops the server-managed meta elements a client may not set (versionId, lastUpdated). */
-export function withoutServerMeta<T extends Resource>(resource: T): T {
-  if (!resource.meta) {
-    return resource;
-  }
-  const { versionId: _versionId, lastUpdated: _lastUpdated, ...meta } = resource.meta;
-  return { ...resource, meta: Object.keys(meta).length ? meta : undefined };
-}
-
-/**
- * Validates a resource about to be written (base R4 structure and the Kansas profiles it claims
- * or its type implies). Errors reject the write: 400 when the resource breaks base R4, 422 when
- * only profiles reject it (https://hl7.org/fhir/R4/http.html#update). Warnings are returned for
- * the outcome.
- */
-export function validateForWrite(ctx: FhirContext, resource: Resource): OperationOutcomeIssue[] {
-  const issues = ctx.validator.validate(resource).map(withDiagnostics);
-  if (hasErrors(issues)) {
-    throw new FhirError(rejectionStatus(ctx.validator, resource), issues);
-  }
-  return issues;
-}
-
-/** Every issue says where and what in one line, e.g. "CarePlan.status: Missing required property". */
-function withDiagnostics(issue: OperationOutcomeIssue): OperationOutcomeIssue {
-  if (issue.diagnostics) {
-    return issue;
-  }
-  const where = issue.expression?.[0];
-  const what = issue.details?.text ?? issue.code;
-  return { ...issue, diagnostics: where ? `${where}: ${what}` : what };
 }

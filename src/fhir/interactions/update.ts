@@ -1,40 +1,40 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import type { FhirContext } from '../context.ts';
-import { badRequest, informational } from '../../outcomes.ts';
+import { badRequest } from '../../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
-import { parseVersionTag } from '../versioning.ts';
+import { writeResource, type WriteResult } from '../writes/write-path.ts';
 import { withConditionalMatch } from './conditional.ts';
-import { locationOf } from './create.ts';
+import { locationOf, writeOutcome } from './create.ts';
 import { resourceResponse } from './read.ts';
-import { assertValidId, expectResourceBody, validateForWrite, withoutServerMeta } from './resource-body.ts';
+import { assertValidId, expectResourceBody } from './resource-body.ts';
+
+/** The response to an update or patch: 201 when it created the resource, 200 otherwise. */
+export function updateResponse(ctx: FhirContext, result: WriteResult): FhirResponse {
+  if (result.kind !== 'written' && result.kind !== 'unchanged') {
+    throw new Error(`an update ended as ${result.kind}`);
+  }
+  const stored = result.resource;
+  const created = result.kind === 'written' && result.created;
+  return {
+    ...resourceResponse(stored, created ? 201 : 200),
+    location: created ? locationOf(ctx, stored) : undefined,
+    outcome: writeOutcome(
+      result.notes,
+      result.kind === 'unchanged'
+        ? `${stored.resourceType}/${stored.id} already had this content; version ${stored.meta?.versionId} was kept.`
+        : `${created ? 'Created' : 'Updated'} ${stored.resourceType}/${stored.id} (version ${stored.meta?.versionId}).`,
+    ),
+  };
+}
 
 /**
  * update: https://hl7.org/fhir/R4/http.html#update. Creates the resource when the id is new
  * (update-as-create, 201) and honours If-Match (412 on a stale version).
  */
-export async function updateResource(
-  ctx: FhirContext,
-  body: Resource & { id: string },
-  ifMatch?: string,
-): Promise<FhirResponse> {
+export async function updateResource(ctx: FhirContext, body: Resource & { id: string }, ifMatch?: string): Promise<FhirResponse> {
   assertValidId(body.id);
-  const resource = withoutServerMeta(body);
-  const warnings = validateForWrite(ctx, resource);
-  const expectedVersion = ifMatch === undefined ? undefined : parseVersionTag(ifMatch);
-  const result = await ctx.repo.update(resource, { expectedVersion });
-  const stored = result.resource;
-  return {
-    ...resourceResponse(stored, result.created ? 201 : 200),
-    location: result.created ? locationOf(ctx, stored) : undefined,
-    outcome: warnings.length
-      ? { resourceType: 'OperationOutcome', issue: warnings }
-      : informational(
-          result.unchanged
-            ? `${stored.resourceType}/${stored.id} already had this content; version ${stored.meta?.versionId} was kept.`
-            : `${result.created ? 'Created' : 'Updated'} ${stored.resourceType}/${stored.id} (version ${stored.meta?.versionId}).`,
-        ),
-  };
+  return updateResponse(ctx, await writeResource(ctx, { interaction: 'update', resource: body, ifMatch }));
 }
 
 export async function handleUpdate(ctx: FhirContext, request: FhirRequest, resourceType: string, id: string): Promise<FhirResponse> {

@@ -7,6 +7,7 @@ import type { FhirContext } from '../context.ts';
 import { processBundle } from '../interactions/transaction.ts';
 import { FhirError, outcomeOf, statusOf } from '../../outcomes.ts';
 import { dispatch } from '../router.ts';
+import { withStoreOutcome } from '../store-outcomes.ts';
 
 /**
  * The document operations' view of the server (src/documents/import-document.ts PlanStore):
@@ -44,7 +45,8 @@ export function planStoreOf(ctx: FhirContext): PlanStore {
       try {
         const response = await processBundle(ctx, { method: 'POST', path: '', query: [], headers: {}, body: bundle, contentType: 'application/fhir+json' }, dispatch);
         return response.resource as Bundle;
-      } catch (err) {
+      } catch (thrown) {
+        const err = withStoreOutcome(thrown);
         if (err instanceof FhirError || statusOf(err) < 500) {
           throw new TransactionFailure(statusOf(err), outcomeOf(err));
         }
