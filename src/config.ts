@@ -1,5 +1,17 @@
 import path from 'node:path';
-import type { AuthSettings } from './auth/access.ts';
+
+/** How the server checks access tokens (README, "Authorization"). */
+export interface AuthSettings {
+  readonly mode: 'jwt' | 'off';
+  readonly jwksUrl?: string;
+  readonly keyFile: string;
+  readonly issuer: string;
+  readonly audience: string;
+  /** The external authorization server's token endpoint (SMART discovery); unset: no OAuth discovery. */
+  readonly tokenUrl?: string;
+  /** Its authorization endpoint, for user-facing SMART App Launch. */
+  readonly authorizeUrl?: string;
+}
 
 /** Every setting of the server, read once at start. See README "Configuration". */
 export interface Config {

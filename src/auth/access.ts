@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import { forbidden, unauthorized } from '../outcomes.ts';
+import type { AuthSettings } from '../config.ts';
 import { grants, parseScopes, type Permission, type ScopeGrant } from './scopes.ts';
 import { loadOrCreateSigningKey } from './signing-key.ts';
 
@@ -14,18 +15,6 @@ export const SYSTEM_ACCESS: AccessContext = {
   subject: 'kanplan',
   scopes: [{ context: 'system', resourceType: '*', permissions: new Set<Permission>(['c', 'r', 'u', 'd', 's']) }],
 };
-
-export interface AuthSettings {
-  readonly mode: 'jwt' | 'off';
-  readonly jwksUrl?: string;
-  readonly keyFile: string;
-  readonly issuer: string;
-  readonly audience: string;
-  /** The external authorization server's token endpoint (SMART discovery); unset: no OAuth discovery. */
-  readonly tokenUrl?: string;
-  /** Its authorization endpoint, for user-facing SMART App Launch. */
-  readonly authorizeUrl?: string;
-}
 
 const MAX_REMEMBERED_TOKENS = 10_000;
 

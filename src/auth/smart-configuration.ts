@@ -1,4 +1,4 @@
-import type { AuthSettings } from './access.ts';
+import type { AuthSettings } from '../config.ts';
 
 /**
  * The SMART App Launch discovery document (https://hl7.org/fhir/smart-app-launch/STU2/conformance.html),
