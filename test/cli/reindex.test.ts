@@ -55,5 +55,6 @@ describe('kanplan reindex', () => {
     } finally {
       await db.close();
     }
-  });
+    // Two processes, each opening the embedded database.
+  }, 180_000);
 });
