@@ -11,5 +11,5 @@ const pinned = path.join(root, 'node_modules', 'node', 'bin', 'node');
 const node = existsSync(pinned) ? pinned : process.execPath;
 // A 4 MB young generation: V8's default let it grow to 32-64 MB, and each scavenge then stopped
 // the server for 5-20 ms, the tail of every latency figure (docs/architecture.md, "Garbage collection").
-const result = spawnSync(node, ['--max-semi-space-size=4', path.join(root, 'src', 'cli.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+const result = spawnSync(node, ['--max-semi-space-size=4', path.join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -81,7 +81,7 @@ export async function startKanplan(env: Record<string, string>, extraNodeArgs: s
   const port = await freePort();
   return spawnUntilReady(
     // As `npm start` runs it (package.json), young generation size included.
-    ['--max-semi-space-size=4', ...extraNodeArgs, 'src/cli.ts', 'serve'],
+    ['--max-semi-space-size=4', ...extraNodeArgs, 'src/cli/main.ts', 'serve'],
     { ...process.env, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), BASE_URL: `http://127.0.0.1:${port}/fhir`, LOAD_DEMO_DATA: 'false', ...env },
     (line) => {
       try {

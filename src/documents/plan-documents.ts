@@ -3,6 +3,7 @@ import type { CarePlan, OperationOutcome, OperationOutcomeIssue, Reference, Reso
 import { profileUrl } from './canonical.ts';
 import { mapBspToBundle } from './bsp-to-fhir.ts';
 import { checkDocument, parseDocumentText } from './check-document.ts';
+import { importRankOf } from './import-order.ts';
 import { mapResourcesToBsp } from './fhir-to-bsp.ts';
 import { mapResourcesToIsp } from './fhir-to-isp.ts';
 import { mapResourcesToPcsp } from './fhir-to-pcsp.ts';
@@ -111,7 +112,6 @@ export interface ExampleDocument {
 }
 
 const examplesDirectory = new URL('../../bundles/documents/', import.meta.url);
-const importOrder: Record<DocumentType, number> = { pcsp: 0, bsp: 1, isp: 2 };
 
 function readExamples(subdirectory: string): ExampleDocument[] {
   return readdirSync(new URL(subdirectory, examplesDirectory))
@@ -133,6 +133,6 @@ function readExamples(subdirectory: string): ExampleDocument[] {
  * empty database.
  */
 export function listExampleDocuments(): ExampleDocument[] {
-  const originals = readExamples('').sort((a, b) => importOrder[a.document.documentType] - importOrder[b.document.documentType] || a.file.localeCompare(b.file));
+  const originals = readExamples('').sort((a, b) => importRankOf(a.document.documentType) - importRankOf(b.document.documentType) || a.file.localeCompare(b.file));
   return [...originals, ...readExamples('updates/')];
 }

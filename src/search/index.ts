@@ -3,4 +3,4 @@ export { createSearchIndexParticipant } from './index-writer.ts';
 export { searchResources, findMatchingIds, type SearchInput } from './search.ts';
 export { findMatchingIdsOfMany } from './conditional-matches.ts';
 export { describeSearchParameters, registerSearchParameters } from './parameters.ts';
-export { REINDEX_USAGE, runReindexCommand, reindex } from './reindex.ts';
+export { reindex, type ReindexProgress } from './reindex.ts';

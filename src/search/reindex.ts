@@ -1,7 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { loadConfig } from '../config.ts';
-import { openDatabase, type Database } from '../store/database.ts';
-import { migrate } from '../store/migrate.ts';
+import type { Database } from '../store/database.ts';
 import { forgetCombinationIndexState } from './combination-index.ts';
 import { writeIndexRows } from './index-writer.ts';
 import { searchFingerprint } from './parameters.ts';
@@ -66,46 +64,4 @@ export async function reindex(
   // Searches in this process may use combination indexes now rather than after the recheck delay.
   forgetCombinationIndexState(db);
   return done;
-}
-
-function progressBar(p: ReindexProgress): string {
-  const width = 30;
-  const ratio = p.total ? Math.min(p.done / p.total, 1) : 1;
-  const filled = Math.round(ratio * width);
-  return `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} resources (${Math.round(ratio * 100)}%)`;
-}
-
-export const REINDEX_USAGE = 'kanplan reindex [--all] [--batch N]';
-
-/**
- * `kanplan reindex`: opens the configured database (DATABASE_URL or DATA_DIR), applies pending
- * migrations and rebuilds stale index rows with a progress bar on stderr. Returns the exit code.
- */
-export async function runReindexCommand(args: string[]): Promise<number> {
-  const batchFlag = args.indexOf('--batch');
-  const batchSize = batchFlag >= 0 ? Number(args[batchFlag + 1]) : 500;
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    process.stderr.write(`--batch takes a positive whole number.\nUsage: ${REINDEX_USAGE}\n`);
-    return 2;
-  }
-  const unknown = args.filter((a, i) => a !== '--all' && a !== '--batch' && !(i > 0 && args[i - 1] === '--batch'));
-  if (unknown.length) {
-    process.stderr.write(`Unknown argument ${unknown[0]}.\nUsage: ${REINDEX_USAGE}\n`);
-    return 2;
-  }
-  const config = loadConfig();
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sharedBuffersBytes: config.embeddedSharedBuffersBytes });
-  try {
-    await migrate(db);
-    const done = await reindex(db, {
-      batchSize,
-      all: args.includes('--all'),
-      baseUrl: config.baseUrl,
-      onProgress: (p) => process.stderr.write(progressBar(p)),
-    });
-    process.stderr.write(`\nReindexed ${done} resources with search parameters ${searchFingerprint()}.\n`);
-    return 0;
-  } finally {
-    await db.close();
-  }
 }

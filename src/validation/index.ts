@@ -6,7 +6,7 @@
  *  - loadKansasPackage()                -> every conformance resource in profiles/ (served, listed in the
  *                                          CapabilityStatement, SearchParameters for the search engine)
  *  - runValidateOperation(...)          -> $validate as a pure function
- *  - validateCommand / runValidateCommand -> `kanplan validate FILE...`
+ *  - validateBundleEntries(validator, b) -> a Bundle and each entry's resource, located from the Bundle
  */
 export { loadBaseDefinitions, isKnownResourceType, listResourceTypes } from '../conformance/base-definitions.ts';
 export { KANSAS_CANONICAL_BASE, loadKansasPackage, type ConformanceResource, type KansasPackage } from '../conformance/kansas-package.ts';
@@ -21,4 +21,4 @@ export {
   type ValidationOptions,
 } from './validator.ts';
 export { runValidateOperation, type ValidateOperationInput } from './validate-operation.ts';
-export { runValidateCommand, validateCommand } from './cli-validate.ts';
+export { validateBundleEntries } from './validate-bundle.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainSearch } from '../../src/search/search.ts';
-import { reindex, runReindexCommand } from '../../src/search/index.ts';
+import { reindex } from '../../src/search/index.ts';
 import { searchFingerprint } from '../../src/search/parameters.ts';
 import type { Database } from '../../src/store/database.ts';
 import type { Repository } from '../../src/store/repository.ts';
@@ -41,11 +41,6 @@ describe.each(searchTestDatabases)('search maintenance on %s', (kind) => {
     const all = await reindex(db, { all: true, baseUrl: BASE });
     expect(all).toBeGreaterThan(10);
     expect(matchIds(await search(repo, 'Patient', [['name', 'mull']]))).toEqual(['p1']);
-  });
-
-  it('reindex CLI rejects bad arguments with exit code 2', async () => {
-    expect(await runReindexCommand(['--batch', 'zero'])).toBe(2);
-    expect(await runReindexCommand(['--everything'])).toBe(2);
   });
 
   // With sequential scans priced out, the planner must still find an index path for the

@@ -1,30 +1,12 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import type { Bundle, CarePlan, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSearchIndexParticipant, reindex } from '../../src/search/index.ts';
-import { searchFingerprint } from '../../src/search/parameters.ts';
-import { openDatabase, type Database } from '../../src/store/database.ts';
-import { migrate } from '../../src/store/migrate.ts';
+import { reindex } from '../../src/search/index.ts';
+import type { Database } from '../../src/store/database.ts';
 import type { Repository } from '../../src/store/repository.ts';
-import { SqlRepository } from '../../src/store/sql-repository.ts';
 import { http, startTestServer, testDatabases, type TestServer } from '../harness.ts';
 import { openSearchTestDatabase, searchTestDatabases } from './db.ts';
 import { BASE, loadFixtures, matchIds, search } from './fixtures.ts';
-
-/** Rows indexed by an "older parameter set": another fingerprint, and their token rows lost. */
-async function makeStale(db: Database, resourceType: string): Promise<number> {
-  await db.query('UPDATE resource SET index_hash = $1 WHERE resource_type = $2', ['old-parameters', resourceType]);
-  await db.query('DELETE FROM sp_token WHERE resource_type = $1', [resourceType]);
-  const [{ n }] = await db.query<{ n: string | number }>('SELECT count(*) AS n FROM resource WHERE resource_type = $1 AND NOT deleted', [resourceType]);
-  return Number(n);
-}
-
-async function staleCount(db: Database): Promise<number> {
-  const [{ n }] = await db.query<{ n: string | number }>('SELECT count(*) AS n FROM resource WHERE NOT deleted AND index_hash IS DISTINCT FROM $1', [searchFingerprint()]);
-  return Number(n);
-}
+import { makeStale, staleCount } from './stale-index.ts';
 
 describe.each(searchTestDatabases)('kanplan reindex resumes on %s', (kind) => {
   let db: Database;
@@ -93,50 +75,5 @@ describe.each(testDatabases)('kanplan reindex beside the running server on %s', 
     // Exactly one status row per plan: no rows of the old content left beside the new ones.
     const rows = await server.db.query<{ n: string | number }>("SELECT count(*) AS n FROM sp_token WHERE resource_type = 'CarePlan' AND code = 'status'");
     expect(Number(rows[0].n)).toBe(12);
-  });
-});
-
-describe('kanplan reindex command', () => {
-  let dataDir: string;
-
-  beforeAll(async () => {
-    dataDir = mkdtempSync(`${tmpdir()}/kanplan-reindex-`);
-    const db = await openDatabase({ dataDir });
-    try {
-      await migrate(db);
-      const repo = new SqlRepository(db, { participants: [createSearchIndexParticipant({ baseUrl: 'http://localhost:8080/fhir' })] });
-      for (let i = 0; i < 5; i++) {
-        await repo.update({ resourceType: 'Patient', id: `cli-${i}`, gender: 'female' });
-      }
-      await makeStale(db, 'Patient');
-    } finally {
-      await db.close();
-    }
-  });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-  it('shows a progress bar, reports what it did, and finds nothing left on a second run', async () => {
-    const run = (): { status: number | null; stderr: string } =>
-      spawnSync(process.execPath, ['src/cli.ts', 'reindex', '--batch', '2'], {
-        encoding: 'utf8',
-        env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', BASE_URL: 'http://localhost:8080/fhir', LOG_LEVEL: 'silent' },
-      });
-    const first = run();
-    expect(first.stderr).toContain('\r[..............................] 0/5 resources (0%)');
-    expect(first.stderr).toContain('\r[############..................] 2/5 resources (40%)');
-    expect(first.stderr).toContain('[##############################] 5/5 resources (100%)');
-    expect(first.stderr).toContain(`Reindexed 5 resources with search parameters ${searchFingerprint()}.`);
-    expect(first.status).toBe(0);
-    const second = run();
-    expect(second.status).toBe(0);
-    expect(second.stderr).toContain('Reindexed 0 resources');
-    const db = await openDatabase({ dataDir });
-    try {
-      expect(await staleCount(db)).toBe(0);
-      const rows = await db.query<{ n: string | number }>("SELECT count(*) AS n FROM sp_token WHERE resource_type = 'Patient' AND code = 'gender'");
-      expect(Number(rows[0].n)).toBe(5);
-    } finally {
-      await db.close();
-    }
   });
 });

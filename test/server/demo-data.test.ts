@@ -1,8 +1,11 @@
+import type { Bundle } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
+import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
+import { importExampleDocuments } from '../../src/fhir/operations/import-document.ts';
 import { startServer } from '../../src/server/server.ts';
-import { openTestDatabase } from '../harness.ts';
+import { openTestDatabase, startTestServer } from '../harness.ts';
 
 describe('demo data', () => {
   test('an empty database gets the example plans at start, and a restart does not load them twice', async () => {
@@ -23,6 +26,20 @@ describe('demo data', () => {
       await second.close();
     } finally {
       await db.close();
+    }
+  });
+
+  test('importExampleDocuments loads every example on an empty database', async () => {
+    const server = await startTestServer('pglite');
+    try {
+      const results = await importExampleDocuments(server.server.ctx);
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+      expect(results.map((r) => r.file)).toEqual(listExampleDocuments().map((e) => e.file));
+      const plans = (await server.client.search({ resourceType: 'CarePlan', searchParams: { _summary: 'count' } })) as Bundle;
+      // Eight plan documents (5 PCSP, 1 BSP, 2 ISP) plus one backup plan per PCSP.
+      expect(plans.total).toBe(13);
+    } finally {
+      await server.stop();
     }
   });
 });

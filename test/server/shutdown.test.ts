@@ -51,7 +51,7 @@ async function serve(extraEnv: Record<string, string> = {}): Promise<Served> {
     LOG_LEVEL: 'info',
     ...extraEnv,
   };
-  const child = spawn(process.execPath, ['src/cli.ts', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['src/cli/main.ts', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   await readLog(child, lines, (line) => line.msg === 'kanplan is ready');
   const ready = lines.find((line) => line.msg === 'kanplan is ready') as Served['ready'];

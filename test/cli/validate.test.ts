@@ -1,20 +1,19 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runValidateCommand } from '../../src/validation/cli-validate.ts';
+import { validateCommand } from '../../src/cli/validate.ts';
+import { captureIo, runKanplan } from './command-io.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const examples = join(root, 'bundles', 'examples');
 const scratch = mkdtempSync(join(tmpdir(), 'kanplan-validate-'));
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runValidateCommand(args, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
-  return { code, out, err };
+  const capture = captureIo();
+  const code = await validateCommand.run(args, capture.io);
+  return { code, out: capture.out(), err: capture.err() };
 }
 
 describe('kanplan validate FILE...', () => {
@@ -69,11 +68,21 @@ describe('kanplan validate FILE...', () => {
     expect((await run(notJson)).code).toBe(1);
     expect((await run()).code).toBe(2);
     expect((await run(join(scratch, 'missing.json'))).code).toBe(2);
+    expect((await run('--format', 'xml', warnOnly)).code).toBe(2);
+    expect((await run('--format', warnOnly)).code).toBe(2);
+  });
+
+  it('shows progress on stderr for many files, none with --quiet, while stdout carries only the results', async () => {
+    const shown = await run(join(examples, 'valid'));
+    const quiet = await run('--quiet', join(examples, 'valid'));
+    expect(shown.err).toContain('0/16 files (0%) ks-authorized-service.json\n');
+    expect(shown.err).toContain('16/16 files (100%)\n');
+    expect(quiet.err).toBe('');
+    expect(shown.out).toBe(quiet.out);
   });
 
   it('gives the same exit codes as a process (`kanplan validate`), so scripts and CI can rely on them', () => {
-    const kanplan = (...args: string[]): number | null =>
-      spawnSync(process.execPath, ['src/cli.ts', 'validate', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent' } }).status;
+    const kanplan = (...args: string[]): number | null => runKanplan(['validate', ...args]).status;
     expect(kanplan(join(examples, 'valid', 'ks-patient.json'))).toBe(0);
     expect(kanplan(join(examples, 'invalid', 'ks-patient-missing-medicaid-id.json'))).toBe(1);
     expect(kanplan()).toBe(2);

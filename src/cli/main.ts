@@ -1,0 +1,74 @@
+import { ConfigError } from '../config.ts';
+import { DatabaseInUseError } from '../store/pglite.ts';
+import { processIo, type Command, type CommandIo } from './command.ts';
+import { exportCommand } from './export.ts';
+import { importCommand } from './import.ts';
+import { reindexCommand } from './reindex.ts';
+import { serveCommand } from './serve.ts';
+import { tokenCommand } from './token.ts';
+import { validateCommand } from './validate.ts';
+
+/**
+ * The `kanplan` entry point (bin/kanplan.js, `npm start`, `npm run kanplan`): picks the command
+ * named by the first argument and runs it. A new command is one file in src/cli/ and one line here.
+ */
+export const commands: readonly Command[] = [serveCommand, tokenCommand, importCommand, exportCommand, validateCommand, reindexCommand];
+
+function help(): string {
+  const width = Math.max(...commands.map((command) => command.name.length));
+  return [
+    'kanplan: FHIR R4 server for Kansas LTSS care plans (PCSP, BSP, ISP)',
+    '',
+    'Usage: kanplan <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
+    '',
+    "Run 'kanplan <command> --help' for a command's options.",
+    '',
+    'Settings come from environment variables: PORT, HOST, BASE_URL, DATA_DIR, DATABASE_URL,',
+    'EMBEDDED_SHARED_BUFFERS, MAX_BODY_SIZE, MAX_BUNDLE_ENTRIES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,',
+    'LOG_LEVEL, LOAD_DEMO_DATA, VALIDATE_KANSAS_WITHOUT_PROFILE, PLAN_REVIEW_INTERVAL_MONTHS,',
+    'AUTH_MODE, AUTH_KEY_FILE, AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, AUTH_TOKEN_URL,',
+    'AUTH_AUTHORIZE_URL.',
+    'See README.md.',
+  ].join('\n');
+}
+
+/** Runs `kanplan ARGV...` and returns the exit code: 0 done, 1 failed, 2 misused or misconfigured. */
+export async function main(argv: readonly string[], io: CommandIo = processIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' ? commands.find((command) => command.name === args[0]) : undefined;
+    io.stdout.write(`${topic ? topic.help : help()}\n`);
+    return name ? 0 : 1;
+  }
+  const command = commands.find((candidate) => candidate.name === name);
+  if (!command) {
+    io.stderr.write(`Unknown command ${JSON.stringify(name)}.\n\n${help()}\n`);
+    return 2;
+  }
+  try {
+    return await command.run(args, io);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr.write(`Configuration error: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof DatabaseInUseError) {
+      io.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
