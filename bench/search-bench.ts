@@ -10,8 +10,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { createSearchIndexParticipant, reindex, searchResources } from '../src/search/index.ts';
-import { explainSearch, type SearchInput } from '../src/search/search.ts';
+import { loadConformance } from '../src/conformance/conformance.ts';
+import { createSearchIndexParticipant, explainSearch, reindex, searchResources, type SearchInput } from '../src/search/index.ts';
 import { openDatabase, type Database } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrate.ts';
 import type { Repository } from '../src/store/repository.ts';
@@ -21,6 +21,7 @@ import { CLIENTS, measure } from './search/measure.ts';
 import { measureOverHttp, warmUpOverHttp } from './search/over-http.ts';
 
 const BASE = 'http://localhost:8080/fhir';
+const conformance = loadConformance();
 const PER_MEMBER = 10;
 const PRACTITIONERS = 100;
 
@@ -87,7 +88,7 @@ async function load(db: Database, repo: Repository): Promise<void> {
     process.stderr.write(`reusing ${n} resources\n`);
     // A data set loaded before the search parameters changed (e.g. a new combination index) is
     // reindexed; vacuumed and analyzed either way, as after a load (a migration may have added indexes).
-    const done = await reindex(db, { baseUrl: BASE });
+    const done = await reindex(db, conformance.searchParameters, { baseUrl: BASE });
     process.stderr.write(done ? `reindexed ${done} resources\n` : '');
     await db.exec('VACUUM ANALYZE');
     return;
@@ -172,7 +173,7 @@ function requestPath(input: SearchInput): string {
 async function main(): Promise<void> {
   const db = await open();
   await migrate(db);
-  const repo = new SqlRepository(db, { participants: [createSearchIndexParticipant({ baseUrl: BASE })] });
+  const repo = new SqlRepository(db, { participants: [createSearchIndexParticipant(conformance.searchParameters, { baseUrl: BASE })] });
   await load(db, repo);
   const [{ version }] = await db.query<{ version: string }>('SELECT version()');
   const [{ n }] = await db.query<{ n: string }>('SELECT count(*) AS n FROM resource');
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
   // hot functions only after many calls, which the first few hundred searches pay for.
   const warmup = Number(process.env.BENCH_WARMUP ?? 2000);
   for (let i = 0; i < warmup; i++) {
-    await searchResources(repo, QUERIES[i % QUERIES.length].make());
+    await searchResources(conformance, repo, QUERIES[i % QUERIES.length].make());
   }
   lines.push(
     await measure('baseline: SELECT content FROM resource WHERE (resource_type, id) = PK', iterations, async () => {
@@ -191,19 +192,19 @@ async function main(): Promise<void> {
     }),
   );
   for (const query of QUERIES) {
-    const bundle = await searchResources(repo, query.make());
+    const bundle = await searchResources(conformance, repo, query.make());
     if (!query.check(bundle)) {
       throw new Error(`${query.name} returned an unexpected result: ${JSON.stringify(bundle).slice(0, 300)}`);
     }
     lines.push(
       await measure(query.name, iterations, async () => {
-        await searchResources(repo, query.make());
+        await searchResources(conformance, repo, query.make());
       }),
     );
   }
   const plans = ['', 'Plans:'];
   for (const query of QUERIES) {
-    const plan = await explainSearch(repo, query.make());
+    const plan = await explainSearch(conformance, repo, query.make());
     plans.push('', `${query.name}: ${/Seq Scan on resource\b/.test(plan) ? 'SEQ SCAN OF resource' : 'no sequential scan of resource'}`, '```', plan, '```');
   }
   await db.close();

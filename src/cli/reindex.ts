@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.ts';
+import { loadConformance } from '../conformance/conformance.ts';
 import { reindex } from '../search/reindex.ts';
-import { searchFingerprint } from '../search/parameters.ts';
 import { openDatabase } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { UsageError, defineCommand } from './command.ts';
@@ -25,17 +25,18 @@ export const reindexCommand = defineCommand({
       throw new UsageError('--batch takes a positive whole number.');
     }
     const config = loadConfig();
+    const { searchParameters } = loadConformance();
     const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sharedBuffersBytes: config.embeddedSharedBuffersBytes });
     const progress = createProgressDisplay(io.stderr, { unit: 'resources', quiet: values.quiet });
     let done: number;
     try {
       await migrate(db);
-      done = await reindex(db, { batchSize, all: values.all, baseUrl: config.baseUrl, onProgress: (p) => progress.update(p.done, p.total) });
+      done = await reindex(db, searchParameters, { batchSize, all: values.all, baseUrl: config.baseUrl, onProgress: (p) => progress.update(p.done, p.total) });
     } finally {
       progress.end();
       await db.close();
     }
-    io.stderr.write(`Reindexed ${done} resources with search parameters ${searchFingerprint()}.\n`);
+    io.stderr.write(`Reindexed ${done} resources with search parameters ${searchParameters.fingerprint}.\n`);
     return 0;
   },
 });

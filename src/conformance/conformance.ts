@@ -1,5 +1,7 @@
-import { isKnownResourceType, listResourceTypes, loadBaseDefinitions } from './base-definitions.ts';
+import type { SearchParameter } from '@medplum/fhirtypes';
+import { baseSearchParameters, basePatientCompartment, isKnownResourceType, listResourceTypes, loadBaseDefinitions } from './base-definitions.ts';
 import { loadKansasPackage, type KansasPackage } from './kansas-package.ts';
+import { SearchParameterRegistry } from './search-parameters.ts';
 
 /** The concrete R4 resource types this server accepts. */
 export interface ResourceTypes {
@@ -16,13 +18,27 @@ export interface ResourceTypes {
 export interface Conformance {
   readonly kansas: KansasPackage;
   readonly resourceTypes: ResourceTypes;
+  /** The R4 base and Kansas SearchParameters per resource type, FHIRPath parsed. */
+  readonly searchParameters: SearchParameterRegistry;
+}
+
+export interface ConformanceOptions {
+  /** SearchParameters beyond the R4 base and the Kansas ones (a test's own); they win on a shared code. */
+  readonly searchParameters?: readonly SearchParameter[];
 }
 
 /** Loads the base definitions and the Kansas package and builds what is derived from them. */
-export function loadConformance(): Conformance {
+export function loadConformance(options: ConformanceOptions = {}): Conformance {
   loadBaseDefinitions();
+  const kansas = loadKansasPackage();
   return {
-    kansas: loadKansasPackage(),
+    kansas,
     resourceTypes: { isKnown: isKnownResourceType, list: listResourceTypes },
+    searchParameters: new SearchParameterRegistry({
+      // Kansas SearchParameters (profiles/input/) after the base ones, then any given here; later ones win.
+      searchParameters: [...baseSearchParameters(), ...kansas.searchParameters, ...(options.searchParameters ?? [])],
+      resourceTypes: listResourceTypes(),
+      compartments: [basePatientCompartment()],
+    }),
   };
 }

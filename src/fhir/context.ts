@@ -3,31 +3,12 @@ import type { AccessContext } from '../auth/access.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Conformance } from '../conformance/conformance.ts';
+import type { SearchParameterSummary } from '../conformance/search-parameters.ts';
+import type { SearchInput } from '../search/index.ts';
 import type { Repository } from '../store/repository.ts';
 import type { ResourceValidator } from '../validation/validator.ts';
 import type { FhirOperation } from './operations/operation.ts';
 import type { WriteRule } from './writes/write-rule.ts';
-
-/** What a search is asked (answered by src/search/). */
-export interface SearchInput {
-  /** One type for a type search; several, or none for all, for a system search. */
-  readonly resourceTypes: readonly string[];
-  /** Raw name/value pairs from the query string or POST form body, in order. */
-  readonly params: readonly (readonly [string, string])[];
-  readonly compartment?: { readonly resourceType: string; readonly id: string };
-  readonly baseUrl: string;
-  /** Prefer: handling=lenient: ignore bad parameters and report them in an outcome entry. */
-  readonly lenient: boolean;
-  readonly defaultPageSize: number;
-  readonly maxPageSize: number;
-}
-
-export interface SearchParameterSummary {
-  readonly name: string;
-  readonly type: string;
-  readonly definition?: string;
-  readonly documentation?: string;
-}
 
 /** The search engine as the REST layer sees it (implemented in src/search/). */
 export interface SearchService {

@@ -1,12 +1,13 @@
 import type { Database } from '../store/database.ts';
 import type { Repository } from '../store/repository.ts';
-import { COMPOSITE_KEY_TYPES, parseReference } from './extract.ts';
-import { searchFingerprint, searchParamByUrl, searchParamsOf, type SearchParamDef } from './parameters.ts';
+import { COMPOSITE_KEY_TYPES, type SearchParamDef } from '../conformance/search-parameter-definition.ts';
+import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
+import { parseReference } from './references.ts';
 import { splitUnescaped } from './sql.ts';
 
 /**
  * Combination indexes: composite SearchParameters marked as HAPI FHIR's non-unique "combo"
- * parameters (parameters.ts COMBINATION_INDEX_EXTENSION). Their rows in sp_composite hold the
+ * parameters (conformance/search-parameter-definition.ts COMBINATION_INDEX_EXTENSION). Their rows in sp_composite hold the
  * '$'-joined values of several parameters of one resource, so `Task?owner=X&status=requested`
  * reads the rows of one key instead of every Task of the owner, each probed for its status
  * (bench/RESULTS-search.md). Only exact values qualify: a parameter whose value can match more
@@ -28,8 +29,8 @@ export interface CombinationMatch {
 const usableCache = new WeakMap<ReadonlyMap<string, SearchParamDef>, { def: SearchParamDef; components: SearchParamDef[] }[]>();
 
 /** The combination parameters of a type whose components are all key (token, reference, uri) parameters. */
-function combinationsOf(resourceType: string): { def: SearchParamDef; components: SearchParamDef[] }[] {
-  const params = searchParamsOf(resourceType);
+function combinationsOf(parameters: SearchParameterRegistry, resourceType: string): { def: SearchParamDef; components: SearchParamDef[] }[] {
+  const params = parameters.paramsOf(resourceType);
   let found = usableCache.get(params);
   if (!found) {
     found = [];
@@ -37,7 +38,7 @@ function combinationsOf(resourceType: string): { def: SearchParamDef; components
       if (!def.combination || def.components.length < 2) {
         continue;
       }
-      const components = def.components.map((c) => searchParamByUrl(resourceType, c.definition));
+      const components = def.components.map((c) => parameters.paramByUrl(resourceType, c.definition));
       if (components.every((c): c is SearchParamDef => c !== undefined && COMPOSITE_KEY_TYPES.has(c.type) && c.type !== 'string')) {
         found.push({ def, components });
       }
@@ -47,8 +48,8 @@ function combinationsOf(resourceType: string): { def: SearchParamDef; components
   return found;
 }
 
-function hasCombinations(resourceType: string): boolean {
-  return combinationsOf(resourceType).length > 0;
+function hasCombinations(parameters: SearchParameterRegistry, resourceType: string): boolean {
+  return combinationsOf(parameters, resourceType).length > 0;
 }
 
 /**
@@ -90,9 +91,14 @@ function componentKey(def: SearchParamDef, raw: string, baseUrl: string): string
  * one exact value each), or undefined. A parameter repeated (AND) is answered once here and its
  * other occurrences by their own tables.
  */
-export function chooseCombination(resourceType: string, filters: readonly (readonly [string, string])[], baseUrl: string): CombinationMatch | undefined {
+export function chooseCombination(
+  parameters: SearchParameterRegistry,
+  resourceType: string,
+  filters: readonly (readonly [string, string])[],
+  baseUrl: string,
+): CombinationMatch | undefined {
   let best: CombinationMatch | undefined;
-  for (const { def, components } of combinationsOf(resourceType)) {
+  for (const { def, components } of combinationsOf(parameters, resourceType)) {
     const covered = new Set<number>();
     const keys: string[] = [];
     for (const component of components) {
@@ -124,8 +130,8 @@ const RECHECK_MS = 10_000;
  * server writes every version with the current parameters. A server of an older version writing
  * to the same database (a rolling upgrade) is the exception docs/search.md "Combination indexes" names.
  */
-export async function combinationIndexesCurrent(repo: Repository, resourceType: string): Promise<boolean> {
-  if (!hasCombinations(resourceType)) {
+export async function combinationIndexesCurrent(parameters: SearchParameterRegistry, repo: Repository, resourceType: string): Promise<boolean> {
+  if (!hasCombinations(parameters, resourceType)) {
     return false;
   }
   let perType = currentByDatabase.get(repo.db);
@@ -133,7 +139,7 @@ export async function combinationIndexesCurrent(repo: Repository, resourceType: 
     perType = new Map();
     currentByDatabase.set(repo.db, perType);
   }
-  const fingerprint = searchFingerprint();
+  const fingerprint = parameters.fingerprint;
   const cacheKey = `${fingerprint}\t${resourceType}`;
   const known = perType.get(cacheKey);
   if (known && (known.current || Date.now() - known.checkedAt < RECHECK_MS)) {

@@ -1,6 +1,42 @@
+import type { Conformance } from '../conformance/conformance.ts';
+import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
+import { badRequest } from '../outcomes.ts';
 import type { Repository } from '../store/repository.ts';
-import { searchParam } from './parameters.ts';
-import { findMatchingIds } from './search.ts';
+import { searchTarget } from './condition-target.ts';
+import { RESULT_PARAMS, isIncludeName } from './parse-search.ts';
+import { SqlBuilder } from './sql.ts';
+import { whereClause } from './where-clause.ts';
+
+/**
+ * Ids of current resources of one type matching a search query string (the part after `?`), for
+ * conditional create/update/delete and conditional references. Runs in the caller's transaction.
+ */
+export async function findMatchingIds(conformance: Conformance, repo: Repository, resourceType: string, query: string, limit: number): Promise<string[]> {
+  if (!conformance.resourceTypes.isKnown(resourceType)) {
+    throw badRequest(`${resourceType} is not an R4 resource type.`);
+  }
+  const target = searchTarget([resourceType]);
+  const filters: [string, string][] = [];
+  for (const [name, value] of new URLSearchParams(query.replace(/^\?/, ''))) {
+    if (RESULT_PARAMS.has(name) || isIncludeName(name)) {
+      continue;
+    }
+    filters.push([name, value]);
+  }
+  if (!filters.length) {
+    throw badRequest(`The conditional search '${resourceType}?${query}' has no search parameters; name at least one, e.g. identifier=system|value.`);
+  }
+  const q = new SqlBuilder();
+  const where = whereClause(
+    conformance,
+    q,
+    { resourceTypes: [resourceType], params: filters, baseUrl: '', lenient: false, defaultPageSize: limit, maxPageSize: limit },
+    target,
+    filters,
+  );
+  const rows = await repo.sql.query<{ id: string }>(`SELECT r.id FROM resource r WHERE ${where} ORDER BY r.id LIMIT ${q.bind(limit)}`, q.params);
+  return rows.map((row) => row.id);
+}
 
 /** One conditional search: a resource type and the query after `?`. */
 export interface MatchCriteria {
@@ -20,11 +56,11 @@ interface TokenCriteria {
  * (`identifier=https://…|PCSP-1`) have this form; it means the same as tokenPredicate's
  * `system = … AND value = …` (https://hl7.org/fhir/R4/search.html#token).
  */
-function asTokenCriteria({ resourceType, query }: MatchCriteria): TokenCriteria | undefined {
+function asTokenCriteria(parameters: SearchParameterRegistry, { resourceType, query }: MatchCriteria): TokenCriteria | undefined {
   const pairs = [...new URLSearchParams(query.replace(/^\?/, ''))];
   if (pairs.length !== 1) return undefined;
   const [[name, raw]] = pairs;
-  const def = /^_|[:.]/.test(name) ? undefined : searchParam(resourceType, name);
+  const def = /^_|[:.]/.test(name) ? undefined : parameters.param(resourceType, name);
   if (def?.type !== 'token' || /[,\\$]/.test(raw)) return undefined;
   const parts = raw.split('|');
   if (parts.length !== 2 || parts[0] === '' || parts[1] === '') return undefined;
@@ -36,8 +72,13 @@ function asTokenCriteria({ resourceType, query }: MatchCriteria): TokenCriteria 
  * criteria are answered together in one statement (a document import has ~25 of them, each
  * otherwise a round trip), anything else one search each. Results are in the order of `criteria`.
  */
-export async function findMatchingIdsOfMany(repo: Repository, criteria: readonly MatchCriteria[], limit: number): Promise<string[][]> {
-  const tokens = criteria.map(asTokenCriteria);
+export async function findMatchingIdsOfMany(
+  conformance: Conformance,
+  repo: Repository,
+  criteria: readonly MatchCriteria[],
+  limit: number,
+): Promise<string[][]> {
+  const tokens = criteria.map((c) => asTokenCriteria(conformance.searchParameters, c));
   const batched = tokens.flatMap((token, i) => (token ? [{ i, token }] : []));
   const results: string[][] = criteria.map(() => []);
   if (batched.length > 0) {
@@ -60,7 +101,7 @@ export async function findMatchingIdsOfMany(repo: Repository, criteria: readonly
     }
   }
   for (const [i, token] of tokens.entries()) {
-    if (!token) results[i] = await findMatchingIds(repo, criteria[i].resourceType, criteria[i].query, limit);
+    if (!token) results[i] = await findMatchingIds(conformance, repo, criteria[i].resourceType, criteria[i].query, limit);
   }
   return results;
 }

@@ -1,8 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../outcomes.ts';
 import type { SqlExecutor } from '../store/database.ts';
-import { isKnownResourceType } from '../conformance/base-definitions.ts';
-import { searchParam, searchParamsOf } from './parameters.ts';
+import type { Conformance } from '../conformance/conformance.ts';
 import { SqlBuilder } from './sql.ts';
 
 /**
@@ -22,7 +21,7 @@ export interface IncludeDirective {
 }
 
 /** Parses `Source:param[:Target]` or `*` / `Source:*` of `_include[:iterate]` / `_revinclude[:iterate]`. */
-export function parseInclude(name: string, value: string): IncludeDirective {
+export function parseInclude(conformance: Conformance, name: string, value: string): IncludeDirective {
   const [base, modifier] = name.split(':');
   if (modifier !== undefined && modifier !== 'iterate' && modifier !== 'recurse') {
     throw badRequest(`${name}: the only modifier of ${base} is :iterate.`, name);
@@ -33,17 +32,17 @@ export function parseInclude(name: string, value: string): IncludeDirective {
     return { reverse, iterate, sourceType: '*', codes: [], text: value };
   }
   const [sourceType, code, targetType] = value.split(':');
-  if (!sourceType || !code || !isKnownResourceType(sourceType)) {
+  if (!sourceType || !code || !conformance.resourceTypes.isKnown(sourceType)) {
     throw badRequest(`${name}=${value}: use ${base}=SourceType:reference-parameter[:TargetType], e.g. ${reverse ? 'Task:focus' : 'CarePlan:subject'}.`, name);
   }
-  if (targetType !== undefined && !isKnownResourceType(targetType)) {
+  if (targetType !== undefined && !conformance.resourceTypes.isKnown(targetType)) {
     throw badRequest(`${name}=${value}: ${targetType} is not a resource type.`, name);
   }
   let codes: string[];
   if (code === '*') {
-    codes = [...searchParamsOf(sourceType).values()].filter((d) => d.type === 'reference').map((d) => d.code);
+    codes = [...conformance.searchParameters.paramsOf(sourceType).values()].filter((d) => d.type === 'reference').map((d) => d.code);
   } else {
-    const def = searchParam(sourceType, code);
+    const def = conformance.searchParameters.param(sourceType, code);
     if (!def || def.type !== 'reference') {
       throw badRequest(`${name}=${value}: ${code} is not a reference search parameter of ${sourceType}.`, name);
     }
@@ -69,7 +68,7 @@ export interface IncludeResult {
  * Resolves the directives for the matched resources: non-iterate directives on the matches,
  * iterate directives repeatedly on everything included so far (at most `maxRounds` rounds).
  * `firstRound`, when given, holds each directive's rows for the matches already (selected by the
- * page statement itself, see `withFirstIncludeRound` in search.ts), so the first round costs no statement.
+ * page statement itself, see `withFirstIncludeRound` in page-query.ts), so the first round costs no statement.
  */
 export async function resolveIncludes(
   sql: SqlExecutor,

@@ -1,8 +1,9 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { SqlExecutor, SqlParam } from '../store/database.ts';
 import type { WriteParticipant } from '../store/write-participant.ts';
-import { extractIndexParts, type ExtractOptions, type IndexedPart, type IndexRows } from './extract.ts';
-import { searchFingerprint } from './parameters.ts';
+import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
+import { extractIndexParts, type ExtractOptions, type IndexedPart } from './extract.ts';
+import type { IndexRows } from './index-rows.ts';
 
 /** Index tables and their value columns (a fixed whitelist: these names go into SQL text). */
 const TABLES: { readonly [K in keyof IndexRows]: { table: string; columns: readonly string[]; casts: readonly string[] } } = {
@@ -38,32 +39,36 @@ interface IndexedResource {
  * Replaces the index rows of one resource (its own and its contained resources') in one
  * statement; `replace` = it may have rows already. Used by `kanplan reindex`.
  */
-export async function writeIndexRows(tx: SqlExecutor, resource: Resource & { id: string }, replace: boolean, options: ExtractOptions = {}): Promise<void> {
+export async function writeIndexRows(
+  tx: SqlExecutor,
+  parameters: SearchParameterRegistry,
+  resource: Resource & { id: string },
+  replace: boolean,
+  options: ExtractOptions = {},
+): Promise<void> {
   const params: SqlParam[] = [];
   const bind = (value: SqlParam): string => {
     params.push(value);
     return `$${params.length}`;
   };
-  const [last, ...others] = batchStatements([{ resourceType: resource.resourceType, id: resource.id, replaces: replace, parts: extractIndexParts(resource, options) }], bind).reverse();
+  const [last, ...others] = batchStatements([{ resourceType: resource.resourceType, id: resource.id, replaces: replace, parts: extractIndexParts(parameters, resource, options) }], bind).reverse();
   // Data-modifying statements as CTEs of one statement: one round trip.
   await tx.query(others.length ? `WITH ${others.map((statement, i) => `i${i} AS (${statement})`).join(', ')} ${last}` : last, params);
 }
 
 /**
  * The search index as a write participant: with every version a transaction writes, the
- * resource's old index rows go and rows extracted by the current search parameters come, in the
+ * resource's old index rows go and rows extracted by `parameters` come, in the
  * same statement as the resource row. Pass the server's base URL so that absolute references to
  * this server are indexed as local ones.
  */
-export function createSearchIndexParticipant(options: ExtractOptions = {}): WriteParticipant {
+export function createSearchIndexParticipant(parameters: SearchParameterRegistry, options: ExtractOptions = {}): WriteParticipant {
   return {
     name: 'search index',
-    get indexHash(): string {
-      return searchFingerprint();
-    },
+    indexHash: parameters.fingerprint,
     statementsFor(versions, bind) {
       return batchStatements(
-        versions.map((version) => ({ ...version, parts: version.resource ? extractIndexParts(version.resource, options) : [] })),
+        versions.map((version) => ({ ...version, parts: version.resource ? extractIndexParts(parameters, version.resource, options) : [] })),
         bind,
       );
     },

@@ -1,6 +1,7 @@
-/** The search engine's contract with the REST layer (src/fhir/) and the CLI. */
+/** The search engine's contract with the server (src/server/search-engine.ts), the CLI, tests and benchmarks. */
 export { createSearchIndexParticipant } from './index-writer.ts';
-export { searchResources, findMatchingIds, type SearchInput } from './search.ts';
-export { findMatchingIdsOfMany } from './conditional-matches.ts';
-export { describeSearchParameters, registerSearchParameters } from './parameters.ts';
+export { searchResources } from './searchset.ts';
+export { explainSearch } from './page-query.ts';
+export { findMatchingIds, findMatchingIdsOfMany, type MatchCriteria } from './conditional-matches.ts';
+export type { SearchInput } from './search-request.ts';
 export { reindex, type ReindexProgress } from './reindex.ts';

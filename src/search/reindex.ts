@@ -1,8 +1,8 @@
 import type { Resource } from '@medplum/fhirtypes';
+import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
 import type { Database } from '../store/database.ts';
 import { forgetCombinationIndexState } from './combination-index.ts';
 import { writeIndexRows } from './index-writer.ts';
-import { searchFingerprint } from './parameters.ts';
 
 export interface ReindexProgress {
   readonly done: number;
@@ -10,17 +10,18 @@ export interface ReindexProgress {
 }
 
 /**
- * Rebuilds the index rows of every current resource whose `index_hash` differs from the current
- * search-parameter fingerprint, in batches of one transaction each. Each batch takes its rows
+ * Rebuilds the index rows of every current resource whose `index_hash` differs from the
+ * fingerprint of `parameters`, in batches of one transaction each. Each batch takes its rows
  * with `FOR UPDATE SKIP LOCKED` and re-checks the hash, so a concurrent write (which indexes with
  * the current parameters itself) is never overwritten, the server can stay up, and an interrupted
  * run resumes where it stopped: finished rows already carry the new fingerprint.
  */
 export async function reindex(
   db: Database,
+  parameters: SearchParameterRegistry,
   options: { batchSize?: number; all?: boolean; baseUrl?: string; onProgress?: (p: ReindexProgress) => void } = {},
 ): Promise<number> {
-  const fingerprint = searchFingerprint();
+  const fingerprint = parameters.fingerprint;
   const batchSize = options.batchSize ?? 500;
   if (options.all) {
     await db.query('UPDATE resource SET index_hash = NULL WHERE NOT deleted');
@@ -43,7 +44,7 @@ export async function reindex(
       );
       for (const row of rows) {
         const resource = JSON.parse(row.content) as Resource;
-        await writeIndexRows(tx, { ...resource, resourceType: row.resource_type, id: row.id } as Resource & { id: string }, true, { baseUrl: options.baseUrl });
+        await writeIndexRows(tx, parameters, { ...resource, resourceType: row.resource_type, id: row.id } as Resource & { id: string }, true, { baseUrl: options.baseUrl });
       }
       if (rows.length) {
         await tx.query(

@@ -1,5 +1,6 @@
+import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
 import { badRequest } from '../outcomes.ts';
-import { lookupParam } from './conditions.ts';
+import { lookupParam } from './condition-target.ts';
 import type { SqlBuilder } from './sql.ts';
 
 /** One `_sort` key as SQL: an expression over the resource row `r`, its SQL type and direction. */
@@ -14,7 +15,7 @@ export interface SortKey {
  * Parses `_sort=a,-b` (https://hl7.org/fhir/R4/search.html#sort). Multi-valued parameters sort
  * by their lowest value ascending and their highest value descending.
  */
-export function parseSort(q: SqlBuilder, resourceTypes: readonly string[], value: string): SortKey[] {
+export function parseSort(q: SqlBuilder, parameters: SearchParameterRegistry, resourceTypes: readonly string[], value: string): SortKey[] {
   const keys: SortKey[] = [];
   for (const item of value.split(',')) {
     const descending = item.startsWith('-');
@@ -30,7 +31,7 @@ export function parseSort(q: SqlBuilder, resourceTypes: readonly string[], value
       keys.push({ name: item, expr: 'r.last_updated', sqlType: 'timestamptz', descending });
       continue;
     }
-    const def = lookupParam(resourceTypes, code, code, '_sort');
+    const def = lookupParam(parameters, resourceTypes, code, code, '_sort');
     const agg = descending ? 'max' : 'min';
     const where = (a: string): string =>
       `${a}.resource_type = r.resource_type AND ${a}.resource_id = r.id AND ${a}.code = ${q.bind(code)}`;

@@ -1,14 +1,20 @@
+import type { Conformance } from '../conformance/conformance.ts';
 import type { SearchService } from '../fhir/context.ts';
-import { createSearchIndexParticipant, describeSearchParameters, findMatchingIds, findMatchingIdsOfMany, searchResources } from '../search/index.ts';
+import { createSearchIndexParticipant, findMatchingIds, findMatchingIdsOfMany, searchResources } from '../search/index.ts';
 import type { WriteParticipant } from '../store/write-participant.ts';
 
-/** The search engine the server runs with (src/search/), and the index it keeps in step with every write. */
-export function searchEngine(baseUrl?: string): SearchService & { indexParticipant: WriteParticipant } {
+/**
+ * The search engine the server runs with (src/search/), and the index it keeps in step with every
+ * write, bound to the conformance's search parameters once: the participant writes the index rows
+ * that the searches read.
+ */
+export function createSearchEngine(conformance: Conformance, baseUrl?: string): SearchService & { indexParticipant: WriteParticipant } {
+  const parameters = conformance.searchParameters;
   return {
-    indexParticipant: createSearchIndexParticipant({ baseUrl }),
-    searchResources,
-    findMatchingIds,
-    findMatchingIdsOfMany,
-    describeSearchParameters,
+    indexParticipant: createSearchIndexParticipant(parameters, { baseUrl }),
+    searchResources: (repo, input) => searchResources(conformance, repo, input),
+    findMatchingIds: (repo, resourceType, query, limit) => findMatchingIds(conformance, repo, resourceType, query, limit),
+    findMatchingIdsOfMany: (repo, criteria, limit) => findMatchingIdsOfMany(conformance, repo, criteria, limit),
+    describeSearchParameters: (resourceType) => parameters.describe(resourceType),
   };
 }

@@ -13,11 +13,10 @@ import { SqlRepository } from '../store/sql-repository.ts';
 import { loadConformance } from '../conformance/conformance.ts';
 import { loadKansasPackage } from '../conformance/kansas-package.ts';
 import { createResourceValidator } from '../validation/validator.ts';
-import { registerSearchParameters } from '../search/index.ts';
 import { installConformanceResources } from './conformance-install.ts';
 import { createApp } from './app.ts';
 import { importExampleDocuments } from '../fhir/operations/import-document.ts';
-import { searchEngine } from './search-engine.ts';
+import { createSearchEngine } from './search-engine.ts';
 import { collectStartupGarbage } from './startup-garbage.ts';
 
 export interface RunningServer {
@@ -46,9 +45,7 @@ export function createLogger(config: Config): Logger {
 export function createFhirContext(config: Config, db: Database, logger: Logger, statistics?: PlannerStatistics): FhirContext {
   const conformance = loadConformance();
   const kansas = conformance.kansas;
-  // Before the index writer exists: its fingerprint covers the Kansas parameters too.
-  registerSearchParameters(kansas.searchParameters);
-  const search = searchEngine(config.baseUrl);
+  const search = createSearchEngine(conformance, config.baseUrl);
   return {
     repo: new SqlRepository(db, { participants: [search.indexParticipant], statistics }),
     access: SYSTEM_ACCESS,

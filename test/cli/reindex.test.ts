@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reindexCommand } from '../../src/cli/reindex.ts';
-import { createSearchIndexWriter } from '../../src/search/index.ts';
-import { searchFingerprint } from '../../src/search/parameters.ts';
+import { createSearchIndexParticipant } from '../../src/search/index.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrate.ts';
-import { Repository } from '../../src/store/repository.ts';
+import { SqlRepository } from '../../src/store/sql-repository.ts';
+import { conformance } from '../search/db.ts';
 import { makeStale, staleCount } from '../search/stale-index.ts';
 import { captureIo, runKanplan } from './command-io.ts';
 
@@ -18,7 +18,7 @@ describe('kanplan reindex', () => {
     const db = await openDatabase({ dataDir });
     try {
       await migrate(db);
-      const repo = new Repository(db, createSearchIndexWriter({ baseUrl: 'http://localhost:8080/fhir' }));
+      const repo = new SqlRepository(db, { participants: [createSearchIndexParticipant(conformance.searchParameters, { baseUrl: 'http://localhost:8080/fhir' })] });
       for (let i = 0; i < 5; i++) {
         await repo.update({ resourceType: 'Patient', id: `cli-${i}`, gender: 'female' });
       }
@@ -42,11 +42,11 @@ describe('kanplan reindex', () => {
     // stderr is a pipe here, not a terminal: plain progress lines.
     const first = runKanplan(['reindex', '--batch', '2'], env);
     expect(first.stderr).toContain('0/5 resources (0%)\n2/5 resources (40%)\n4/5 resources (80%)\n5/5 resources (100%)\n');
-    expect(first.stderr).toContain(`Reindexed 5 resources with search parameters ${searchFingerprint()}.`);
+    expect(first.stderr).toContain(`Reindexed 5 resources with search parameters ${conformance.searchParameters.fingerprint}.`);
     expect(first.status).toBe(0);
     const second = runKanplan(['reindex', '--quiet'], env);
     expect(second.status).toBe(0);
-    expect(second.stderr).toBe(`Reindexed 0 resources with search parameters ${searchFingerprint()}.\n`);
+    expect(second.stderr).toBe(`Reindexed 0 resources with search parameters ${conformance.searchParameters.fingerprint}.\n`);
     const db = await openDatabase({ dataDir });
     try {
       expect(await staleCount(db)).toBe(0);

@@ -1,8 +1,11 @@
-import type { Bundle, CarePlan, Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Patient, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findMatchingIds, searchResources } from '../../src/search/index.ts';
+import { loadConformance } from '../../src/conformance/conformance.ts';
+import { createSearchIndexParticipant, findMatchingIds, searchResources } from '../../src/search/index.ts';
+import type { Database } from '../../src/store/database.ts';
 import type { Repository } from '../../src/store/repository.ts';
-import { openSearchTestDatabase, searchTestDatabases } from './db.ts';
+import { SqlRepository } from '../../src/store/sql-repository.ts';
+import { conformance, openSearchTestDatabase, searchTestDatabases } from './db.ts';
 
 const BASE = 'http://example.org/fhir';
 
@@ -11,13 +14,15 @@ function ids(bundle: Bundle): string[] {
 }
 
 describe.each(searchTestDatabases)('search basics on %s', (kind) => {
+  let db: Database;
   let repo: Repository;
   let close: () => Promise<void>;
   const search = (type: string, params: [string, string][], lenient = false): Promise<Bundle> =>
-    searchResources(repo, { resourceTypes: [type], params, baseUrl: BASE, lenient, defaultPageSize: 20, maxPageSize: 1000 });
+    searchResources(conformance, repo, { resourceTypes: [type], params, baseUrl: BASE, lenient, defaultPageSize: 20, maxPageSize: 1000 });
 
   beforeAll(async () => {
     const t = await openSearchTestDatabase(kind);
+    db = t.db;
     repo = t.repo;
     close = t.close;
     const put = (r: Resource & { id: string }): Promise<unknown> => repo.update(r);
@@ -42,7 +47,7 @@ describe.each(searchTestDatabases)('search basics on %s', (kind) => {
   });
 
   it('finds conditional matches', async () => {
-    expect(await findMatchingIds(repo, 'Patient', 'identifier=urn:ks:mco|B2', 2)).toEqual(['p2']);
+    expect(await findMatchingIds(conformance, repo, 'Patient', 'identifier=urn:ks:mco|B2', 2)).toEqual(['p2']);
   });
 
   it('rejects unknown parameters', async () => {
@@ -50,5 +55,29 @@ describe.each(searchTestDatabases)('search basics on %s', (kind) => {
     const lenient = await search('CarePlan', [['nonsense', 'x'], ['status', 'active']], true);
     expect(ids(lenient)).toEqual(['cp1']);
     expect(lenient.link?.[0].url).toBe(`${BASE}/CarePlan?status=active`);
+  });
+
+  it('indexes and searches a SearchParameter of a conformance built with it, which the default one does not know', async () => {
+    const nickname: SearchParameter = {
+      resourceType: 'SearchParameter',
+      url: 'https://example.org/fhir/SearchParameter/patient-nickname',
+      name: 'nickname',
+      status: 'active',
+      description: 'A nickname of the patient',
+      code: 'nickname',
+      base: ['Patient'],
+      type: 'string',
+      expression: "Patient.name.where(use = 'nickname').given",
+    };
+    const own = loadConformance({ searchParameters: [nickname] });
+    const ownRepo = new SqlRepository(db, { participants: [createSearchIndexParticipant(own.searchParameters, { baseUrl: BASE })] });
+    await ownRepo.update({ resourceType: 'Patient', id: 'p-nick', name: [{ family: 'Ward', given: ['Beatrice'] }, { use: 'nickname', given: ['Bee'] }] } satisfies Patient);
+    try {
+      const input = { resourceTypes: ['Patient'], params: [['nickname', 'bee']] as [string, string][], baseUrl: BASE, lenient: false, defaultPageSize: 20, maxPageSize: 1000 };
+      expect(ids(await searchResources(own, ownRepo, input))).toEqual(['p-nick']);
+      await expect(search('Patient', [['nickname', 'bee']])).rejects.toMatchObject({ status: 400 });
+    } finally {
+      await ownRepo.delete('Patient', 'p-nick');
+    }
   });
 });

@@ -1,10 +1,9 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reindex } from '../../src/search/index.ts';
-import { explainSearch } from '../../src/search/search.ts';
+import { explainSearch, reindex } from '../../src/search/index.ts';
 import type { Database } from '../../src/store/database.ts';
 import type { Repository } from '../../src/store/repository.ts';
-import { openSearchTestDatabase, searchTestDatabases } from './db.ts';
+import { conformance, openSearchTestDatabase, searchTestDatabases } from './db.ts';
 import { BASE, matchIds, search } from './fixtures.ts';
 
 /** Work-list Tasks of two fictional coordinators in every status pairing. */
@@ -62,7 +61,7 @@ describe.each(searchTestDatabases)('combination index (Task owner + status) on %
   ];
   it.each(answered)('answers owner and status from one index key: %s', async (_, params, expected) => {
     expect(matchIds(await search(repo, 'Task', params))).toEqual(expected);
-    expect(await explainSearch(repo, input(params))).toMatch(/sp_composite/);
+    expect(await explainSearch(conformance, repo, input(params))).toMatch(/sp_composite/);
   });
 
   const ownTables: [string, [string, string][], string[]][] = [
@@ -75,7 +74,7 @@ describe.each(searchTestDatabases)('combination index (Task owner + status) on %
   ];
   it.each(ownTables)('leaves values that can match more than one key to the parameters own tables: %s', async (_, params, expected) => {
     expect(matchIds(await search(repo, 'Task', params))).toEqual(expected);
-    expect(await explainSearch(repo, input(params))).not.toMatch(/sp_composite/);
+    expect(await explainSearch(conformance, repo, input(params))).not.toMatch(/sp_composite/);
   });
 
   it('is a composite parameter of its own too (owner-status=owner$status)', async () => {
@@ -109,10 +108,10 @@ describe.each(searchTestDatabases)('combination index added to a database that h
   it('is not used before kanplan reindex has indexed every Task, so no Task is missed; afterwards it is', async () => {
     const params: [string, string][] = [['owner', 'PractitionerRole/cc-prairie'], ['status', 'requested']];
     expect(matchIds(await search(repo, 'Task', params))).toEqual(['w1', 'w2']);
-    expect(await explainSearch(repo, input(params))).not.toMatch(/sp_composite/);
+    expect(await explainSearch(conformance, repo, input(params))).not.toMatch(/sp_composite/);
 
-    expect(await reindex(db, { baseUrl: BASE })).toBe(TASKS.length);
+    expect(await reindex(db, conformance.searchParameters, { baseUrl: BASE })).toBe(TASKS.length);
     expect(matchIds(await search(repo, 'Task', params))).toEqual(['w1', 'w2']);
-    expect(await explainSearch(repo, input(params))).toMatch(/sp_composite/);
+    expect(await explainSearch(conformance, repo, input(params))).toMatch(/sp_composite/);
   });
 });

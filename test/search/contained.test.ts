@@ -1,11 +1,10 @@
 import type { Bundle, CapabilityStatement, CarePlan, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reindex } from '../../src/search/index.ts';
-import { explainSearch } from '../../src/search/search.ts';
+import { explainSearch, reindex } from '../../src/search/index.ts';
 import type { Database } from '../../src/store/database.ts';
 import type { Repository } from '../../src/store/repository.ts';
 import { startTestServer, testDatabases, type TestServer } from '../harness.ts';
-import { openSearchTestDatabase, searchTestDatabases } from './db.ts';
+import { conformance, openSearchTestDatabase, searchTestDatabases } from './db.ts';
 import { BASE, matchIds, search } from './fixtures.ts';
 
 /** fullUrl and type/id of each match entry, in page order. */
@@ -146,7 +145,7 @@ describe.each(searchTestDatabases)('_contained on %s', (kind) => {
   ] as [[string, string][]][])('EXPLAIN Patient?%j uses indexes, no sequential scan of resource', async (params) => {
     const plan = await repo.transaction(async (tx) => {
       await tx.sql.query('SET LOCAL enable_seqscan = off');
-      return explainSearch(tx, { resourceTypes: ['Patient'], params, baseUrl: BASE, lenient: false, defaultPageSize: 20, maxPageSize: 1000 });
+      return explainSearch(conformance, tx, { resourceTypes: ['Patient'], params, baseUrl: BASE, lenient: false, defaultPageSize: 20, maxPageSize: 1000 });
     });
     expect(plan).not.toMatch(/Seq Scan on resource\b/);
     expect(plan).toMatch(/Index/);
@@ -156,7 +155,7 @@ describe.each(searchTestDatabases)('_contained on %s', (kind) => {
     await db.query("DELETE FROM sp_string WHERE contained_id IS NOT NULL");
     await db.query("UPDATE resource SET index_hash = 'old' WHERE resource_type = 'CarePlan'");
     expect(matchIds(await search(repo, 'Patient', [['name', 'taylor'], ['_contained', 'true']]))).toEqual([]);
-    await reindex(db, { baseUrl: BASE });
+    await reindex(db, conformance.searchParameters, { baseUrl: BASE });
     expect(matchIds(await search(repo, 'Patient', [['name', 'taylor'], ['_contained', 'true']]))).toEqual(['cpA', 'cpC']);
   });
 });

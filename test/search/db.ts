@@ -3,7 +3,11 @@ import { openDatabase, type Database, type SqlParam } from '../../src/store/data
 import { migrate } from '../../src/store/migrate.ts';
 import type { Repository } from '../../src/store/repository.ts';
 import { SqlRepository } from '../../src/store/sql-repository.ts';
+import { loadConformance, type Conformance } from '../../src/conformance/conformance.ts';
 import { createSearchIndexParticipant } from '../../src/search/index.ts';
+
+/** The R4 base and Kansas definitions the search tests index and search with, built once per test file. */
+export const conformance: Conformance = loadConformance();
 
 /** Every storage test runs on PGlite, and on PostgreSQL too when TEST_DATABASE_URL is set. */
 export const searchTestDatabases: ('pglite' | 'postgres')[] = process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
@@ -17,7 +21,7 @@ export async function openSearchTestDatabase(kind: 'pglite' | 'postgres'): Promi
   if (kind === 'pglite') {
     const db = await openDatabase({});
     await migrate(db);
-    return { db, repo: new SqlRepository(db, { participants: [createSearchIndexParticipant({ baseUrl: 'http://example.org/fhir' })] }), close: () => db.close() };
+    return { db, repo: new SqlRepository(db, { participants: [createSearchIndexParticipant(conformance.searchParameters, { baseUrl: 'http://example.org/fhir' })] }), close: () => db.close() };
   }
   const url = process.env.TEST_DATABASE_URL as string;
   const schema = `t_search_${randomBytes(5).toString('hex')}`;
@@ -28,7 +32,7 @@ export async function openSearchTestDatabase(kind: 'pglite' | 'postgres'): Promi
   await migrate(db);
   return {
     db,
-    repo: new SqlRepository(db, { participants: [createSearchIndexParticipant({ baseUrl: 'http://example.org/fhir' })] }),
+    repo: new SqlRepository(db, { participants: [createSearchIndexParticipant(conformance.searchParameters, { baseUrl: 'http://example.org/fhir' })] }),
     async close() {
       await db.close();
       await admin.exec(`DROP SCHEMA ${schema} CASCADE`);

@@ -1,6 +1,7 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { searchResources } from '../../src/search/index.ts';
 import type { Repository } from '../../src/store/repository.ts';
+import { conformance } from './db.ts';
 
 export const BASE = 'http://example.org/fhir';
 
@@ -16,7 +17,7 @@ export function search(
   params: [string, string][],
   options: { lenient?: boolean; pageSize?: number; compartment?: { resourceType: string; id: string } } = {},
 ): Promise<Bundle> {
-  return searchResources(repo, {
+  return searchResources(conformance, repo, {
     resourceTypes: Array.isArray(type) ? type : [type],
     params,
     baseUrl: BASE,

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { explainSearch } from '../../src/search/search.ts';
-import { reindex } from '../../src/search/index.ts';
-import { searchFingerprint } from '../../src/search/parameters.ts';
+import { explainSearch, reindex } from '../../src/search/index.ts';
 import type { Database } from '../../src/store/database.ts';
 import type { Repository } from '../../src/store/repository.ts';
-import { openSearchTestDatabase, searchTestDatabases } from './db.ts';
+import { conformance, openSearchTestDatabase, searchTestDatabases } from './db.ts';
 import { BASE, loadFixtures, matchIds, search } from './fixtures.ts';
 
 describe.each(searchTestDatabases)('search maintenance on %s', (kind) => {
@@ -23,7 +21,7 @@ describe.each(searchTestDatabases)('search maintenance on %s', (kind) => {
 
   it('stores the parameter fingerprint with each resource', async () => {
     const rows = await db.query<{ index_hash: string }>("SELECT index_hash FROM resource WHERE id = 'cp1'");
-    expect(rows[0].index_hash).toBe(searchFingerprint());
+    expect(rows[0].index_hash).toBe(conformance.searchParameters.fingerprint);
   });
 
   it('reindex rebuilds stale rows in batches, resumes, and leaves current rows alone', async () => {
@@ -32,13 +30,13 @@ describe.each(searchTestDatabases)('search maintenance on %s', (kind) => {
     await db.query("DELETE FROM sp_token WHERE resource_type = 'CarePlan'");
     expect(matchIds(await search(repo, 'CarePlan', [['status', 'active']]))).toEqual([]);
     const progress: number[] = [];
-    const done = await reindex(db, { batchSize: 2, baseUrl: BASE, onProgress: (p) => progress.push(p.done) });
+    const done = await reindex(db, conformance.searchParameters, { batchSize: 2, baseUrl: BASE, onProgress: (p) => progress.push(p.done) });
     expect(done).toBe(4);
     expect(progress).toEqual([0, 2, 4]);
     expect(matchIds(await search(repo, 'CarePlan', [['status', 'active']]))).toEqual(['cp1', 'cp3']);
     expect(matchIds(await search(repo, 'CarePlan', [['patient', 'p2']]))).toEqual(['cp2']);
-    expect(await reindex(db, { baseUrl: BASE })).toBe(0);
-    const all = await reindex(db, { all: true, baseUrl: BASE });
+    expect(await reindex(db, conformance.searchParameters, { baseUrl: BASE })).toBe(0);
+    const all = await reindex(db, conformance.searchParameters, { all: true, baseUrl: BASE });
     expect(all).toBeGreaterThan(10);
     expect(matchIds(await search(repo, 'Patient', [['name', 'mull']]))).toEqual(['p1']);
   });
@@ -55,7 +53,7 @@ describe.each(searchTestDatabases)('search maintenance on %s', (kind) => {
   ] as [string, [string, string][]][])('EXPLAIN %s?%j uses indexes, no sequential scan of resource', async (type, params) => {
     const plan = await repo.transaction(async (tx) => {
       await tx.sql.query('SET LOCAL enable_seqscan = off');
-      return explainSearch(tx, { resourceTypes: [type], params, baseUrl: BASE, lenient: false, defaultPageSize: 20, maxPageSize: 1000 });
+      return explainSearch(conformance, tx, { resourceTypes: [type], params, baseUrl: BASE, lenient: false, defaultPageSize: 20, maxPageSize: 1000 });
     });
     expect(plan).not.toMatch(/Seq Scan on resource\b/);
     expect(plan).toMatch(/Index/);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { explainSearch } from '../../src/search/search.ts';
+import { explainSearch } from '../../src/search/index.ts';
 import type { Database } from '../../src/store/database.ts';
 import type { Repository } from '../../src/store/repository.ts';
-import { openSearchTestDatabase, searchTestDatabases } from './db.ts';
+import { conformance, openSearchTestDatabase, searchTestDatabases } from './db.ts';
 import { BASE, matchIds, search } from './fixtures.ts';
 
 /** CarePlans in the data set: enough that walking all of them in key order is visibly worse than the index. */
@@ -43,7 +43,7 @@ describe.each(searchTestDatabases)('search plans at scale on %s', (kind) => {
 
   it('a selective first parameter drives the page query, not a walk over every CarePlan in id order', async () => {
     const params: [string, string][] = [['subject', 'Patient/p77'], ['status', 'active']];
-    const plan = await explainSearch(repo, { resourceTypes: ['CarePlan'], params, baseUrl: BASE, lenient: false, defaultPageSize: 20, maxPageSize: 1000 });
+    const plan = await explainSearch(conformance, repo, { resourceTypes: ['CarePlan'], params, baseUrl: BASE, lenient: false, defaultPageSize: 20, maxPageSize: 1000 });
     // The bad plan reads resource_pkey with only the type as its condition (every CarePlan).
     expect(plan).not.toMatch(/Index Cond: \(resource_type = 'CarePlan'::text\)\s*$/m);
     expect(plan).not.toMatch(/Seq Scan on resource\b/);
@@ -82,7 +82,7 @@ describe.each(searchTestDatabases)('search plans at scale on %s', (kind) => {
     const next = first.link?.find((l) => l.relation === 'next')?.url as string;
     const cursor = new URL(next).searchParams.get('_cursor') as string;
     const params: [string, string][] = [['_count', '10'], ['_cursor', cursor]];
-    const plan = await explainSearch(repo, { resourceTypes: [], params, baseUrl: BASE, lenient: false, defaultPageSize: 20, maxPageSize: 1000 });
+    const plan = await explainSearch(conformance, repo, { resourceTypes: [], params, baseUrl: BASE, lenient: false, defaultPageSize: 20, maxPageSize: 1000 });
     expect(plan).toMatch(/Index Scan using resource_pkey on resource/);
     expect(plan).not.toMatch(/\bSort\b/);
     const second = await search(repo, [], params);

@@ -4,7 +4,7 @@ import { reindex } from '../../src/search/index.ts';
 import type { Database } from '../../src/store/database.ts';
 import type { Repository } from '../../src/store/repository.ts';
 import { http, startTestServer, testDatabases, type TestServer } from '../harness.ts';
-import { openSearchTestDatabase, searchTestDatabases } from './db.ts';
+import { conformance, openSearchTestDatabase, searchTestDatabases } from './db.ts';
 import { BASE, loadFixtures, matchIds, search } from './fixtures.ts';
 import { makeStale, staleCount } from './stale-index.ts';
 
@@ -26,11 +26,11 @@ describe.each(searchTestDatabases)('kanplan reindex resumes on %s', (kind) => {
     const stop = new Error('interrupted');
     // Stopped after the first batch of 2 (as a killed process would be after a commit).
     await expect(
-      reindex(db, { batchSize: 2, baseUrl: BASE, onProgress: (p) => { if (p.done > 0) throw stop; } }),
+      reindex(db, conformance.searchParameters, { batchSize: 2, baseUrl: BASE, onProgress: (p) => { if (p.done > 0) throw stop; } }),
     ).rejects.toBe(stop);
     expect(await staleCount(db)).toBe(1);
     const progress: string[] = [];
-    expect(await reindex(db, { batchSize: 2, baseUrl: BASE, onProgress: (p) => progress.push(`${p.done}/${p.total}`) })).toBe(1);
+    expect(await reindex(db, conformance.searchParameters, { batchSize: 2, baseUrl: BASE, onProgress: (p) => progress.push(`${p.done}/${p.total}`) })).toBe(1);
     expect(progress).toEqual(['0/1', '1/1']);
     expect(await staleCount(db)).toBe(0);
     expect(matchIds(await search(repo, 'Patient', [['gender', 'female,male']]))).toEqual(['p1', 'p2']);
@@ -64,7 +64,7 @@ describe.each(testDatabases)('kanplan reindex beside the running server on %s', 
       await server.client.update({ resourceType: 'CarePlan', id, body: { ...current, status: 'active' } });
       return (await http(server, 'GET', '/CarePlan?status=active&_summary=count')).status;
     });
-    const [done, ...statuses] = await Promise.all([reindex(server.db, { batchSize: 2, baseUrl: server.url }), ...writes]);
+    const [done, ...statuses] = await Promise.all([reindex(server.db, conformance.searchParameters, { batchSize: 2, baseUrl: server.url }), ...writes]);
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(done).toBeLessThanOrEqual(12);
     expect(await staleCount(server.db)).toBe(0);

@@ -4,7 +4,7 @@ import { createSearchIndexParticipant, searchResources } from '../../src/search/
 import type { Database } from '../../src/store/database.ts';
 import type { Repository } from '../../src/store/repository.ts';
 import { SqlRepository } from '../../src/store/sql-repository.ts';
-import { countingStatements, openSearchTestDatabase, searchTestDatabases } from './db.ts';
+import { conformance, countingStatements, openSearchTestDatabase, searchTestDatabases } from './db.ts';
 import { BASE, loadFixtures, matchIds, search } from './fixtures.ts';
 
 /** Code-point order, as the index's "C" collation sorts ('~' after letters stands for "no value"). */
@@ -225,7 +225,7 @@ describe.each(searchTestDatabases)('search results on %s', (kind) => {
 
   it('selects the page and the first round of includes in one statement, from the page rows only', async () => {
     const db = countingStatements(database);
-    const counted = new SqlRepository(db, { participants: [createSearchIndexParticipant({ baseUrl: BASE })] });
+    const counted = new SqlRepository(db, { participants: [createSearchIndexParticipant(conformance.searchParameters, { baseUrl: BASE })] });
     // Two matches, a page of one: the second match is read (it tells that a next page exists)
     // but its Task is not included.
     const bundle = await search(counted, 'CarePlan', [['_id', 'cp1,cp2'], ['_count', '1'], ['_revinclude', 'Task:focus'], ['_include', 'CarePlan:subject']]);
@@ -237,7 +237,7 @@ describe.each(searchTestDatabases)('search results on %s', (kind) => {
   });
 
   it('caps included resources at the maximum page size and says so in an outcome entry', async () => {
-    const bundle = await searchResources(repo, {
+    const bundle = await searchResources(conformance, repo, {
       resourceTypes: ['CarePlan'], params: [['_id', 'cp1'], ['_include', '*']], baseUrl: BASE, lenient: false, defaultPageSize: 1, maxPageSize: 1,
     });
     expect(modeIds(bundle, 'include').length).toBe(1);

@@ -1,5 +1,5 @@
-import { searchFingerprint } from '../../src/search/parameters.ts';
 import type { Database } from '../../src/store/database.ts';
+import { conformance } from './db.ts';
 
 /** Rows indexed by an "older parameter set": another fingerprint, and their token rows lost. */
 export async function makeStale(db: Database, resourceType: string): Promise<number> {
@@ -10,6 +10,6 @@ export async function makeStale(db: Database, resourceType: string): Promise<num
 }
 
 export async function staleCount(db: Database): Promise<number> {
-  const [{ n }] = await db.query<{ n: string | number }>('SELECT count(*) AS n FROM resource WHERE NOT deleted AND index_hash IS DISTINCT FROM $1', [searchFingerprint()]);
+  const [{ n }] = await db.query<{ n: string | number }>('SELECT count(*) AS n FROM resource WHERE NOT deleted AND index_hash IS DISTINCT FROM $1', [conformance.searchParameters.fingerprint]);
   return Number(n);
 }

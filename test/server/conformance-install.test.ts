@@ -4,6 +4,7 @@ import { installConformanceResources } from '../../src/server/conformance-instal
 import type { Database } from '../../src/store/database.ts';
 import type { Repository } from '../../src/store/repository.ts';
 import { SqlRepository } from '../../src/store/sql-repository.ts';
+import { loadConformance } from '../../src/conformance/conformance.ts';
 import { createSearchIndexParticipant } from '../../src/search/index.ts';
 import { loadBaseDefinitions } from '../../src/conformance/base-definitions.ts';
 import { openTestDatabase, testDatabases } from '../harness.ts';
@@ -23,7 +24,7 @@ describe.each(testDatabases)('conformance resource installation on %s', (kind) =
   beforeAll(async () => {
     loadBaseDefinitions();
     db = await openTestDatabase(kind);
-    repo = new SqlRepository(db, { participants: [createSearchIndexParticipant()] });
+    repo = new SqlRepository(db, { participants: [createSearchIndexParticipant(loadConformance().searchParameters)] });
   });
   afterAll(async () => {
     await db?.close();

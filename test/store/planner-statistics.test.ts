@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSearchIndexParticipant } from '../../src/search/index.ts';
 import { PlannerStatistics } from '../../src/store/planner-statistics.ts';
 import { SqlRepository } from '../../src/store/sql-repository.ts';
-import { openSearchTestDatabase, searchTestDatabases } from '../search/db.ts';
+import { conformance, openSearchTestDatabase, searchTestDatabases } from '../search/db.ts';
 
 describe.each(searchTestDatabases)('planner statistics on %s', (kind) => {
   let store: Awaited<ReturnType<typeof openSearchTestDatabase>>;
@@ -23,7 +23,7 @@ describe.each(searchTestDatabases)('planner statistics on %s', (kind) => {
 
   test('committed writes past the threshold ANALYZE the resource and index tables, and fewer do not', async () => {
     const statistics = new PlannerStatistics(store.db);
-    const kept = new SqlRepository(store.db, { participants: [createSearchIndexParticipant()], statistics });
+    const kept = new SqlRepository(store.db, { participants: [createSearchIndexParticipant(conformance.searchParameters)], statistics });
     const writePatients = async (count: number, batch: number): Promise<void> => {
       for (let i = 0; i < count; i += batch) {
         await kept.transaction(async (repo) => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SqlRepository } from '../../src/store/sql-repository.ts';
 import { createSearchIndexParticipant, searchResources } from '../../src/search/index.ts';
 import { ConcurrentCreateError } from '../../src/store/store-errors.ts';
-import { countingStatements, openSearchTestDatabase, searchTestDatabases } from '../search/db.ts';
+import { conformance, countingStatements, openSearchTestDatabase, searchTestDatabases } from '../search/db.ts';
 
 describe.each(searchTestDatabases)('a create outside a transaction on %s', (kind) => {
   let store: Awaited<ReturnType<typeof openSearchTestDatabase>>;
@@ -16,7 +16,7 @@ describe.each(searchTestDatabases)('a create outside a transaction on %s', (kind
 
   test('is one statement that writes the resource, its history and index rows under a transaction number of its own', async () => {
     const db = countingStatements(store.db);
-    const repo = new SqlRepository(db, { participants: [createSearchIndexParticipant({ baseUrl: 'http://example.org/fhir' })] });
+    const repo = new SqlRepository(db, { participants: [createSearchIndexParticipant(conformance.searchParameters, { baseUrl: 'http://example.org/fhir' })] });
     const a = await repo.create({ resourceType: 'Patient', birthDate: '1931-07-04' } as Patient);
     const b = await repo.create({ resourceType: 'Patient', birthDate: '1931-07-04' } as Patient);
     expect(db.statements).toBe(2);
@@ -27,7 +27,7 @@ describe.each(searchTestDatabases)('a create outside a transaction on %s', (kind
     expect(rows.map((row) => row.id)).toEqual([a.id, b.id]);
     expect(rows.every((row) => row.tx === row.history_tx)).toBe(true);
     expect(Number(rows[1].tx)).toBeGreaterThan(Number(rows[0].tx));
-    const found = await searchResources(store.repo, { resourceTypes: ['Patient'], params: [['birthdate', '1931-07-04']], baseUrl: 'http://example.org/fhir', lenient: false, defaultPageSize: 20, maxPageSize: 100 });
+    const found = await searchResources(conformance, store.repo, { resourceTypes: ['Patient'], params: [['birthdate', '1931-07-04']], baseUrl: 'http://example.org/fhir', lenient: false, defaultPageSize: 20, maxPageSize: 100 });
     expect(found.entry?.map((e) => e.resource?.id).sort()).toEqual([a.id, b.id].sort());
   });
 

@@ -1,0 +1,128 @@
+import type { Conformance } from '../conformance/conformance.ts';
+import type { SqlParam } from '../store/database.ts';
+import type { Repository } from '../store/repository.ts';
+import type { SearchTarget } from './condition-target.ts';
+import { containedSource } from './contained-search.ts';
+import { directiveSql } from './include.ts';
+import { decodeCursor, keysetCondition, orderBy, type Cursor } from './paging.ts';
+import { planSearch } from './parse-search.ts';
+import type { ParsedSearch, SearchInput } from './search-request.ts';
+import { parseSort, type SortKey } from './sort.ts';
+import { SqlBuilder } from './sql.ts';
+import { whereClause } from './where-clause.ts';
+
+/** A row of the page statement; the sort keys of a page row come back as text in c0..cn. */
+export interface PageRow {
+  resource_type: string;
+  id: string;
+  content: string;
+  total?: string | number;
+  /** With `_include`/`_revinclude`: 0 for a row of the page, n for a row the n-th directive includes. */
+  part?: number;
+  [key: `c${number}`]: string | null;
+}
+
+/** The number of matches of a search (`_total`, `_summary=count`). */
+export async function countMatches(conformance: Conformance, repo: Repository, input: SearchInput, target: SearchTarget, parsed: ParsedSearch): Promise<number> {
+  const q = new SqlBuilder();
+  const sql =
+    parsed.contained.match === 'false'
+      ? `SELECT count(*) AS n FROM resource r WHERE ${whereClause(conformance, q, input, target, parsed.filters, parsed.useCombinations)}`
+      : `SELECT count(*) AS n FROM (${containedSource(conformance, q, input, target, parsed).sql}) s`;
+  const [row] = await repo.sql.query<{ n: string | number }>(sql, q.params);
+  return Number(row.n);
+}
+
+export interface PageQuery {
+  readonly sql: string;
+  readonly params: SqlParam[];
+  readonly keys: readonly SortKey[];
+  readonly cursor?: Cursor;
+  readonly forward: boolean;
+}
+
+/**
+ * The one SQL statement that selects a page: the filtered resource rows with their sort keys,
+ * continued after the cursor, ordered by (sort keys, resource_type, id), count + 1 rows (the
+ * extra row tells whether there is a next page).
+ */
+export function pageQuery(conformance: Conformance, input: SearchInput, target: SearchTarget, parsed: ParsedSearch, withTotal = false): PageQuery {
+  const q = new SqlBuilder();
+  let source: string;
+  let keys: SortKey[];
+  if (parsed.contained.match === 'false') {
+    const where = whereClause(conformance, q, input, target, parsed.filters, parsed.useCombinations);
+    keys = parsed.sortText ? parseSort(q, conformance.searchParameters, target.resourceTypes, parsed.sortText) : [];
+    const keyColumns = keys.map((key, i) => `, ${key.expr} AS k${i}`).join('');
+    source = `SELECT r.resource_type, r.id, r.content${keyColumns} FROM resource r WHERE ${where}`;
+  } else {
+    ({ sql: source, keys } = containedSource(conformance, q, input, target, parsed));
+  }
+  const cursor: Cursor | undefined = parsed.cursorText ? decodeCursor(parsed.cursorText, keys.length) : undefined;
+  const forward = cursor?.direction !== 'previous';
+  const keyTexts = keys.map((_, i) => `, s.k${i}::text AS c${i}`).join('');
+  const keyset = cursor ? `WHERE ${keysetCondition(q, keys, cursor)}` : '';
+  const limit = q.bind(parsed.count + 1);
+  // On a first page the total comes with the page (a window count over the same rows), saving
+  // a second pass over the index for _total.
+  const total = withTotal ? ', count(*) OVER () AS total' : '';
+  const page = `SELECT s.resource_type, s.id, s.content${keyTexts}${total}
+     FROM (${source}) s
+     ${keyset}
+     ORDER BY ${orderBy(keys, forward)}
+     LIMIT ${limit}`;
+  const sql = parsed.includes.length ? withFirstIncludeRound(q, page, parsed, keys.length, withTotal, input.maxPageSize) : page;
+  return { sql, params: q.params, keys, cursor, forward };
+}
+
+/**
+ * The page statement with the first round of `_include`/`_revinclude` in it: the page's rows
+ * (part 0, in page order) and, for each directive, the resources it includes for the first
+ * `_count` of them (part n), so a search with includes costs one statement, not one plus one
+ * per directive. Later `:iterate` rounds run on their own (resolveIncludes).
+ */
+function withFirstIncludeRound(q: SqlBuilder, page: string, parsed: ParsedSearch, keyCount: number, withTotal: boolean, cap: number): string {
+  const keys = Array.from({ length: keyCount }, (_, i) => `c${i}`);
+  const pageColumns = ['resource_type', 'id', 'content', ...keys, ...(withTotal ? ['total'] : [])].join(', ');
+  const emptyColumns = [...keys.map((k) => `NULL::text AS ${k}`), ...(withTotal ? ['NULL::bigint AS total'] : [])].map((c) => `, ${c}`).join('');
+  // The extra row that only tells whether a next page exists is not a source of includes.
+  const sources = `(SELECT resource_type, id FROM page WHERE ord <= ${q.bind(parsed.count)}) AS src`;
+  const included = parsed.includes.map(
+    (directive, i) => `UNION ALL SELECT ${i + 1} AS part, NULL::bigint AS ord, x.resource_type, x.id, x.content${emptyColumns}
+       FROM (${directiveSql(q, sources, directive, cap + 1)}) x`,
+  );
+  // row_number() over the ordered, limited page numbers its rows in page order.
+  return `WITH page AS MATERIALIZED (SELECT p.*, row_number() OVER () AS ord FROM (${page}) p)
+     SELECT 0 AS part, ord, ${pageColumns} FROM page
+     ${included.join('\n     ')}
+     ORDER BY part, ord`;
+}
+
+/** The rows of a page statement by part: [page rows, rows of directive 1, ...]. */
+export function splitParts(rows: PageRow[], directives: number): PageRow[][] {
+  if (!directives) {
+    return [rows];
+  }
+  const parts: PageRow[][] = Array.from({ length: directives + 1 }, () => []);
+  for (const row of rows) {
+    parts[Number(row.part)].push(row);
+  }
+  return parts;
+}
+
+/** Whether the page query counts the total in a window (a first page, unless `_total=none`). */
+export function firstPageCountsTotal(parsed: ParsedSearch): boolean {
+  return !parsed.cursorText && parsed.total !== 'none';
+}
+
+/**
+ * The PostgreSQL plan of the page query of a search for its parameter values (tests and bench
+ * check it uses indexes). The embedded database runs the statement on its generic plan instead;
+ * test/search/plans.test.ts checks that one through pg_prepared_statements.
+ */
+export async function explainSearch(conformance: Conformance, repo: Repository, input: SearchInput, analyze = false): Promise<string> {
+  const { target, parsed } = await planSearch(conformance, repo, input);
+  const { sql, params } = pageQuery(conformance, input, target, parsed, firstPageCountsTotal(parsed));
+  const rows = await repo.sql.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}${sql}`, params);
+  return rows.map((row) => row['QUERY PLAN']).join('\n');
+}

@@ -1,0 +1,77 @@
+import type { Conformance } from '../conformance/conformance.ts';
+import { chooseCombination } from './combination-index.ts';
+import { compartmentClause } from './compartments.ts';
+import type { ConditionContext, SearchTarget } from './condition-target.ts';
+import { buildCondition } from './conditions.ts';
+import { drivingCondition, type IndexedCondition } from './indexed-conditions.ts';
+import type { SearchInput } from './search-request.ts';
+import { SqlBuilder } from './sql.ts';
+
+/**
+ * The WHERE condition over `resource r` for the filters. `useCombinations`: a search of one
+ * type whose combination indexes are current (planSearch) and may drive the query.
+ */
+export function whereClause(
+  conformance: Conformance,
+  q: SqlBuilder,
+  input: SearchInput,
+  target: SearchTarget,
+  filters: readonly (readonly [string, string])[],
+  useCombinations = false,
+): string {
+  const ctx: ConditionContext = { q, baseUrl: input.baseUrl, conformance };
+  const types = target.resourceTypes;
+  const conditions = ['NOT r.deleted'];
+  if (types.length === 1) {
+    conditions.unshift(`r.resource_type = ${q.bind(types[0])}`);
+  } else if (types.length < conformance.resourceTypes.list().length) {
+    conditions.unshift(`r.resource_type = ANY(${q.bind(types)}::text[])`);
+  }
+  // Every type asked for (system search without _type): no type condition, which is true of every
+  // row anyway. PostgreSQL before 17 cannot use `resource_type = ANY(...)` to page in primary-key
+  // order; the export of a 550,000-resource data set once sorted every page with it (0.7 s a page).
+  if (input.compartment) {
+    conditions.push(compartmentClause(ctx, target, input.compartment));
+  }
+  // _id and _lastUpdated are columns of resource itself.
+  const onRow = (name: string): boolean => /^_(id|lastUpdated)(:|$)/.test(name);
+  const indexed = filters.filter(([name]) => !onRow(name));
+  for (const [name, value] of filters.filter(([name]) => onRow(name))) {
+    conditions.push(buildCondition(ctx, target, name, value));
+  }
+  // Drive from the index: the first plain parameter's rows select candidate ids and the other
+  // parameters are correlated to those ids, so they filter before any resource row is read
+  // (an EXISTS correlated to r could only run after r is joined). See bench/RESULTS.md.
+  const probe: SearchTarget = { resourceTypes: types, typeExpr: "''", idExpr: "''" };
+  // A combination index answering several parameters with one key drives best (combination-index.ts).
+  const combination = useCombinations ? chooseCombination(conformance.searchParameters, types[0], indexed, input.baseUrl) : undefined;
+  const driverIndex = types.length === 1 && !combination
+    ? indexed.findIndex(([name, value]) => drivingCondition({ q: new SqlBuilder(), baseUrl: input.baseUrl, conformance }, probe, name, value) !== undefined)
+    : -1;
+  if (!combination && driverIndex < 0) {
+    for (const [name, value] of indexed) {
+      conditions.push(buildCondition(ctx, target, name, value));
+    }
+    return conditions.join(' AND ');
+  }
+  const inner: SearchTarget = { resourceTypes: types, typeExpr: `${q.bind(types[0])}::text`, idExpr: 'd.resource_id' };
+  const driven = (i: number): boolean => (combination ? combination.covered.has(i) : i === driverIndex);
+  const driver: IndexedCondition = combination
+    ? { table: 'sp_composite', code: combination.code, predicate: `$ALIAS.value = ${q.bind(combination.key)}`, negate: false }
+    : (drivingCondition(ctx, inner, ...indexed[driverIndex]) as IndexedCondition);
+  const innerConditions = [`d.resource_type = ${inner.typeExpr}`, `d.code = ${q.bind(driver.code)}`];
+  if (driver.predicate) {
+    innerConditions.push(`(${driver.predicate.replaceAll('$ALIAS', 'd')})`);
+  }
+  indexed.forEach(([name, value], i) => {
+    if (!driven(i)) {
+      innerConditions.push(buildCondition(ctx, inner, name, value));
+    }
+  });
+  // OFFSET 0 keeps the candidate subquery from being flattened into a semi-join. Flattened,
+  // PostgreSQL misjudges how few rows it yields and may instead walk every resource of the type in
+  // primary-key order to skip the sort (30,000 CarePlans read for 3 matches, 20-30 ms instead of
+  // 0.3 ms; see bench/RESULTS-search.md). Kept apart, it is planned on its own row estimate.
+  conditions.push(`r.id IN (SELECT d.resource_id FROM ${driver.table} d WHERE ${innerConditions.join(' AND ')} OFFSET 0)`);
+  return conditions.join(' AND ');
+}
