@@ -20,7 +20,7 @@ import { splitUnescaped } from './sql.ts';
 export interface CombinationMatch {
   /** The combination parameter's code (sp_composite.code). */
   readonly code: string;
-  /** The component keys joined by '$', as extract.ts writes them. */
+  /** The component keys joined by '$', as composite-rows.ts writes them. */
   readonly key: string;
   /** Positions in the filter list of the parameters it answers. */
   readonly covered: ReadonlySet<number>;
@@ -54,7 +54,7 @@ function hasCombinations(parameters: SearchParameterRegistry, resourceType: stri
 
 /**
  * The key one exact parameter value has in a combination row, or undefined when the value can
- * match other rows too. Token: `code`, `system|code` or `|code` (the forms extract.ts
+ * match other rows too. Token: `code`, `system|code` or `|code` (the forms composite-rows.ts
  * componentKeys writes); reference: `Type/id`, an id when the parameter has one target type,
  * or a URL; uri: the value.
  */

@@ -1,9 +1,15 @@
-import { badRequest, notSupported } from '../outcomes.ts';
 import type { SearchParamDef } from '../conformance/search-parameter-definition.ts';
+import { badRequest, notSupported } from '../outcomes.ts';
 import { anyOf, indexExists, lookupParam, ownRows, parseMissing, type ConditionContext, type SearchTarget } from './condition-target.ts';
 import { checkTargetType, indexedCondition } from './indexed-conditions.ts';
 import { splitUnescaped, unescapeValue } from './sql.ts';
 import { datePredicate, type DateColumns } from './value-conditions.ts';
+
+/**
+ * The condition of one search parameter, by its name: `_id` and `_lastUpdated` on the resource
+ * row, chains and `_has` as joins over sp_reference whose inner condition is again built here, and
+ * every other parameter on its own index table (indexed-conditions.ts).
+ */
 
 /**
  * SQL predicate for one `name=value` pair (repetition = AND is the caller's; comma = OR here).

@@ -3,19 +3,7 @@ import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { loadConformance } from '../../src/conformance/conformance.ts';
 import { expressionFor } from '../../src/conformance/search-parameter-definition.ts';
-
-/** A SearchParameter of a test's own, on top of the R4 base and Kansas ones. */
-const NICKNAME: SearchParameter = {
-  resourceType: 'SearchParameter',
-  url: 'https://example.org/fhir/SearchParameter/patient-nickname',
-  name: 'nickname',
-  status: 'active',
-  description: 'A nickname of the patient',
-  code: 'nickname',
-  base: ['Patient'],
-  type: 'string',
-  expression: "Patient.name.where(use = 'nickname').given",
-};
+import { NICKNAME_PARAMETER as NICKNAME } from './fixtures.ts';
 
 describe('search parameter registry', () => {
   const conformance = loadConformance();

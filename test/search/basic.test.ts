@@ -1,10 +1,11 @@
-import type { Bundle, CarePlan, Patient, Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConformance } from '../../src/conformance/conformance.ts';
 import { createSearchIndexParticipant, findMatchingIds, searchResources } from '../../src/search/index.ts';
 import type { Database } from '../../src/store/database.ts';
 import type { Repository } from '../../src/store/repository.ts';
 import { SqlRepository } from '../../src/store/sql-repository.ts';
+import { NICKNAME_PARAMETER } from '../conformance/fixtures.ts';
 import { conformance, openSearchTestDatabase, searchTestDatabases } from './db.ts';
 
 const BASE = 'http://example.org/fhir';
@@ -58,18 +59,7 @@ describe.each(searchTestDatabases)('search basics on %s', (kind) => {
   });
 
   it('indexes and searches a SearchParameter of a conformance built with it, which the default one does not know', async () => {
-    const nickname: SearchParameter = {
-      resourceType: 'SearchParameter',
-      url: 'https://example.org/fhir/SearchParameter/patient-nickname',
-      name: 'nickname',
-      status: 'active',
-      description: 'A nickname of the patient',
-      code: 'nickname',
-      base: ['Patient'],
-      type: 'string',
-      expression: "Patient.name.where(use = 'nickname').given",
-    };
-    const own = loadConformance({ searchParameters: [nickname] });
+    const own = loadConformance({ searchParameters: [NICKNAME_PARAMETER] });
     const ownRepo = new SqlRepository(db, { participants: [createSearchIndexParticipant(own.searchParameters, { baseUrl: BASE })] });
     await ownRepo.update({ resourceType: 'Patient', id: 'p-nick', name: [{ family: 'Ward', given: ['Beatrice'] }, { use: 'nickname', given: ['Bee'] }] } satisfies Patient);
     try {
