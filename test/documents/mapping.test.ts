@@ -1,12 +1,14 @@
 import type { CarePlan, CareTeam, Condition, Consent, Contract, Extension, Flag, Goal, MedicationRequest, MedicationStatement, Observation, Patient, QuestionnaireResponse, Resource, RiskAssessment, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { codeSystem, extensionUrl, externalSystem, identifierSystem, profileUrl } from '../../src/documents/canonical.ts';
-import { planBspResources } from '../../src/documents/bsp-to-fhir.ts';
-import { planIspResources } from '../../src/documents/isp-to-fhir.ts';
-import { planIdentifier, referenceTo } from '../../src/documents/plan-bundle.ts';
-import { planPcspResources } from '../../src/documents/pcsp-to-fhir.ts';
-import { parseAssessmentQuestionnaires, questionnaireByInstrument } from '../../src/documents/assessment-questionnaires.ts';
-import type { BspDocument, IspDocument, PcspDocument } from '../../src/documents/types.ts';
+import { planBspResources } from '../../src/documents/bsp/bsp-to-fhir.ts';
+import { planIspResources } from '../../src/documents/isp/isp-to-fhir.ts';
+import { planIdentifier, referenceTo } from '../../src/documents/mapping/plan-references.ts';
+import { planPcspResources } from '../../src/documents/pcsp/pcsp-to-fhir.ts';
+import { parseAssessmentQuestionnaires, questionnaireByInstrument } from '../../src/documents/pcsp/assessment-questionnaires.ts';
+import type { BspDocument } from '../../src/documents/bsp/bsp-types.ts';
+import type { IspDocument } from '../../src/documents/isp/isp-types.ts';
+import type { PcspDocument } from '../../src/documents/pcsp/pcsp-types.ts';
 import { readExample } from './examples.ts';
 
 /**

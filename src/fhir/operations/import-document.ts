@@ -1,6 +1,6 @@
 import type { Parameters } from '@medplum/fhirtypes';
-import { importPlanDocument, type ImportResult } from '../../documents/import-document.ts';
-import { listExampleDocuments } from '../../documents/plan-documents.ts';
+import { importPlanDocument, type ImportResult } from '../../documents/import-flow.ts';
+import { listExampleDocuments } from '../../documents/example-documents.ts';
 import type { FhirContext } from '../context.ts';
 import { FhirError, badRequest, outcomeOf } from '../../outcomes.ts';
 import type { FhirOperation } from './operation.ts';

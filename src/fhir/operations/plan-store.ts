@@ -1,7 +1,7 @@
 import type { Bundle, CarePlan, Patient, Resource } from '@medplum/fhirtypes';
 import { identifierSystem } from '../../documents/canonical.ts';
-import { TransactionFailure, planSearchCriteria, type PlanStore } from '../../documents/import-document.ts';
-import { typeAndId } from '../../documents/stored-plan.ts';
+import { TransactionFailure, planSearchCriteria, type PlanStore } from '../../documents/import-flow.ts';
+import { typeAndId } from '../../documents/mapping/stored-plan.ts';
 import { assertAllowed } from '../../auth/access.ts';
 import type { FhirContext } from '../context.ts';
 import { processBundle } from '../interactions/transaction.ts';
