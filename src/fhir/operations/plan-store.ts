@@ -10,7 +10,7 @@ import { dispatch } from '../router.ts';
 import { withStoreOutcome } from '../store-outcomes.ts';
 
 /**
- * The document operations' view of the server (src/documents/import-document.ts PlanStore):
+ * The document operations' view of the server (src/documents/import-flow.ts PlanStore):
  * reads, the plan lookup by identifier and transactions all run on the request's repository, so
  * an import that runs inside `ctx.repo.transaction` reads and writes in one SQL transaction.
  */
