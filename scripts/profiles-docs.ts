@@ -1,7 +1,7 @@
 /**
  * `npm run profiles:docs` — writes the human-readable documentation of the Kansas implementation
  * guide to `docs/ig/` (Markdown): one page per profile and extension (Kansas constraints, bindings,
- * examples), the terminology, and the search parameters. Generated from `profiles/` and
+ * examples), the terminology, the search parameters and kanplan's operations. Generated from `profiles/` and
  * `bundles/examples/` only; test/profiles/docs.test.ts fails when the checked-in pages drift.
  *
  * Usage: node scripts/profiles-docs.ts [--out DIR]   (default DIR = docs/ig)
@@ -9,8 +9,8 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CodeSystem, CodeSystemConcept, ElementDefinition, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
-import { loadKansasPackage } from '../src/conformance/kansas-package.ts';
+import type { CodeSystem, CodeSystemConcept, ElementDefinition, OperationDefinition, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import { KANSAS_CANONICAL_BASE, loadKansasPackage } from '../src/conformance/kansas-package.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const examplesDir = join(root, 'bundles', 'examples');
@@ -50,7 +50,7 @@ function constraintsText(e: ElementDefinition): string {
     parts.push(`sliced by ${(e.slicing.discriminator ?? []).map((d) => `${d.type}:${d.path}`).join(', ')}`);
   }
   for (const c of e.constraint ?? []) {
-    if (c.source === undefined || c.source.startsWith('https://kanplan.org/')) {
+    if (c.source === undefined || c.source.startsWith(`${KANSAS_CANONICAL_BASE}/`)) {
       parts.push(`${c.key}: ${c.human} (\`${c.expression}\`)`);
     }
   }
@@ -212,6 +212,28 @@ function searchPage(params: readonly SearchParameter[]): string {
   return lines.join('\n');
 }
 
+function operationLevels(od: OperationDefinition): string {
+  const levels = [od.system ? 'system' : undefined, od.type ? 'type' : undefined, od.instance ? 'instance' : undefined].filter(Boolean);
+  return levels.join(', ');
+}
+
+function operationsPage(operations: readonly OperationDefinition[]): string {
+  const lines = ['# kanplan operations', '', 'Defined in `profiles/input/OperationDefinition-*.json`, served under `/fhir/OperationDefinition` and listed in the CapabilityStatement.', ''];
+  for (const od of operations) {
+    const resources = (od.resource ?? []).join(', ');
+    lines.push(`## \`$${od.code}\` — ${od.title ?? od.name}`, '');
+    lines.push(`- Canonical: \`${od.url}\``);
+    lines.push(`- Invoked on: ${resources} (${operationLevels(od)}), ${od.affectsState ? 'POST (changes data)' : 'GET or POST (reads only)'}`);
+    lines.push('', od.description ?? '', '');
+    lines.push('| Parameter | Use | Card. | Type | Documentation |', '|---|---|---|---|---|');
+    for (const p of od.parameter ?? []) {
+      lines.push(`| \`${p.name}\` | ${p.use} | ${p.min}..${p.max} | ${p.type ?? ''} | ${cell(p.documentation)} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
 /** Every page, in memory: file name (relative to docs/ig) -> Markdown. */
 export function buildDocs(): Map<string, string> {
   const pkg = loadKansasPackage();
@@ -223,6 +245,7 @@ export function buildDocs(): Map<string, string> {
   }
   pages.set('terminology.md', terminologyPage(pkg.codeSystems, pkg.valueSets));
   pages.set('search-parameters.md', searchPage(pkg.searchParameters));
+  pages.set('operations.md', operationsPage(pkg.operationDefinitions));
   const index = [
     `# ${pkg.implementationGuide.title}`,
     '',
@@ -243,10 +266,11 @@ export function buildDocs(): Map<string, string> {
     '|---|---|---|',
     ...extensions.map((sd) => `| [${sd.title}](${sd.id}.md) | ${(sd.context ?? []).map((c) => c.expression).join(', ')} | \`${sd.url}\` |`),
     '',
-    '## Terminology and search',
+    '## Terminology, search and operations',
     '',
     `- [CodeSystems and ValueSets](terminology.md) (${pkg.codeSystems.length} CodeSystems, ${pkg.valueSets.length} ValueSets)`,
     `- [Search parameters](search-parameters.md) (${pkg.searchParameters.length})`,
+    `- [Operations](operations.md) (${pkg.operationDefinitions.map((od) => `\`$${od.code}\``).join(', ')})`,
     '',
     '## Validation on write',
     '',
@@ -279,7 +303,7 @@ export function buildDocs(): Map<string, string> {
     '## Changing the guide',
     '',
     '1. Edit the sources in `profiles/input/` (differential StructureDefinitions, CodeSystems, ValueSets,',
-    '   SearchParameters) and list new artifacts and codes in `profiles/CATALOG.md` (a test checks it).',
+    '   SearchParameters, OperationDefinitions) and list new artifacts and codes in `profiles/CATALOG.md` (a test checks it).',
     '2. `npm run profiles:build` regenerates the snapshots and the ImplementationGuide in `profiles/generated/`',
     '   and the package folder `profiles/package/` (offline, fhir-snapshot-generator); `npm run profiles:docs`',
     '   regenerates these pages.',

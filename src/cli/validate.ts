@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { checkDocument, parseDocumentText, problemsToOutcome } from '../documents/check-document.ts';
-import { mapDocumentToBundle } from '../documents/plan-documents.ts';
+import { mapDocumentToBundle } from '../documents/document-mapping.ts';
 import { validateBundleEntries } from '../validation/validate-bundle.ts';
 import { createResourceValidator, hasErrors, type ResourceValidator } from '../validation/validator.ts';
 import { defineCommand } from './command.ts';

@@ -61,8 +61,9 @@ let cached: KansasPackage | undefined;
 
 /**
  * Loads the Kansas implementation guide from `profiles/`: StructureDefinitions with snapshots from
- * `profiles/generated/` (written by `npm run profiles:build`), and CodeSystems, ValueSets and
- * SearchParameters from `profiles/input/`. Only JSON is read; the result is cached per process.
+ * `profiles/generated/` (written by `npm run profiles:build`), and CodeSystems, ValueSets,
+ * SearchParameters and OperationDefinitions (kanplan's own operations) from `profiles/input/`.
+ * Only JSON is read; the result is cached per process.
  */
 export function loadKansasPackage(): KansasPackage {
   if (cached) {

@@ -1,5 +1,6 @@
 import { documentSchemas } from './schema-validation.ts';
-import { listExampleDocuments, mapDocumentToBundle } from './plan-documents.ts';
+import { listExampleDocuments } from './example-documents.ts';
+import { mapDocumentToBundle } from './document-mapping.ts';
 
 /** A generated file: where it goes and what it holds. */
 export interface DocumentArtifact {

@@ -1,13 +1,15 @@
+import { KANSAS_CANONICAL_BASE } from '../conformance/kansas-package.ts';
+
 /**
  * Every canonical URL, identifier system and code the document mappers write, in one place.
  * Source of truth: `profiles/CATALOG.md` (issue 5). Entries marked REQUESTED were asked for in
- * `profiles/REQUESTS.md` (2026-11-24) and are used under the URL requested there.
+ * `profiles/REQUESTS.md` (2026-11-24) and are used under the URL requested there. The canonical
+ * base itself is the Kansas package's (src/conformance/kansas-package.ts).
  */
 
-export const kansasBase = 'https://kanplan.org/fhir';
-const sd = `${kansasBase}/StructureDefinition/`;
-const cs = `${kansasBase}/CodeSystem/`;
-const sid = `${kansasBase}/sid/`;
+const sd = `${KANSAS_CANONICAL_BASE}/StructureDefinition/`;
+const cs = `${KANSAS_CANONICAL_BASE}/CodeSystem/`;
+const sid = `${KANSAS_CANONICAL_BASE}/sid/`;
 
 export const profileUrl = {
   patient: `${sd}ks-patient`,

@@ -2,7 +2,7 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import { parse as parseYaml } from 'yaml';
 import { checkDocumentRules, defaultDocumentRuleOptions, type DocumentRuleOptions } from './document-rules.ts';
 import { documentTypeOf, problemToIssue, validateAgainstSchema, type DocumentProblem } from './schema-validation.ts';
-import type { PlanDocument } from './types.ts';
+import type { PlanDocument } from './plan-document.ts';
 
 export type DocumentCheck =
   | { readonly ok: true; readonly document: PlanDocument }

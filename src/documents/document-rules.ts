@@ -1,5 +1,8 @@
 import type { DocumentProblem } from './schema-validation.ts';
-import type { BspDocument, IspDocument, PcspDocument, PlanDocument } from './types.ts';
+import type { BspDocument } from './bsp/bsp-types.ts';
+import type { IspDocument } from './isp/isp-types.ts';
+import type { PcspDocument } from './pcsp/pcsp-types.ts';
+import type { PlanDocument } from './plan-document.ts';
 
 /**
  * Rules JSON Schema cannot express: dates relative to each other, the review interval, and

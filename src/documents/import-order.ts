@@ -1,5 +1,5 @@
 import { parseDocumentText } from './check-document.ts';
-import type { DocumentType } from './types.ts';
+import type { DocumentType } from './plan-document.ts';
 
 /**
  * The order plan documents import in: every PCSP before the BSPs and ISPs that refer to it (a

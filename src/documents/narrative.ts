@@ -1,5 +1,8 @@
-import { fullName } from './fhir-elements.ts';
-import type { BspDocument, IspDocument, PcspDocument, PlanDocument, ServiceAmount } from './types.ts';
+import { fullName } from './mapping/fhir-elements.ts';
+import type { BspDocument } from './bsp/bsp-types.ts';
+import type { IspDocument } from './isp/isp-types.ts';
+import type { PcspDocument, ServiceAmount } from './pcsp/pcsp-types.ts';
+import type { PlanDocument } from './plan-document.ts';
 
 /**
  * CarePlan.text: a short plain-language summary of the plan (42 CFR 441.301(c)(1)(v) and (c)(2):

@@ -1,7 +1,11 @@
 import { instrumentDisplay, mcoDisplay, waiverDisplay } from './canonical.ts';
-import { fullName } from './fhir-elements.ts';
+import { fullName } from './mapping/fhir-elements.ts';
+import type { BspDocument } from './bsp/bsp-types.ts';
+import type { InformedConsent, Professional } from './common-types.ts';
+import type { IspDocument } from './isp/isp-types.ts';
+import type { PcspDocument } from './pcsp/pcsp-types.ts';
+import type { PlanDocument } from './plan-document.ts';
 import { plainAmount, plainDate, xhtml, type Markup } from './narrative.ts';
-import type { BspDocument, InformedConsent, IspDocument, PcspDocument, PlanDocument, Professional } from './types.ts';
 
 /**
  * A printable, accessible HTML view of a whole plan for the person and guardian (`$render`).

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
-import type { DocumentType } from './types.ts';
+import type { DocumentType } from './plan-document.ts';
 
 /**
  * JSON Schema 2020-12 validation of PCSP, BSP and ISP documents with ajv. Every error becomes one

@@ -5,13 +5,12 @@ import { SYSTEM_ACCESS, createTokenVerifier } from '../auth/access.ts';
 import type { Config } from '../config.ts';
 import type { FhirContext } from '../fhir/context.ts';
 import { validationRule } from '../fhir/writes/validation-rule.ts';
-import { operations } from '../fhir/operations/registry.ts';
+import { createOperations } from '../fhir/operations/registry.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { PlannerStatistics } from '../store/planner-statistics.ts';
 import { SqlRepository } from '../store/sql-repository.ts';
 import { loadConformance } from '../conformance/conformance.ts';
-import { loadKansasPackage } from '../conformance/kansas-package.ts';
 import { createResourceValidator } from '../validation/validator.ts';
 import { installConformanceResources } from './conformance-install.ts';
 import { createApp } from './app.ts';
@@ -54,7 +53,7 @@ export function createFhirContext(config: Config, db: Database, logger: Logger, 
     validator: createResourceValidator({ validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile }),
     writeRules: [validationRule],
     search,
-    operations,
+    operations: createOperations(kansas),
     logger,
     profiles: new Map(kansas.profiles.map((profile) => [profile.url, profile.type])),
   };
@@ -90,10 +89,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const statistics = (await PlannerStatistics.needed(db)) ? new PlannerStatistics(db, logger) : undefined;
   const ctx = createFhirContext({ ...config, baseUrl: url }, db, logger, statistics);
   // The CapabilityStatement names each operation by its OperationDefinition's canonical URL; the
-  // kanplan ones ($import-document, $document, $render) resolve only if they are stored here
+  // kanplan ones ($import-document, $document, $render) are in the Kansas package, so they resolve
+  // once the package is stored here
   // (https://hl7.org/fhir/R4/capabilitystatement-definitions.html#CapabilityStatement.rest.resource.operation.definition).
-  const ownOperations = operations.map((op) => op.definition).filter((d) => d.url?.startsWith('https://kanplan.org/'));
-  const installed = await installConformanceResources(ctx.repo, [...loadKansasPackage().resources, ...ownOperations]);
+  const installed = await installConformanceResources(ctx.repo, ctx.conformance.kansas.resources);
   if (installed) logger.info({ resources: installed }, 'Kansas conformance resources installed');
   if (config.loadDemoData) await loadDemoData(ctx, logger);
   const basePath = new URL(url).pathname.replace(/\/+$/, '');

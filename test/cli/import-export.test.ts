@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportCommand } from '../../src/cli/export.ts';
 import { importCommand } from '../../src/cli/import.ts';
-import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
+import { listExampleDocuments } from '../../src/documents/example-documents.ts';
 import { importExampleDocuments } from '../../src/fhir/operations/import-document.ts';
 import { startTestServer, type TestServer } from '../harness.ts';
 import { captureIo } from './command-io.ts';

@@ -1,6 +1,6 @@
 import type { Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PcspDocument } from '../../src/documents/types.ts';
+import type { PcspDocument } from '../../src/documents/pcsp/pcsp-types.ts';
 import { http, startTestServer, testDatabases, type TestServer } from '../harness.ts';
 import { readExample } from './examples.ts';
 

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseDocumentText } from '../../src/documents/check-document.ts';
-import type { PlanDocument } from '../../src/documents/types.ts';
+import type { PlanDocument } from '../../src/documents/plan-document.ts';
 
 export const examplesDirectory = new URL('../../bundles/documents/', import.meta.url);
 

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import type { BspDocument, IspDocument, PcspDocument } from '../../src/documents/types.ts';
+import type { BspDocument } from '../../src/documents/bsp/bsp-types.ts';
+import type { IspDocument } from '../../src/documents/isp/isp-types.ts';
+import type { PcspDocument } from '../../src/documents/pcsp/pcsp-types.ts';
 
 /**
  * fast-check arbitraries for documents that pass their schema and rules by construction: free

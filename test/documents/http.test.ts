@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Bundle, CapabilityStatement, CarePlan, Goal, Observation, OperationDefinition, Parameters, QuestionnaireResponse, ServiceRequest } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
-import type { BspDocument, IspDocument, PlanDocument } from '../../src/documents/types.ts';
+import { listExampleDocuments } from '../../src/documents/example-documents.ts';
+import type { BspDocument } from '../../src/documents/bsp/bsp-types.ts';
+import type { IspDocument } from '../../src/documents/isp/isp-types.ts';
+import type { PlanDocument } from '../../src/documents/plan-document.ts';
 import { http, issueTestToken, startTestServer, type TestServer } from '../harness.ts';
 import { checkDocument } from '../../src/documents/check-document.ts';
 import { exampleFiles, examplesDirectory, readExample } from './examples.ts';

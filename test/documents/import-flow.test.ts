@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { exportPlanDocument, importPlanDocument, TransactionFailure } from '../../src/documents/import-document.ts';
-import type { BspDocument, PlanDocument } from '../../src/documents/types.ts';
+import { exportPlanDocument } from '../../src/documents/export-flow.ts';
+import { TransactionFailure, importPlanDocument } from '../../src/documents/import-flow.ts';
+import type { BspDocument } from '../../src/documents/bsp/bsp-types.ts';
+import type { PlanDocument } from '../../src/documents/plan-document.ts';
 import { readExample } from './examples.ts';
 import { SimulatedServer, storeOf } from './simulated-server.ts';
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backupPlanNarrative, escapeXml, planNarrative, plainDate, xhtml } from '../../src/documents/narrative.ts';
-import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
+import { listExampleDocuments } from '../../src/documents/example-documents.ts';
+import type { PcspDocument } from '../../src/documents/pcsp/pcsp-types.ts';
 import { renderPlanHtml } from '../../src/documents/render.ts';
-import type { PcspDocument } from '../../src/documents/types.ts';
 import { pcspDocument } from './generated-documents.ts';
 import { readExample } from './examples.ts';
 

@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import type { Parameters } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BspDocument, IspDocument, PcspDocument, PlanDocument } from '../../src/documents/types.ts';
+import type { BspDocument } from '../../src/documents/bsp/bsp-types.ts';
+import type { IspDocument } from '../../src/documents/isp/isp-types.ts';
+import type { PcspDocument } from '../../src/documents/pcsp/pcsp-types.ts';
+import type { PlanDocument } from '../../src/documents/plan-document.ts';
 import { http, startTestServer, testDatabases, type TestServer } from '../harness.ts';
 import { bspDocument, ispDocument, pcspDocument } from './generated-documents.ts';
 

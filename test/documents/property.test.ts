@@ -1,14 +1,15 @@
 import fc from 'fast-check';
 import type { CarePlan, Goal, Resource } from '@medplum/fhirtypes';
-import { planBspResources } from '../../src/documents/bsp-to-fhir.ts';
-import { planIspResources } from '../../src/documents/isp-to-fhir.ts';
+import { planBspResources } from '../../src/documents/bsp/bsp-to-fhir.ts';
+import { planIspResources } from '../../src/documents/isp/isp-to-fhir.ts';
+import { exportPlanDocument } from '../../src/documents/export-flow.ts';
+import { importPlanDocument } from '../../src/documents/import-flow.ts';
+import { identifiersOf } from '../../src/documents/mapping/plan-references.ts';
+import { mapDocumentToBundle, mapResourcesToDocument, referencesToResolve } from '../../src/documents/document-mapping.ts';
+import type { PlanDocument } from '../../src/documents/plan-document.ts';
 import { describe, expect, it } from 'vitest';
 import { identifierSystem } from '../../src/documents/canonical.ts';
 import { checkDocument } from '../../src/documents/check-document.ts';
-import { exportPlanDocument, importPlanDocument } from '../../src/documents/import-document.ts';
-import { identifiersOf } from '../../src/documents/plan-bundle.ts';
-import { mapDocumentToBundle, mapResourcesToDocument, referencesToResolve } from '../../src/documents/plan-documents.ts';
-import type { PlanDocument } from '../../src/documents/types.ts';
 import { bspDocument, ispDocument, pcspDocument } from './generated-documents.ts';
 import { SimulatedServer, storeOf } from './simulated-server.ts';
 

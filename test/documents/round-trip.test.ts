@@ -1,10 +1,12 @@
 import type { CarePlan, Goal, Observation, QuestionnaireResponse, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { identifierSystem } from '../../src/documents/canonical.ts';
-import { listExampleDocuments, mapDocumentToBundle, mapResourcesToDocument, referencesToResolve, translateTransactionIssues } from '../../src/documents/plan-documents.ts';
-import { identifiersOf } from '../../src/documents/plan-bundle.ts';
-import { questionnaireByInstrument } from '../../src/documents/assessment-questionnaires.ts';
-import type { PcspDocument, PlanDocument } from '../../src/documents/types.ts';
+import { listExampleDocuments } from '../../src/documents/example-documents.ts';
+import { mapDocumentToBundle, mapResourcesToDocument, referencesToResolve, translateTransactionIssues } from '../../src/documents/document-mapping.ts';
+import { identifiersOf } from '../../src/documents/mapping/plan-references.ts';
+import { questionnaireByInstrument } from '../../src/documents/pcsp/assessment-questionnaires.ts';
+import type { PcspDocument } from '../../src/documents/pcsp/pcsp-types.ts';
+import type { PlanDocument } from '../../src/documents/plan-document.ts';
 import { createResourceValidator } from '../../src/validation/validator.ts';
 import { readExample } from './examples.ts';
 import { SimulatedServer } from './simulated-server.ts';

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { checkDocument, parseDocumentText, problemsToOutcome, DocumentSyntaxError } from '../../src/documents/check-document.ts';
 import { documentSchemas } from '../../src/documents/schema-validation.ts';
-import type { BspDocument, IspDocument, PcspDocument } from '../../src/documents/types.ts';
+import type { BspDocument } from '../../src/documents/bsp/bsp-types.ts';
+import type { IspDocument } from '../../src/documents/isp/isp-types.ts';
+import type { PcspDocument } from '../../src/documents/pcsp/pcsp-types.ts';
 import { exampleFiles, readExample } from './examples.ts';
 
 describe('document schemas', () => {

@@ -1,7 +1,7 @@
 import type { Bundle, CarePlan, Patient, Reference, Resource } from '@medplum/fhirtypes';
 import { identifierSystem } from '../../src/documents/canonical.ts';
-import type { PlanStore, TransactionFailure } from '../../src/documents/import-document.ts';
-import { identifiersOf } from '../../src/documents/plan-bundle.ts';
+import type { PlanStore, TransactionFailure } from '../../src/documents/import-flow.ts';
+import { identifiersOf } from '../../src/documents/mapping/plan-references.ts';
 
 /**
  * Just enough of a FHIR server to test the mappers without one: transaction processing with

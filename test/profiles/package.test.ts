@@ -77,6 +77,14 @@ describe('Kansas FHIR package (profiles/)', () => {
     expect(elements.find((e) => e.id === 'Extension.extension:noHarmAssurance.value[x]')?.fixedBoolean).toBe(true);
   });
 
+  it("has the OperationDefinitions of kanplan's own operations: $import-document on the CarePlan type, $document and $render on instances", () => {
+    expect(pkg.operationDefinitions.map((od) => [od.code, od.resource, od.system, od.type, od.instance, od.affectsState])).toEqual([
+      ['document', ['CarePlan'], false, false, true, false],
+      ['import-document', ['CarePlan'], false, true, false, true],
+      ['render', ['CarePlan'], false, false, true, false],
+    ]);
+  });
+
   it('has SearchParameters for waiver program, plan type, authorization number, review due date, MCO and the Task owner-status combination', () => {
     expect(pkg.searchParameters.map((sp) => sp.code).sort()).toEqual(
       ['activity-category', 'authorization-number', 'mco', 'owner-status', 'plan-type', 'review-due-date', 'waiver-program'].sort(),

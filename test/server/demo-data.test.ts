@@ -2,7 +2,7 @@ import type { Bundle } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
-import { listExampleDocuments } from '../../src/documents/plan-documents.ts';
+import { listExampleDocuments } from '../../src/documents/example-documents.ts';
 import { importExampleDocuments } from '../../src/fhir/operations/import-document.ts';
 import { startServer } from '../../src/server/server.ts';
 import { openTestDatabase, startTestServer } from '../harness.ts';

@@ -1,9 +1,10 @@
 import type { Parameters } from '@medplum/fhirtypes';
-import { importPlanDocument, type ImportResult } from '../../documents/import-document.ts';
-import { listExampleDocuments } from '../../documents/plan-documents.ts';
+import { KANSAS_CANONICAL_BASE } from '../../conformance/kansas-package.ts';
+import { importPlanDocument, type ImportResult } from '../../documents/import-flow.ts';
+import { listExampleDocuments } from '../../documents/example-documents.ts';
 import type { FhirContext } from '../context.ts';
 import { FhirError, badRequest, outcomeOf } from '../../outcomes.ts';
-import type { FhirOperation } from './operation.ts';
+import type { PackagedOperationHandler } from './operation.ts';
 import { planStoreOf } from './plan-store.ts';
 
 /**
@@ -11,7 +12,8 @@ import { planStoreOf } from './plan-store.ts';
  * schemas in docs/documents/), not a Parameters resource. It is validated, mapped to one
  * transaction of Kansas-profiled resources and written atomically; a re-import of the same
  * planId updates the same resources. Answer: Parameters with the transaction-response Bundle,
- * the CarePlan reference and created/updated/unchanged counts.
+ * the CarePlan reference and created/updated/unchanged counts. Definition:
+ * profiles/input/OperationDefinition-CarePlan-import-document.json.
  */
 type SuccessfulImport = Extract<ImportResult, { ok: true }>;
 
@@ -30,33 +32,8 @@ async function importInOneTransaction(ctx: FhirContext, body: unknown, contentTy
   });
 }
 
-export const importDocumentOperation: FhirOperation = {
-  definition: {
-    resourceType: 'OperationDefinition',
-    id: 'CarePlan-import-document',
-    url: 'https://kanplan.org/fhir/OperationDefinition/CarePlan-import-document',
-    name: 'ImportDocument',
-    title: 'Import a Kansas PCSP, BSP or ISP document',
-    status: 'active',
-    kind: 'operation',
-    code: 'import-document',
-    description:
-      'The request body is the document itself (application/json or application/yaml), validated against its JSON Schema (docs/documents/). Schema errors: 400 with one issue per error, located by JSON pointer. Profile errors: the issues located in the document. Nothing is written unless the whole document imports.',
-    affectsState: true,
-    resource: ['CarePlan'],
-    system: false,
-    type: true,
-    instance: false,
-    parameter: [
-      { name: 'return', use: 'out', min: 1, max: '1', type: 'Bundle', documentation: 'The transaction-response Bundle (empty when nothing changed).' },
-      { name: 'carePlan', use: 'out', min: 1, max: '1', type: 'Reference', documentation: 'The CarePlan the document became.' },
-      { name: 'planId', use: 'out', min: 1, max: '1', type: 'string' },
-      { name: 'documentType', use: 'out', min: 1, max: '1', type: 'code' },
-      { name: 'created', use: 'out', min: 1, max: '1', type: 'integer' },
-      { name: 'updated', use: 'out', min: 1, max: '1', type: 'integer' },
-      { name: 'unchanged', use: 'out', min: 1, max: '1', type: 'integer' },
-    ],
-  },
+export const importDocumentOperation: PackagedOperationHandler = {
+  url: `${KANSAS_CANONICAL_BASE}/OperationDefinition/CarePlan-import-document`,
   async handle(ctx, call) {
     const { body, contentType } = call.request;
     if (body === undefined || (typeof body === 'object' && (body as { resourceType?: string }).resourceType === 'Parameters')) {

@@ -23,6 +23,17 @@ export interface FhirOperation {
   handle(ctx: FhirContext, call: OperationCall): Promise<FhirResponse>;
 }
 
+/**
+ * The code of an operation whose OperationDefinition is data in the Kansas package
+ * (`profiles/input/OperationDefinition-*.json`), served and listed like every other conformance
+ * resource; the registry pairs it with that definition by canonical URL (registry.ts).
+ */
+export interface PackagedOperationHandler {
+  /** Canonical URL of the OperationDefinition in the package. */
+  readonly url: string;
+  handle(ctx: FhirContext, call: OperationCall): Promise<FhirResponse>;
+}
+
 export function parameterValue(parameters: Parameters, name: string): unknown {
   const parameter = parameters.parameter?.find((p) => p.name === name);
   if (!parameter) {

@@ -1,7 +1,7 @@
 import type { Bundle, CarePlan, Patient, Resource } from '@medplum/fhirtypes';
 import { identifierSystem } from '../../documents/canonical.ts';
-import { TransactionFailure, planSearchCriteria, type PlanStore } from '../../documents/import-document.ts';
-import { typeAndId } from '../../documents/stored-plan.ts';
+import { TransactionFailure, planSearchCriteria, type PlanStore } from '../../documents/import-flow.ts';
+import { typeAndId } from '../../documents/mapping/stored-plan.ts';
 import { assertAllowed } from '../../auth/access.ts';
 import type { FhirContext } from '../context.ts';
 import { processBundle } from '../interactions/transaction.ts';
@@ -10,7 +10,7 @@ import { dispatch } from '../router.ts';
 import { withStoreOutcome } from '../store-outcomes.ts';
 
 /**
- * The document operations' view of the server (src/documents/import-document.ts PlanStore):
+ * The document operations' view of the server (src/documents/import-flow.ts PlanStore):
  * reads, the plan lookup by identifier and transactions all run on the request's repository, so
  * an import that runs inside `ctx.repo.transaction` reads and writes in one SQL transaction.
  */

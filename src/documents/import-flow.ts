@@ -1,17 +1,18 @@
-import type { Bundle, CarePlan, OperationOutcome, Patient, Provenance, Reference, Resource } from '@medplum/fhirtypes';
-import { checkDocument, parseDocumentText, problemsToOutcome, DocumentSyntaxError } from './check-document.ts';
-import type { DocumentRuleOptions } from './document-rules.ts';
-import { codeSystem, identifierSystem } from './canonical.ts';
-import { mapDocumentToBundle, mapResourcesToDocument, referencesToResolve, translateTransactionIssues } from './plan-documents.ts';
-import { skipUnchangedEntries, type DocumentTransaction } from './plan-bundle.ts';
-import type { DocumentType, PlanDocument } from './types.ts';
-import type { DocumentProblem } from './schema-validation.ts';
 import { isDeepStrictEqual } from 'node:util';
+import type { Bundle, CarePlan, OperationOutcome, Patient, Provenance, Reference, Resource } from '@medplum/fhirtypes';
+import { codeSystem, identifierSystem } from './canonical.ts';
+import { checkDocument, parseDocumentText, problemsToOutcome, DocumentSyntaxError } from './check-document.ts';
+import { mapDocumentToBundle, referencesToResolve, translateTransactionIssues } from './document-mapping.ts';
+import type { DocumentRuleOptions } from './document-rules.ts';
+import { skipUnchangedEntries, type DocumentTransaction } from './mapping/document-transaction.ts';
+import type { DocumentType, PlanDocument } from './plan-document.ts';
+import type { DocumentProblem } from './schema-validation.ts';
 
 /**
- * The import and export flows, over the few things they need from a FHIR server. The server's
- * `$import-document` / `$document` operations implement PlanStore with the repository inside the
- * request; tests implement it with a simulated server.
+ * The import flow (check, compare with the stored plan, one transaction), over the few things it
+ * and the export flow (export-flow.ts) need from a FHIR server. The server's `$import-document` /
+ * `$document` operations implement PlanStore with the repository inside the request; tests
+ * implement it with a simulated server.
  */
 export interface PlanStore {
   /** The CarePlan whose identifier is `ks-plan-id|planId`, if stored. */
@@ -218,11 +219,6 @@ export function withProvenance(transaction: DocumentTransaction, doc: PlanDocume
     bundle: { ...transaction.bundle, entry: [...entries, { resource: provenance, request: { method: 'POST', url: 'Provenance' } }] },
     entryPointers: [...transaction.entryPointers, ''],
   };
-}
-
-/** The document a stored CarePlan was imported from. */
-export async function exportPlanDocument(store: PlanStore, plan: CarePlan): Promise<PlanDocument> {
-  return mapResourcesToDocument(plan, await readPlanResources(store, plan));
 }
 
 /** Search criteria for the CarePlan of a planId (for PlanStore.findPlan implementations). */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { instrumentDisplay } from './canonical.ts';
-import type { AssessmentInstrument } from './types.ts';
+import { instrumentDisplay } from '../canonical.ts';
+import type { AssessmentInstrument } from './pcsp-types.ts';
 
 /**
  * The Questionnaire canonical each functional-assessment instrument's QuestionnaireResponse names

@@ -1,13 +1,12 @@
-import type { CarePlan, CareTeam, Condition, Consent, Contract, Extension, Flag, Goal, MedicationRequest, MedicationStatement, Observation, Patient, QuestionnaireResponse, Resource, RiskAssessment, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type { CarePlan, CareTeam, Condition, Consent, Contract, Goal, Observation, Patient, QuestionnaireResponse, RiskAssessment, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { codeSystem, extensionUrl, externalSystem, identifierSystem, profileUrl } from '../../src/documents/canonical.ts';
-import { planBspResources } from '../../src/documents/bsp-to-fhir.ts';
-import { planIspResources } from '../../src/documents/isp-to-fhir.ts';
-import { planIdentifier, referenceTo } from '../../src/documents/plan-bundle.ts';
-import { planPcspResources } from '../../src/documents/pcsp-to-fhir.ts';
-import { parseAssessmentQuestionnaires, questionnaireByInstrument } from '../../src/documents/assessment-questionnaires.ts';
-import type { BspDocument, IspDocument, PcspDocument } from '../../src/documents/types.ts';
-import { readExample } from './examples.ts';
+import { codeSystem, extensionUrl, externalSystem, identifierSystem, profileUrl } from '../../../src/documents/canonical.ts';
+import { planIdentifier, referenceTo } from '../../../src/documents/mapping/plan-references.ts';
+import { planPcspResources } from '../../../src/documents/pcsp/pcsp-to-fhir.ts';
+import { parseAssessmentQuestionnaires, questionnaireByInstrument } from '../../../src/documents/pcsp/assessment-questionnaires.ts';
+import type { PcspDocument } from '../../../src/documents/pcsp/pcsp-types.ts';
+import { readExample } from '../examples.ts';
+import { components, item, plan, refOf, subExtensions } from '../planned-resources.ts';
 
 /**
  * Where each content element issue 6 lists ends up in FHIR. The round-trip tests prove nothing is
@@ -16,36 +15,6 @@ import { readExample } from './examples.ts';
  * quietly move an element somewhere nobody reads.
  */
 
-type Planned = { resource: Resource; identifier: { value?: string } };
-
-function item<T extends Resource>(planned: readonly Planned[], kindAndId: string): T {
-  const found = planned.find((p) => p.identifier.value?.endsWith(`/${kindAndId}`));
-  if (!found) throw new Error(`no planned resource for ${kindAndId}`);
-  return found.resource as T;
-}
-
-/** The reference other entries of the same transaction use for an item (its fullUrl). */
-function refOf(planned: readonly Planned[], kindAndId: string): string | undefined {
-  const found = planned.find((p) => p.identifier.value?.endsWith(`/${kindAndId}`));
-  return found ? referenceTo({ system: identifierSystem.planItem, value: found.identifier.value }).reference : undefined;
-}
-
-function plan(planned: readonly Planned[]): CarePlan {
-  return planned.find((p) => p.resource.resourceType === 'CarePlan' && p.identifier.value && !p.identifier.value.includes('/'))!.resource as CarePlan;
-}
-
-function components(observation: Observation, code: string): unknown[] {
-  return (observation.component ?? []).filter((c) => c.code.coding?.some((x) => x.code === code)).map((c) => c.valueString ?? c.valueBoolean);
-}
-
-function subExtensions(extension: Extension | undefined): Record<string, unknown[]> {
-  const values: Record<string, unknown[]> = {};
-  for (const sub of extension?.extension ?? []) {
-    const key = Object.keys(sub).find((k) => k.startsWith('value'))!;
-    (values[sub.url] ??= []).push((sub as unknown as Record<string, unknown>)[key]);
-  }
-  return values;
-}
 
 describe('PCSP → FHIR placement (Avery Example, Jordan Sample, Sam Testperson)', () => {
   const doc = readExample('avery-example.pcsp.json') as PcspDocument;
@@ -201,98 +170,5 @@ describe('PCSP → FHIR placement (Avery Example, Jordan Sample, Sam Testperson)
     expect(carePlan.extension).toContainEqual({ url: extensionUrl.reviewDueDate, valueDate: doc.nextReviewDate });
     const copies = carePlan.extension?.filter((e) => e.url === extensionUrl.planDistribution).map(subExtensions);
     expect(copies?.map((c) => [c.recipient?.[0], c.method?.[0], c.date?.[0]])).toEqual(doc.distribution.map((d) => [d.name, d.method, d.date]));
-  });
-});
-
-describe('BSP → FHIR placement (Avery Example)', () => {
-  const doc = readExample('avery-example.bsp.json') as BspDocument;
-  const planned = planBspResources(doc);
-  const carePlan = plan(planned);
-
-  it('is a KS BSP CarePlan partOf the PCSP', () => {
-    expect(carePlan.meta?.profile).toEqual([profileUrl.bspCarePlan]);
-    expect(carePlan.partOf?.[0]?.reference).toBe(`CarePlan?identifier=${encodeURIComponent(`${identifierSystem.planId}|${doc.pcspPlanId}`)}`);
-  });
-
-  it('target behaviors with operational definitions, positive supports for them', () => {
-    const behavior = doc.targetBehaviors[0]!;
-    expect(item<Condition>(planned, `target-behavior/${behavior.id}`)).toMatchObject({ code: { text: behavior.name }, note: [{ text: behavior.operationalDefinition }] });
-    const support = doc.positiveSupports[0]!;
-    expect(item<ServiceRequest>(planned, `positive-support/${support.id}`).reasonReference).toHaveLength(support.behaviors.length);
-  });
-
-  it('functional assessment summary, accommodations, less restrictive alternatives, data collection', () => {
-    expect(item<Observation>(planned, 'observation/functional-behavior-assessment')).toMatchObject({ valueString: doc.functionalAssessmentSummary.summary });
-    const context = item<Observation>(planned, 'observation/behavior-support-context');
-    expect(components(context, 'environmental-accommodation')).toEqual(doc.environmentalAccommodations);
-    expect(components(context, 'less-restrictive-alternative')).toEqual(doc.lessRestrictiveAlternativesTried);
-    expect(components(item<Observation>(planned, 'observation/behavior-data-collection'), 'data-collection-method')).toEqual([doc.dataCollection.method]);
-  });
-
-  it('restrictive intervention: risks/benefits reviewed, consent, committee and approval date, time limit', () => {
-    const intervention = doc.restrictiveInterventions![0]!;
-    const extension = subExtensions(carePlan.extension?.find((e) => e.url === extensionUrl.restrictiveIntervention));
-    expect(extension).toMatchObject({
-      risksBenefitsReviewed: [intervention.risksBenefitsSideEffectsReviewed],
-      committeeApprovalDate: [intervention.committeeApproval.date],
-      committee: [{ type: 'Organization', display: intervention.committeeApproval.committee }],
-      reviewDate: [intervention.reviewBy],
-    });
-    const consent = item<Consent>(planned, `restrictive-intervention-consent/${intervention.id}`);
-    expect(consent.meta?.profile).toEqual([profileUrl.informedConsent]);
-    expect(extension.consent?.[0]).toEqual({ reference: refOf(planned, `restrictive-intervention-consent/${intervention.id}`) });
-  });
-
-  it('PRN medication with its own consent (K.A.R. 30-63-23(b)(1)(D)) and the review date', () => {
-    const prn = doc.prnMedications![0]!;
-    const request = item<MedicationRequest>(planned, `prn-medication/${prn.id}`);
-    expect(request.dosageInstruction?.[0]?.asNeededCodeableConcept?.text).toBe(prn.indication);
-    // The order follows the plan: not active before the plan is, not left active after it ends.
-    expect(request.status).toBe('active');
-    const statusIn = (status: BspDocument['status']): unknown => item<MedicationRequest>(planBspResources({ ...doc, status }), `prn-medication/${prn.id}`).status;
-    expect([statusIn('draft'), statusIn('revoked'), statusIn('completed')]).toEqual(['draft', 'cancelled', 'completed']);
-    const consent = item<Consent>(planned, `prn-consent/${prn.id}`);
-    expect(consent.meta?.profile).toEqual([profileUrl.informedConsent]);
-    expect(consent.dateTime?.slice(0, 10)).toBe(prn.consent.date);
-    expect(carePlan.extension).toContainEqual({ url: extensionUrl.reviewDueDate, valueDate: doc.nextReviewDate });
-  });
-});
-
-describe('ISP → FHIR placement (Avery Example)', () => {
-  const doc = readExample('avery-example.isp.json') as IspDocument;
-  const planned = planIspResources(doc);
-  const carePlan = plan(planned);
-
-  it('integrates the PCSP and BSP; care coordinator is author, TCM contributor; MCO and review date', () => {
-    expect(carePlan.basedOn?.map((r) => r.reference)).toEqual([doc.pcspPlanId, doc.bspPlanId].map((id) => `CarePlan?identifier=${encodeURIComponent(`${identifierSystem.planId}|${id}`)}`));
-    expect(carePlan.author?.reference).toMatch(/^#/);
-    expect(carePlan.contributor?.[0]?.reference).toMatch(/^#/);
-    expect(carePlan.extension).toEqual(expect.arrayContaining([{ url: extensionUrl.mco, valueCodeableConcept: { coding: [{ system: codeSystem.mco, code: 'sunflower' }] } }, { url: extensionUrl.reviewDueDate, valueDate: doc.nextReviewDate }]));
-  });
-
-  it('health needs and the health-based needs assessment', () => {
-    expect(item<Condition>(planned, 'need/HN1').category?.flatMap((c) => c.coding ?? [])).toContainEqual({ system: codeSystem.needDomain, code: 'physical-health' });
-    expect(item<Observation>(planned, 'observation/health-needs-assessment')).toMatchObject({ valueString: doc.healthNeedsAssessment.summary });
-  });
-
-  it('authorized services: authorization number, units, period, provider, requester = MCO', () => {
-    const service = item<ServiceRequest>(planned, 'authorized-service/AS1');
-    expect(service.meta?.profile).toEqual([profileUrl.authorizedService]);
-    expect(service.identifier).toContainEqual(expect.objectContaining({ system: identifierSystem.authorizationNumber, value: 'AUTH-TEST-0001' }));
-    expect(service.quantityQuantity).toMatchObject({ value: 365, code: 'day' });
-    expect(service.occurrencePeriod).toEqual({ start: '2026-10-01', end: '2027-09-30' });
-    expect(service.performer?.[0]?.identifier?.value).toBe('KMMS-TEST-001');
-    expect(service.requester?.type).toBe('Organization');
-  });
-
-  it('non-Medicaid resources and the primary care case management items', () => {
-    expect(item<ServiceRequest>(planned, 'non-medicaid-resource/NM1').performer?.[0]?.display).toBe(doc.nonMedicaidResources![0]!.source);
-    expect(item<Condition>(planned, 'condition/C1').code?.coding).toEqual([{ system: externalSystem.icd10cm, code: 'G40.909' }]);
-    const medication = doc.primaryCare.medications![0]!;
-    expect(item<MedicationStatement>(planned, `medication/${medication.id}`).medicationCodeableConcept?.text).toBe(medication.name);
-    const transition = item<Task>(planned, 'transition/T1');
-    expect(transition.code?.coding?.[0]).toEqual({ system: codeSystem.taskType, code: 'transition-follow-up' });
-    const flag = doc.primaryCare.highRiskFlags![0]!;
-    expect(item<Flag>(planned, `high-risk-flag/${flag}`).status).toBe('active');
   });
 });

@@ -1,19 +1,13 @@
-import type { CarePlan, Condition, Extension, Identifier, MedicationRequest, Resource, ServiceRequest } from '@medplum/fhirtypes';
-import { codeSystem, consentPolicy, extensionUrl, externalSystem, medicationRequestStatusForPlan, planItemValue, profileUrl, type PlanItemKind } from './canonical.ts';
-import { concept, containedProfessional, fullName, informedConsentResource, planComponent, planObservation } from './fhir-elements.ts';
-import { planNarrative } from './narrative.ts';
-import { medicaidIdentifier } from './pcsp-to-fhir.ts';
-import {
-  buildDocumentTransaction,
-  conditionalReference,
-  planIdentifier,
-  planItemIdentifier,
-  referenceTo,
-  type DocumentTransaction,
-  type PlannedResource,
-  type PlanReference,
-} from './plan-bundle.ts';
-import type { BspDocument, RestrictiveIntervention } from './types.ts';
+import type { CarePlan, Condition, Extension, MedicationRequest, Resource, ServiceRequest } from '@medplum/fhirtypes';
+import { codeSystem, consentPolicy, extensionUrl, externalSystem, medicationRequestStatusForPlan, profileUrl } from '../canonical.ts';
+import { buildDocumentTransaction, type DocumentTransaction } from '../mapping/document-transaction.ts';
+import { concept, confirmedCondition, containedProfessional, fullName, informedConsentResource, planComponent, planElementRequest, planObservation } from '../mapping/fhir-elements.ts';
+import { reviewDueDateExtension, waiverExtension } from '../mapping/plan-extensions.ts';
+import { planContext, referencesOf, type PlanContext, type PlannedResource } from '../mapping/plan-context.ts';
+import { medicaidIdentifier } from '../mapping/plan-person.ts';
+import { conditionalReference, planIdentifier, referenceTo, type PlanReference } from '../mapping/plan-references.ts';
+import { planNarrative } from '../narrative.ts';
+import type { BspDocument, RestrictiveIntervention } from './bsp-types.ts';
 
 /**
  * BSP document → FHIR: a KS BSP CarePlan that is `partOf` the PCSP, with the safeguards of
@@ -22,33 +16,16 @@ import type { BspDocument, RestrictiveIntervention } from './types.ts';
  * the PCSP (which owns the demographics) must be imported first.
  */
 
-interface BspContext {
-  readonly doc: BspDocument;
-  readonly patient: PlanReference;
-  readonly plan: PlanReference;
-  item(kind: PlanItemKind, id: string): Identifier;
-}
-
-function contextFor(doc: BspDocument): BspContext {
-  return {
-    doc,
-    patient: conditionalReference('Patient', medicaidIdentifier(doc.person.medicaidId)),
-    plan: referenceTo(planIdentifier(doc.planId)),
-    item: (kind, id) => planItemIdentifier(planItemValue(doc.planId, kind, id)),
-  };
-}
-
-function behaviorResources(ctx: BspContext): PlannedResource[] {
+function behaviorResources(ctx: PlanContext<BspDocument>): PlannedResource[] {
   return ctx.doc.targetBehaviors.map((behavior, index) => {
     const identifier = ctx.item('target-behavior', behavior.id);
     const resource: Condition = {
-      resourceType: 'Condition',
-      identifier: [identifier],
-      clinicalStatus: concept(externalSystem.conditionClinical, 'active'),
-      verificationStatus: concept(externalSystem.conditionVerification, 'confirmed'),
-      category: [concept(externalSystem.usCoreConditionCategory, 'health-concern'), concept(codeSystem.planElement, 'target-behavior')],
-      code: { text: behavior.name },
-      subject: ctx.patient,
+      ...confirmedCondition({
+        identifier,
+        category: [concept(externalSystem.usCoreConditionCategory, 'health-concern'), concept(codeSystem.planElement, 'target-behavior')],
+        code: { text: behavior.name },
+        subject: ctx.patient,
+      }),
       // The operational definition says exactly what counts as the behavior (what staff record).
       note: [{ text: behavior.operationalDefinition }],
     };
@@ -56,29 +33,24 @@ function behaviorResources(ctx: BspContext): PlannedResource[] {
   });
 }
 
-function behaviorReferences(ctx: BspContext, ids: readonly string[]): PlanReference[] {
+function behaviorReferences(ctx: PlanContext<BspDocument>, ids: readonly string[]): PlanReference[] {
   return ids.map((id) => referenceTo(ctx.item('target-behavior', id)));
 }
 
-function positiveSupportResources(ctx: BspContext): PlannedResource[] {
+function positiveSupportResources(ctx: PlanContext<BspDocument>): PlannedResource[] {
   return ctx.doc.positiveSupports.map((support, index) => {
     const identifier = ctx.item('positive-support', support.id);
     const resource: ServiceRequest = {
       resourceType: 'ServiceRequest',
       identifier: [identifier],
-      basedOn: [ctx.plan],
-      status: ctx.doc.status,
-      intent: 'plan',
-      category: [concept(codeSystem.planElement, 'positive-behavior-support')],
-      code: { text: support.description },
-      subject: ctx.patient,
+      ...planElementRequest(ctx, 'positive-behavior-support', support.description),
       reasonReference: behaviorReferences(ctx, support.behaviors),
     };
     return { resource, identifier, pointer: `/positiveSupports/${index}` };
   });
 }
 
-function observationResources(ctx: BspContext): PlannedResource[] {
+function observationResources(ctx: PlanContext<BspDocument>): PlannedResource[] {
   const { doc } = ctx;
   const fbaIdentifier = ctx.item('observation', 'functional-behavior-assessment');
   const contextIdentifier = ctx.item('observation', 'behavior-support-context');
@@ -128,7 +100,7 @@ function observationResources(ctx: BspContext): PlannedResource[] {
   ];
 }
 
-function consentResources(ctx: BspContext): PlannedResource[] {
+function consentResources(ctx: PlanContext<BspDocument>): PlannedResource[] {
   const interventions = (ctx.doc.restrictiveInterventions ?? []).map((intervention, index): PlannedResource => {
     const identifier = ctx.item('restrictive-intervention-consent', intervention.id);
     return {
@@ -141,7 +113,7 @@ function consentResources(ctx: BspContext): PlannedResource[] {
 }
 
 /** K.A.R. 30-63-23(b)(1)(D): no PRN medication without the express consent of the person or guardian. */
-function prnResources(ctx: BspContext): PlannedResource[] {
+function prnResources(ctx: PlanContext<BspDocument>): PlannedResource[] {
   return (ctx.doc.prnMedications ?? []).flatMap((prn, index): PlannedResource[] => {
     const identifier = ctx.item('prn-medication', prn.id);
     const consentIdentifier = ctx.item('prn-consent', prn.id);
@@ -168,7 +140,7 @@ function prnResources(ctx: BspContext): PlannedResource[] {
   });
 }
 
-function restrictiveInterventionExtension(ctx: BspContext, intervention: RestrictiveIntervention): Extension {
+function restrictiveInterventionExtension(ctx: PlanContext<BspDocument>, intervention: RestrictiveIntervention): Extension {
   const { doc } = ctx;
   const supports = doc.positiveSupports.filter((s) => s.behaviors.some((b) => intervention.behaviors.includes(b)));
   return {
@@ -190,11 +162,7 @@ function restrictiveInterventionExtension(ctx: BspContext, intervention: Restric
   };
 }
 
-function referencesOf(planned: readonly PlannedResource[], type: string): PlanReference[] {
-  return planned.filter((p) => p.resource.resourceType === type).map((p) => referenceTo(p.identifier));
-}
-
-function carePlanResource(ctx: BspContext, items: readonly PlannedResource[]): CarePlan {
+function carePlanResource(ctx: PlanContext<BspDocument>, items: readonly PlannedResource[]): CarePlan {
   const { doc } = ctx;
   const author = containedProfessional('author', doc.author, 'behavior-specialist');
   return {
@@ -204,8 +172,8 @@ function carePlanResource(ctx: BspContext, items: readonly PlannedResource[]): C
     text: { status: 'generated', div: planNarrative(doc) },
     contained: author.contained,
     extension: [
-      { url: extensionUrl.waiverProgram, valueCodeableConcept: concept(codeSystem.waiverProgram, doc.waiver) },
-      { url: extensionUrl.reviewDueDate, valueDate: doc.nextReviewDate },
+      waiverExtension(doc.waiver),
+      reviewDueDateExtension(doc.nextReviewDate),
       ...(doc.restrictiveInterventions ?? []).map((r) => restrictiveInterventionExtension(ctx, r)),
     ],
     status: doc.status,
@@ -217,14 +185,14 @@ function carePlanResource(ctx: BspContext, items: readonly PlannedResource[]): C
     period: { ...doc.effectivePeriod },
     partOf: [conditionalReference('CarePlan', planIdentifier(doc.pcspPlanId))],
     author: author.reference,
-    addresses: referencesOf(items, 'Condition'),
-    supportingInfo: [...referencesOf(items, 'Observation'), ...referencesOf(items, 'Consent')],
-    activity: [...referencesOf(items, 'ServiceRequest'), ...referencesOf(items, 'MedicationRequest')].map((reference) => ({ reference })),
+    addresses: referencesOf(items, ['Condition']),
+    supportingInfo: [...referencesOf(items, ['Observation']), ...referencesOf(items, ['Consent'])],
+    activity: [...referencesOf(items, ['ServiceRequest']), ...referencesOf(items, ['MedicationRequest'])].map((reference) => ({ reference })),
   };
 }
 
 export function planBspResources(doc: BspDocument): PlannedResource[] {
-  const ctx = contextFor(doc);
+  const ctx = planContext(doc, conditionalReference('Patient', medicaidIdentifier(doc.person.medicaidId)));
   const items = [...behaviorResources(ctx), ...positiveSupportResources(ctx), ...observationResources(ctx), ...consentResources(ctx), ...prnResources(ctx)];
   return [{ resource: carePlanResource(ctx, items), identifier: planIdentifier(doc.planId), pointer: '' }, ...items];
 }

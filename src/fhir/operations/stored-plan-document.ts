@@ -1,11 +1,11 @@
 import type { CarePlan } from '@medplum/fhirtypes';
-import { exportPlanDocument } from '../../documents/import-document.ts';
-import { NotAPlanDocumentError } from '../../documents/plan-documents.ts';
-import { StoredPlanError } from '../../documents/fhir-elements.ts';
+import { exportPlanDocument } from '../../documents/export-flow.ts';
+import { NotAPlanDocumentError } from '../../documents/document-mapping.ts';
+import { StoredPlanError } from '../../documents/mapping/stored-plan.ts';
+import type { PlanDocument } from '../../documents/plan-document.ts';
 import type { FhirContext } from '../context.ts';
 import { readCurrentResource } from '../interactions/read.ts';
 import { businessRule, notFound } from '../../outcomes.ts';
-import type { PlanDocument } from '../../documents/types.ts';
 import { planStoreOf } from './plan-store.ts';
 
 /**

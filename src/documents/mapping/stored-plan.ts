@@ -1,7 +1,16 @@
-import type { CarePlan, Identifier, Reference, Resource } from '@medplum/fhirtypes';
-import { identifierSystem } from './canonical.ts';
-import { StoredPlanError } from './fhir-elements.ts';
-import { identifiersOf } from './plan-bundle.ts';
+import type { CarePlan, Identifier, Observation, Reference, Resource } from '@medplum/fhirtypes';
+import { identifierSystem } from '../canonical.ts';
+import { identifiersOf } from './plan-references.ts';
+
+/** Raised when stored resources don't hold what a document needs (edited outside kanplan). */
+export class StoredPlanError extends Error {}
+
+export function requireValue<T>(value: T | undefined, what: string): T {
+  if (value === undefined) {
+    throw new StoredPlanError(`The stored plan is missing ${what}.`);
+  }
+  return value;
+}
 
 /**
  * The stored resources of one plan, as the server returns them (ids assigned, references of the
@@ -55,6 +64,16 @@ export function planIdOf(resource: { identifier?: Identifier[] }): string | unde
   return resource.identifier?.find((i) => i.system === identifierSystem.planId)?.value;
 }
 
+/** The plan id (ks-plan-id identifier) of a stored CarePlan of a document. */
+export function storedPlanId(plan: CarePlan): string {
+  return requireValue(planIdOf(plan), 'the plan id');
+}
+
+/** A document's effectivePeriod (both dates required) from CarePlan.period. */
+export function effectivePeriodOf(plan: CarePlan): { start: string; end: string } {
+  return { start: requireValue(plan.period?.start, 'the plan start'), end: requireValue(plan.period?.end, 'the plan end') };
+}
+
 /** The item id of a ks-plan-item identifier `<planId>/<kind>/<itemId>`. */
 export function itemIdOf(resource: Resource | undefined): string {
   const value = identifiersOf(resource).find((i) => i.system === identifierSystem.planItem)?.value;
@@ -68,6 +87,16 @@ export function itemIdOf(resource: Resource | undefined): string {
 export function itemKindOf(resource: Resource): string | undefined {
   const value = identifiersOf(resource).find((i) => i.system === identifierSystem.planItem)?.value;
   return value?.split('/')[1];
+}
+
+/** The resources of one type made from plan items of one kind (ks-plan-item `<planId>/<kind>/...`). */
+export function ofKind<T extends Resource>(resources: readonly Resource[], type: T['resourceType'], kind: string): T[] {
+  return resources.filter((r): r is T => r.resourceType === type && itemKindOf(r) === kind);
+}
+
+/** The Observation among `resources` made from the plan item with this id. */
+export function observationOfItem(resources: readonly Resource[], itemId: string): Observation | undefined {
+  return resources.find((r): r is Observation => r.resourceType === 'Observation' && itemIdOf(r) === itemId);
 }
 
 /** The planId a reference carries in its identifier (conditional references keep it). */

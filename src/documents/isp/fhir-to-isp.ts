@@ -1,19 +1,18 @@
 import type { Condition, Flag, Goal, MedicationStatement, Observation, Patient, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
-import { codeSystem, extensionUrl, externalSystem, identifierSystem, profileUrl } from './canonical.ts';
-import { codeIn, containedById, extensionValue, extensionsOf, professionalFrom, requireValue } from './fhir-elements.ts';
-import { personReferenceFrom } from './fhir-to-bsp.ts';
-import { compact, nonEmpty } from './fhir-to-pcsp.ts';
-import { StoredResources, itemIdOf, itemKindOf, referencedPlanId } from './stored-plan.ts';
-import type { AuthorizedService, CareTransition, HighRiskFlag, IspDocument, IspNeed, ServiceUnit } from './types.ts';
+import { codeSystem, externalSystem, profileUrl } from '../canonical.ts';
+import { assessedNeedFrom } from '../mapping/assessed-needs.ts';
+import { codeIn, containedById, professionalFrom, providerFrom } from '../mapping/fhir-elements.ts';
+import { compact, nonEmpty } from '../mapping/optional-fields.ts';
+import { mcoOf, nextReviewDateOf, waiverOf } from '../mapping/plan-extensions.ts';
+import { goalIdsOf } from '../mapping/plan-goals.ts';
+import { personReferenceFrom } from '../mapping/plan-person.ts';
+import { StoredResources, effectivePeriodOf, itemIdOf, ofKind, referencedPlanId, requireValue, storedPlanId } from '../mapping/stored-plan.ts';
+import type { ServiceUnit } from '../common-types.ts';
+import type { AuthorizedService, CareTransition, HighRiskFlag, IspDocument, IspNeed } from './isp-types.ts';
 
 /** Stored resources → the ISP document (inverse of isp-to-fhir.ts). */
 
-function ofKind<T extends Resource>(resources: readonly Resource[], type: T['resourceType'], kind: string): T[] {
-  return resources.filter((r): r is T => r.resourceType === type && itemKindOf(r) === kind);
-}
-
 function authorizedServiceFrom(request: ServiceRequest, stored: StoredResources): AuthorizedService {
-  const performer = request.performer?.[0];
   return {
     id: itemIdOf(request),
     serviceCode: requireValue(request.code?.coding?.find((c) => c.system === externalSystem.hcpcs)?.code, 'a HCPCS code'),
@@ -27,8 +26,8 @@ function authorizedServiceFrom(request: ServiceRequest, stored: StoredResources)
       start: requireValue(request.occurrencePeriod?.start, 'the authorization start'),
       end: requireValue(request.occurrencePeriod?.end, 'the authorization end'),
     },
-    provider: compact({ name: requireValue(performer?.display, 'a provider name'), kmmsId: performer?.identifier?.value }),
-    goals: extensionsOf(request.extension, extensionUrl.pertainsToGoal).map((e) => itemIdOf(requireValue(stored.resolve<Goal>(e.valueReference), 'a goal'))),
+    provider: providerFrom(request.performer?.[0]),
+    goals: goalIdsOf(request.extension, stored),
   };
 }
 
@@ -52,25 +51,25 @@ export function mapResourcesToIsp(resources: readonly Resource[], planId?: strin
   const assessment = requireValue(ofKind<Observation>(supporting, 'Observation', 'observation')[0], 'the health needs assessment');
   const basedOn = (plan.basedOn ?? []).map((ref) => referencedPlanId(ref, stored));
   const contributor = plan.contributor?.[0];
-  const code = (url: string, system: string): string | undefined => codeIn(extensionValue(plan.extension, url)?.valueCodeableConcept, system);
   return compact({
     documentType: 'isp' as const,
     schemaVersion: '1.0' as const,
-    planId: requireValue(plan.identifier?.find((i) => i.system === identifierSystem.planId)?.value, 'the plan id'),
+    planId: storedPlanId(plan),
     status: plan.status as IspDocument['status'],
-    waiver: requireValue(code(extensionUrl.waiverProgram, codeSystem.waiverProgram), 'the waiver') as IspDocument['waiver'],
-    mco: requireValue(code(extensionUrl.mco, codeSystem.mco), 'the MCO') as IspDocument['mco'],
+    waiver: requireValue(waiverOf(plan.extension), 'the waiver') as IspDocument['waiver'],
+    mco: requireValue(mcoOf(plan.extension), 'the MCO') as IspDocument['mco'],
     person: personReferenceFrom(stored.resolve<Patient>(plan.subject)),
     pcspPlanId: requireValue(basedOn[0], 'the PCSP the ISP is based on'),
     bspPlanId: basedOn[1],
     careCoordinator: professionalFrom(plan, plan.author),
     targetedCaseManager: contributor && containedById(plan, contributor) ? professionalFrom(plan, contributor) : undefined,
-    effectivePeriod: { start: requireValue(plan.period?.start, 'the plan start'), end: requireValue(plan.period?.end, 'the plan end') },
-    nextReviewDate: requireValue(extensionValue(plan.extension, extensionUrl.reviewDueDate)?.valueDate, 'the next review date'),
+    effectivePeriod: effectivePeriodOf(plan),
+    nextReviewDate: nextReviewDateOf(plan),
     healthNeedsAssessment: { date: requireValue(assessment.effectiveDateTime, 'the assessment date').slice(0, 10), summary: requireValue(assessment.valueString, 'the summary') },
-    needs: stored.resolveAll<Condition>(plan.addresses).map(
-      (c): IspNeed => ({ id: itemIdOf(c), description: requireValue(c.code?.text, 'a need'), category: codeIn(c.category, codeSystem.needDomain) as IspNeed['category'] }),
-    ),
+    needs: stored.resolveAll<Condition>(plan.addresses).map((c): IspNeed => {
+      const { id, description, domain } = assessedNeedFrom(c);
+      return { id, description, category: domain as IspNeed['category'] };
+    }),
     goals: stored.resolveAll<Goal>(plan.goal).map((g) =>
       compact({
         id: itemIdOf(g),

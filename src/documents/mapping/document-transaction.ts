@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Bundle, BundleEntry, Identifier, Reference, Resource, ResourceType } from '@medplum/fhirtypes';
-import { identifierSystem } from './canonical.ts';
+import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import { identifierSystem } from '../canonical.ts';
+import type { PlannedResource } from './plan-context.ts';
+import { fullUrlFor, identifierSearch, identifiersOf } from './plan-references.ts';
 
 /**
  * Turning a list of resources made from one document into one FHIR transaction Bundle.
@@ -9,60 +10,9 @@ import { identifierSystem } from './canonical.ts';
  * Every resource carries a business identifier and is written with a conditional update
  * (`PUT Type?identifier=system|value`, https://hl7.org/fhir/R4/http.html#cond-update): the first
  * import creates it, a re-import updates the same resource. Entries reference each other by
- * `urn:uuid:` fullUrls derived from the identifier, so the same document always yields the same
- * Bundle (useful for tests and for diffing).
+ * `urn:uuid:` fullUrls derived from the identifier (plan-references.ts), so the same document
+ * always yields the same Bundle (useful for tests and for diffing).
  */
-
-/** One resource the mapper wants written, with where it came from in the document. */
-export interface PlannedResource {
-  readonly resource: Resource;
-  /** The identifier the conditional update matches on. */
-  readonly identifier: Identifier;
-  /** JSON pointer of the document part this resource came from (to translate profile errors). */
-  readonly pointer: string;
-}
-
-export function uuidFor(identifier: Identifier): string {
-  const hash = createHash('sha256').update(`${identifier.system}|${identifier.value}`).digest('hex');
-  // Shaped as an RFC 4122 version-5-style UUID so that servers accept it as a urn:uuid.
-  return `${hash.slice(0, 8)}-${hash.slice(8, 12)}-5${hash.slice(13, 16)}-8${hash.slice(17, 20)}-${hash.slice(20, 32)}`;
-}
-
-export function fullUrlFor(identifier: Identifier): string {
-  return `urn:uuid:${uuidFor(identifier)}`;
-}
-
-/**
- * References built here point at resources of a known type, but are created before those resources
- * exist; `Reference<never>` is assignable to every `Reference<T>` of @medplum/fhirtypes.
- */
-export type PlanReference = Reference<never>;
-
-export function referenceTo(identifier: Identifier, display?: string): PlanReference {
-  return display === undefined ? { reference: fullUrlFor(identifier) } : { reference: fullUrlFor(identifier), display };
-}
-
-export function identifierSearch(resourceType: string, identifier: Identifier): string {
-  return `${resourceType}?identifier=${encodeURIComponent(`${identifier.system}|${identifier.value}`)}`;
-}
-
-/**
- * A reference resolved by the server inside the transaction (conditional reference,
- * https://hl7.org/fhir/R4/http.html#trules): used for resources another document owns, such as
- * the PCSP a BSP belongs to. The identifier stays on the reference so the reverse mapping can read
- * the business id back without another lookup.
- */
-export function conditionalReference(resourceType: ResourceType, identifier: Identifier): PlanReference {
-  return { reference: identifierSearch(resourceType, identifier), type: resourceType, identifier };
-}
-
-export function planIdentifier(planId: string): Identifier {
-  return { system: identifierSystem.planId, value: planId };
-}
-
-export function planItemIdentifier(value: string): Identifier {
-  return { system: identifierSystem.planItem, value };
-}
 
 /** A transaction Bundle plus, per entry, the document pointer it came from. */
 export interface DocumentTransaction {
@@ -121,15 +71,6 @@ function endedVersion(resource: Resource): Resource | undefined {
     default:
       return undefined;
   }
-}
-
-/**
- * A resource's business identifiers as a list: most types have `identifier` 0..*, but some
- * (QuestionnaireResponse, Bundle, ...) have a single `identifier` 0..1.
- */
-export function identifiersOf(resource: Resource | undefined): Identifier[] {
-  const identifier = (resource as { identifier?: Identifier | Identifier[] } | undefined)?.identifier;
-  return identifier === undefined ? [] : Array.isArray(identifier) ? identifier : [identifier];
 }
 
 function planItemValueOf(resource: Resource): string | undefined {

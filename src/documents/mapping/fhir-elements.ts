@@ -1,6 +1,7 @@
 import type {
   CodeableConcept,
   Coding,
+  Condition,
   Consent,
   Extension,
   HumanName as FhirHumanName,
@@ -12,9 +13,13 @@ import type {
   PractitionerRole,
   Reference,
   Resource,
+  ServiceRequest,
 } from '@medplum/fhirtypes';
-import { codeSystem, consentCategoryLoinc, externalSystem, profileUrl } from './canonical.ts';
-import type { HumanName, InformedConsent, Professional } from './types.ts';
+import { codeSystem, consentCategoryLoinc, externalSystem, identifierSystem, profileUrl } from '../canonical.ts';
+import type { HumanName, InformedConsent, PlanStatus, Professional, ServiceProvider } from '../common-types.ts';
+import { compact } from './optional-fields.ts';
+import type { PlanContext } from './plan-context.ts';
+import { requireValue } from './stored-plan.ts';
 
 /** Small FHIR building blocks shared by the PCSP, BSP and ISP mappers, each with its reader. */
 
@@ -36,16 +41,6 @@ export function codeIn(concepts: readonly CodeableConcept[] | CodeableConcept | 
   }
   return undefined;
 }
-
-export function requireValue<T>(value: T | undefined, what: string): T {
-  if (value === undefined) {
-    throw new StoredPlanError(`The stored plan is missing ${what}.`);
-  }
-  return value;
-}
-
-/** Raised when stored resources don't hold what a document needs (edited outside kanplan). */
-export class StoredPlanError extends Error {}
 
 export function humanNameToFhir(name: HumanName): FhirHumanName {
   return { family: name.family, given: [...name.given] };
@@ -117,12 +112,62 @@ export function professionalRoleCode(container: { contained?: Resource[] }, refe
   return codeIn(role?.code, codeSystem.practitionerRole);
 }
 
+/** The provider of a paid or authorized service as ServiceRequest.performer, with its KMMS id when known. */
+export function providerPerformer(provider: ServiceProvider): Reference<never> {
+  return { display: provider.name, ...(provider.kmmsId ? { identifier: { system: identifierSystem.kmmsId, value: provider.kmmsId } } : {}) };
+}
+
+export function providerFrom(performer: Reference | undefined): ServiceProvider {
+  return compact({ name: requireValue(performer?.display, 'a provider name'), kmmsId: performer?.identifier?.value });
+}
+
 export function extensionValue(extensions: readonly Extension[] | undefined, url: string): Extension | undefined {
   return extensions?.find((e) => e.url === url);
 }
 
 export function extensionsOf(extensions: readonly Extension[] | undefined, url: string): Extension[] {
   return (extensions ?? []).filter((e) => e.url === url);
+}
+
+/** The one sub-extension `url` of a complex extension; missing is a StoredPlanError. */
+export function subExtension(extension: Extension, url: string): Extension {
+  return requireValue(extension.extension?.find((e) => e.url === url), `the ${url} of an extension`);
+}
+
+/**
+ * A Condition the plan states (an assessed need, a target behavior, a health condition): active
+ * and confirmed, in the person's record from the plan on.
+ */
+export function confirmedCondition(args: { identifier: Identifier; category: CodeableConcept[]; code: CodeableConcept; subject: Reference<never> }): Condition {
+  return {
+    resourceType: 'Condition',
+    identifier: [args.identifier],
+    clinicalStatus: concept(externalSystem.conditionClinical, 'active'),
+    verificationStatus: concept(externalSystem.conditionVerification, 'confirmed'),
+    category: args.category,
+    code: args.code,
+    subject: args.subject,
+  };
+}
+
+/**
+ * What every ServiceRequest of a plan element (ks-plan-element code: natural support, positive
+ * behavior support, non-Medicaid resource) shares: based on the plan, with the plan's status, its
+ * words as the code's text.
+ */
+export function planElementRequest(
+  ctx: PlanContext<{ planId: string; status: PlanStatus }>,
+  element: string,
+  text: string,
+): Pick<ServiceRequest, 'basedOn' | 'status' | 'intent' | 'category' | 'code' | 'subject'> {
+  return {
+    basedOn: [ctx.plan],
+    status: ctx.doc.status,
+    intent: 'plan',
+    category: [concept(codeSystem.planElement, element)],
+    code: { text },
+    subject: ctx.patient,
+  };
 }
 
 /** A component value of a plan-element Observation (ks-plan-element codes, see canonical.ts). */

@@ -1,30 +1,13 @@
-import type { Condition, Consent, Extension, MedicationRequest, Observation, Patient, Resource, ServiceRequest } from '@medplum/fhirtypes';
-import { codeSystem, extensionUrl, identifierSystem, profileUrl } from './canonical.ts';
-import {
-  codeIn,
-  componentString,
-  componentStrings,
-  extensionValue,
-  extensionsOf,
-  humanNameFromFhir,
-  informedConsentFrom,
-  professionalFrom,
-  requireValue,
-} from './fhir-elements.ts';
-import { compact, nonEmpty } from './fhir-to-pcsp.ts';
-import { StoredResources, itemIdOf, itemKindOf, referencedPlanId } from './stored-plan.ts';
-import type { BspDocument, PersonReference, PrnMedication, RestrictiveIntervention } from './types.ts';
+import type { Condition, Consent, Extension, MedicationRequest, Patient, Resource, ServiceRequest } from '@medplum/fhirtypes';
+import { extensionUrl, profileUrl } from '../canonical.ts';
+import { componentString, componentStrings, extensionsOf, informedConsentFrom, professionalFrom } from '../mapping/fhir-elements.ts';
+import { compact, nonEmpty } from '../mapping/optional-fields.ts';
+import { nextReviewDateOf, waiverOf } from '../mapping/plan-extensions.ts';
+import { personReferenceFrom } from '../mapping/plan-person.ts';
+import { StoredResources, effectivePeriodOf, itemIdOf, itemKindOf, observationOfItem, referencedPlanId, requireValue, storedPlanId } from '../mapping/stored-plan.ts';
+import type { BspDocument, PrnMedication, RestrictiveIntervention } from './bsp-types.ts';
 
 /** Stored resources → the BSP document (inverse of bsp-to-fhir.ts). */
-
-export function personReferenceFrom(patient: Patient | undefined): PersonReference {
-  const found = requireValue(patient, 'the Patient');
-  return {
-    medicaidId: requireValue(found.identifier?.find((i) => i.system === identifierSystem.medicaidId)?.value, 'the Medicaid id'),
-    name: humanNameFromFhir(found.name?.[0]),
-    birthDate: requireValue(found.birthDate, 'the birth date'),
-  };
-}
 
 function sub(extension: Extension, url: string): Extension[] {
   return (extension.extension ?? []).filter((e) => e.url === url);
@@ -65,24 +48,22 @@ export function mapResourcesToBsp(resources: readonly Resource[], planId?: strin
   const plan = stored.carePlan(planId, profileUrl.bspCarePlan);
   const supporting = stored.resolveAll<Resource>(plan.supportingInfo);
   const activities = stored.resolveAll<Resource>((plan.activity ?? []).map((a) => a.reference));
-  const observation = (itemId: string): Observation | undefined =>
-    supporting.find((r): r is Observation => r.resourceType === 'Observation' && itemIdOf(r) === itemId);
-  const fba = requireValue(observation('functional-behavior-assessment'), 'the functional behavior assessment');
-  const context = observation('behavior-support-context');
-  const data = observation('behavior-data-collection');
+  const fba = requireValue(observationOfItem(supporting, 'functional-behavior-assessment'), 'the functional behavior assessment');
+  const context = observationOfItem(supporting, 'behavior-support-context');
+  const data = observationOfItem(supporting, 'behavior-data-collection');
   const consents = supporting.filter((r): r is Consent => r.resourceType === 'Consent');
   const prnRequests = activities.filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest');
   return compact({
     documentType: 'bsp' as const,
     schemaVersion: '1.0' as const,
-    planId: requireValue(plan.identifier?.find((i) => i.system === identifierSystem.planId)?.value, 'the plan id'),
+    planId: storedPlanId(plan),
     status: plan.status as BspDocument['status'],
-    waiver: requireValue(codeIn(extensionValue(plan.extension, extensionUrl.waiverProgram)?.valueCodeableConcept, codeSystem.waiverProgram), 'the waiver') as BspDocument['waiver'],
+    waiver: requireValue(waiverOf(plan.extension), 'the waiver') as BspDocument['waiver'],
     pcspPlanId: requireValue(referencedPlanId(plan.partOf?.[0], stored), 'the PCSP the BSP is part of'),
     person: personReferenceFrom(stored.resolve<Patient>(plan.subject)),
     author: professionalFrom(plan, plan.author),
-    effectivePeriod: { start: requireValue(plan.period?.start, 'the plan start'), end: requireValue(plan.period?.end, 'the plan end') },
-    nextReviewDate: requireValue(extensionValue(plan.extension, extensionUrl.reviewDueDate)?.valueDate, 'the next review date'),
+    effectivePeriod: effectivePeriodOf(plan),
+    nextReviewDate: nextReviewDateOf(plan),
     targetBehaviors: stored.resolveAll<Condition>(plan.addresses).map((c) => ({
       id: itemIdOf(c),
       name: requireValue(c.code?.text, 'a behavior name'),

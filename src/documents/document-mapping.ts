@@ -1,19 +1,19 @@
-import { readFileSync, readdirSync } from 'node:fs';
 import type { CarePlan, OperationOutcome, OperationOutcomeIssue, Reference, Resource } from '@medplum/fhirtypes';
+import { mapBspToBundle } from './bsp/bsp-to-fhir.ts';
+import { mapResourcesToBsp } from './bsp/fhir-to-bsp.ts';
 import { profileUrl } from './canonical.ts';
-import { mapBspToBundle } from './bsp-to-fhir.ts';
-import { checkDocument, parseDocumentText } from './check-document.ts';
-import { importRankOf } from './import-order.ts';
-import { mapResourcesToBsp } from './fhir-to-bsp.ts';
-import { mapResourcesToIsp } from './fhir-to-isp.ts';
-import { mapResourcesToPcsp } from './fhir-to-pcsp.ts';
-import { mapIspToBundle } from './isp-to-fhir.ts';
-import { mapPcspToBundle } from './pcsp-to-fhir.ts';
-import type { DocumentTransaction } from './plan-bundle.ts';
-import { planIdOf } from './stored-plan.ts';
-import type { DocumentType, PlanDocument } from './types.ts';
+import { mapResourcesToIsp } from './isp/fhir-to-isp.ts';
+import { mapIspToBundle } from './isp/isp-to-fhir.ts';
+import type { DocumentTransaction } from './mapping/document-transaction.ts';
+import { planIdOf } from './mapping/stored-plan.ts';
+import { mapResourcesToPcsp } from './pcsp/fhir-to-pcsp.ts';
+import { mapPcspToBundle } from './pcsp/pcsp-to-fhir.ts';
+import type { DocumentType, PlanDocument } from './plan-document.ts';
 
-/** The entry points the server, the CLI and `npm start` use; one function per question. */
+/**
+ * The mapping of any plan document, dispatched by its type to the PCSP, BSP or ISP mapper (pcsp/,
+ * bsp/, isp/), both ways; and the translation of a transaction's issues back to the document.
+ */
 
 /** Any plan document → its transaction Bundle. `existing`: stored resources of the same plan. */
 export function mapDocumentToBundle(doc: PlanDocument, existing: readonly Resource[] = []): DocumentTransaction {
@@ -103,36 +103,4 @@ export function translateTransactionIssues(outcome: OperationOutcome, transactio
       return { ...issue, location: [pointer], diagnostics: text, details: { text } };
     }),
   };
-}
-
-export interface ExampleDocument {
-  /** Path relative to bundles/documents/. */
-  readonly file: string;
-  readonly document: PlanDocument;
-}
-
-const examplesDirectory = new URL('../../bundles/documents/', import.meta.url);
-
-function readExamples(subdirectory: string): ExampleDocument[] {
-  return readdirSync(new URL(subdirectory, examplesDirectory))
-    .filter((file) => /\.(json|ya?ml)$/.test(file))
-    .sort()
-    .map((file) => {
-      const text = readFileSync(new URL(`${subdirectory}${file}`, examplesDirectory), 'utf8');
-      const check = checkDocument(parseDocumentText(text, file.endsWith('.json') ? 'application/json' : 'application/yaml'));
-      if (!check.ok) {
-        throw new Error(`Example ${subdirectory}${file} is invalid: ${check.problems.map((p) => p.message).join(' ')}`);
-      }
-      return { file: `${subdirectory}${file}`, document: check.document };
-    });
-}
-
-/**
- * The valid example documents (fictional people) in an order that imports: every PCSP before
- * the BSPs and ISPs that refer to it, then the updates in `updates/`. `npm start` loads these on an
- * empty database.
- */
-export function listExampleDocuments(): ExampleDocument[] {
-  const originals = readExamples('').sort((a, b) => importRankOf(a.document.documentType) - importRankOf(b.document.documentType) || a.file.localeCompare(b.file));
-  return [...originals, ...readExamples('updates/')];
 }

@@ -1,19 +1,15 @@
-import type { CarePlan, Condition, Flag, Goal, Identifier, MedicationStatement, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
-import { codeSystem, extensionUrl, goalLifecycleForPlan, externalSystem, identifierSystem, mcoDisplay, planItemValue, profileUrl, type PlanItemKind } from './canonical.ts';
-import { concept, containedProfessional, fullName, planObservation } from './fhir-elements.ts';
-import { planNarrative } from './narrative.ts';
-import { medicaidIdentifier } from './pcsp-to-fhir.ts';
-import {
-  buildDocumentTransaction,
-  conditionalReference,
-  planIdentifier,
-  planItemIdentifier,
-  referenceTo,
-  type DocumentTransaction,
-  type PlannedResource,
-  type PlanReference,
-} from './plan-bundle.ts';
-import type { AuthorizedService, IspDocument } from './types.ts';
+import type { CarePlan, Flag, MedicationStatement, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
+import { codeSystem, extensionUrl, externalSystem, identifierSystem, mcoDisplay, profileUrl } from '../canonical.ts';
+import { assessedNeedResource } from '../mapping/assessed-needs.ts';
+import { buildDocumentTransaction, type DocumentTransaction } from '../mapping/document-transaction.ts';
+import { concept, confirmedCondition, containedProfessional, fullName, planElementRequest, planObservation, providerPerformer } from '../mapping/fhir-elements.ts';
+import { mcoExtension, reviewDueDateExtension, waiverExtension } from '../mapping/plan-extensions.ts';
+import { planContext, referencesOf, type PlanContext, type PlannedResource } from '../mapping/plan-context.ts';
+import { goalResource, pertainsToGoals } from '../mapping/plan-goals.ts';
+import { medicaidIdentifier } from '../mapping/plan-person.ts';
+import { conditionalReference, planIdentifier } from '../mapping/plan-references.ts';
+import { planNarrative } from '../narrative.ts';
+import type { AuthorizedService, IspDocument } from './isp-types.ts';
 
 /**
  * ISP document → FHIR: a KS ISP CarePlan `basedOn` the PCSP (and BSP), KS Authorized Services
@@ -21,60 +17,7 @@ import type { AuthorizedService, IspDocument } from './types.ts';
  * only the MCO care coordinator does (seed 001).
  */
 
-interface IspContext {
-  readonly doc: IspDocument;
-  readonly patient: PlanReference;
-  readonly plan: PlanReference;
-  item(kind: PlanItemKind, id: string): Identifier;
-}
-
-function contextFor(doc: IspDocument): IspContext {
-  return {
-    doc,
-    patient: conditionalReference('Patient', medicaidIdentifier(doc.person.medicaidId)),
-    plan: referenceTo(planIdentifier(doc.planId)),
-    item: (kind, id) => planItemIdentifier(planItemValue(doc.planId, kind, id)),
-  };
-}
-
-function needResources(ctx: IspContext): PlannedResource[] {
-  return ctx.doc.needs.map((need, index) => {
-    const identifier = ctx.item('need', need.id);
-    const resource: Condition = {
-      resourceType: 'Condition',
-      identifier: [identifier],
-      clinicalStatus: concept(externalSystem.conditionClinical, 'active'),
-      verificationStatus: concept(externalSystem.conditionVerification, 'confirmed'),
-      category: [
-        concept(externalSystem.usCoreConditionCategory, 'health-concern'),
-        concept(externalSystem.eltssConditionCategory, 'assessed-need'),
-        concept(codeSystem.needDomain, need.category),
-      ],
-      code: { text: need.description },
-      subject: ctx.patient,
-    };
-    return { resource, identifier, pointer: `/needs/${index}` };
-  });
-}
-
-function goalResources(ctx: IspContext): PlannedResource[] {
-  return ctx.doc.goals.map((goal, index) => {
-    const identifier = ctx.item('goal', goal.id);
-    const resource: Goal = {
-      resourceType: 'Goal',
-      meta: { profile: [profileUrl.goal] },
-      identifier: [identifier],
-      lifecycleStatus: goalLifecycleForPlan[ctx.doc.status],
-      description: { text: goal.description },
-      subject: ctx.patient,
-      addresses: goal.addressesNeeds.map((id) => referenceTo(ctx.item('need', id))),
-      ...(goal.targetDate ? { target: [{ dueDate: goal.targetDate }] } : {}),
-    };
-    return { resource, identifier, pointer: `/goals/${index}` };
-  });
-}
-
-function authorizedServiceResource(ctx: IspContext, service: AuthorizedService, index: number): PlannedResource {
+function authorizedServiceResource(ctx: PlanContext<IspDocument>, service: AuthorizedService, index: number): PlannedResource {
   const { doc } = ctx;
   const identifier = ctx.item('authorized-service', service.id);
   const resource: ServiceRequest = {
@@ -85,9 +28,9 @@ function authorizedServiceResource(ctx: IspContext, service: AuthorizedService, 
       { type: concept(codeSystem.identifierType, 'authorization-number'), system: identifierSystem.authorizationNumber, value: service.authorizationNumber },
     ],
     extension: [
-      { url: extensionUrl.mco, valueCodeableConcept: concept(codeSystem.mco, doc.mco) },
-      { url: extensionUrl.waiverProgram, valueCodeableConcept: concept(codeSystem.waiverProgram, doc.waiver) },
-      ...service.goals.map((id) => ({ url: extensionUrl.pertainsToGoal, valueReference: referenceTo(ctx.item('goal', id)) })),
+      mcoExtension(doc.mco),
+      waiverExtension(doc.waiver),
+      ...pertainsToGoals(ctx, service.goals),
     ],
     basedOn: [ctx.plan],
     status: doc.status,
@@ -97,44 +40,34 @@ function authorizedServiceResource(ctx: IspContext, service: AuthorizedService, 
     subject: ctx.patient,
     occurrencePeriod: { ...service.authorizedPeriod },
     requester: { type: 'Organization', display: mcoDisplay[doc.mco] },
-    performer: [
-      { display: service.provider.name, ...(service.provider.kmmsId ? { identifier: { system: identifierSystem.kmmsId, value: service.provider.kmmsId } } : {}) },
-    ],
+    performer: [providerPerformer(service.provider)],
   };
   return { resource, identifier, pointer: `/authorizedServices/${index}` };
 }
 
-function nonMedicaidResources(ctx: IspContext): PlannedResource[] {
+function nonMedicaidResources(ctx: PlanContext<IspDocument>): PlannedResource[] {
   return (ctx.doc.nonMedicaidResources ?? []).map((item, index) => {
     const identifier = ctx.item('non-medicaid-resource', item.id);
     const resource: ServiceRequest = {
       resourceType: 'ServiceRequest',
       identifier: [identifier],
-      basedOn: [ctx.plan],
-      status: ctx.doc.status,
-      intent: 'plan',
-      category: [concept(codeSystem.planElement, 'non-medicaid-resource')],
-      code: { text: item.description },
-      subject: ctx.patient,
+      ...planElementRequest(ctx, 'non-medicaid-resource', item.description),
       performer: [{ display: item.source }],
     };
     return { resource, identifier, pointer: `/nonMedicaidResources/${index}` };
   });
 }
 
-function primaryCareResources(ctx: IspContext): PlannedResource[] {
+function primaryCareResources(ctx: PlanContext<IspDocument>): PlannedResource[] {
   const { primaryCare } = ctx.doc;
   const conditions = primaryCare.conditions.map((condition, index): PlannedResource => {
     const identifier = ctx.item('condition', condition.id);
-    const resource: Condition = {
-      resourceType: 'Condition',
-      identifier: [identifier],
-      clinicalStatus: concept(externalSystem.conditionClinical, 'active'),
-      verificationStatus: concept(externalSystem.conditionVerification, 'confirmed'),
+    const resource = confirmedCondition({
+      identifier,
       category: [concept(externalSystem.conditionCategory, 'problem-list-item')],
       code: { ...(condition.icd10 ? { coding: [{ system: externalSystem.icd10cm, code: condition.icd10 }] } : {}), text: condition.description },
       subject: ctx.patient,
-    };
+    });
     return { resource, identifier, pointer: `/primaryCare/conditions/${index}` };
   });
   const medications = (primaryCare.medications ?? []).map((medication, index): PlannedResource => {
@@ -180,7 +113,7 @@ function primaryCareResources(ctx: IspContext): PlannedResource[] {
   return [...conditions, ...medications, ...transitions, ...flags];
 }
 
-function assessmentResource(ctx: IspContext): PlannedResource {
+function assessmentResource(ctx: PlanContext<IspDocument>): PlannedResource {
   const identifier = ctx.item('observation', 'health-needs-assessment');
   return {
     identifier,
@@ -196,13 +129,7 @@ function assessmentResource(ctx: IspContext): PlannedResource {
   };
 }
 
-function referencesOf(planned: readonly PlannedResource[], types: readonly string[], kinds?: readonly PlanItemKind[]): PlanReference[] {
-  return planned
-    .filter((p) => types.includes(p.resource.resourceType) && (!kinds || kinds.some((k) => p.identifier.value?.includes(`/${k}/`))))
-    .map((p) => referenceTo(p.identifier));
-}
-
-function carePlanResource(ctx: IspContext, items: readonly PlannedResource[]): CarePlan {
+function carePlanResource(ctx: PlanContext<IspDocument>, items: readonly PlannedResource[]): CarePlan {
   const { doc } = ctx;
   const coordinator = containedProfessional('coordinator', doc.careCoordinator, 'mco-care-coordinator');
   const tcm = doc.targetedCaseManager ? containedProfessional('tcm', doc.targetedCaseManager, 'targeted-case-manager') : undefined;
@@ -213,9 +140,9 @@ function carePlanResource(ctx: IspContext, items: readonly PlannedResource[]): C
     text: { status: 'generated', div: planNarrative(doc) },
     contained: [...coordinator.contained, ...(tcm?.contained ?? [])],
     extension: [
-      { url: extensionUrl.mco, valueCodeableConcept: concept(codeSystem.mco, doc.mco) },
-      { url: extensionUrl.waiverProgram, valueCodeableConcept: concept(codeSystem.waiverProgram, doc.waiver) },
-      { url: extensionUrl.reviewDueDate, valueDate: doc.nextReviewDate },
+      mcoExtension(doc.mco),
+      waiverExtension(doc.waiver),
+      reviewDueDateExtension(doc.nextReviewDate),
     ],
     status: doc.status,
     intent: 'plan',
@@ -238,10 +165,10 @@ function carePlanResource(ctx: IspContext, items: readonly PlannedResource[]): C
 }
 
 export function planIspResources(doc: IspDocument): PlannedResource[] {
-  const ctx = contextFor(doc);
+  const ctx = planContext(doc, conditionalReference('Patient', medicaidIdentifier(doc.person.medicaidId)));
   const items = [
-    ...needResources(ctx),
-    ...goalResources(ctx),
+    ...doc.needs.map((need, index) => assessedNeedResource(ctx, { id: need.id, description: need.description, domain: need.category }, `/needs/${index}`)),
+    ...doc.goals.map((goal, index) => goalResource(ctx, goal, `/goals/${index}`)),
     ...doc.authorizedServices.map((s, i) => authorizedServiceResource(ctx, s, i)),
     ...nonMedicaidResources(ctx),
     assessmentResource(ctx),
