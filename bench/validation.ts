@@ -12,7 +12,7 @@ import { loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { CarePlan, Resource, StructureDefinition } from '@medplum/fhirtypes';
-import { loadKansasPackage } from '../src/conformance/kansas-package.ts';
+import { loadConformance } from '../src/conformance/conformance.ts';
 import { createResourceValidator, hasErrors } from '../src/validation/validator.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -53,7 +53,8 @@ function measure(name: string, resource: Resource, fn: () => void): Row {
   return { name, bytes: JSON.stringify(resource).length, min: rates[0], median: rates[Math.floor(rates.length / 2)] };
 }
 
-const validator = createResourceValidator();
+const conformance = loadConformance();
+const validator = createResourceValidator(conformance);
 const pcsp = example('ks-pcsp-careplan');
 const pcspSimple: CarePlan = { ...pcsp, extension: pcsp.extension?.slice(0, 2) };
 const basePlan: CarePlan = { ...pcspSimple, meta: undefined, category: pcsp.category?.slice(0, 1) };
@@ -63,7 +64,7 @@ for (const [label, r] of [['pcsp', pcsp], ['pcspSimple', pcspSimple], ['basePlan
     throw new Error(`bench input ${label} is not valid: ${JSON.stringify(issues)}`);
   }
 }
-const profile = loadKansasPackage().structureDefinitions.find((sd) => sd.id === 'ks-pcsp-careplan') as StructureDefinition;
+const profile = conformance.kansas.structureDefinitions.find((sd) => sd.id === 'ks-pcsp-careplan') as StructureDefinition;
 
 const rows: Row[] = [
   measure('KS PCSP CarePlan, with rights modification + distribution extensions (kanplan validator)', pcsp, () => validator.validate(pcsp)),

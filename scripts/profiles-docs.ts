@@ -11,9 +11,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CodeSystem, CodeSystemConcept, ElementDefinition, OperationDefinition, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { KANSAS_CANONICAL_BASE, loadKansasPackage } from '../src/conformance/kansas-package.ts';
+import { IDENTIFYING_ELEMENT_EXTENSION } from '../src/validation/profile-detection.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const examplesDir = join(root, 'bundles', 'examples');
+const inputDir = join(root, 'profiles', 'input');
 
 function cell(text: string | undefined): string {
   return (text ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -91,14 +93,22 @@ function extensionExample(url: string): { file: string; path: string; extension:
     }
     return undefined;
   };
-  for (const file of readdirSync(join(examplesDir, 'valid')).sort()) {
-    const resource = JSON.parse(readFileSync(join(examplesDir, 'valid', file), 'utf8')) as { resourceType: string };
-    const found = find(resource, resource.resourceType);
-    if (found) {
-      return { file, ...found };
+  // An extension on resources is shown from the examples; one on StructureDefinitions from the profiles.
+  for (const dir of [join(examplesDir, 'valid'), inputDir]) {
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+      const resource = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { resourceType: string };
+      const found = find(resource, resource.resourceType);
+      if (found) {
+        return { file: `${dir.slice(root.length + 1)}/${file}`, ...found };
+      }
     }
   }
   return undefined;
+}
+
+/** The elements a profile names as identifying its instances without meta.profile (ks-identifying-element). */
+function identifyingElements(sd: StructureDefinition): string[] {
+  return (sd.extension ?? []).filter((e) => e.url === IDENTIFYING_ELEMENT_EXTENSION).map((e) => e.valueString ?? '');
 }
 
 function profilePage(sd: StructureDefinition, allSds: readonly StructureDefinition[]): string {
@@ -110,6 +120,11 @@ function profilePage(sd: StructureDefinition, allSds: readonly StructureDefiniti
   lines.push(`- ${isExtension ? 'Extension of' : 'Profile of'}: \`${sd.baseDefinition}\` (resource type ${sd.type})`);
   if (isExtension) {
     lines.push(`- Context: ${(sd.context ?? []).map((c) => `\`${c.expression}\``).join(', ')}`);
+  }
+  const identifying = identifyingElements(sd);
+  if (identifying.length > 0) {
+    const ext = allSds.find((s) => s.url === IDENTIFYING_ELEMENT_EXTENSION);
+    lines.push(`- Validated without \`meta.profile\` when the resource carries a value of: ${identifying.map((id) => `\`${id}\``).join(', ')} ([${ext?.title}](${ext?.id}.md))`);
   }
   lines.push('', sd.description ?? '', '');
   if (sd.purpose) {
@@ -152,7 +167,7 @@ function profilePage(sd: StructureDefinition, allSds: readonly StructureDefiniti
     const usage = extensionExample(sd.url);
     lines.push('## Example', '');
     if (usage) {
-      lines.push(`From [bundles/examples/valid/${usage.file}](../../bundles/examples/valid/${usage.file}) (${usage.path}):`, '');
+      lines.push(`From [${usage.file}](../../${usage.file}) (${usage.path}):`, '');
       lines.push('```json', JSON.stringify(usage.extension, null, 2), '```', '');
     } else {
       lines.push('No example uses this extension yet.', '');
@@ -275,12 +290,15 @@ export function buildDocs(): Map<string, string> {
     '## Validation on write',
     '',
     'Every create, update, patch and transaction entry is validated against base R4 and every profile in `meta.profile` the',
-    'server knows (an unknown one is a warning); CarePlans with a `ks-plan-type` category, Tasks with a `ks-task-type` code,',
-    'Observations with a `ks-functional-assessment-result` code and ServiceRequests with an authorization-number identifier',
-    'are validated against their Kansas profile even without `meta.profile`. Beyond structure and cardinality (@medplum/core),',
-    'kanplan checks required bindings (error) and extensible bindings (warning) against local terminology, the content and',
-    'fixed/pattern values of matched slices and extensions, and extension value types. `POST /fhir/[type]/$validate` runs the',
-    'same checks without storing; `kanplan validate FILE...` runs them offline.',
+    'server knows (an unknown one is a warning). A resource without `meta.profile` is validated against the Kansas profile',
+    'whose identifying element (extension [KS Identifying Element](ks-identifying-element.md)) it carries a value of:',
+    '',
+    ...profiles.filter((sd) => identifyingElements(sd).length > 0).map((sd) => `- [${sd.title}](${sd.id}.md): ${identifyingElements(sd).map((id) => `\`${id}\``).join(', ')}`),
+    '',
+    'Beyond structure and cardinality (@medplum/core), kanplan checks required bindings (error) and extensible bindings',
+    '(warning) against local terminology, the content and fixed/pattern values of matched slices and extensions, and',
+    'extension value types. `POST /fhir/[type]/$validate` runs the same checks without storing; `kanplan validate FILE...`',
+    'runs them offline.',
     '',
     'A rejected write is 400 when the resource is not valid against the base StructureDefinition of its type alone (unknown',
     'element, wrong type, base cardinality, base required binding, base invariant), and 422 when it is and only profiles',

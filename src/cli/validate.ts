@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { loadConformance } from '../conformance/conformance.ts';
 import { checkDocument, parseDocumentText, problemsToOutcome } from '../documents/check-document.ts';
 import { mapDocumentToBundle } from '../documents/document-mapping.ts';
 import { validateBundleEntries } from '../validation/validate-bundle.ts';
@@ -80,7 +81,7 @@ export const validateCommand = defineCommand({
   },
   async run({ values, operands }, io) {
     const files = listInputFiles(operands);
-    const validator = createResourceValidator();
+    const validator = createResourceValidator(loadConformance());
     const progress = createProgressDisplay(io.stderr, { unit: 'files', quiet: values.quiet });
     let failed = 0;
     for (const [index, file] of files.entries()) {

@@ -2,6 +2,8 @@ import type { SearchParameter } from '@medplum/fhirtypes';
 import { baseSearchParameters, basePatientCompartment, isKnownResourceType, listResourceTypes, loadBaseDefinitions } from './base-definitions.ts';
 import { loadKansasPackage, type KansasPackage } from './kansas-package.ts';
 import { SearchParameterRegistry } from './search-parameters.ts';
+import { loadTerminology } from './terminology-content.ts';
+import type { TerminologyService } from './terminology-service.ts';
 
 /** The concrete R4 resource types this server accepts. */
 export interface ResourceTypes {
@@ -20,6 +22,8 @@ export interface Conformance {
   readonly resourceTypes: ResourceTypes;
   /** The R4 base and Kansas SearchParameters per resource type, FHIRPath parsed. */
   readonly searchParameters: SearchParameterRegistry;
+  /** The CodeSystems and ValueSets of R4, US Core 6.1.0 and the Kansas package ($expand, bindings). */
+  readonly terminology: TerminologyService;
 }
 
 export interface ConformanceOptions {
@@ -40,5 +44,6 @@ export function loadConformance(options: ConformanceOptions = {}): Conformance {
       resourceTypes: listResourceTypes(),
       compartments: [basePatientCompartment()],
     }),
+    terminology: loadTerminology(kansas),
   };
 }

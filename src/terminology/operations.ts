@@ -6,7 +6,7 @@ import type {
   ParametersParameter,
   ValueSet,
 } from '@medplum/fhirtypes';
-import { TerminologyError, type TerminologyService } from './terminology.ts';
+import { TerminologyError, type TerminologyService } from '../conformance/terminology-service.ts';
 
 /**
  * Terminology operations on local content, as pure functions over Parameters:

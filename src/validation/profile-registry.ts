@@ -2,23 +2,17 @@ import {
   OperationOutcomeError,
   getAllDataTypes,
   loadDataType,
-  tryGetDataType,
   tryGetProfile,
   validateTypedValue,
 } from '@medplum/core';
 import type { InternalTypeSchema } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
-import { getTerminologyService, type TerminologyService } from '../terminology/terminology.ts';
-import { loadBaseDefinitions } from '../conformance/base-definitions.ts';
-import { loadKansasPackage } from '../conformance/kansas-package.ts';
-import {
-  checkResourceAgainstProfile,
-  compileProfile,
-  type CompiledProfile,
-  type CompileHelpers,
-  type ElementRule,
-  type RuleSource,
-} from './profile-rules.ts';
+import type { Conformance } from '../conformance/conformance.ts';
+import type { TerminologyService } from '../conformance/terminology-service.ts';
+import { BaseRules } from './base-rules.ts';
+import { compileProfile, type CompiledProfile, type CompileHelpers, type ElementRule } from './compiled-profile.ts';
+import { annotateMedplumIssues, snapshotForMedplum } from './medplum-profile.ts';
+import { checkResourceAgainstProfile, type RuleSource } from './profile-check.ts';
 
 /**
  * Every profile and extension this server knows, parsed ONCE: @medplum/core re-parses a profile on
@@ -32,178 +26,6 @@ interface KnownProfile {
   /** Type name under which medplum's parsed schema of the profile is registered. */
   readonly alias: string;
   readonly rules: CompiledProfile;
-}
-
-/**
- * medplum 5.2.13 mis-parses a complex extension expanded inside a profile snapshot: the
- * sub-extension slices (`X.extension:slice.extension:sub`) are taken as slices of `X.extension`
- * itself, so every resource with the extension fails. Medplum only needs the slice element and its
- * `.url` (fixedUri) to match and count the slice (snapshots.md caveat (a)); the extension's content
- * is checked by our own rules against the extension definition. So those descendants are removed
- * from the copy handed to medplum.
- */
-/**
- * Invariants that @medplum/core's FHIRPath engine cannot evaluate as written: it throws on `or`
- * between non-boolean collections. US Core 6.1.0 PractitionerRole pd-1 "telecom or endpoint" and
- * us-core-13 "practitioner or organization or healthcareService or location" made every
- * PractitionerRole fail with "Error evaluating invariant expression". An expression that is only
- * `a or b or ...` over element names is rewritten to the equivalent `a.exists() or b.exists() ...`
- * (FHIRPath: a non-empty collection used as a boolean is true).
- */
-const BARE_OR = /^[A-Za-z]+( or [A-Za-z]+)+$/;
-
-function fixInvariant(expression: string | undefined): string | undefined {
-  if (!expression || !BARE_OR.test(expression)) {
-    return undefined;
-  }
-  return expression
-    .split(' or ')
-    .map((name) => `${name}.exists()`)
-    .join(' or ');
-}
-
-export function snapshotForMedplum(sd: StructureDefinition): StructureDefinition {
-  const elements = (sd.snapshot?.element ?? []).map((e) =>
-    e.constraint?.some((c) => fixInvariant(c.expression))
-      ? { ...e, constraint: e.constraint.map((c) => ({ ...c, expression: fixInvariant(c.expression) ?? c.expression })) }
-      : e,
-  );
-  const extensionSlices = elements
-    .filter((e) => e.sliceName && e.type?.length === 1 && e.type[0].code === 'Extension' && e.type[0].profile?.length)
-    .map((e) => e.id as string);
-  if (extensionSlices.length === 0) {
-    return { ...sd, snapshot: { ...sd.snapshot, element: elements } };
-  }
-  const keep = elements.filter((e) => {
-    const id = e.id as string;
-    return !extensionSlices.some((slice) => id.startsWith(slice + '.') && id !== slice + '.url');
-  });
-  return { ...sd, snapshot: { ...sd.snapshot, element: keep } };
-}
-
-/** Base R4 datatypes and backbone types as rules (bindings only; medplum checks the rest). */
-class BaseRules {
-  private readonly rules = new Map<string, ElementRule | null>();
-  private readonly hasChecks = new Map<string, boolean>();
-
-  datatype(type: string): ElementRule | undefined {
-    const cached = this.rules.get(type);
-    if (cached !== undefined) {
-      return cached ?? undefined;
-    }
-    const schema = tryGetDataType(type);
-    if (!schema || !schema.elements) {
-      this.rules.set(type, null);
-      return undefined;
-    }
-    const children: ElementRule[] = [];
-    for (const [name, el] of Object.entries(schema.elements)) {
-      const choice = name.endsWith('[x]');
-      const binding = el.binding;
-      const types = (el.type ?? []).map((t) => t.code);
-      const rule: ElementRule = {
-        id: el.path,
-        key: choice ? name.slice(0, -3) : name,
-        choice,
-        min: el.min,
-        max: el.max,
-        types,
-        binding:
-          binding?.valueSet && (binding.strength === 'required' || binding.strength === 'extensible')
-            ? { strength: binding.strength, valueSet: binding.valueSet }
-            : undefined,
-        children: [],
-        slices: [],
-        checked: false,
-      };
-      children.push(rule);
-    }
-    const root: ElementRule = {
-      id: type,
-      key: type,
-      choice: false,
-      min: 0,
-      max: Infinity,
-      types: [type],
-      children,
-      slices: [],
-      checked: false,
-    };
-    this.rules.set(type, root);
-    for (const child of children) {
-      child.checked = child.binding !== undefined || child.types.some((t) => this.typeHasChecks(t));
-    }
-    root.checked = children.some((c) => c.checked);
-    return root;
-  }
-
-  /** Whether a value of this type can contain something with a required/extensible binding. */
-  typeHasChecks(type: string, visiting: Set<string> = new Set()): boolean {
-    const known = this.hasChecks.get(type);
-    if (known !== undefined) {
-      return known;
-    }
-    // Extensions are checked through their own definitions; primitives carry no children.
-    if (type === 'Extension' || visiting.has(type) || /^[a-z]/.test(type)) {
-      return false;
-    }
-    visiting.add(type);
-    const schema = tryGetDataType(type);
-    let result = false;
-    for (const el of Object.values(schema?.elements ?? {})) {
-      const strength = el.binding?.strength;
-      if (el.binding?.valueSet && (strength === 'required' || strength === 'extensible')) {
-        result = true;
-        break;
-      }
-      if ((el.type ?? []).some((t) => this.typeHasChecks(t.code, visiting))) {
-        result = true;
-        break;
-      }
-    }
-    visiting.delete(type);
-    if (visiting.size === 0) {
-      this.hasChecks.set(type, result);
-    }
-    return result;
-  }
-}
-
-/** Names the rule behind a @medplum/core validation message (its messages are fixed strings). */
-export function medplumRule(text: string): string {
-  if (text === 'Missing required property' || text.startsWith('Invalid number of values')) {
-    return 'cardinality';
-  }
-  if (text.startsWith('Incorrect number of values provided for slice')) {
-    return 'slice-cardinality';
-  }
-  if (text === 'Value did not match expected pattern') {
-    return 'fixed-or-pattern';
-  }
-  const invariant = /^Constraint (\S+) not met/.exec(text);
-  if (invariant) {
-    return `invariant ${invariant[1]}`;
-  }
-  if (text.startsWith('Invalid additional property')) {
-    return 'unknown-element';
-  }
-  if (text.startsWith('Invalid reference')) {
-    return 'reference-target';
-  }
-  if (/^Invalid (JSON type|\S+ (format|value))|^Expected number|^String /.test(text)) {
-    return 'primitive-format';
-  }
-  return 'structure';
-}
-
-/** medplum's issues do not say which profile and rule failed; each issue must (issue 5, "Errors"). */
-export function annotateMedplumIssues(issues: readonly OperationOutcomeIssue[], profileUrl: string): OperationOutcomeIssue[] {
-  return issues.map((issue) => {
-    const rule = medplumRule(issue.details?.text ?? '');
-    const element = issue.expression?.[0]?.replace(/\[\d+\]/g, '');
-    const where = `profile ${profileUrl}${element ? `, element ${element}` : ''}, rule ${rule}`;
-    return { ...issue, diagnostics: issue.diagnostics ? `${where}; ${issue.diagnostics}` : where };
-  });
 }
 
 export class ProfileRegistry implements RuleSource {
@@ -249,6 +71,11 @@ export class ProfileRegistry implements RuleSource {
 
   urls(): string[] {
     return [...this.profiles.keys()];
+  }
+
+  /** The compiled rules of a known profile (not of an extension: see `extension`). */
+  rules(url: string): CompiledProfile | undefined {
+    return this.profiles.get(url)?.rules;
   }
 
   extension(url: string): CompiledProfile | undefined {
@@ -310,16 +137,15 @@ export class ProfileRegistry implements RuleSource {
   }
 }
 
-let registry: ProfileRegistry | undefined;
-
-/** The process-wide registry: base R4, US Core 6.1.0 profiles used, and every Kansas profile and extension. */
-export function getProfileRegistry(): ProfileRegistry {
-  if (registry) {
-    return registry;
-  }
-  loadBaseDefinitions();
-  const pkg = loadKansasPackage();
-  const result = new ProfileRegistry(getTerminologyService());
+/**
+ * The registry of one Conformance: base R4, the US Core 6.1.0 profiles the Kansas ones derive
+ * from, and every Kansas profile and extension. Built by createResourceValidator and held by the
+ * validator (~0.1 s; medplum's parsed schemas live in its global type registry, which registering
+ * the same profile again overwrites with an equal schema).
+ */
+export function compileProfileRegistry(conformance: Conformance): ProfileRegistry {
+  const pkg = conformance.kansas;
+  const result = new ProfileRegistry(conformance.terminology);
   // Extensions first: profiles' slices refer to them.
   for (const sd of pkg.structureDefinitions.filter((s) => s.type === 'Extension')) {
     result.register(sd);
@@ -330,6 +156,5 @@ export function getProfileRegistry(): ProfileRegistry {
   for (const sd of pkg.profiles) {
     result.register(sd);
   }
-  registry = result;
   return result;
 }

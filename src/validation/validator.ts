@@ -1,8 +1,9 @@
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { loadBaseDefinitions } from '../conformance/base-definitions.ts';
-import { KANSAS_CANONICAL_BASE } from '../conformance/kansas-package.ts';
-import { annotateMedplumIssues, getProfileRegistry, type ProfileRegistry } from './profile-registry.ts';
+import type { Conformance } from '../conformance/conformance.ts';
+import { annotateMedplumIssues } from './medplum-profile.ts';
+import { compileKansasProfileDetection, type KansasProfileDetection } from './profile-detection.ts';
+import { compileProfileRegistry, type ProfileRegistry } from './profile-registry.ts';
 
 export interface ValidationOptions {
   /** Extra profiles to validate against, in addition to those in meta.profile. */
@@ -44,15 +45,18 @@ export function rejectionStatus(validator: ResourceValidator, resource: Resource
 export interface ResourceValidatorOptions {
   /**
    * Resources that are recognisably Kansas plan content (a CarePlan with a ks-plan-type category,
-   * a Task with a ks-task-type code, ...) are validated against their Kansas profile even when
-   * meta.profile does not name it (issue 5). Default true.
+   * a Task with a ks-task-type code, ...: the element each Kansas profile names as identifying,
+   * profile-detection.ts) are validated against their Kansas profile even when meta.profile does
+   * not name it (issue 5). Default true.
    */
   readonly validateKansasPlansWithoutMetaProfile?: boolean;
 }
 
-/** Structure validation against the base R4 definitions: elements, types, cardinality, invariants. */
+/**
+ * Structure validation against the base R4 definitions (elements, types, cardinality, invariants),
+ * which loadConformance() has indexed into @medplum/core's schema registry.
+ */
 export function validateBaseStructure(resource: Resource): OperationOutcomeIssue[] {
-  loadBaseDefinitions();
   try {
     return validateResource(resource);
   } catch (err) {
@@ -60,60 +64,6 @@ export function validateBaseStructure(resource: Resource): OperationOutcomeIssue
       return err.outcome.issue ?? [];
     }
     throw err;
-  }
-}
-
-const SD = `${KANSAS_CANONICAL_BASE}/StructureDefinition/`;
-const CS = `${KANSAS_CANONICAL_BASE}/CodeSystem/`;
-
-const PLAN_TYPE_PROFILES: Record<string, string> = {
-  pcsp: `${SD}ks-pcsp-careplan`,
-  bsp: `${SD}ks-bsp-careplan`,
-  isp: `${SD}ks-isp-careplan`,
-  'backup-plan': `${SD}ks-backup-plan-careplan`,
-};
-
-interface CodingLike {
-  system?: string;
-  code?: string;
-}
-
-function codings(value: unknown): CodingLike[] {
-  const list = (value as { coding?: unknown } | undefined)?.coding;
-  return Array.isArray(list) ? (list as CodingLike[]) : [];
-}
-
-/**
- * The Kansas profile a resource evidently claims by its content, when meta.profile is silent:
- * the plan type category of a CarePlan, the Kansas task type of a Task, the Kansas result code of
- * an assessment Observation, the authorization-number identifier of a ServiceRequest.
- */
-export function detectKansasProfile(resource: Resource): string | undefined {
-  switch (resource.resourceType) {
-    case 'CarePlan': {
-      for (const category of resource.category ?? []) {
-        for (const c of codings(category)) {
-          if (c.system === `${CS}ks-plan-type` && c.code && PLAN_TYPE_PROFILES[c.code]) {
-            return PLAN_TYPE_PROFILES[c.code];
-          }
-        }
-      }
-      return undefined;
-    }
-    case 'Task':
-      return codings(resource.code).some((c) => c.system === `${CS}ks-task-type`) ? `${SD}ks-workflow-task` : undefined;
-    case 'Observation':
-      return codings(resource.code).some((c) => c.system === `${CS}ks-functional-assessment-result`)
-        ? `${SD}ks-functional-assessment`
-        : undefined;
-    case 'ServiceRequest':
-      return (resource.identifier ?? []).some((id) =>
-        codings(id.type).some((c) => c.system === `${CS}ks-identifier-type` && c.code === 'authorization-number'),
-      )
-        ? `${SD}ks-authorized-service`
-        : undefined;
-    default:
-      return undefined;
   }
 }
 
@@ -151,8 +101,9 @@ function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
 }
 
 /** Validates against base R4 plus the applicable known profiles, with our gap checks on each. */
-export function validateWithProfiles(
+function validateWithProfiles(
   registry: ProfileRegistry,
+  detection: KansasProfileDetection,
   resource: Resource,
   options: ValidationOptions & ResourceValidatorOptions = {},
 ): OperationOutcomeIssue[] {
@@ -190,7 +141,7 @@ export function validateWithProfiles(
       targets.push(stripVersion(url));
     }
     if (options.validateKansasPlansWithoutMetaProfile !== false) {
-      const detected = detectKansasProfile(resource);
+      const detected = detection.detect(resource);
       if (detected) {
         targets.push(detected);
       }
@@ -210,11 +161,15 @@ export function validateWithProfiles(
   return dedupe(issues);
 }
 
-export function createResourceValidator(options: ResourceValidatorOptions = {}): ResourceValidator {
-  loadBaseDefinitions();
-  const registry = getProfileRegistry();
+/**
+ * The validator over one Conformance: its profiles compiled once into a registry (and the Kansas
+ * profile detection table read from them), held by the validator and by nothing else.
+ */
+export function createResourceValidator(conformance: Conformance, options: ResourceValidatorOptions = {}): ResourceValidator {
+  const registry = compileProfileRegistry(conformance);
+  const detection = compileKansasProfileDetection(conformance.kansas.profiles, registry);
   return {
-    validate: (resource, validationOptions) => validateWithProfiles(registry, resource, { ...options, ...validationOptions }),
+    validate: (resource, validationOptions) => validateWithProfiles(registry, detection, resource, { ...options, ...validationOptions }),
     conformsToBase: (resource) =>
       !hasErrors(validateBaseStructure(resource)) && !hasErrors(registry.checkBaseDefinitionOnly(resource)),
   };

@@ -7,6 +7,7 @@ import { identifiersOf } from '../../src/documents/mapping/plan-references.ts';
 import { questionnaireByInstrument } from '../../src/documents/pcsp/assessment-questionnaires.ts';
 import type { PcspDocument } from '../../src/documents/pcsp/pcsp-types.ts';
 import type { PlanDocument } from '../../src/documents/plan-document.ts';
+import { loadConformance } from '../../src/conformance/conformance.ts';
 import { createResourceValidator } from '../../src/validation/validator.ts';
 import { readExample } from './examples.ts';
 import { SimulatedServer } from './simulated-server.ts';
@@ -63,7 +64,7 @@ describe('document → server → document', () => {
   });
 
   it('every stored resource passes base R4 and Kansas profile validation', () => {
-    const validator = createResourceValidator();
+    const validator = createResourceValidator(loadConformance());
     const errors = server
       .resources()
       .flatMap((r) => validator.validate(r).filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => `${r.resourceType}/${r.id}: ${i.diagnostics}`));

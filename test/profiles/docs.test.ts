@@ -28,8 +28,8 @@ describe('npm run profiles:docs', () => {
     for (const sd of loadKansasPackage().structureDefinitions) {
       const page = pages.get(`${sd.id}.md`) ?? '';
       if (sd.type === 'Extension') {
-        // issue 5: each extension "with a definition and an example".
-        expect(page, sd.id).toMatch(/## Example\n\nFrom \[bundles\/examples\/valid\//);
+        // issue 5: each extension "with a definition and an example" (one on StructureDefinition from a profile).
+        expect(page, sd.id).toMatch(/## Example\n\nFrom \[(bundles\/examples\/valid|profiles\/input)\//);
       } else {
         expect(page, sd.id).toContain(`- valid: [bundles/examples/valid/${sd.id}`);
         expect(page, sd.id).toContain(`- invalid: [bundles/examples/invalid/${sd.id}-`);

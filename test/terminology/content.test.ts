@@ -1,7 +1,8 @@
 import type { Parameters, ValueSet } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { expandValueSet, lookupCode } from '../../src/terminology/operations.ts';
-import { getTerminologyService } from '../../src/terminology/terminology.ts';
+import { loadKansasPackage } from '../../src/conformance/kansas-package.ts';
+import { loadTerminology } from '../../src/conformance/terminology-content.ts';
 
 /**
  * The Kansas codes issue 5 names, as the server's own $expand answers them: dropping or renaming
@@ -9,7 +10,7 @@ import { getTerminologyService } from '../../src/terminology/terminology.ts';
  */
 
 const KS = 'https://kanplan.org/fhir';
-const ts = getTerminologyService();
+const ts = loadTerminology(loadKansasPackage());
 
 function expand(id: string): string[] {
   const params: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'url', valueUri: `${KS}/ValueSet/${id}` }] };

@@ -1,10 +1,11 @@
 import type { OperationOutcome, Parameters, ValueSet } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { expandValueSet, lookupCode, validateCode } from '../../src/terminology/operations.ts';
-import { getTerminologyService } from '../../src/terminology/terminology.ts';
+import { loadKansasPackage } from '../../src/conformance/kansas-package.ts';
+import { loadTerminology } from '../../src/conformance/terminology-content.ts';
 
 const KS = 'https://kanplan.org/fhir';
-const ts = getTerminologyService();
+const ts = loadTerminology(loadKansasPackage());
 
 function params(values: Record<string, string>): Parameters {
   return { resourceType: 'Parameters', parameter: Object.entries(values).map(([name, valueString]) => ({ name, valueString })) };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKansasPackage } from '../../src/conformance/kansas-package.ts';
+import { loadConformance } from '../../src/conformance/conformance.ts';
 import { createResourceValidator, type ResourceValidator } from '../../src/validation/validator.ts';
 
 /**
@@ -173,7 +174,7 @@ describe('Kansas profile examples (bundles/examples)', () => {
   const invalid = readExamples('invalid');
 
   beforeAll(() => {
-    validator = createResourceValidator();
+    validator = createResourceValidator(loadConformance());
   });
 
   it('has a valid and an invalid example of every Kansas profile', () => {

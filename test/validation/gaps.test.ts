@@ -1,10 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CarePlan, OperationOutcomeIssue, Patient, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getProfileRegistry } from '../../src/validation/profile-registry.ts';
-import { checkResourceAgainstProfile, compileProfile } from '../../src/validation/profile-rules.ts';
-import { createResourceValidator, detectKansasProfile, hasErrors, type ResourceValidator } from '../../src/validation/validator.ts';
+import { loadConformance, type Conformance } from '../../src/conformance/conformance.ts';
+import { compileProfile } from '../../src/validation/compiled-profile.ts';
+import { checkResourceAgainstProfile } from '../../src/validation/profile-check.ts';
+import { compileProfileRegistry } from '../../src/validation/profile-registry.ts';
+import { createResourceValidator, hasErrors, type ResourceValidator } from '../../src/validation/validator.ts';
 
 /**
  * The gaps of @medplum/core's validator measured in ../shared/measurements.md §1a and
@@ -22,9 +22,11 @@ function texts(issues: { details?: { text?: string } }[]): string[] {
 }
 
 describe('validation gaps of @medplum/core closed by kanplan', () => {
+  let conformance: Conformance;
   let validator: ResourceValidator;
   beforeAll(() => {
-    validator = createResourceValidator();
+    conformance = loadConformance();
+    validator = createResourceValidator(conformance);
   });
 
   it('rejects a code outside a required binding on a base resource (CarePlan.status "bogus")', () => {
@@ -119,27 +121,9 @@ describe('validation gaps of @medplum/core closed by kanplan', () => {
     const pcspWithoutProfile = minimalCarePlan({
       category: [{ coding: [{ system: `${KS}/CodeSystem/ks-plan-type`, code: 'pcsp' }] }],
     });
-    expect(detectKansasProfile(pcspWithoutProfile)).toBe(`${KS}/StructureDefinition/ks-pcsp-careplan`);
     expect(hasErrors(validator.validate(pcspWithoutProfile))).toBe(true);
-    const lenient = createResourceValidator({ validateKansasPlansWithoutMetaProfile: false });
+    const lenient = createResourceValidator(conformance, { validateKansasPlansWithoutMetaProfile: false });
     expect(lenient.validate(pcspWithoutProfile)).toEqual([]);
-  });
-
-  it('detects the Kansas profile from content for every valid CarePlan, Task, functional assessment and authorized service example', () => {
-    const dir = join(import.meta.dirname, '..', '..', 'bundles', 'examples', 'valid');
-    const detectable = new Set(['CarePlan', 'Task']);
-    const detected: Record<string, string | undefined> = {};
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-      const { meta, ...resource } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Resource;
-      const claimed = meta?.profile?.[0];
-      detected[file] = detectKansasProfile(resource as Resource);
-      if (detectable.has(resource.resourceType) || claimed?.endsWith('/ks-functional-assessment') || claimed?.endsWith('/ks-authorized-service')) {
-        expect(detected[file], file).toBe(claimed);
-      } else {
-        expect(detected[file], file).toBeUndefined();
-      }
-    }
-    expect(Object.values(detected).filter(Boolean)).toHaveLength(8); // 4 CarePlans, 2 Tasks, 1 Observation, 1 ServiceRequest
   });
 
   it('validates against an explicitly requested profile only ($validate?profile=)', () => {
@@ -159,9 +143,11 @@ describe('validation gaps of @medplum/core closed by kanplan', () => {
 });
 
 describe('extension context and required slices of absent elements', () => {
+  let conformance: Conformance;
   let validator: ResourceValidator;
   beforeAll(() => {
-    validator = createResourceValidator();
+    conformance = loadConformance();
+    validator = createResourceValidator(conformance);
   });
 
   it('rejects a Kansas extension placed where its context does not allow it', () => {
@@ -200,7 +186,7 @@ describe('extension context and required slices of absent elements', () => {
       },
     };
     const compiled = compileProfile(sd, { typeHasChecks: () => false });
-    const registry = getProfileRegistry();
+    const registry = compileProfileRegistry(conformance);
     const issues: OperationOutcomeIssue[] = [];
     checkResourceAgainstProfile({ resourceType: 'CarePlan' }, compiled, registry.terminology, registry, issues);
     expect(texts(issues)).toEqual(["CarePlan.category: slice 'ks' expects 1..1 values, found 0"]);

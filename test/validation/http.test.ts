@@ -14,6 +14,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKansasPackage } from '../../src/conformance/kansas-package.ts';
+import { loadConformance } from '../../src/conformance/conformance.ts';
 import { createResourceValidator } from '../../src/validation/validator.ts';
 import { http, startTestServer, type TestServer } from '../harness.ts';
 
@@ -204,7 +205,7 @@ describe('Kansas validation over HTTP', () => {
 /** Every example in bundles/examples/, written through the API: what test/validation/examples.test.ts finds offline is what a write gets. */
 describe('Kansas examples written over HTTP', () => {
   let server: TestServer;
-  const validator = createResourceValidator();
+  const validator = createResourceValidator(loadConformance());
   const files = (kind: 'valid' | 'invalid'): string[] => readdirSync(join(examples, kind)).filter((f) => f.endsWith('.json')).sort();
   const resourceOf = (kind: string, file: string): Resource => JSON.parse(readFileSync(join(examples, kind, file), 'utf8')) as Resource;
   const summary = (issues: readonly OperationOutcomeIssue[]): string[][] =>

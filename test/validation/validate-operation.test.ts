@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runValidateOperation } from '../../src/validation/validate-operation.ts';
+import { loadConformance } from '../../src/conformance/conformance.ts';
 import { createResourceValidator, type ResourceValidator } from '../../src/validation/validator.ts';
 
 const examples = join(import.meta.dirname, '..', '..', 'bundles', 'examples');
@@ -16,7 +17,7 @@ function issues(result: { resource: unknown }): OperationOutcome['issue'] {
 describe('$validate (pure)', () => {
   let validator: ResourceValidator;
   beforeAll(() => {
-    validator = createResourceValidator();
+    validator = createResourceValidator(loadConformance());
   });
 
   it('type level with the resource as body: 200 and an informational outcome when valid', () => {

@@ -1,5 +1,4 @@
 import { expandValueSet } from '../../terminology/operations.ts';
-import { getTerminologyService } from '../../terminology/terminology.ts';
 import type { FhirOperation } from './operation.ts';
 import { instanceUrl, p, terminologyDefinition } from './terminology-common.ts';
 
@@ -13,7 +12,7 @@ export const expandOperation: FhirOperation = {
     p('return', 'out', 'ValueSet'),
   ]),
   async handle(ctx, call) {
-    const result = expandValueSet(getTerminologyService(), call.parameters, await instanceUrl(ctx, call));
+    const result = expandValueSet(ctx.conformance.terminology, call.parameters, await instanceUrl(ctx, call));
     return { status: result.status, resource: result.resource };
   },
 };

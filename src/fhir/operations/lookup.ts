@@ -1,5 +1,4 @@
 import { lookupCode } from '../../terminology/operations.ts';
-import { getTerminologyService } from '../../terminology/terminology.ts';
 import type { FhirOperation } from './operation.ts';
 import { instanceUrl, p, terminologyDefinition } from './terminology-common.ts';
 
@@ -16,7 +15,7 @@ export const lookupOperation: FhirOperation = {
     p('property', 'out', 'BackboneElement', '*'),
   ]),
   async handle(ctx, call) {
-    const result = lookupCode(getTerminologyService(), call.parameters, await instanceUrl(ctx, call));
+    const result = lookupCode(ctx.conformance.terminology, call.parameters, await instanceUrl(ctx, call));
     return { status: result.status, resource: result.resource };
   },
 };

@@ -1,5 +1,4 @@
 import { validateCode } from '../../terminology/operations.ts';
-import { getTerminologyService } from '../../terminology/terminology.ts';
 import type { FhirOperation } from './operation.ts';
 import { instanceUrl, p, terminologyDefinition } from './terminology-common.ts';
 
@@ -17,7 +16,7 @@ export const validateCodeOperation: FhirOperation = {
     p('display', 'out', 'string'),
   ]),
   async handle(ctx, call) {
-    const result = validateCode(getTerminologyService(), call.parameters, await instanceUrl(ctx, call));
+    const result = validateCode(ctx.conformance.terminology, call.parameters, await instanceUrl(ctx, call));
     return { status: result.status, resource: result.resource };
   },
 };

@@ -1,5 +1,8 @@
-import type { ElementDefinition, OperationOutcomeIssue, StructureDefinition } from '@medplum/fhirtypes';
-import type { TerminologyService } from '../terminology/terminology.ts';
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import type { TerminologyService } from '../conformance/terminology-service.ts';
+import { checkBinding } from './binding-check.ts';
+import type { CompiledProfile, ElementRule } from './compiled-profile.ts';
+import { deepEqual, isObject, matchesPattern, matchesSlice } from './pattern-matching.ts';
 
 /**
  * Kansas checks that close the gaps of @medplum/core's validator (../shared/measurements.md §1a,
@@ -11,185 +14,6 @@ import type { TerminologyService } from '../terminology/terminology.ts';
  *    the extension allows only CodeableConcept);
  *  - the content of every extension whose definition this server has, wherever it occurs.
  */
-
-export interface BindingRule {
-  readonly strength: 'required' | 'extensible';
-  readonly valueSet: string;
-}
-
-interface Discriminator {
-  readonly type: string;
-  readonly path: string;
-}
-
-export interface ElementRule {
-  readonly id: string;
-  /** JSON property name without `[x]`. */
-  readonly key: string;
-  readonly choice: boolean;
-  readonly min: number;
-  readonly max: number;
-  /** Allowed type codes ('string', 'CodeableConcept' ...). */
-  readonly types: readonly string[];
-  readonly fixed?: unknown;
-  readonly pattern?: unknown;
-  readonly binding?: BindingRule;
-  /** For an Extension-typed slice: the extension definition URL. */
-  readonly extensionProfile?: string;
-  readonly sliceName?: string;
-  readonly discriminators?: readonly Discriminator[];
-  readonly children: ElementRule[];
-  readonly slices: ElementRule[];
-  /** Whether anything in this subtree needs our checks outside strict (slice/extension) context. */
-  checked: boolean;
-}
-
-export interface CompiledProfile {
-  readonly url: string;
-  readonly type: string;
-  readonly root: ElementRule;
-  /** For an extension definition: the element paths it may sit on (StructureDefinition.context). */
-  readonly contexts?: readonly string[];
-}
-
-const FHIRPATH_SYSTEM_TYPES: Record<string, string> = {
-  'http://hl7.org/fhirpath/System.String': 'string',
-  'http://hl7.org/fhirpath/System.Boolean': 'boolean',
-  'http://hl7.org/fhirpath/System.Integer': 'integer',
-  'http://hl7.org/fhirpath/System.Decimal': 'decimal',
-  'http://hl7.org/fhirpath/System.Date': 'date',
-  'http://hl7.org/fhirpath/System.DateTime': 'dateTime',
-  'http://hl7.org/fhirpath/System.Time': 'time',
-};
-
-function prefixedValue(element: ElementDefinition, prefix: 'fixed' | 'pattern'): unknown {
-  for (const key of Object.keys(element)) {
-    if (key.startsWith(prefix) && key.length > prefix.length) {
-      return (element as unknown as Record<string, unknown>)[key];
-    }
-  }
-  return undefined;
-}
-
-function lastSegment(id: string): string {
-  return id.slice(id.lastIndexOf('.') + 1);
-}
-
-export interface CompileHelpers {
-  /** Whether values of this (complex) type contain anything our checks look at. */
-  typeHasChecks(type: string): boolean;
-}
-
-/**
- * Compiles a snapshot into a rule tree, once per profile: elements by id, slices under the
- * element they slice, and a `checked` flag on every subtree that holds something our checks read.
- */
-export function compileProfile(sd: StructureDefinition, helpers: CompileHelpers): CompiledProfile {
-  const elements = sd.snapshot?.element ?? [];
-  if (elements.length === 0) {
-    throw new Error(`StructureDefinition ${sd.url} has no snapshot`);
-  }
-  const byId = new Map<string, ElementRule>();
-  let root: ElementRule | undefined;
-  for (const element of elements) {
-    const id = element.id ?? element.path;
-    const segment = lastSegment(id);
-    const colon = segment.indexOf(':');
-    const name = colon >= 0 ? segment.slice(0, colon) : segment;
-    const choice = name.endsWith('[x]');
-    const types = (element.type ?? []).map((t) => FHIRPATH_SYSTEM_TYPES[t.code] ?? t.code);
-    const binding = element.binding;
-    const rule: ElementRule = {
-      id,
-      key: choice ? name.slice(0, -3) : name,
-      choice,
-      min: element.min ?? 0,
-      max: element.max === undefined || element.max === '*' ? Infinity : Number(element.max),
-      types,
-      fixed: prefixedValue(element, 'fixed'),
-      pattern: prefixedValue(element, 'pattern'),
-      binding:
-        binding?.valueSet && (binding.strength === 'required' || binding.strength === 'extensible')
-          ? { strength: binding.strength, valueSet: binding.valueSet }
-          : undefined,
-      extensionProfile: types.length === 1 && types[0] === 'Extension' ? element.type?.[0]?.profile?.[0] : undefined,
-      sliceName: element.sliceName,
-      discriminators: element.slicing?.discriminator?.map((d) => ({ type: d.type, path: d.path })),
-      children: [],
-      slices: [],
-      checked: false,
-    };
-    byId.set(id, rule);
-    if (!root) {
-      root = rule;
-      continue;
-    }
-    if (colon >= 0) {
-      // A slice (or re-slice) of the element with the same id without ":name".
-      const slicedId = id.slice(0, id.length - segment.length) + name;
-      const sliced = byId.get(slicedId);
-      sliced?.slices.push(rule);
-      // Slicing entries may live on the sliced element only; inherit for matching.
-      if (sliced && !rule.discriminators && sliced.discriminators) {
-        (rule as { discriminators?: readonly Discriminator[] }).discriminators = sliced.discriminators;
-      }
-    } else {
-      const parentId = id.slice(0, id.length - segment.length - 1);
-      byId.get(parentId)?.children.push(rule);
-    }
-  }
-  if (!root) {
-    throw new Error(`StructureDefinition ${sd.url} has an empty snapshot`);
-  }
-  markChecked(root, helpers);
-  const contexts = sd.type === 'Extension' ? (sd.context ?? []).map((c) => c.expression) : undefined;
-  return { url: sd.url, type: sd.type, root, contexts };
-}
-
-function markChecked(rule: ElementRule, helpers: CompileHelpers): boolean {
-  let checked = rule.binding !== undefined || rule.slices.length > 0;
-  for (const child of rule.children) {
-    checked = markChecked(child, helpers) || checked;
-  }
-  for (const slice of rule.slices) {
-    markChecked(slice, helpers);
-  }
-  if (!checked && rule.children.length === 0) {
-    // A leaf of complex type: its datatype's own rules (e.g. Identifier.use) apply.
-    checked = rule.types.some((t) => helpers.typeHasChecks(t));
-  }
-  rule.checked = checked;
-  return checked;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) {
-    return true;
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  }
-  if (isObject(a) && isObject(b)) {
-    const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => deepEqual(a[k], b[k]));
-  }
-  return false;
-}
-
-/** FHIR pattern semantics: every element of the pattern is present in the value (arrays: each pattern item matches some value item). */
-export function matchesPattern(value: unknown, pattern: unknown): boolean {
-  if (Array.isArray(pattern)) {
-    return Array.isArray(value) && pattern.every((p) => value.some((v) => matchesPattern(v, p)));
-  }
-  if (isObject(pattern)) {
-    return isObject(value) && Object.keys(pattern).every((k) => matchesPattern(value[k], pattern[k]));
-  }
-  return value === pattern;
-}
 
 function describe(value: unknown): string {
   return JSON.stringify(value);
@@ -275,61 +99,6 @@ function typeAllowed(types: readonly string[], suffix: string): boolean {
     }
   }
   return false;
-}
-
-function valueAtPath(value: unknown, path: string): unknown {
-  if (path === '$this') {
-    return value;
-  }
-  let current: unknown = value;
-  for (const part of path.split('.')) {
-    if (!isObject(current)) {
-      return undefined;
-    }
-    current = current[part];
-  }
-  return current;
-}
-
-function ruleAtPath(rule: ElementRule, path: string): ElementRule | undefined {
-  if (path === '$this') {
-    return rule;
-  }
-  let current: ElementRule | undefined = rule;
-  for (const part of path.split('.')) {
-    current = current?.children.find((c) => c.key === part);
-  }
-  return current;
-}
-
-/** Whether a value belongs to a slice, by the slice's value/pattern discriminators. */
-export function matchesSlice(value: unknown, slice: ElementRule): boolean {
-  const discriminators = slice.discriminators ?? [];
-  if (discriminators.length === 0) {
-    return false;
-  }
-  for (const d of discriminators) {
-    if (d.type !== 'value' && d.type !== 'pattern') {
-      return false;
-    }
-    const target = ruleAtPath(slice, d.path);
-    const actual = valueAtPath(value, d.path);
-    if (!target) {
-      return false;
-    }
-    if (target.fixed !== undefined) {
-      if (!deepEqual(actual, target.fixed)) {
-        return false;
-      }
-    } else if (target.pattern !== undefined) {
-      if (!matchesPattern(actual, target.pattern)) {
-        return false;
-      }
-    } else {
-      return false;
-    }
-  }
-  return true;
 }
 
 function checkObject(obj: Record<string, unknown>, rule: ElementRule, path: string, ctx: WalkContext, strict: boolean): void {
@@ -503,7 +272,10 @@ function checkValue(value: unknown, rule: ElementRule, type: string | undefined,
     }
   }
   if (rule.binding && !(rule.binding.strength === 'extensible' && (rule.fixed !== undefined || rule.pattern !== undefined))) {
-    checkBinding(value, rule, rule.binding, type ?? rule.types[0], path, ctx);
+    const violation = checkBinding(value, rule.binding, type ?? rule.types[0], path, ctx.terminology);
+    if (violation) {
+      report(ctx, violation.severity, 'code-invalid', rule, violation.rule, path, violation.text);
+    }
   }
   if (!isObject(value)) {
     return;
@@ -518,57 +290,5 @@ function checkValue(value: unknown, rule: ElementRule, type: string | undefined,
     } else {
       checkExtensions(value.extension, path, 'extension', ctx);
     }
-  }
-}
-
-interface Coded {
-  system: string | undefined;
-  code: string;
-}
-
-function codesOf(value: unknown, type: string | undefined): Coded[] | undefined {
-  if (type === 'code' && typeof value === 'string') {
-    return [{ system: undefined, code: value }];
-  }
-  if (!isObject(value)) {
-    return undefined;
-  }
-  if (type === 'Coding') {
-    return typeof value.code === 'string' ? [{ system: typeof value.system === 'string' ? value.system : undefined, code: value.code }] : [];
-  }
-  if (type === 'CodeableConcept') {
-    const codings = Array.isArray(value.coding) ? value.coding : [];
-    return codings
-      .filter((c): c is Record<string, unknown> => isObject(c) && typeof c.code === 'string')
-      .map((c) => ({ system: typeof c.system === 'string' ? c.system : undefined, code: c.code as string }));
-  }
-  return undefined; // Quantity, string, uri ...: not checked
-}
-
-function checkBinding(value: unknown, rule: ElementRule, binding: BindingRule, type: string | undefined, path: string, ctx: WalkContext): void {
-  const codes = codesOf(value, type);
-  if (codes === undefined) {
-    return;
-  }
-  let unknown = false;
-  for (const c of codes) {
-    const m = ctx.terminology.membership(binding.valueSet, c.system, c.code);
-    if (m === 'member') {
-      return;
-    }
-    if (m === 'unknown') {
-      unknown = true;
-    }
-  }
-  if (unknown) {
-    return; // value set not decidable locally (external code system): not reported
-  }
-  const shown = codes.length === 0 ? 'no code' : codes.map((c) => (c.system ? `${c.system}|${c.code}` : `'${c.code}'`)).join(', ');
-  if (binding.strength === 'required') {
-    report(ctx, 'error', 'code-invalid', rule, 'binding-required', path,
-      `${path}: ${shown} is not in the required value set ${binding.valueSet}`);
-  } else if (codes.length > 0) {
-    report(ctx, 'warning', 'code-invalid', rule, 'binding-extensible', path,
-      `${path}: ${shown} is not in the extensible value set ${binding.valueSet}; use a code from it when one fits`);
   }
 }

