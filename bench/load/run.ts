@@ -70,11 +70,21 @@ function kanplanEnv(options: Options): Record<string, string> {
   return env;
 }
 
-async function measure(scenario: Scenario, target: string, baseUrl: string, ids: DatasetIds, connections: number, seconds: number, token?: string): Promise<Row> {
+/**
+ * How long one measurement runs: a time, or (the smoke run) a number of requests, so that a slow
+ * or busy machine makes the smoke run slower, never empty (no timed assertion in `npm test`).
+ */
+type MeasureLength = { readonly seconds: number } | { readonly requests: number };
+
+function lengthOf(options: Options, connections: number): MeasureLength {
+  return options.smoke ? { requests: Math.max(10, connections * 4) } : { seconds: options.durationSeconds };
+}
+
+async function measure(scenario: Scenario, target: string, baseUrl: string, ids: DatasetIds, connections: number, length: MeasureLength, token?: string): Promise<Row> {
   const result = await autocannon({
     url: baseUrl,
     connections,
-    duration: seconds,
+    ...('requests' in length ? { amount: length.requests } : { duration: length.seconds }),
     headers: token ? { authorization: `Bearer ${token}` } : {},
     requests: [
       {
@@ -124,7 +134,7 @@ export async function runBenchmark(options: Options): Promise<{ rows: Row[]; not
   };
   const run = async (scenario: Scenario, target: string, url: string, ids: DatasetIds, token?: string): Promise<void> => {
     for (const connections of options.smoke ? scenario.connections.slice(0, 1) : scenario.connections) {
-      const row = await measure(scenario, target, url, ids, connections, options.durationSeconds, token);
+      const row = await measure(scenario, target, url, ids, connections, lengthOf(options, connections), token);
       rows.push(row);
       // As measured, so a long run that fails later still leaves its figures in the log.
       process.stderr.write(`${JSON.stringify(row)}\n`);
@@ -197,7 +207,7 @@ async function profileSlowestScenario(
   const connections = Math.max(...rows.filter((row) => row.target === 'kanplan' && row.scenario === scenario.name).map((row) => row.connections));
   const dir = path.join(work, 'cpu-profile');
   const server = await startKanplan(env, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-  await measure(scenario, 'kanplan', server.url, ids, connections, options.durationSeconds, await tokenFor(server.url));
+  await measure(scenario, 'kanplan', server.url, ids, connections, lengthOf(options, connections), await tokenFor(server.url));
   // The profile is written when the process exits.
   await server.stop();
   return { scenario: scenario.name, connections, costs: topCosts(readProfileIn(dir), 5) };
