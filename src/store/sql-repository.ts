@@ -194,7 +194,7 @@ export class SqlRepository implements Repository {
 
   async writeDeletion(previous: StoredVersion): Promise<StoredVersion> {
     if (!this.tx) {
-      return this.transaction((repo) => repo.writeDeletion(previous));
+      throw new Error(`${previous.resourceType}/${previous.id}: a delete is written in the transaction that read the previous version under lock`);
     }
     const tx = await this.nextTx();
     const version = deletionVersion(previous);
