@@ -4,10 +4,22 @@ import type { AuthSettings } from '../config.ts';
 import { grants, parseScopes, type Permission, type ScopeGrant } from './scopes.ts';
 import { loadOrCreateSigningKey } from './signing-key.ts';
 
-/** Who is calling and what their token allows. */
+/**
+ * Who is calling and what their token allows: the token's claims as SMART App Launch defines them
+ * (https://hl7.org/fhir/smart-app-launch/STU2/scopes-and-launch-context.html). The embedded
+ * authorization server (src/auth/server/) and an external one issue the same claims.
+ */
 export interface AccessContext {
   readonly subject: string;
   readonly scopes: readonly ScopeGrant[];
+  /** The OAuth client the token was issued to (`client_id`, or `azp`). */
+  readonly clientId?: string;
+  /** The FHIR resource the user acts as (`fhirUser`), e.g. `PractitionerRole/…`, `RelatedPerson/…`, `Patient/…`. */
+  readonly fhirUser?: string;
+  /** Launch context bound to the token: the patient id that `patient/` scopes confine to. */
+  readonly patient?: string;
+  /** Launch context: the encounter id, when the launch bound one. */
+  readonly encounter?: string;
 }
 
 /** Full access, for the server's own work (start-up loading, CLI) and AUTH_MODE=off. */
@@ -53,10 +65,29 @@ export async function createTokenVerifier(settings: AuthSettings): Promise<Token
       const reason = err instanceof errors.JWTExpired ? 'the token has expired' : err instanceof errors.JWTClaimValidationFailed ? `claim ${err.claim} is not valid (${err.reason})` : 'its signature or format is not valid';
       throw unauthorized(`The access token was rejected: ${reason}.`);
     }
-    const access = { subject: String(payload.sub ?? 'unknown'), scopes: parseScopes(payload.scope as string | undefined) };
+    const access = accessOf(payload);
     if (verified.size >= MAX_REMEMBERED_TOKENS) verified.clear();
     verified.set(token, { access, expiresAt: payload.exp ? payload.exp * 1000 : Date.now() + 60_000 });
     return access;
+  };
+}
+
+function claim(payload: JWTPayload, name: string): string | undefined {
+  const value = payload[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** The access a verified token's claims describe. */
+export function accessOf(payload: JWTPayload): AccessContext {
+  const fhirUser = claim(payload, 'fhirUser');
+  return {
+    subject: String(payload.sub ?? 'unknown'),
+    scopes: parseScopes(payload.scope as string | undefined),
+    clientId: claim(payload, 'client_id') ?? claim(payload, 'azp'),
+    // fhirUser may be absolute (SMART allows a URL); the server keeps the relative Type/id form.
+    fhirUser: fhirUser?.replace(/^.*\/([A-Za-z]+\/[A-Za-z0-9\-.]{1,64})$/, '$1'),
+    patient: claim(payload, 'patient'),
+    encounter: claim(payload, 'encounter'),
   };
 }
 

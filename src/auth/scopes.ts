@@ -11,6 +11,11 @@ export interface ScopeGrant {
   /** A resource type, or '*' for all. */
   readonly resourceType: string;
   readonly permissions: ReadonlySet<Permission>;
+  /**
+   * SMART v2 criteria (`patient/Observation.rs?category=laboratory`): the grant covers only the
+   * resources that match this search query (without the leading `?`).
+   */
+  readonly criteria?: string;
 }
 
 const V1: Record<string, Permission[]> = { read: ['r', 's'], write: ['c', 'u', 'd'], '*': ['c', 'r', 'u', 'd', 's'] };
