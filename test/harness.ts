@@ -113,10 +113,17 @@ export async function startTestServer(kind: TestDatabaseKind, overrides: Partial
 export const TEST_KEY_FILE = path.resolve('.tmp/test-auth/signing-key.json');
 const TEST_ISSUER = 'https://kanplan.test/issuer';
 
-/** An access token for the test server, with the given SMART scopes. */
-export async function issueTestToken(server: Pick<RunningServer, 'url'>, scope: string, expiresIn = '1h'): Promise<string> {
+/** Launch context and identity claims of a test token (SMART App Launch). */
+export interface TestTokenClaims {
+  readonly patient?: string;
+  readonly encounter?: string;
+  readonly fhirUser?: string;
+}
+
+/** An access token for the test server, with the given SMART scopes (and launch context). */
+export async function issueTestToken(server: Pick<RunningServer, 'url'>, scope: string, expiresIn = '1h', claims: TestTokenClaims = {}): Promise<string> {
   const key = await loadOrCreateSigningKey(TEST_KEY_FILE);
-  return issueAccessToken(key, { scope, subject: 'test-client', issuer: TEST_ISSUER, audience: TEST_ISSUER, expiresIn });
+  return issueAccessToken(key, { scope, subject: 'test-client', issuer: TEST_ISSUER, audience: TEST_ISSUER, expiresIn, ...claims });
 }
 
 /**

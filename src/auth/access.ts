@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
-import { forbidden, unauthorized } from '../outcomes.ts';
+import { unauthorized } from '../outcomes.ts';
 import type { AuthSettings } from '../config.ts';
-import { grants, parseScopes, type Permission, type ScopeGrant } from './scopes.ts';
+import { parseScopes, type Permission, type ScopeGrant } from './scopes.ts';
 import { loadOrCreateSigningKey } from './signing-key.ts';
 
 /**
@@ -89,14 +89,4 @@ export function accessOf(payload: JWTPayload): AccessContext {
     patient: claim(payload, 'patient'),
     encounter: claim(payload, 'encounter'),
   };
-}
-
-/** Throws 403 unless the caller's scopes grant `permission` on `resourceType`. */
-export function assertAllowed(access: AccessContext, resourceType: string, permission: Permission): void {
-  if (!grants(access.scopes, resourceType, permission)) {
-    const verb = { c: 'create', r: 'read', u: 'update', d: 'delete', s: 'search' }[permission];
-    throw forbidden(
-      `The access token does not allow ${verb} on ${resourceType}; it needs a scope such as system/${resourceType}.${permission} or user/${resourceType}.${permission} (patient/ scopes are not supported yet).`,
-    );
-  }
 }

@@ -42,10 +42,18 @@ export interface TokenRequest {
   /** Lifetime, e.g. "1h" or "30d". */
   readonly expiresIn: string;
   readonly fhirUser?: string;
+  /** SMART launch context: the patient that `patient/` scopes confine to, and the encounter. */
+  readonly patient?: string;
+  readonly encounter?: string;
 }
 
 export async function issueAccessToken(key: LocalSigningKey, request: TokenRequest): Promise<string> {
-  return new SignJWT({ scope: request.scope, ...(request.fhirUser ? { fhirUser: request.fhirUser } : {}) })
+  const context = {
+    ...(request.fhirUser ? { fhirUser: request.fhirUser } : {}),
+    ...(request.patient ? { patient: request.patient } : {}),
+    ...(request.encounter ? { encounter: request.encounter } : {}),
+  };
+  return new SignJWT({ scope: request.scope, ...context })
     .setProtectedHeader({ alg: ALG, kid: key.kid })
     .setSubject(request.subject)
     .setIssuer(request.issuer)

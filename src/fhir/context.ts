@@ -1,11 +1,11 @@
-import type { Bundle } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { AccessContext } from '../auth/access.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Conformance } from '../conformance/conformance.ts';
 import type { SearchParameterSummary } from '../conformance/search-parameters.ts';
-import type { SearchInput } from '../search/index.ts';
-import type { Repository } from '../store/repository.ts';
+import type { AccessPermission, GrantReach, SearchAccess, SearchInput } from '../search/index.ts';
+import type { Repository, ResourceKey } from '../store/repository.ts';
 import type { ResourceValidator } from '../validation/validator.ts';
 import type { FhirOperation } from './operations/operation.ts';
 import type { WriteRule } from './writes/write-rule.ts';
@@ -13,9 +13,14 @@ import type { WriteRule } from './writes/write-rule.ts';
 /** The search engine as the REST layer sees it (implemented in src/search/). */
 export interface SearchService {
   searchResources(repo: Repository, input: SearchInput): Promise<Bundle>;
-  findMatchingIds(repo: Repository, resourceType: string, query: string, limit: number): Promise<string[]>;
+  /** Ids matching a conditional interaction's criteria; `access` narrows them to what the caller reaches. */
+  findMatchingIds(repo: Repository, resourceType: string, query: string, limit: number, access?: SearchAccess): Promise<string[]>;
   /** findMatchingIds for many criteria, in as few statements as it can; results in input order. */
-  findMatchingIdsOfMany(repo: Repository, criteria: readonly { resourceType: string; query: string }[], limit: number): Promise<string[][]>;
+  findMatchingIdsOfMany(repo: Repository, criteria: readonly { resourceType: string; query: string }[], limit: number, access?: SearchAccess): Promise<string[][]>;
+  /** The `Type/id` keys among `keys` the caller's access reaches (one query; no query when nothing is confined). */
+  grantedResources(repo: Repository, keys: readonly ResourceKey[], access: SearchAccess, permission: AccessPermission): Promise<Set<string>>;
+  /** Whether a resource (not yet stored: judged on its content) is reached by one of the grants; undefined when the criteria cannot be judged on content. */
+  reachesResource(resource: Resource, reach: GrantReach): boolean | undefined;
   describeSearchParameters(resourceType: string): SearchParameterSummary[];
 }
 

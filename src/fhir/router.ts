@@ -1,8 +1,8 @@
 import type { Parameters } from '@medplum/fhirtypes';
-import { assertAllowed } from '../auth/access.ts';
 import { smartConfiguration } from '../auth/smart-configuration.ts';
 import type { Permission } from '../auth/scopes.ts';
 import { isKnownResourceType } from '../conformance/base-definitions.ts';
+import { assertInstanceAccess, requireAccess } from './access/caller-access.ts';
 import type { FhirContext } from './context.ts';
 import { handleCapabilities } from './interactions/capabilities.ts';
 import { handleCreate } from './interactions/create.ts';
@@ -28,9 +28,13 @@ function assertResourceType(resourceType: string): void {
   }
 }
 
-/** SMART scope check: every interaction, including each entry of a batch or transaction. */
-function allow(ctx: FhirContext, resourceType: string, permission: Permission): void {
-  assertAllowed(ctx.access, resourceType, permission);
+/**
+ * SMART scope check of the type: every interaction, including each entry of a batch or
+ * transaction (403 naming a scope). What a confined grant reaches within the type is enforced by
+ * the interaction: search narrows, reads check the instance, writes go through the access rule.
+ */
+async function allow(ctx: FhirContext, resourceType: string, permission: Permission): Promise<void> {
+  await requireAccess(ctx, resourceType, permission);
 }
 
 /** Types a system-level search or history touches: those in _type, or all ('*'). */
@@ -83,7 +87,14 @@ async function invokeOperation(
   if (request.method !== 'POST' && !(request.method === 'GET' && operation.definition.affectsState !== true)) {
     notAllowed(request, operation.definition.affectsState ? ['POST'] : [...READ_ONLY, 'POST']);
   }
-  allow(ctx, resourceType ?? '*', operation.definition.affectsState ? 'u' : 'r');
+  const permission = operation.definition.affectsState ? 'u' : 'r';
+  if (id !== undefined && resourceType !== undefined) {
+    // An instance operation ($document, $render, $validate …) works on that resource: it must be
+    // one the caller reaches (404 otherwise, as a read). What it writes goes through the write path.
+    await assertInstanceAccess(ctx, resourceType, id, permission);
+  } else {
+    await allow(ctx, resourceType ?? '*', permission);
+  }
   const call: OperationCall = { request, resourceType, id, parameters: operationParameters(request) };
   return operation.handle(ctx, call);
 }
@@ -120,7 +131,7 @@ async function route(ctx: FhirContext, request: FhirRequest): Promise<FhirRespon
   if (segments.length === 0) {
     if (method === 'POST') return processBundle(ctx, request, dispatch);
     if (method === 'GET') {
-      systemTypes(request).forEach((type) => allow(ctx, type, 's'));
+      for (const type of systemTypes(request)) await allow(ctx, type, 's');
       return handleSearch(ctx, request, []);
     }
     return notAllowed(request, [...READ_ONLY, 'POST'], 'GET (system search) or POST (batch/transaction)');
@@ -133,12 +144,12 @@ async function route(ctx: FhirContext, request: FhirRequest): Promise<FhirRespon
   }
   if (first === '_history' && segments.length === 1) {
     if (method !== 'GET') return notAllowed(request, READ_ONLY);
-    allow(ctx, '*', 's');
+    await allow(ctx, '*', 's');
     return handleHistory(ctx, request);
   }
   if (first === '_search' && segments.length === 1) {
     if (method !== 'POST') return notAllowed(request, ['POST']);
-    systemTypes(request).forEach((type) => allow(ctx, type, 's'));
+    for (const type of systemTypes(request)) await allow(ctx, type, 's');
     return handleSearch(ctx, request, []);
   }
   if (first.startsWith('$') && segments.length === 1) {
@@ -149,8 +160,8 @@ async function route(ctx: FhirContext, request: FhirRequest): Promise<FhirRespon
   assertResourceType(resourceType);
   if (segments.length === 1) {
     const hasCriteria = criteriaOf(request) !== '';
-    allow(ctx, resourceType, ({ GET: 's', POST: 'c', PUT: 'u', PATCH: 'u', DELETE: 'd' } as const)[method]);
-    if (method === 'PUT' && hasCriteria) allow(ctx, resourceType, 'c');
+    await allow(ctx, resourceType, ({ GET: 's', POST: 'c', PUT: 'u', PATCH: 'u', DELETE: 'd' } as const)[method]);
+    if (method === 'PUT' && hasCriteria) await allow(ctx, resourceType, 'c');
     switch (method) {
       case 'GET':
         return handleSearch(ctx, request, [resourceType]);
@@ -165,11 +176,11 @@ async function route(ctx: FhirContext, request: FhirRequest): Promise<FhirRespon
     }
   }
   if (second === '_search' && segments.length === 2) {
-    allow(ctx, resourceType, 's');
+    await allow(ctx, resourceType, 's');
     return method === 'POST' ? handleSearch(ctx, request, [resourceType]) : notAllowed(request, ['POST'], `GET /${resourceType}?params or POST /${resourceType}/_search`);
   }
   if (second === '_history' && segments.length === 2) {
-    allow(ctx, resourceType, 's');
+    await allow(ctx, resourceType, 's');
     return method === 'GET' ? handleHistory(ctx, request, resourceType) : notAllowed(request, READ_ONLY);
   }
   if (second.startsWith('$') && segments.length === 2) {
@@ -178,7 +189,11 @@ async function route(ctx: FhirContext, request: FhirRequest): Promise<FhirRespon
   const id = second;
   if (segments.length === 2) {
     // A PUT to a new id creates the resource (update-as-create); the u permission covers it.
-    allow(ctx, resourceType, ({ GET: 'r', POST: 'c', PUT: 'u', PATCH: 'u', DELETE: 'd' } as const)[method]);
+    if (method === 'GET') {
+      await assertInstanceAccess(ctx, resourceType, id, 'r');
+    } else {
+      await allow(ctx, resourceType, ({ GET: 'r', POST: 'c', PUT: 'u', PATCH: 'u', DELETE: 'd' } as const)[method]);
+    }
     switch (method) {
       case 'GET':
         return readResource(ctx, request, resourceType, id);
@@ -194,7 +209,7 @@ async function route(ctx: FhirContext, request: FhirRequest): Promise<FhirRespon
   }
   if (third === '_history' && segments.length <= 4) {
     if (method !== 'GET') return notAllowed(request, READ_ONLY);
-    allow(ctx, resourceType, 'r');
+    await assertInstanceAccess(ctx, resourceType, id, 'r');
     return fourth === undefined ? handleHistory(ctx, request, resourceType, id) : vreadResource(ctx, resourceType, id, fourth);
   }
   if (third?.startsWith('$') && segments.length === 3) {
@@ -203,7 +218,7 @@ async function route(ctx: FhirContext, request: FhirRequest): Promise<FhirRespon
   if (segments.length === 3 && method === 'GET') {
     // Compartment search, e.g. Patient/123/CarePlan (https://hl7.org/fhir/R4/compartmentdefinition.html).
     if (third !== '*') assertResourceType(third);
-    allow(ctx, third, 's');
+    await allow(ctx, third, 's');
     return handleSearch(ctx, request, third === '*' ? [] : [third], { resourceType, id });
   }
   throw notFound(`No FHIR interaction is defined for ${request.method} /${request.path}.`);

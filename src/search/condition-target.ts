@@ -3,6 +3,7 @@ import type { SearchParamDef } from '../conformance/search-parameter-definition.
 import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
 import { badRequest } from '../outcomes.ts';
 import { containedCode } from './extract.ts';
+import type { SearchAccess } from './search-request.ts';
 import type { SqlBuilder } from './sql.ts';
 
 /**
@@ -36,6 +37,8 @@ export interface ConditionContext {
   readonly baseUrl: string;
   /** The search parameters and resource types names are checked against. */
   readonly conformance: Conformance;
+  /** The caller's access: chains, `_has` and includes reach only what it allows (access-conditions.ts). */
+  readonly access?: SearchAccess;
 }
 
 /** The definition of `code` shared by every one of `resourceTypes`, or a 400 naming what is wrong. */

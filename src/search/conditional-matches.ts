@@ -4,6 +4,7 @@ import { badRequest } from '../outcomes.ts';
 import type { Repository } from '../store/repository.ts';
 import { searchTarget } from './condition-target.ts';
 import { RESULT_PARAMS, isIncludeName } from './parse-search.ts';
+import type { SearchAccess } from './search-request.ts';
 import { SqlBuilder } from './sql.ts';
 import { whereClause } from './where-clause.ts';
 
@@ -11,7 +12,14 @@ import { whereClause } from './where-clause.ts';
  * Ids of current resources of one type matching a search query string (the part after `?`), for
  * conditional create/update/delete and conditional references. Runs in the caller's transaction.
  */
-export async function findMatchingIds(conformance: Conformance, repo: Repository, resourceType: string, query: string, limit: number): Promise<string[]> {
+export async function findMatchingIds(
+  conformance: Conformance,
+  repo: Repository,
+  resourceType: string,
+  query: string,
+  limit: number,
+  access?: SearchAccess,
+): Promise<string[]> {
   if (!conformance.resourceTypes.isKnown(resourceType)) {
     throw badRequest(`${resourceType} is not an R4 resource type.`);
   }
@@ -30,7 +38,7 @@ export async function findMatchingIds(conformance: Conformance, repo: Repository
   const where = whereClause(
     conformance,
     q,
-    { resourceTypes: [resourceType], params: filters, baseUrl: '', lenient: false, defaultPageSize: limit, maxPageSize: limit },
+    { resourceTypes: [resourceType], params: filters, baseUrl: '', lenient: false, defaultPageSize: limit, maxPageSize: limit, access },
     target,
     filters,
   );
@@ -77,8 +85,10 @@ export async function findMatchingIdsOfMany(
   repo: Repository,
   criteria: readonly MatchCriteria[],
   limit: number,
+  access?: SearchAccess,
 ): Promise<string[][]> {
-  const tokens = criteria.map((c) => asTokenCriteria(conformance.searchParameters, c));
+  // With confined access every criteria is its own search, narrowed like any other.
+  const tokens = criteria.map((c) => (access ? undefined : asTokenCriteria(conformance.searchParameters, c)));
   const batched = tokens.flatMap((token, i) => (token ? [{ i, token }] : []));
   const results: string[][] = criteria.map(() => []);
   if (batched.length > 0) {
@@ -101,7 +111,7 @@ export async function findMatchingIdsOfMany(
     }
   }
   for (const [i, token] of tokens.entries()) {
-    if (!token) results[i] = await findMatchingIds(conformance, repo, criteria[i].resourceType, criteria[i].query, limit);
+    if (!token) results[i] = await findMatchingIds(conformance, repo, criteria[i].resourceType, criteria[i].query, limit, access);
   }
   return results;
 }

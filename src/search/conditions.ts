@@ -1,8 +1,10 @@
 import type { SearchParamDef } from '../conformance/search-parameter-definition.ts';
 import { badRequest, notSupported } from '../outcomes.ts';
 import { anyOf, indexExists, lookupParam, ownRows, parseMissing, type ConditionContext, type SearchTarget } from './condition-target.ts';
+import { patientCompartmentCondition } from './compartments.ts';
 import { checkTargetType, indexedCondition } from './indexed-conditions.ts';
-import { splitUnescaped, unescapeValue } from './sql.ts';
+import type { AccessPermission, GrantReach } from './search-request.ts';
+import { SqlBuilder, splitUnescaped, unescapeValue } from './sql.ts';
 import { datePredicate, type DateColumns } from './value-conditions.ts';
 
 /**
@@ -132,8 +134,12 @@ function buildChain(
   const own = ownRows(target, a, def.code);
   // A single target type is bound as a constant so the inner index lookups lead with resource_type.
   const typeExpr = types.length === 1 ? `${ctx.q.bind(types[0])}::text` : `${a}.target_type`;
-  const inner = buildCondition(ctx, { resourceTypes: types, typeExpr, idExpr: `${a}.target_id` }, chain, rawValue);
-  return `EXISTS (SELECT 1 FROM sp_reference ${a} WHERE ${a}.resource_type = ${target.typeExpr} AND ${a}.resource_id = ${target.idExpr} AND ${a}.code = ${ctx.q.bind(own.code)}${own.contained} AND ${a}.target_type = ANY(${ctx.q.bind(types)}::text[]) AND ${inner})`;
+  const hop: SearchTarget = { resourceTypes: types, typeExpr, idExpr: `${a}.target_id` };
+  const inner = buildCondition(ctx, hop, chain, rawValue);
+  // A chain looks into the resources it reaches: only those the caller may search (another
+  // patient's data must not answer the question).
+  const reachable = accessClause(ctx, hop, 's');
+  return `EXISTS (SELECT 1 FROM sp_reference ${a} WHERE ${a}.resource_type = ${target.typeExpr} AND ${a}.resource_id = ${target.idExpr} AND ${a}.code = ${ctx.q.bind(own.code)}${own.contained} AND ${a}.target_type = ANY(${ctx.q.bind(types)}::text[]) AND ${inner}${reachable ? ` AND ${reachable}` : ''})`;
 }
 
 /**
@@ -159,7 +165,75 @@ function buildHas(ctx: ConditionContext, target: SearchTarget, name: string, raw
     throw badRequest(`Search parameter '${name}': ${refCode} is not a reference parameter of ${type}.`, name);
   }
   const h = ctx.q.alias('h');
-  const inner = buildCondition(ctx, { resourceTypes: [type], typeExpr: `${ctx.q.bind(type)}::text`, idExpr: `${h}.resource_id` }, rest, rawValue);
-  return `EXISTS (SELECT 1 FROM sp_reference ${h} WHERE ${h}.target_id = ${target.idExpr} AND ${h}.target_type = ${target.typeExpr} AND ${h}.code = ${ctx.q.bind(refCode)} AND ${h}.resource_type = ${ctx.q.bind(type)} AND ${inner})`;
+  const source: SearchTarget = { resourceTypes: [type], typeExpr: `${ctx.q.bind(type)}::text`, idExpr: `${h}.resource_id` };
+  const inner = buildCondition(ctx, source, rest, rawValue);
+  // Only referring resources the caller may search count (_has must not reveal other patients' data).
+  const reachable = accessClause(ctx, source, 's');
+  return `EXISTS (SELECT 1 FROM sp_reference ${h} WHERE ${h}.target_id = ${target.idExpr} AND ${h}.target_type = ${target.typeExpr} AND ${h}.code = ${ctx.q.bind(refCode)} AND ${h}.resource_type = ${ctx.q.bind(type)} AND ${inner}${reachable ? ` AND ${reachable}` : ''})`;
 }
 
+/**
+ * SMART access in SQL (https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html):
+ * the condition that a target resource is one the caller's grants reach, so that a search is
+ * narrowed in the statement itself (paging and totals stay right) and chains, `_has` and includes
+ * never reach past it. Undefined when nothing is confined: the statement is unchanged.
+ */
+export function accessClause(ctx: ConditionContext, target: SearchTarget, permission: AccessPermission): string | undefined {
+  const access = ctx.access;
+  if (!access) {
+    return undefined;
+  }
+  const perType = target.resourceTypes.map((type) => [type, access.forType(type, permission)] as const);
+  if (perType.every(([, reach]) => reach === 'all')) {
+    return undefined;
+  }
+  if (perType.length === 1) {
+    const [type, reach] = perType[0];
+    return reach === 'none' ? 'false' : reachCondition(ctx, target, type, reach as readonly GrantReach[]);
+  }
+  const parts: string[] = [];
+  const open = perType.filter(([, reach]) => reach === 'all').map(([type]) => type);
+  if (open.length) {
+    parts.push(`${target.typeExpr} = ANY(${ctx.q.bind(open)}::text[])`);
+  }
+  for (const [type, reach] of perType) {
+    if (reach !== 'all' && reach !== 'none') {
+      parts.push(`(${target.typeExpr} = ${ctx.q.bind(type)} AND ${reachCondition(ctx, { ...target, resourceTypes: [type] }, type, reach)})`);
+    }
+  }
+  return parts.length ? `(${parts.join(' OR ')})` : 'false';
+}
+
+/** Any of the grants (OR); each grant both in the compartment and matching its criteria (AND). */
+function reachCondition(ctx: ConditionContext, target: SearchTarget, type: string, reach: readonly GrantReach[]): string {
+  const alternatives = reach.map((grant) => {
+    const conditions: string[] = [];
+    if (grant.patients !== undefined) {
+      conditions.push(patientCompartmentCondition(ctx, target, type, grant.patients));
+    }
+    if (grant.criteria !== undefined) {
+      conditions.push(criteriaCondition(ctx, target, grant.criteria));
+    }
+    return conditions.length ? conditions.join(' AND ') : 'true';
+  });
+  return alternatives.length === 1 ? `(${alternatives[0]})` : `(${alternatives.map((a) => `(${a})`).join(' OR ')})`;
+}
+
+/**
+ * A v2 scope's criteria as search conditions on the target, every parameter ANDed. They are
+ * checked on a throwaway builder first: criteria the type's search parameters cannot answer
+ * (unknown parameter, bad value, a result parameter) make the grant reach nothing, never everything.
+ * Chains inside criteria are not narrowed again: the criteria define the grant.
+ */
+function criteriaCondition(ctx: ConditionContext, target: SearchTarget, criteria: string): string {
+  const pairs = [...new URLSearchParams(criteria)];
+  const plain: ConditionContext = { q: ctx.q, baseUrl: ctx.baseUrl, conformance: ctx.conformance };
+  try {
+    const probe: ConditionContext = { ...plain, q: new SqlBuilder() };
+    if (!pairs.length) return 'false';
+    for (const [name, value] of pairs) buildCondition(probe, target, name, value);
+  } catch {
+    return 'false';
+  }
+  return pairs.map(([name, value]) => buildCondition(plain, target, name, value)).join(' AND ');
+}

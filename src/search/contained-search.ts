@@ -1,13 +1,13 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Conformance } from '../conformance/conformance.ts';
-import { notSupported } from '../outcomes.ts';
+import { forbidden, notSupported } from '../outcomes.ts';
 import type { ConditionContext, SearchTarget } from './condition-target.ts';
-import { buildCondition } from './conditions.ts';
+import { accessClause, buildCondition } from './conditions.ts';
 import { containedCode } from './extract.ts';
 import type { IncludeDirective } from './include.ts';
 import type { ContainedSearch, ParsedSearch, SearchInput } from './search-request.ts';
 import type { SortKey } from './sort.ts';
-import type { SqlBuilder } from './sql.ts';
+import { SqlBuilder } from './sql.ts';
 import { whereClause } from './where-clause.ts';
 
 /** What a search of contained resources cannot be combined with here (400, also when lenient). */
@@ -64,6 +64,11 @@ export function containedSource(
   parsed: ParsedSearch,
 ): { sql: string; keys: SortKey[] } {
   const type = target.resourceTypes[0];
+  if (accessClause({ q: new SqlBuilder(), baseUrl: input.baseUrl, conformance, access: input.access }, target, 's') !== undefined) {
+    // A contained resource is in its container's compartment, whatever its own references say;
+    // rather than judge it by the wrong resource, confined tokens do not search contained resources.
+    throw forbidden(`_contained=${parsed.contained.match} is not available to an access token confined to patient compartments or v2 criteria; search without _contained.`, '_contained');
+  }
   const matches = containedMatches(conformance, q, input, type, parsed.filters);
   const topLevel = parsed.contained.match === 'both' ? whereClause(conformance, q, input, target, parsed.filters, parsed.useCombinations) : undefined;
   if (parsed.contained.returns === 'container') {

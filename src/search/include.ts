@@ -2,7 +2,12 @@ import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../outcomes.ts';
 import type { SqlExecutor } from '../store/database.ts';
 import type { Conformance } from '../conformance/conformance.ts';
+import type { ConditionContext } from './condition-target.ts';
+import { accessClause } from './conditions.ts';
 import { SqlBuilder } from './sql.ts';
+
+/** What an include is narrowed with: the conformance and the caller's access (no access: nothing is narrowed). */
+export type IncludeAccess = Omit<ConditionContext, 'q'>;
 
 /**
  * `_include` / `_revinclude` (https://hl7.org/fhir/R4/search.html#include): one SQL query per
@@ -76,6 +81,7 @@ export async function resolveIncludes(
   directives: readonly IncludeDirective[],
   cap: number,
   firstRound?: readonly (readonly IncludedRow[])[],
+  access?: IncludeAccess,
   maxRounds = 4,
 ): Promise<IncludeResult> {
   const seen = new Set(matches.map((m) => `${m.resourceType}/${m.id}`));
@@ -93,7 +99,7 @@ export async function resolveIncludes(
         truncated = true;
         break;
       }
-      const rows = round === 0 && firstRound ? firstRound[index] : await runDirective(sql, sources, directive, limit);
+      const rows = round === 0 && firstRound ? firstRound[index] : await runDirective(sql, sources, directive, limit, access);
       for (const row of rows) {
         const key = `${row.resource_type}/${row.id}`;
         if (seen.has(key)) {
@@ -118,7 +124,7 @@ export async function resolveIncludes(
  * columns (resource_type, id) aliased `src`: distinct (resource_type, id, content), at most
  * `limit` rows.
  */
-export function directiveSql(q: SqlBuilder, sources: string, d: IncludeDirective, limit: number): string {
+export function directiveSql(q: SqlBuilder, sources: string, d: IncludeDirective, limit: number, access?: IncludeAccess): string {
   const filters: string[] = [];
   if (d.sourceType !== '*') {
     filters.push(`a.resource_type = ${q.bind(d.sourceType)}`, `a.code = ANY(${q.bind(d.codes)}::text[])`);
@@ -128,6 +134,12 @@ export function directiveSql(q: SqlBuilder, sources: string, d: IncludeDirective
   }
   if (d.targetType) {
     filters.push(`a.target_type = ${q.bind(d.targetType)}`);
+  }
+  if (access?.access) {
+    // Included resources are returned, so they need read access: another patient's resource a
+    // reference reaches is left out (https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html).
+    const reachable = accessClause({ ...access, q }, { resourceTypes: includedTypes(access.conformance, d), typeExpr: 't.resource_type', idExpr: 't.id', row: 't' }, 'r');
+    if (reachable !== undefined) filters.push(reachable);
   }
   const where = filters.length ? `WHERE ${filters.join(' AND ')}` : '';
   // Forward: targets of the sources' reference rows. Reverse: resources of sourceType whose
@@ -149,8 +161,24 @@ async function runDirective(
   sources: readonly { resourceType: string; id: string }[],
   d: IncludeDirective,
   limit: number,
+  access?: IncludeAccess,
 ): Promise<IncludedRow[]> {
   const q = new SqlBuilder();
   const from = `unnest(${q.bind(sources.map((s) => s.resourceType))}::text[], ${q.bind(sources.map((s) => s.id))}::text[]) AS src(resource_type, id)`;
-  return sql.query<IncludedRow>(directiveSql(q, from, d, limit), q.params);
+  return sql.query<IncludedRow>(directiveSql(q, from, d, limit, access), q.params);
+}
+
+/** The types a directive can include: its source type (reverse), its target type, or its parameters' targets. */
+function includedTypes(conformance: Conformance, d: IncludeDirective): readonly string[] {
+  if (d.reverse) {
+    return d.sourceType === '*' ? conformance.resourceTypes.list() : [d.sourceType];
+  }
+  if (d.targetType) {
+    return [d.targetType];
+  }
+  if (d.sourceType === '*') {
+    return conformance.resourceTypes.list();
+  }
+  const targets = d.codes.flatMap((code) => conformance.searchParameters.param(d.sourceType, code)?.targets ?? []);
+  return targets.length ? [...new Set(targets)] : conformance.resourceTypes.list();
 }

@@ -3,5 +3,6 @@ export { createSearchIndexParticipant } from './index-writer.ts';
 export { searchResources } from './searchset.ts';
 export { explainSearch } from './page-query.ts';
 export { findMatchingIds, findMatchingIdsOfMany, type MatchCriteria } from './conditional-matches.ts';
-export type { SearchInput } from './search-request.ts';
+export type { AccessPermission, GrantReach, SearchAccess, SearchInput, TypeAccess } from './search-request.ts';
+export { grantedResources, reachesResource } from './granted-resources.ts';
 export { reindex, type ReindexProgress } from './reindex.ts';

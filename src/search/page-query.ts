@@ -3,7 +3,7 @@ import type { SqlParam } from '../store/database.ts';
 import type { Repository } from '../store/repository.ts';
 import type { SearchTarget } from './condition-target.ts';
 import { containedSource } from './contained-search.ts';
-import { directiveSql } from './include.ts';
+import { directiveSql, type IncludeAccess } from './include.ts';
 import { decodeCursor, keysetCondition, orderBy, type Cursor } from './paging.ts';
 import { planSearch } from './parse-search.ts';
 import type { ParsedSearch, SearchInput } from './search-request.ts';
@@ -71,7 +71,8 @@ export function pageQuery(conformance: Conformance, input: SearchInput, target: 
      ${keyset}
      ORDER BY ${orderBy(keys, forward)}
      LIMIT ${limit}`;
-  const sql = parsed.includes.length ? withFirstIncludeRound(q, page, parsed, keys.length, withTotal, input.maxPageSize) : page;
+  const includeAccess = { baseUrl: input.baseUrl, conformance, access: input.access };
+  const sql = parsed.includes.length ? withFirstIncludeRound(q, page, parsed, keys.length, withTotal, input.maxPageSize, includeAccess) : page;
   return { sql, params: q.params, keys, cursor, forward };
 }
 
@@ -81,7 +82,7 @@ export function pageQuery(conformance: Conformance, input: SearchInput, target: 
  * `_count` of them (part n), so a search with includes costs one statement, not one plus one
  * per directive. Later `:iterate` rounds run on their own (resolveIncludes).
  */
-function withFirstIncludeRound(q: SqlBuilder, page: string, parsed: ParsedSearch, keyCount: number, withTotal: boolean, cap: number): string {
+function withFirstIncludeRound(q: SqlBuilder, page: string, parsed: ParsedSearch, keyCount: number, withTotal: boolean, cap: number, access: IncludeAccess): string {
   const keys = Array.from({ length: keyCount }, (_, i) => `c${i}`);
   const pageColumns = ['resource_type', 'id', 'content', ...keys, ...(withTotal ? ['total'] : [])].join(', ');
   const emptyColumns = [...keys.map((k) => `NULL::text AS ${k}`), ...(withTotal ? ['NULL::bigint AS total'] : [])].map((c) => `, ${c}`).join('');
@@ -89,7 +90,7 @@ function withFirstIncludeRound(q: SqlBuilder, page: string, parsed: ParsedSearch
   const sources = `(SELECT resource_type, id FROM page WHERE ord <= ${q.bind(parsed.count)}) AS src`;
   const included = parsed.includes.map(
     (directive, i) => `UNION ALL SELECT ${i + 1} AS part, NULL::bigint AS ord, x.resource_type, x.id, x.content${emptyColumns}
-       FROM (${directiveSql(q, sources, directive, cap + 1)}) x`,
+       FROM (${directiveSql(q, sources, directive, cap + 1, access)}) x`,
   );
   // row_number() over the ordered, limited page numbers its rows in page order.
   return `WITH page AS MATERIALIZED (SELECT p.*, row_number() OVER () AS ord FROM (${page}) p)

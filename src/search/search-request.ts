@@ -15,6 +15,31 @@ export interface SearchInput {
   readonly lenient: boolean;
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
+  /** What the caller's access token confines the search to; absent: nothing is confined (the hot path). */
+  readonly access?: SearchAccess;
+}
+
+/** A SMART permission letter (https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html). */
+export type AccessPermission = 'c' | 'r' | 'u' | 'd' | 's';
+
+/**
+ * Where one of the caller's grants reaches (src/auth/access-policy.ts decides it): resources in
+ * one of `patients`' Patient compartments when set, matching the v2 `criteria` when set.
+ */
+export interface GrantReach {
+  readonly patients?: readonly string[];
+  readonly criteria?: string;
+}
+
+/** A type's access: every resource, none, or those any of the grants reach. */
+export type TypeAccess = 'all' | 'none' | readonly GrantReach[];
+
+/**
+ * The caller's access as search narrows by it: the matches (permission `s`), the hops of chains
+ * and `_has` (`s`) and what `_include`/`_revinclude` add (`r`) are each limited to what it allows.
+ */
+export interface SearchAccess {
+  forType(resourceType: string, permission: AccessPermission): TypeAccess;
 }
 
 /** A search's parameters once checked: the filters, and how the result is paged and shaped. */

@@ -114,6 +114,7 @@ export async function searchResources(conformance: Conformance, repo: Repository
       parsed.includes,
       input.maxPageSize,
       firstRound,
+      { baseUrl: input.baseUrl, conformance, access: input.access },
     );
     for (const resource of included.resources) {
       entries.push({ fullUrl: `${base}/${resource.resourceType}/${resource.id}`, resource: shape(resource), search: { mode: 'include' } });

@@ -2,7 +2,7 @@ import type { Conformance } from '../conformance/conformance.ts';
 import { chooseCombination } from './combination-index.ts';
 import { compartmentClause } from './compartments.ts';
 import type { ConditionContext, SearchTarget } from './condition-target.ts';
-import { buildCondition } from './conditions.ts';
+import { accessClause, buildCondition } from './conditions.ts';
 import { drivingCondition, type IndexedCondition } from './indexed-conditions.ts';
 import type { SearchInput } from './search-request.ts';
 import { SqlBuilder } from './sql.ts';
@@ -19,7 +19,7 @@ export function whereClause(
   filters: readonly (readonly [string, string])[],
   useCombinations = false,
 ): string {
-  const ctx: ConditionContext = { q, baseUrl: input.baseUrl, conformance };
+  const ctx: ConditionContext = { q, baseUrl: input.baseUrl, conformance, access: input.access };
   const types = target.resourceTypes;
   const conditions = ['NOT r.deleted'];
   if (types.length === 1) {
@@ -32,6 +32,12 @@ export function whereClause(
   // order; the export of a 550,000-resource data set once sorted every page with it (0.7 s a page).
   if (input.compartment) {
     conditions.push(compartmentClause(ctx, target, input.compartment));
+  }
+  // SMART confinement (patient compartments, v2 criteria) in the statement itself, so paging and
+  // totals count only what the caller may see (src/auth/access-policy.ts decides it).
+  const granted = accessClause(ctx, target, 's');
+  if (granted !== undefined) {
+    conditions.push(granted);
   }
   // _id and _lastUpdated are columns of resource itself.
   const onRow = (name: string): boolean => /^_(id|lastUpdated)(:|$)/.test(name);

@@ -1,6 +1,6 @@
 import type { Conformance } from '../conformance/conformance.ts';
 import type { SearchService } from '../fhir/context.ts';
-import { createSearchIndexParticipant, findMatchingIds, findMatchingIdsOfMany, searchResources } from '../search/index.ts';
+import { createSearchIndexParticipant, findMatchingIds, findMatchingIdsOfMany, grantedResources, reachesResource, searchResources } from '../search/index.ts';
 import type { WriteParticipant } from '../store/write-participant.ts';
 
 /**
@@ -13,8 +13,10 @@ export function createSearchEngine(conformance: Conformance, baseUrl?: string): 
   return {
     indexParticipant: createSearchIndexParticipant(parameters, { baseUrl }),
     searchResources: (repo, input) => searchResources(conformance, repo, input),
-    findMatchingIds: (repo, resourceType, query, limit) => findMatchingIds(conformance, repo, resourceType, query, limit),
-    findMatchingIdsOfMany: (repo, criteria, limit) => findMatchingIdsOfMany(conformance, repo, criteria, limit),
+    findMatchingIds: (repo, resourceType, query, limit, access) => findMatchingIds(conformance, repo, resourceType, query, limit, access),
+    findMatchingIdsOfMany: (repo, criteria, limit, access) => findMatchingIdsOfMany(conformance, repo, criteria, limit, access),
+    grantedResources: (repo, keys, access, permission) => grantedResources(conformance, repo, keys, access, permission),
+    reachesResource: (resource, reach) => reachesResource(parameters, resource, reach, baseUrl),
     describeSearchParameters: (resourceType) => parameters.describe(resourceType),
   };
 }

@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import { SYSTEM_ACCESS, createTokenVerifier } from '../auth/access.ts';
 import type { Config } from '../config.ts';
 import type { FhirContext } from '../fhir/context.ts';
+import { accessRule } from '../fhir/writes/access-rule.ts';
 import { validationRule } from '../fhir/writes/validation-rule.ts';
 import { createOperations } from '../fhir/operations/registry.ts';
 import { openDatabase, type Database } from '../store/database.ts';
@@ -51,7 +52,8 @@ export function createFhirContext(config: Config, db: Database, logger: Logger, 
     config,
     conformance,
     validator: createResourceValidator(conformance, { validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile }),
-    writeRules: [validationRule],
+    // Scopes first: a write outside the caller's grant is 403 before its content is judged.
+    writeRules: [accessRule, validationRule],
     search,
     operations: createOperations(kansas),
     logger,

@@ -1,3 +1,4 @@
+import { searchAccessOf } from '../access/caller-access.ts';
 import { type FhirContext, withRepo } from '../context.ts';
 import { badRequest, preconditionFailed } from '../../outcomes.ts';
 
@@ -37,7 +38,7 @@ export async function lockAndMatchConditionalCriteria(ctx: FhirContext, criteria
   if (unique.length === 0) {
     return new Map();
   }
-  const matches = await ctx.search.findMatchingIdsOfMany(ctx.repo, unique.map(([, c]) => c), limit);
+  const matches = await ctx.search.findMatchingIdsOfMany(ctx.repo, unique.map(([, c]) => c), limit, await searchAccessOf(ctx, 'r'));
   return new Map(unique.map(([key], i) => [key, matches[i]]));
 }
 
@@ -57,7 +58,9 @@ export async function findConditionalMatches(
     throw badRequest(`A conditional ${resourceType} interaction needs search criteria, e.g. ${resourceType}?identifier=system|value.`);
   }
   await ctx.repo.lock([lockKey(resourceType, query)]);
-  return ctx.search.findMatchingIds(ctx.repo, resourceType, query, limit);
+  // Matches are narrowed to what the caller may read: criteria never reveal, update or delete a
+  // resource outside the grant (a write that then lands outside it is refused by the access rule).
+  return ctx.search.findMatchingIds(ctx.repo, resourceType, query, limit, await searchAccessOf(ctx, 'r'));
 }
 
 /** Exactly one match or a 412 saying how many and what to do. */

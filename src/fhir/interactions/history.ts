@@ -1,5 +1,6 @@
 import type { Bundle, BundleEntry, BundleLink } from '@medplum/fhirtypes';
 import type { HistoryQuery, StoredVersion } from '../../store/repository.ts';
+import { grantedKeys } from '../access/caller-access.ts';
 import type { FhirContext } from '../context.ts';
 import { badRequest, notFound } from '../../outcomes.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
@@ -117,14 +118,18 @@ export async function handleHistory(
     throw notFound(`${resourceType}/${id} has no history: it never existed.`);
   }
   const versions = await ctx.repo.history(query);
-  const shown = versions.slice(0, pageSize);
+  const scanned = versions.slice(0, pageSize);
+  // A confined caller sees the versions of the resources its grants reach now (judged on their
+  // current version: one query per page); the next link still follows the unfiltered page.
+  const granted = await grantedKeys(ctx, scanned.map((v) => ({ resourceType: v.resourceType, id: v.id })), 'r');
+  const shown = granted ? scanned.filter((v) => granted.has(`${v.resourceType}/${v.id}`)) : scanned;
   const path = [resourceType, id, '_history'].filter(Boolean).join('/');
   const baseQuery = new URLSearchParams([...params].filter(([name]) => name !== '_page'));
   baseQuery.set('_count', String(pageSize));
   const selfQuery = new URLSearchParams(request.query.map(([n, v]) => [n, v])).toString();
   const link: BundleLink[] = [{ relation: 'self', url: `${ctx.config.baseUrl}/${path}${selfQuery ? `?${selfQuery}` : ''}` }];
-  if (versions.length > pageSize && shown.length > 0) {
-    baseQuery.set('_page', encodePage(shown[shown.length - 1]));
+  if (versions.length > pageSize && scanned.length > 0) {
+    baseQuery.set('_page', encodePage(scanned[scanned.length - 1]));
     link.push({ relation: 'next', url: `${ctx.config.baseUrl}/${path}?${baseQuery.toString()}` });
   }
   const bundle: Bundle = {

@@ -1,3 +1,4 @@
+import { searchAccessOf } from '../access/caller-access.ts';
 import type { FhirContext } from '../context.ts';
 import { badRequest } from '../../outcomes.ts';
 import { preferLenient, type FhirRequest, type FhirResponse } from '../request.ts';
@@ -39,6 +40,7 @@ export async function handleSearch(
     lenient: preferLenient(request),
     defaultPageSize: ctx.config.defaultPageSize,
     maxPageSize: ctx.config.maxPageSize,
+    access: await searchAccessOf(ctx),
   });
   return { status: 200, resource: bundle };
 }

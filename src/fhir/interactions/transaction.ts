@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { assertAllowed } from '../../auth/access.ts';
 import { isKnownResourceType } from '../../conformance/base-definitions.ts';
+import { requireAccess } from '../access/caller-access.ts';
 import { type FhirContext, withRepo } from '../context.ts';
 import { FhirError, badRequest, informational, notFound, outcomeOf, statusOf } from '../../outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse, type PreferReturn } from '../request.ts';
@@ -143,7 +143,7 @@ async function planWrites(ctx: FhirContext, entries: readonly BundleRequestEntry
       const segments = entry.request.path.split('/');
       const method = entry.request.method;
       // Written directly rather than through dispatch(), so the scope check happens here.
-      assertAllowed(ctx.access, resourceType, method === 'POST' ? 'c' : 'u');
+      await requireAccess(ctx, resourceType, method === 'POST' ? 'c' : 'u');
       if (method === 'POST') {
         expectResourceBody(entry.request.body, resourceType);
         const criteria = entry.request.headers.ifNoneExist;

@@ -2,7 +2,7 @@ import type { Bundle, CarePlan, Patient, Resource } from '@medplum/fhirtypes';
 import { identifierSystem } from '../../documents/canonical.ts';
 import { TransactionFailure, planSearchCriteria, type PlanStore } from '../../documents/import-flow.ts';
 import { typeAndId } from '../../documents/mapping/stored-plan.ts';
-import { assertAllowed } from '../../auth/access.ts';
+import { reachesInstance, requireAccess, searchAccessOf } from '../access/caller-access.ts';
 import type { FhirContext } from '../context.ts';
 import { processBundle } from '../interactions/transaction.ts';
 import { FhirError, outcomeOf, statusOf } from '../../outcomes.ts';
@@ -16,20 +16,20 @@ import { withStoreOutcome } from '../store-outcomes.ts';
  */
 export function planStoreOf(ctx: FhirContext): PlanStore {
   // $document and $render return the whole plan (Patient, goals, services ...): every resource
-  // type they read needs read access, not just CarePlan. The import reads the previous version
-  // of the plan it is about to overwrite under the same rule.
-  const readable = (resourceType: string): void => assertAllowed(ctx.access, resourceType, 'r');
+  // they read needs read access, not just CarePlan, and a confined caller (patient/ scopes, a
+  // guardian) gets only what its grants reach. The import reads the previous version of the plan
+  // it is about to overwrite under the same rule.
+  const findOne = async (resourceType: string, criteria: string): Promise<Resource | undefined> => {
+    await requireAccess(ctx, resourceType, 'r');
+    const [id] = await ctx.search.findMatchingIds(ctx.repo, resourceType, criteria, 1, await searchAccessOf(ctx, 'r'));
+    return id === undefined ? undefined : ((await ctx.repo.readCurrent(resourceType, id))?.resource as Resource | undefined);
+  };
   return {
     async findPlan(planId) {
-      readable('CarePlan');
-      const [id] = await ctx.search.findMatchingIds(ctx.repo, 'CarePlan', planSearchCriteria(planId), 1);
-      return id === undefined ? undefined : ((await ctx.repo.readCurrent('CarePlan', id))?.resource as CarePlan | undefined);
+      return (await findOne('CarePlan', planSearchCriteria(planId))) as CarePlan | undefined;
     },
     async findPatient(medicaidId) {
-      const criteria = `identifier=${encodeURIComponent(`${identifierSystem.medicaidId}|${medicaidId}`)}`;
-      readable('Patient');
-      const [id] = await ctx.search.findMatchingIds(ctx.repo, 'Patient', criteria, 1);
-      return id === undefined ? undefined : ((await ctx.repo.readCurrent('Patient', id))?.resource as Patient | undefined);
+      return (await findOne('Patient', `identifier=${encodeURIComponent(`${identifierSystem.medicaidId}|${medicaidId}`)}`)) as Patient | undefined;
     },
     async read(reference) {
       const key = typeAndId(reference.reference);
@@ -37,7 +37,10 @@ export function planStoreOf(ctx: FhirContext): PlanStore {
         return undefined;
       }
       const [type, id] = key.split('/') as [string, string];
-      readable(type);
+      await requireAccess(ctx, type, 'r');
+      if (!(await reachesInstance(ctx, type, id, 'r'))) {
+        return undefined;
+      }
       const current = await ctx.repo.readCurrent(type, id);
       return current && !current.deleted ? (current.resource as Resource | undefined) : undefined;
     },

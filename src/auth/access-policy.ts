@@ -1,0 +1,188 @@
+import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
+import type { AccessContext } from './access.ts';
+import type { Permission, ScopeGrant } from './scopes.ts';
+
+/**
+ * What a caller's SMART scopes allow on one resource type for one permission
+ * (https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html), as plain data the
+ * FHIR tier enforces on every interaction (src/fhir/access/): denied, allowed on every resource of
+ * the type, or allowed only on the resources inside one of the grant's confinements.
+ */
+export type AccessDecision =
+  | { readonly kind: 'denied'; readonly reason: string }
+  | { readonly kind: 'unconfined' }
+  | { readonly kind: 'confined'; readonly confinements: readonly Confinement[] };
+
+/**
+ * Where one grant reaches: a resource is covered when it is in one of `patients`' Patient
+ * compartments (https://hl7.org/fhir/R4/compartmentdefinition-patient.html) — when set — and
+ * matches `criteria` — when set. Several confinements of one type are alternatives: a resource any
+ * of them covers is allowed (SMART: scopes add up).
+ */
+export interface Confinement {
+  /** Patient ids whose compartments the resource must be in; undefined: any resource. An empty list covers nothing. */
+  readonly patients?: readonly string[];
+  /** v2 criteria, a search query without `?`; undefined: no criteria. */
+  readonly criteria?: string;
+  /** The scope this confinement comes from, for messages. */
+  readonly scope: string;
+}
+
+/**
+ * The caller with what their identity confines `user/` scopes to. `userPatients` undefined: user
+ * scopes are not confined by identity (practitioners, role-holders, no fhirUser). The role rules
+ * of the workflow issue refine exactly this: they will turn a PractitionerRole into the patients
+ * (or Tasks) the role may reach, and `userConfinementOf` is where they plug in.
+ */
+export interface Caller {
+  readonly access: AccessContext;
+  readonly userPatients?: readonly string[];
+  /** Why user/ scopes give nothing, when the identity could not be resolved (e.g. a RelatedPerson without patient). */
+  readonly userNote?: string;
+}
+
+/** Reads one current resource (unconfined): how the policy learns who a RelatedPerson speaks for. */
+export type ResourceLookup = (resourceType: string, id: string) => Promise<{ readonly resourceType: string; readonly patient?: { readonly reference?: string } } | undefined>;
+
+/**
+ * Types that are no person's data: directories and definitions. A patient-confined grant covers
+ * reading and searching them, since an app showing a person's plan must show who provides it and
+ * what its codes mean. Every other type outside the Patient compartment (Binary, Device, Contract …)
+ * is covered by no confined grant.
+ */
+const SHARED_TYPES: ReadonlySet<string> = new Set([
+  'Practitioner', 'PractitionerRole', 'Organization', 'OrganizationAffiliation', 'Location', 'HealthcareService', 'Endpoint',
+  'InsurancePlan', 'Medication', 'MedicationKnowledge', 'Substance',
+  'ActivityDefinition', 'CapabilityStatement', 'CodeSystem', 'CompartmentDefinition', 'ConceptMap', 'EventDefinition', 'GraphDefinition',
+  'ImplementationGuide', 'Library', 'Measure', 'MessageDefinition', 'NamingSystem', 'ObservationDefinition', 'OperationDefinition',
+  'PlanDefinition', 'Questionnaire', 'SearchParameter', 'SpecimenDefinition', 'StructureDefinition', 'StructureMap',
+  'TerminologyCapabilities', 'ValueSet',
+]);
+
+const VERB: Readonly<Record<Permission, string>> = { c: 'create', r: 'read', u: 'update', d: 'delete', s: 'search' };
+
+/** The Caller of a token, cached with the token's AccessContext (the verifier keeps one per token until it expires). */
+const callers = new WeakMap<AccessContext, Promise<Caller>>();
+
+/**
+ * Resolves what the caller's fhirUser confines `user/` scopes to: Patient/X → X; RelatedPerson/R →
+ * R.patient, read once per token; anyone else → not confined (the role rules come later).
+ */
+export function callerOf(access: AccessContext, lookup: ResourceLookup): Promise<Caller> {
+  let caller = callers.get(access);
+  if (!caller) {
+    caller = resolveCaller(access, lookup);
+    callers.set(access, caller);
+    // A failed lookup (database down) is not remembered: the next request tries again.
+    caller.catch(() => callers.delete(access));
+  }
+  return caller;
+}
+
+async function resolveCaller(access: AccessContext, lookup: ResourceLookup): Promise<Caller> {
+  const [type, id] = access.fhirUser?.split('/') ?? [];
+  if (!access.scopes.some((grant) => grant.context === 'user') || !id) {
+    return { access };
+  }
+  if (type === 'Patient') {
+    return { access, userPatients: [id] };
+  }
+  if (type === 'RelatedPerson') {
+    const person = await lookup('RelatedPerson', id);
+    const patient = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(person?.patient?.reference?.replace(/^.*\/(Patient\/[^/]+)$/, '$1') ?? '')?.[1];
+    return patient
+      ? { access, userPatients: [patient] }
+      : { access, userPatients: [], userNote: `fhirUser ${access.fhirUser} names no patient it is related to, so user/ scopes reach no one's data` };
+  }
+  return { access };
+}
+
+/** The patients a user/ grant is confined to: the seam for the workflow issue's role rules. */
+function userConfinementOf(caller: Caller): readonly string[] | undefined {
+  return caller.userPatients;
+}
+
+function inPatientCompartment(parameters: SearchParameterRegistry, resourceType: string): boolean {
+  return resourceType === 'Patient' || (parameters.compartmentParams('Patient', resourceType)?.length ?? 0) > 0;
+}
+
+/**
+ * The decision for `permission` on `resourceType`: each grant that names the type (or `*`) and the
+ * permission gives one confinement; any unconfined one wins outright, else the resource must be
+ * covered by one of them; none at all is a denial that names a scope which would allow it.
+ */
+export function decideAccess(caller: Caller, resourceType: string, permission: Permission, parameters: SearchParameterRegistry): AccessDecision {
+  const confinements: Confinement[] = [];
+  const notes: string[] = [];
+  for (const grant of caller.access.scopes) {
+    if ((grant.resourceType !== '*' && grant.resourceType !== resourceType) || !grant.permissions.has(permission)) {
+      continue;
+    }
+    const patients = patientsOf(caller, grant, notes);
+    if (patients === null) {
+      continue;
+    }
+    if (patients !== undefined && resourceType !== '*' && !inPatientCompartment(parameters, resourceType)) {
+      // Confined to persons, on a type that is in no person's compartment.
+      if (SHARED_TYPES.has(resourceType) && (permission === 'r' || permission === 's')) {
+        if (grant.criteria === undefined) return { kind: 'unconfined' };
+        confinements.push({ criteria: grant.criteria, scope: scopeText(grant) });
+      } else {
+        notes.push(`${scopeText(grant)} reaches only resources in the patient's compartment, and ${resourceType} is not in it`);
+      }
+      continue;
+    }
+    if (patients === undefined && grant.criteria === undefined) {
+      return { kind: 'unconfined' };
+    }
+    confinements.push({ ...(patients !== undefined ? { patients } : {}), ...(grant.criteria !== undefined ? { criteria: grant.criteria } : {}), scope: scopeText(grant) });
+  }
+  if (confinements.length) {
+    return { kind: 'confined', confinements };
+  }
+  const why = notes.length ? ` (${[...new Set(notes)].join('; ')})` : '';
+  return {
+    kind: 'denied',
+    reason: `The access token does not allow ${VERB[permission]} on ${resourceType}${why}; it needs a scope such as patient/${resourceType}.${permission} (with a patient in the launch context), user/${resourceType}.${permission} or system/${resourceType}.${permission}.`,
+  };
+}
+
+/** The patients a grant is confined to; undefined: not confined; null: the grant gives nothing (reason in notes). */
+function patientsOf(caller: Caller, grant: ScopeGrant, notes: string[]): readonly string[] | undefined | null {
+  switch (grant.context) {
+    case 'system':
+      return undefined;
+    case 'patient':
+      if (!caller.access.patient) {
+        notes.push(`${scopeText(grant)} needs a patient in the launch context and the token has no patient claim`);
+        return null;
+      }
+      return [caller.access.patient];
+    case 'user': {
+      const patients = userConfinementOf(caller);
+      if (patients !== undefined && patients.length === 0) {
+        notes.push(caller.userNote ?? `${scopeText(grant)} reaches no one's data for fhirUser ${caller.access.fhirUser}`);
+        return null;
+      }
+      return patients;
+    }
+  }
+}
+
+function scopeText(grant: ScopeGrant): string {
+  return grant.text ?? `${grant.context}/${grant.resourceType}.${[...grant.permissions].join('')}${grant.criteria ? `?${grant.criteria}` : ''}`;
+}
+
+/**
+ * Whether `permission` is unconfined on every type (system/*.cruds, system/*.rs, an unconfined
+ * user/*.rs …): the hot path, where nothing is narrowed and no query is added.
+ */
+export function unconfinedEverywhere(caller: Caller, permission: Permission): boolean {
+  return caller.access.scopes.some(
+    (grant) =>
+      grant.resourceType === '*' &&
+      grant.criteria === undefined &&
+      grant.permissions.has(permission) &&
+      (grant.context === 'system' || (grant.context === 'user' && userConfinementOf(caller) === undefined)),
+  );
+}
