@@ -3,14 +3,22 @@ import { parseScopes } from '../../src/auth/scopes.ts';
 import { http, issueTestToken, startTestServer, type TestServer } from '../harness.ts';
 
 describe('SMART scopes', () => {
-  test('parses v2 cruds, v1 read/write/* and ignores what it cannot enforce', () => {
-    const grants = parseScopes('system/*.cruds user/CarePlan.rs patient/Goal.read user/Task.write launch openid system/Task.rs?status=active');
-    expect(grants.map((g) => `${g.context}/${g.resourceType}.${[...g.permissions].join('')}`)).toEqual([
+  test('parses v2 cruds, v1 read/write/*, v2 criteria, and no grant from launch or identity scopes', () => {
+    const grants = parseScopes(
+      'system/*.cruds user/CarePlan.rs patient/Goal.read user/Task.write launch launch/patient openid fhirUser offline_access system/Task.rs?status=active patient/Observation.rs?category=laboratory&status=final',
+    );
+    expect(grants.map((g) => `${g.context}/${g.resourceType}.${[...g.permissions].join('')}${g.criteria ? `?${g.criteria}` : ''}`)).toEqual([
       'system/*.cruds',
       'user/CarePlan.rs',
       'patient/Goal.rs',
       'user/Task.cud',
+      'system/Task.rs?status=active',
+      'patient/Observation.rs?category=laboratory&status=final',
     ]);
+  });
+
+  test('malformed scopes grant nothing: out-of-order letters, v1 with criteria, empty criteria, unknown context', () => {
+    expect(parseScopes('user/Task.sr patient/Goal.read?status=active user/Task.rs? admin/Task.rs user/task.rs patient/*.')).toEqual([]);
   });
 });
 
