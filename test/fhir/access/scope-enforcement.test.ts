@@ -65,6 +65,10 @@ for (const kind of testDatabases) {
         expect(ids((await ada('GET', 'Goal')).body)).toEqual(['Goal/goal-ada']);
         expect(ids((await ada('GET', `Patient/${BO}/CarePlan`)).body)).toEqual([]);
         expect(ids((await ada('GET', '?_type=CarePlan,Goal,Patient')).body)).toEqual(['CarePlan/plan-ada', 'Goal/goal-ada', `Patient/${ADA}`]);
+        const everything = await ada('GET', '?_count=100');
+        expect(everything.status).toBe(200);
+        expect(ids(everything.body).filter((key) => /kp-bo|-bo-|plan-bo|goal-bo/.test(key))).toEqual([]);
+        expect(ids(everything.body)).toEqual(expect.arrayContaining(['CarePlan/plan-ada', 'Practitioner/kp-provider']));
       });
 
       test('read and vread of another patient\'s resource are 404, their own 200', async () => {
@@ -84,6 +88,9 @@ for (const kind of testDatabases) {
         expect(ids(included.body, 'include')).toEqual(['Goal/goal-ada']);
         const reverse = await ada('GET', 'Goal?_id=goal-ada&_revinclude=CarePlan:goal');
         expect(ids(reverse.body, 'include')).toEqual(['CarePlan/plan-ada']);
+        const star = await ada('GET', 'CarePlan?_include=*&_revinclude=*');
+        expect(star.status).toBe(200);
+        expect(ids(star.body, 'include')).toEqual([`Patient/${ADA}`, 'Goal/goal-ada'].sort());
         const iterate = await ada('GET', `Patient?_id=${ADA}&_revinclude=CarePlan:subject&_include:iterate=CarePlan:goal`);
         expect(ids(iterate.body, 'include')).toEqual(['CarePlan/plan-ada', 'Goal/goal-ada']);
       });
