@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Conformance } from '../conformance/conformance.ts';
 import type { SearchParameterSummary } from '../conformance/search-parameters.ts';
-import type { AccessPermission, GrantReach, SearchAccess, SearchInput } from '../search/index.ts';
+import type { AccessPermission, EverythingQuery, EverythingRow, GrantReach, SearchAccess, SearchInput } from '../search/index.ts';
 import type { Repository, ResourceKey } from '../store/repository.ts';
 import type { ResourceValidator } from '../validation/validator.ts';
 import type { FhirOperation } from './operations/operation.ts';
@@ -22,6 +22,8 @@ export interface SearchService {
   /** Whether a resource (not yet stored: judged on its content) is reached by one of the grants; undefined when the criteria cannot be judged on content. */
   reachesResource(resource: Resource, reach: GrantReach): boolean | undefined;
   describeSearchParameters(resourceType: string): SearchParameterSummary[];
+  /** One page of Patient $everything: the patients, their compartments and the directory resources these reference. */
+  everythingPage(repo: Repository, query: EverythingQuery): Promise<EverythingRow[]>;
 }
 
 /** Everything an interaction needs; `repo` is bound to the SQL transaction of a bundle if any. */

@@ -6,3 +6,4 @@ export { findMatchingIds, findMatchingIdsOfMany, type MatchCriteria } from './co
 export type { AccessPermission, GrantReach, SearchAccess, SearchInput, TypeAccess } from './search-request.ts';
 export { grantedResources, reachesResource } from './granted-resources.ts';
 export { reindex, type ReindexProgress } from './reindex.ts';
+export { everythingPage, EVERYTHING_REFERENCED_TYPES, type EverythingPosition, type EverythingQuery, type EverythingRow } from './patient-everything.ts';

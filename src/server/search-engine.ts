@@ -1,6 +1,6 @@
 import type { Conformance } from '../conformance/conformance.ts';
 import type { SearchService } from '../fhir/context.ts';
-import { createSearchIndexParticipant, findMatchingIds, findMatchingIdsOfMany, grantedResources, reachesResource, searchResources } from '../search/index.ts';
+import { createSearchIndexParticipant, everythingPage, findMatchingIds, findMatchingIdsOfMany, grantedResources, reachesResource, searchResources } from '../search/index.ts';
 import type { WriteParticipant } from '../store/write-participant.ts';
 
 /**
@@ -18,5 +18,6 @@ export function createSearchEngine(conformance: Conformance, baseUrl?: string): 
     grantedResources: (repo, keys, access, permission) => grantedResources(conformance, repo, keys, access, permission),
     reachesResource: (resource, reach) => reachesResource(parameters, resource, reach, baseUrl),
     describeSearchParameters: (resourceType) => parameters.describe(resourceType),
+    everythingPage: (repo, query) => everythingPage(conformance, repo, query),
   };
 }

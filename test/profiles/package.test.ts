@@ -77,11 +77,12 @@ describe('Kansas FHIR package (profiles/)', () => {
     expect(elements.find((e) => e.id === 'Extension.extension:noHarmAssurance.value[x]')?.fixedBoolean).toBe(true);
   });
 
-  it("has the OperationDefinitions of kanplan's own operations: $import-document on the CarePlan type, $document and $render on instances", () => {
+  it("has the OperationDefinitions of kanplan's own operations: $import-document on the CarePlan type, $document and $render on instances, Patient $everything", () => {
     expect(pkg.operationDefinitions.map((od) => [od.code, od.resource, od.system, od.type, od.instance, od.affectsState])).toEqual([
       ['document', ['CarePlan'], false, false, true, false],
       ['import-document', ['CarePlan'], false, true, false, true],
       ['render', ['CarePlan'], false, false, true, false],
+      ['everything', ['Patient'], false, true, true, false],
     ]);
   });
 

@@ -4,6 +4,7 @@ import { documentOperation } from './document.ts';
 import { expandOperation } from './expand.ts';
 import { importDocumentOperation } from './import-document.ts';
 import { lookupOperation } from './lookup.ts';
+import { patientEverythingOperation } from './patient-everything.ts';
 import type { FhirOperation, PackagedOperationHandler } from './operation.ts';
 import { renderOperation } from './render.ts';
 import { validateCodeOperation } from './validate-code.ts';
@@ -21,7 +22,7 @@ export function createOperations(kansas: KansasPackage): readonly FhirOperation[
     expandOperation,
     validateCodeOperation,
     lookupOperation,
-    ...[importDocumentOperation, documentOperation, renderOperation].map((handler) => withPackagedDefinition(kansas, handler)),
+    ...[importDocumentOperation, documentOperation, renderOperation, patientEverythingOperation].map((handler) => withPackagedDefinition(kansas, handler)),
   ];
 }
 
