@@ -43,6 +43,26 @@ export interface Config {
    */
   readonly planReviewIntervalMonths: number;
   readonly auth: AuthSettings;
+  /** The background job runner of this process (src/jobs/). */
+  readonly jobs: JobSettings;
+  /** Bulk Data $export (src/fhir/bulk/). */
+  readonly bulkExport: BulkExportSettings;
+}
+
+export interface JobSettings {
+  /** Whether this process runs jobs (JOBS=off: it only serves; another process on the database runs them). */
+  readonly enabled: boolean;
+  /** How often an idle runner looks for queued jobs (JOB_POLL_MS). */
+  readonly pollMs: number;
+  /** How long a claimed job is held without a heartbeat before another process may take it over (JOB_LEASE_MS). */
+  readonly leaseMs: number;
+}
+
+export interface BulkExportSettings {
+  /** How long the files of a finished export are kept (BULK_EXPORT_RETENTION_HOURS). */
+  readonly retentionMs: number;
+  /** Resources per stored part and per checkpoint (BULK_EXPORT_BATCH). */
+  readonly batchSize: number;
 }
 
 export class ConfigError extends Error {}
@@ -141,6 +161,15 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     validateKansasPlansWithoutMetaProfile:
       overrides.validateKansasPlansWithoutMetaProfile ?? boolean(env, 'VALIDATE_KANSAS_WITHOUT_PROFILE', true),
     planReviewIntervalMonths: overrides.planReviewIntervalMonths ?? integer(env, 'PLAN_REVIEW_INTERVAL_MONTHS', 12, 1, 12),
+    jobs: overrides.jobs ?? {
+      enabled: boolean(env, 'JOBS', true),
+      pollMs: integer(env, 'JOB_POLL_MS', 1000, 10, 600_000),
+      leaseMs: integer(env, 'JOB_LEASE_MS', 30_000, 100, 3_600_000),
+    },
+    bulkExport: overrides.bulkExport ?? {
+      retentionMs: integer(env, 'BULK_EXPORT_RETENTION_HOURS', 24, 1, 24 * 365) * 3_600_000,
+      batchSize: integer(env, 'BULK_EXPORT_BATCH', 1000, 1, 100_000),
+    },
     auth: overrides.auth ?? {
       mode: authMode,
       jwksUrl: env.AUTH_JWKS_URL ? url(env, 'AUTH_JWKS_URL', '') : undefined,

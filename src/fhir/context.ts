@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Conformance } from '../conformance/conformance.ts';
 import type { SearchParameterSummary } from '../conformance/search-parameters.ts';
-import type { AccessPermission, EverythingQuery, EverythingRow, GrantReach, SearchAccess, SearchInput } from '../search/index.ts';
+import type { AccessPermission, EverythingQuery, ExportBatchQuery, EverythingRow, GrantReach, SearchAccess, SearchInput } from '../search/index.ts';
 import type { Repository, ResourceKey } from '../store/repository.ts';
 import type { ResourceValidator } from '../validation/validator.ts';
 import type { FhirOperation } from './operations/operation.ts';
@@ -24,6 +24,13 @@ export interface SearchService {
   describeSearchParameters(resourceType: string): SearchParameterSummary[];
   /** One page of Patient $everything: the patients, their compartments and the directory resources these reference. */
   everythingPage(repo: Repository, query: EverythingQuery): Promise<EverythingRow[]>;
+  /** One batch of a Bulk Data export: resources of one type as of a transaction point (search/export-batch.ts). */
+  exportBatch(repo: Repository, query: ExportBatchQuery): Promise<{ id: string; content: string }[]>;
+}
+
+/** Tells this process's job runner (if it runs one) that a job was queued. */
+export interface JobQueue {
+  wake(): void;
 }
 
 /** Everything an interaction needs; `repo` is bound to the SQL transaction of a bundle if any. */
@@ -40,6 +47,8 @@ export interface FhirContext {
   readonly search: SearchService;
   readonly operations: readonly FhirOperation[];
   readonly logger: Logger;
+  /** The background jobs of this database: where a Bulk Data kick-off wakes the runner. */
+  readonly jobs?: JobQueue;
   /** Canonical URL → constrained resource type of every profile the server knows (supportedProfile). */
   readonly profiles: ReadonlyMap<string, string>;
 }

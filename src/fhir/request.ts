@@ -40,6 +40,10 @@ export interface FhirResponse {
   readonly resourceJson?: string;
   /** A non-FHIR body (e.g. the $render HTML), sent as is with its media type. */
   readonly raw?: { readonly contentType: string; readonly body: string };
+  /** A body sent as it is produced, piece by piece (a Bulk Data file): memory holds one piece at a time. */
+  readonly stream?: { readonly contentType: string; readonly body: AsyncIterable<string> };
+  /** Other response headers (Content-Location, X-Progress, Retry-After, Expires of Bulk Data). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export type PreferReturn = 'minimal' | 'representation' | 'OperationOutcome';

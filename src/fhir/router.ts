@@ -3,6 +3,7 @@ import { smartConfiguration } from '../auth/smart-configuration.ts';
 import type { Permission } from '../auth/scopes.ts';
 import { isKnownResourceType } from '../conformance/base-definitions.ts';
 import { assertInstanceAccess, requireAccess } from './access/caller-access.ts';
+import { handleExportFile, handleExportStatus } from './bulk/export-status.ts';
 import type { FhirContext } from './context.ts';
 import { handleCapabilities } from './interactions/capabilities.ts';
 import { handleCreate } from './interactions/create.ts';
@@ -92,7 +93,7 @@ async function invokeOperation(
     // An instance operation ($document, $render, $validate …) works on that resource: it must be
     // one the caller reaches (404 otherwise, as a read). What it writes goes through the write path.
     await assertInstanceAccess(ctx, resourceType, id, permission);
-  } else {
+  } else if (!operation.checksOwnAccess) {
     await allow(ctx, resourceType ?? '*', permission);
   }
   const call: OperationCall = { request, resourceType, id, parameters: operationParameters(request) };
@@ -154,6 +155,11 @@ async function route(ctx: FhirContext, request: FhirRequest): Promise<FhirRespon
   }
   if (first.startsWith('$') && segments.length === 1) {
     return invokeOperation(ctx, request, first);
+  }
+  if (first === '_export' && (segments.length === 2 || segments.length === 3)) {
+    // Bulk Data status and files: the job's requester only (checked there), not a resource type.
+    if (segments.length === 2) return method === 'GET' || method === 'DELETE' ? handleExportStatus(ctx, request, second) : notAllowed(request, ['GET', 'DELETE']);
+    return method === 'GET' ? handleExportFile(ctx, second, third) : notAllowed(request, ['GET']);
   }
 
   const resourceType = first;

@@ -7,3 +7,4 @@ export type { AccessPermission, GrantReach, SearchAccess, SearchInput, TypeAcces
 export { grantedResources, reachesResource } from './granted-resources.ts';
 export { reindex, type ReindexProgress } from './reindex.ts';
 export { everythingPage, EVERYTHING_REFERENCED_TYPES, type EverythingPosition, type EverythingQuery, type EverythingRow } from './patient-everything.ts';
+export { exportBatch, typeFilterParams, type ExportBatchQuery } from './export-batch.ts';

@@ -59,6 +59,7 @@ function send(req: Request, res: Response, request: FhirRequest, response: FhirR
   if (response.location) res.setHeader('Location', response.location);
   if (response.etag) res.setHeader('ETag', response.etag);
   if (response.lastModified) res.setHeader('Last-Modified', httpDate(response.lastModified));
+  for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
   res.status(response.status);
   if (response.raw) {
     res.type(response.raw.contentType).send(response.raw.body);
@@ -85,6 +86,17 @@ function send(req: Request, res: Response, request: FhirRequest, response: FhirR
   }
   res.setHeader('Content-Type', FHIR_JSON);
   res.send(serialize(body, pretty));
+}
+
+/** Writes a streamed body piece by piece, waiting for the socket to drain (memory stays flat however large the body). */
+async function sendStream(res: Response, response: FhirResponse, stream: NonNullable<FhirResponse['stream']>): Promise<void> {
+  for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
+  res.status(response.status).setHeader('Content-Type', stream.contentType);
+  for await (const piece of stream.body) {
+    if (res.destroyed) return;
+    if (!res.write(piece)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+  }
+  res.end();
 }
 
 function sendError(req: Request, res: Response, logger: Logger, err: unknown): void {
@@ -149,6 +161,10 @@ export function createApp(services: AppServices): express.Express {
       assertAcceptsJson(header(req, 'accept'), typeof req.query._format === 'string' ? req.query._format : undefined, isOperation);
       const access = isDiscovery(request) ? SYSTEM_ACCESS : await services.verifyToken(header(req, 'authorization'));
       const response = await dispatch({ ...ctx, access }, request);
+      if (response.stream) {
+        await sendStream(res, response, response.stream);
+        return;
+      }
       send(req, res, request, response);
     } catch (err) {
       sendError(req, res, logger, err);

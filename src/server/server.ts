@@ -15,6 +15,8 @@ import { loadConformance } from '../conformance/conformance.ts';
 import { createResourceValidator } from '../validation/validator.ts';
 import { installConformanceResources } from './conformance-install.ts';
 import { createApp } from './app.ts';
+import { JobRunner } from '../jobs/job-runner.ts';
+import { bulkExportJob } from '../fhir/bulk/export-job.ts';
 import { importExampleDocuments } from '../fhir/operations/import-document.ts';
 import { createSearchEngine } from './search-engine.ts';
 import { collectStartupGarbage } from './startup-garbage.ts';
@@ -89,7 +91,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const { port } = server.address() as AddressInfo;
   const url = config.port === 0 ? config.baseUrl.replace(/:\d+(?=\/|$)/, `:${port}`) : config.baseUrl;
   const statistics = (await PlannerStatistics.needed(db)) ? new PlannerStatistics(db, logger) : undefined;
-  const ctx = createFhirContext({ ...config, baseUrl: url }, db, logger, statistics);
+  const base = createFhirContext({ ...config, baseUrl: url }, db, logger, statistics);
+  // Background jobs of this database (Bulk Data exports): claimed from the job table, so several
+  // processes on one PostgreSQL share them and a restart resumes them (src/jobs/).
+  const runner = new JobRunner(db, [bulkExportJob(base)], {
+    pollMs: config.jobs.pollMs,
+    leaseMs: config.jobs.leaseMs,
+    retentionMs: config.bulkExport.retentionMs,
+    logger,
+  });
+  const ctx: FhirContext = { ...base, jobs: runner };
   // The CapabilityStatement names each operation by its OperationDefinition's canonical URL; the
   // kanplan ones ($import-document, $document, $render) are in the Kansas package, so they resolve
   // once the package is stored here
@@ -107,6 +118,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
   });
   server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting, verifyToken }));
+  if (config.jobs.enabled) runner.start();
   collectStartupGarbage();
   logger.info({ url, database: db.driver, startupMs: Date.now() - started }, 'kanplan is ready');
   return {
@@ -119,6 +131,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await runner.stop();
       await statistics?.settled();
       if (!options.db) await db.close();
       logger.info('kanplan stopped');

@@ -4,6 +4,7 @@ import { CURRENT_ROW_COLUMNS, CurrentReads, type CurrentRow } from './current-re
 import type { Database, SqlExecutor } from './database.ts';
 import { historyStatement } from './history-query.ts';
 import type { PlannerStatistics } from './planner-statistics.ts';
+import { NEXT_TX_NUMBER } from './transaction-points.ts';
 import type { HistoryQuery, Repository, ResourceKey, StoredVersion, VersionMethod } from './repository.ts';
 import { deletionVersion, nextVersion, writeVersions, type PendingVersion } from './version-statement.ts';
 import type { WriteParticipant } from './write-participant.ts';
@@ -123,7 +124,7 @@ export class SqlRepository implements Repository {
 
   private async nextTx(): Promise<number> {
     if (this.txNumber === undefined) {
-      const [row] = await this.sql.query<{ tx: string }>("SELECT nextval('tx_seq') AS tx");
+      const [row] = await this.sql.query<{ tx: string }>(NEXT_TX_NUMBER);
       this.txNumber = Number(row.tx);
     }
     return this.txNumber;

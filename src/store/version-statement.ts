@@ -2,6 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { SqlExecutor, SqlParam } from './database.ts';
 import type { StoredVersion, VersionMethod } from './repository.ts';
 import { ConcurrentCreateError } from './store-errors.ts';
+import { TX_NUMBER_LOCK } from './transaction-points.ts';
 import type { VersionToWrite, WriteParticipant } from './write-participant.ts';
 
 const PG_UNIQUE_VIOLATION = '23505';
@@ -77,7 +78,8 @@ export async function writeVersions(
     `v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
            AS v(resource_type, id, version_id, last_updated, content, method, kind))`,
     // COALESCE evaluates nextval only when no number is given (https://www.postgresql.org/docs/current/functions-conditional.html).
-    `t AS (SELECT COALESCE($8::bigint, nextval('tx_seq')) AS tx)`,
+    // Under the shared number lock, taken before the number (transaction-points.ts).
+    `t AS (SELECT COALESCE($8::bigint, nextval('tx_seq')) AS tx FROM (SELECT pg_advisory_xact_lock_shared(${TX_NUMBER_LOCK}) OFFSET 0) AS held)`,
     `h AS (INSERT INTO resource_history (resource_type, id, version_id, tx, last_updated, method, deleted, content)
            SELECT resource_type, id, version_id, t.tx, last_updated::timestamptz, method, method = 'DELETE', content FROM v, t)`,
     // Left out when nothing is replaced: one statement less to plan for the common create.

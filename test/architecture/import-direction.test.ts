@@ -12,7 +12,7 @@ const TIERS: readonly (readonly string[])[] = [
   ['cli'],
   ['server'],
   ['fhir'],
-  ['search', 'validation', 'documents', 'auth'],
+  ['search', 'validation', 'documents', 'auth', 'jobs'],
   ['terminology', 'conformance'],
   ['store'],
   ['outcomes', 'config'],

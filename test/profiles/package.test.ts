@@ -77,12 +77,15 @@ describe('Kansas FHIR package (profiles/)', () => {
     expect(elements.find((e) => e.id === 'Extension.extension:noHarmAssurance.value[x]')?.fixedBoolean).toBe(true);
   });
 
-  it("has the OperationDefinitions of kanplan's own operations: $import-document on the CarePlan type, $document and $render on instances, Patient $everything", () => {
+  it("has the OperationDefinitions of kanplan's own operations: $import-document on the CarePlan type, $document and $render on instances, Patient $everything, Bulk Data $export at system, Patient and Group level", () => {
     expect(pkg.operationDefinitions.map((od) => [od.code, od.resource, od.system, od.type, od.instance, od.affectsState])).toEqual([
       ['document', ['CarePlan'], false, false, true, false],
       ['import-document', ['CarePlan'], false, true, false, true],
       ['render', ['CarePlan'], false, false, true, false],
+      ['export', ['Group'], false, false, true, false],
       ['everything', ['Patient'], false, true, true, false],
+      ['export', ['Patient'], false, true, false, false],
+      ['export', undefined, true, false, false, false],
     ]);
   });
 

@@ -20,6 +20,11 @@ export interface OperationCall {
  */
 export interface FhirOperation {
   readonly definition: OperationDefinition & { code: string };
+  /**
+   * The operation decides the caller's access per resource type itself (a system-level Bulk Data
+   * export of the types a system/ token reads), instead of the router asking for access to every type.
+   */
+  readonly checksOwnAccess?: boolean;
   handle(ctx: FhirContext, call: OperationCall): Promise<FhirResponse>;
 }
 
@@ -31,6 +36,7 @@ export interface FhirOperation {
 export interface PackagedOperationHandler {
   /** Canonical URL of the OperationDefinition in the package. */
   readonly url: string;
+  readonly checksOwnAccess?: boolean;
   handle(ctx: FhirContext, call: OperationCall): Promise<FhirResponse>;
 }
 

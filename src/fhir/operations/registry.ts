@@ -5,6 +5,7 @@ import { expandOperation } from './expand.ts';
 import { importDocumentOperation } from './import-document.ts';
 import { lookupOperation } from './lookup.ts';
 import { patientEverythingOperation } from './patient-everything.ts';
+import { groupExportOperation, patientExportOperation, systemExportOperation } from '../bulk/export-kickoff.ts';
 import type { FhirOperation, PackagedOperationHandler } from './operation.ts';
 import { renderOperation } from './render.ts';
 import { validateCodeOperation } from './validate-code.ts';
@@ -22,7 +23,7 @@ export function createOperations(kansas: KansasPackage): readonly FhirOperation[
     expandOperation,
     validateCodeOperation,
     lookupOperation,
-    ...[importDocumentOperation, documentOperation, renderOperation, patientEverythingOperation].map((handler) => withPackagedDefinition(kansas, handler)),
+    ...[importDocumentOperation, documentOperation, renderOperation, patientEverythingOperation, systemExportOperation, patientExportOperation, groupExportOperation].map((handler) => withPackagedDefinition(kansas, handler)),
   ];
 }
 
@@ -31,7 +32,7 @@ function withPackagedDefinition(kansas: KansasPackage, handler: PackagedOperatio
   if (!definition || !hasCode(definition)) {
     throw new Error(`The Kansas package (profiles/input) has no OperationDefinition ${handler.url} with a code.`);
   }
-  return { definition, handle: handler.handle };
+  return { definition, handle: handler.handle, checksOwnAccess: handler.checksOwnAccess };
 }
 
 function hasCode(definition: OperationDefinition): definition is OperationDefinition & { code: string } {

@@ -1,0 +1,121 @@
+import type { Group, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { decideAccess } from '../../auth/access-policy.ts';
+import { badRequest, forbidden, notFound } from '../../outcomes.ts';
+import { pointAt, type TransactionPoint } from '../../store/transaction-points.ts';
+import { callerOfContext } from '../access/caller-access.ts';
+import type { FhirContext } from '../context.ts';
+import type { OperationCall } from '../operations/operation.ts';
+import { instantParameter, listParameter, parameterStrings, refuseUnsupported } from '../operations/operation-parameters.ts';
+import { preferLenient } from '../request.ts';
+
+/** The job kind of a Bulk Data export (src/jobs/). */
+export const BULK_EXPORT_JOB = 'bulk-export';
+
+/** What a kick-off asked for, checked, as the export job's input (JSON in the job row). */
+export interface ExportJobInput {
+  readonly level: 'system' | 'patient' | 'group';
+  /** Group export: the members' Patient ids at kick-off. */
+  readonly patients?: readonly string[];
+  /** One output file per type, in this order. */
+  readonly types: readonly string[];
+  readonly filters: Readonly<Record<string, readonly string[]>>;
+  /** The transaction point the export reads as of; its instant is the manifest's transactionTime. */
+  readonly point: TransactionPoint;
+  readonly since?: { readonly tx: number } | { readonly instant: string };
+  /** The kick-off request URL (manifest `request`). */
+  readonly request: string;
+  readonly issues: readonly OperationOutcomeIssue[];
+}
+
+/** https://hl7.org/fhir/uv/bulkdata/STU2/export.html#query-parameters */
+const SUPPORTED = new Set(['_outputFormat', '_since', '_type', '_typeFilter', '_format', '_pretty']);
+const NDJSON_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
+
+/** `_typeFilter` values: comma-separated queries, each `Type?params` (a comma inside a query's values stays with it). */
+function typeFilters(call: OperationCall): Map<string, string[]> {
+  const filters = new Map<string, string[]>();
+  for (const value of parameterStrings(call.parameters, '_typeFilter')) {
+    for (const query of value.split(/,(?=[A-Z][A-Za-z]+\?)/)) {
+      const match = /^([A-Z][A-Za-z]+)\?(.+)$/.exec(query.trim());
+      if (!match) throw badRequest(`_typeFilter=${query} is not a search query of the form Type?parameters, e.g. CarePlan?status=active.`, '_typeFilter');
+      filters.set(match[1], [...(filters.get(match[1]) ?? []), match[2]]);
+    }
+  }
+  return filters;
+}
+
+/** Patient ids among a Group's members (https://hl7.org/fhir/R4/group.html: member.entity). */
+async function groupMembers(ctx: FhirContext, id: string): Promise<string[]> {
+  const current = await ctx.repo.readCurrent('Group', id);
+  if (!current || current.deleted) throw notFound(`Group/${id} does not exist; GET /Group lists the groups (one per Kansas MCO is kept by the server).`);
+  const group = current.resource as Group;
+  return [...new Set((group.member ?? []).flatMap((m) => /^Patient\/([^/]+)$/.exec(m.entity?.reference ?? '')?.[1] ?? []))];
+}
+
+/**
+ * Checks a kick-off (https://hl7.org/fhir/uv/bulkdata/STU2/export.html#bulk-data-kick-off-request)
+ * and the caller's access: a Bulk Data client reads whole types, so each exported type must be
+ * readable unconfined (system/ scopes, https://hl7.org/fhir/uv/bulkdata/STU2/authorization.html); a
+ * patient/ token, or any token confined to some persons, cannot start an export.
+ */
+export async function exportRequestOf(ctx: FhirContext, call: OperationCall, point: () => Promise<TransactionPoint>): Promise<ExportJobInput> {
+  const issues: OperationOutcomeIssue[] = [];
+  if (!/(^|[;,\s])respond-async\b/.test(call.request.headers.prefer ?? '')) {
+    throw badRequest('A Bulk Data kick-off needs the header Prefer: respond-async (https://hl7.org/fhir/uv/bulkdata/STU2/export.html#headers).');
+  }
+  refuseUnsupported(call.parameters, SUPPORTED, preferLenient(call.request), issues);
+  const [format] = parameterStrings(call.parameters, '_outputFormat');
+  if (format !== undefined && !NDJSON_FORMATS.has(format.replace(/ /g, '+'))) {
+    throw badRequest(`_outputFormat=${format} is not supported; use application/fhir+ndjson (or application/ndjson, ndjson).`, '_outputFormat');
+  }
+  const level = call.id !== undefined ? 'group' : call.resourceType === 'Patient' ? 'patient' : 'system';
+  const parameters = ctx.conformance.searchParameters;
+  const inCompartment = (type: string): boolean => type === 'Patient' || (parameters.compartmentParams('Patient', type)?.length ?? 0) > 0;
+  const requested = listParameter(call.parameters, '_type');
+  for (const type of requested ?? []) {
+    if (!ctx.conformance.resourceTypes.isKnown(type)) throw badRequest(`_type=${type}: not an R4 resource type (types are case-sensitive, e.g. CarePlan).`, '_type');
+    if (level !== 'system' && !inCompartment(type)) throw badRequest(`_type=${type}: a ${level} export holds Patient-compartment types only, and ${type} is not one.`, '_type');
+  }
+  // Only system/ grants count: a Bulk Data client is a backend service reading populations; a
+  // patient/ or user/ grant (even where it reads directory types unconfined) starts no export.
+  const full = await callerOfContext(ctx);
+  const caller = { ...full, access: { ...full.access, scopes: full.access.scopes.filter((grant) => grant.context === 'system') } };
+  const candidates = requested ?? ctx.conformance.resourceTypes.list().filter((type) => level === 'system' || inCompartment(type));
+  const types: string[] = [];
+  for (const type of candidates) {
+    const decision = decideAccess(caller, type, 'r', parameters);
+    if (decision.kind === 'unconfined') {
+      types.push(type);
+    } else if (requested) {
+      throw forbidden(
+        decision.kind === 'denied'
+          ? `This access token has no system/ scope that reads ${type}; a Bulk Data export reads whole types with system/ scopes (https://hl7.org/fhir/uv/bulkdata/STU2/authorization.html): ask for system/${type}.read (or system/${type}.rs).`
+          : `This access token reaches ${type} only inside ${decision.confinements.map((c) => c.scope).join(', ')}; a Bulk Data export needs system/ scopes (https://hl7.org/fhir/uv/bulkdata/STU2/authorization.html), e.g. system/${type}.read.`,
+      );
+    }
+  }
+  if (types.length === 0) {
+    throw forbidden('This access token has no system/ scope that reads a resource type, so it cannot start a Bulk Data export (patient/ and user/ scopes reach persons, not populations): ask for system/ scopes, e.g. system/*.read (https://hl7.org/fhir/uv/bulkdata/STU2/authorization.html).');
+  }
+  const filters = typeFilters(call);
+  for (const type of filters.keys()) {
+    if (!types.includes(type)) issues.push({ severity: 'warning', code: 'informational', diagnostics: `_typeFilter for ${type} ignored: ${type} is not exported.` });
+  }
+  const sinceInstant = instantParameter(call.parameters, '_since');
+  const patients = call.id !== undefined ? await groupMembers(ctx, call.id) : undefined;
+  const taken = await point();
+  // A _since that is an earlier export's transactionTime continues exactly from that export's point.
+  const sinceTx = sinceInstant === undefined ? undefined : await pointAt(ctx.repo.sql, sinceInstant);
+  const since = sinceInstant === undefined ? undefined : sinceTx !== undefined ? { tx: sinceTx } : { instant: sinceInstant };
+  const query = new URLSearchParams(call.request.query.map(([n, v]) => [n, v])).toString();
+  return {
+    level,
+    patients,
+    types,
+    filters: Object.fromEntries([...filters].filter(([type]) => types.includes(type))),
+    point: taken,
+    since,
+    request: `${ctx.config.baseUrl}/${call.request.path}${query ? `?${query}` : ''}`,
+    issues,
+  };
+}
