@@ -17,6 +17,7 @@ import { installConformanceResources } from './conformance-install.ts';
 import { createApp } from './app.ts';
 import { JobRunner } from '../jobs/job-runner.ts';
 import { bulkExportJob } from '../fhir/bulk/export-job.ts';
+import { mcoGroups } from '../fhir/bulk/mco-groups.ts';
 import { importExampleDocuments } from '../fhir/operations/import-document.ts';
 import { createSearchEngine } from './search-engine.ts';
 import { collectStartupGarbage } from './startup-garbage.ts';
@@ -107,6 +108,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // (https://hl7.org/fhir/R4/capabilitystatement-definitions.html#CapabilityStatement.rest.resource.operation.definition).
   const installed = await installConformanceResources(ctx.repo, ctx.conformance.kansas.resources);
   if (installed) logger.info({ resources: installed }, 'Kansas conformance resources installed');
+  // One Group per KanCare MCO, whose members are the Patients with that MCO (fhir/bulk/mco-groups.ts).
+  const groups = await installConformanceResources(ctx.repo, mcoGroups(ctx.conformance.kansas));
+  if (groups) logger.info({ groups }, 'KanCare MCO groups installed');
   if (config.loadDemoData) await loadDemoData(ctx, logger);
   const basePath = new URL(url).pathname.replace(/\/+$/, '');
   const verifyToken = await createTokenVerifier(config.auth);

@@ -7,6 +7,7 @@ import type { FhirContext } from '../context.ts';
 import type { OperationCall } from '../operations/operation.ts';
 import { instantParameter, listParameter, parameterStrings, refuseUnsupported } from '../operations/operation-parameters.ts';
 import { preferLenient } from '../request.ts';
+import { mcoMembers, mcoOf } from './mco-groups.ts';
 
 /** The job kind of a Bulk Data export (src/jobs/). */
 export const BULK_EXPORT_JOB = 'bulk-export';
@@ -49,6 +50,8 @@ async function groupMembers(ctx: FhirContext, id: string): Promise<string[]> {
   const current = await ctx.repo.readCurrent('Group', id);
   if (!current || current.deleted) throw notFound(`Group/${id} does not exist; GET /Group lists the groups (one per Kansas MCO is kept by the server).`);
   const group = current.resource as Group;
+  const mco = mcoOf(group);
+  if (mco !== undefined) return mcoMembers(ctx, mco);
   return [...new Set((group.member ?? []).flatMap((m) => /^Patient\/([^/]+)$/.exec(m.entity?.reference ?? '')?.[1] ?? []))];
 }
 

@@ -22,6 +22,11 @@ const fixtures = [
   { resourceType: 'Goal', id: 'kp-bx-goal-ada-2', lifecycleStatus: 'completed', description: { text: 'Cook' }, subject: { reference: `Patient/${ADA}` } },
   { resourceType: 'Goal', id: 'kp-bx-goal-bo-1', lifecycleStatus: 'active', description: { text: 'Read' }, subject: { reference: `Patient/${BO}` } },
   { resourceType: 'CarePlan', id: 'kp-bx-plan-ada', status: 'active', intent: 'plan', subject: { reference: `Patient/${ADA}` } },
+  {
+    resourceType: 'Patient', id: 'kp-bx-cy', name: [{ family: 'Testperson', given: ['Cy'] }],
+    extension: [{ url: 'https://kanplan.org/fhir/StructureDefinition/ks-mco', valueCodeableConcept: { coding: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-mco', code: 'sunflower' }] } }],
+  },
+  { resourceType: 'Goal', id: 'kp-bx-goal-cy', lifecycleStatus: 'active', description: { text: 'Garden' }, subject: { reference: 'Patient/kp-bx-cy' } },
   { resourceType: 'Group', id: 'kp-bx-group', type: 'person', actual: true, member: [{ entity: { reference: `Patient/${ADA}` } }] },
 ];
 
@@ -112,8 +117,8 @@ for (const kind of testDatabases) {
       expect(manifest.request).toContain('$export?_type=');
       expect(Number.isNaN(Date.parse(manifest.transactionTime))).toBe(false);
       expect(manifest.error).toEqual([]);
-      expect(manifest.output.map((o) => [o.type, o.count])).toEqual([['Patient', 2], ['Goal', 3], ['CarePlan', 1], ['Organization', 1]]);
-      expect(idsOf(files, 'Goal')).toEqual(['kp-bx-goal-ada-1', 'kp-bx-goal-ada-2', 'kp-bx-goal-bo-1']);
+      expect(manifest.output.map((o) => [o.type, o.count])).toEqual([['Patient', 3], ['Goal', 4], ['CarePlan', 1], ['Organization', 1]]);
+      expect(idsOf(files, 'Goal')).toEqual(['kp-bx-goal-ada-1', 'kp-bx-goal-ada-2', 'kp-bx-goal-bo-1', 'kp-bx-goal-cy']);
     });
 
     test('files require the access token of the client that asked; another client sees no such export', async () => {
@@ -132,12 +137,23 @@ for (const kind of testDatabases) {
     test('Patient/$export holds Patient-compartment types only; Group/{id}/$export only the members\' resources', async () => {
       const patients = await exportAll('Patient/$export');
       expect(patients.files.has('Organization')).toBe(false);
-      expect(idsOf(patients.files, 'Goal')).toHaveLength(3);
+      expect(idsOf(patients.files, 'Goal')).toHaveLength(4);
       const group = await exportAll('Group/kp-bx-group/$export?_type=Patient,Goal,CarePlan');
       expect(idsOf(group.files, 'Patient')).toEqual([ADA]);
       expect(idsOf(group.files, 'Goal')).toEqual(['kp-bx-goal-ada-1', 'kp-bx-goal-ada-2']);
       expect(idsOf(group.files, 'CarePlan')).toEqual(['kp-bx-plan-ada']);
       expect((await kickOff('Group/kp-bx-missing/$export')).status).toBe(404);
+    });
+
+    test("the server keeps one Group per KanCare MCO; its export holds the Patients whose KS MCO extension names it", async () => {
+      const group = await http(server, 'GET', 'Group/ks-mco-sunflower');
+      expect(group.status).toBe(200);
+      expect(group.body.code.coding[0].code).toBe('sunflower');
+      const { files } = await exportAll('Group/ks-mco-sunflower/$export?_type=Patient,Goal');
+      expect(idsOf(files, 'Patient')).toEqual(['kp-bx-cy']);
+      expect(idsOf(files, 'Goal')).toEqual(['kp-bx-goal-cy']);
+      const empty = await exportAll('Group/ks-mco-healthy-blue/$export');
+      expect(empty.manifest.output).toEqual([]);
     });
 
     test('_typeFilter exports only the resources matching one of its queries', async () => {
@@ -151,7 +167,7 @@ for (const kind of testDatabases) {
     test('a _since export from the last transactionTime holds exactly the writes after it: nothing missed, nothing twice', async () => {
       const first = await exportAll('$export?_type=Goal');
       // Written after the first kick-off: never in the first export, whenever its job reads.
-      await http(server, 'PUT', 'Goal/kp-bx-goal-bo-1', { body: { ...fixtures[5], lifecycleStatus: 'completed' } });
+      await http(server, 'PUT', 'Goal/kp-bx-goal-bo-1', { body: { ...fixtures.find((f) => f.id === 'kp-bx-goal-bo-1'), lifecycleStatus: 'completed' } });
       await http(server, 'PUT', 'Goal/kp-bx-goal-new', { body: { resourceType: 'Goal', id: 'kp-bx-goal-new', lifecycleStatus: 'active', description: { text: 'New' }, subject: { reference: `Patient/${BO}` } } });
       expect(idsOf(first.files, 'Goal')).not.toContain('kp-bx-goal-new');
       expect(first.files.get('Goal')?.find((g) => g.id === 'kp-bx-goal-bo-1')?.meta.versionId).toBe('1');
@@ -201,8 +217,8 @@ for (const kind of testDatabases) {
       const manifest = await manifestOf(statusUrl);
       // Downloaded through the process that did not write the files.
       const files = await download({ ...manifest, output: manifest.output.map((o) => ({ ...o, url: o.url.replace(server.url, quiet.url) })) });
-      expect(idsOf(files, 'Patient')).toEqual([ADA, BO]);
-      expect(idsOf(files, 'Goal')).toHaveLength(4);
+      expect(idsOf(files, 'Patient')).toEqual([ADA, BO, 'kp-bx-cy']);
+      expect(idsOf(files, 'Goal')).toHaveLength(5);
     });
   });
 }
