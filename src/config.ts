@@ -13,6 +13,23 @@ export interface AuthSettings {
   readonly authorizeUrl?: string;
 }
 
+/**
+ * Which browser origins may call the FHIR API, discovery and the token endpoint (CORS, for SMART
+ * apps that run in a browser: https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html).
+ */
+export interface CorsSettings {
+  /**
+   * CORS_ORIGINS: the allowed origins (`https://app.example.org`), or '*' for any origin. Unset:
+   * the origins of the registered clients' redirect URIs.
+   */
+  readonly origins?: readonly string[] | '*';
+  /**
+   * CORS_ALLOW_CREDENTIALS: let browsers send cookies along. SMART apps send their token in the
+   * Authorization header, which needs no credentials mode, so it is off by default.
+   */
+  readonly allowCredentials: boolean;
+}
+
 /** Every setting of the server, read once at start. See README "Configuration". */
 export interface Config {
   readonly port: number;
@@ -43,6 +60,7 @@ export interface Config {
    */
   readonly planReviewIntervalMonths: number;
   readonly auth: AuthSettings;
+  readonly cors: CorsSettings;
   /** The background job runner of this process (src/jobs/). */
   readonly jobs: JobSettings;
   /** Bulk Data $export (src/fhir/bulk/). */
@@ -127,6 +145,49 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name}=${raw} is not valid: expected true or false.`);
 }
 
+/** CORS_ORIGINS: a comma list of origins (scheme://host[:port], nothing after), or `*`. */
+function corsOrigins(env: Env): readonly string[] | '*' | undefined {
+  const raw = env.CORS_ORIGINS?.trim();
+  if (!raw) return undefined;
+  if (raw === '*') return '*';
+  return raw.split(',').map((entry) => {
+    const origin = entry.trim();
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    // An origin is exactly scheme://host[:port]; a trailing path or slash would never match a browser's Origin header.
+    const bare = parsed && parsed.pathname === '/' && !origin.endsWith('/') && !parsed.search && !parsed.hash && !parsed.username;
+    if (!parsed || !bare || !/^https?:$/.test(parsed.protocol)) {
+      throw new ConfigError(`CORS_ORIGINS entry ${JSON.stringify(origin)} is not an origin: write scheme://host[:port] without a path, e.g. https://app.example.org, or * alone.`);
+    }
+    return parsed.origin;
+  });
+}
+
+function corsSettings(env: Env): CorsSettings {
+  const origins = corsOrigins(env);
+  const allowCredentials = boolean(env, 'CORS_ALLOW_CREDENTIALS', false);
+  // The Fetch standard refuses `Access-Control-Allow-Origin: *` on a credentialed request, and
+  // reflecting every origin with credentials would let any site act with a user's cookies.
+  if (origins === '*' && allowCredentials) {
+    throw new ConfigError('CORS_ORIGINS=* cannot be combined with CORS_ALLOW_CREDENTIALS=true: list the allowed origins instead.');
+  }
+  return { origins, allowCredentials };
+}
+
+/**
+ * AUTH_MODE=off serves every resource to anyone; it exists for local experiments and must never
+ * reach a production deployment.
+ */
+function refuseAuthOffInProduction(env: Env, auth: AuthSettings): void {
+  if (auth.mode === 'off' && env.NODE_ENV === 'production') {
+    throw new ConfigError('AUTH_MODE=off is refused when NODE_ENV=production: it would serve every record without a token. Remove AUTH_MODE (tokens are then required) or unset NODE_ENV for a local experiment.');
+  }
+}
+
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
   const port = overrides.port ?? integer(env, 'PORT', 8080, 0, 65535);
   const host = overrides.host ?? env.HOST ?? '0.0.0.0';
@@ -145,6 +206,16 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (authMode !== 'jwt' && authMode !== 'off') {
     throw new ConfigError(`AUTH_MODE=${authMode} is not valid: expected jwt (the default) or off.`);
   }
+  const auth: AuthSettings = overrides.auth ?? {
+    mode: authMode,
+    jwksUrl: env.AUTH_JWKS_URL ? url(env, 'AUTH_JWKS_URL', '') : undefined,
+    keyFile: path.resolve(env.AUTH_KEY_FILE ?? path.join(dataDir, 'auth', 'signing-key.json')),
+    issuer: env.AUTH_ISSUER ?? baseUrl,
+    audience: env.AUTH_AUDIENCE ?? baseUrl,
+    tokenUrl: env.AUTH_TOKEN_URL ? url(env, 'AUTH_TOKEN_URL', '') : undefined,
+    authorizeUrl: env.AUTH_AUTHORIZE_URL ? url(env, 'AUTH_AUTHORIZE_URL', '') : undefined,
+  };
+  refuseAuthOffInProduction(env, auth);
   return {
     port,
     host,
@@ -170,14 +241,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       retentionMs: integer(env, 'BULK_EXPORT_RETENTION_HOURS', 24, 1, 24 * 365) * 3_600_000,
       batchSize: integer(env, 'BULK_EXPORT_BATCH', 1000, 1, 100_000),
     },
-    auth: overrides.auth ?? {
-      mode: authMode,
-      jwksUrl: env.AUTH_JWKS_URL ? url(env, 'AUTH_JWKS_URL', '') : undefined,
-      keyFile: path.resolve(env.AUTH_KEY_FILE ?? path.join(dataDir, 'auth', 'signing-key.json')),
-      issuer: env.AUTH_ISSUER ?? baseUrl,
-      audience: env.AUTH_AUDIENCE ?? baseUrl,
-      tokenUrl: env.AUTH_TOKEN_URL ? url(env, 'AUTH_TOKEN_URL', '') : undefined,
-      authorizeUrl: env.AUTH_AUTHORIZE_URL ? url(env, 'AUTH_AUTHORIZE_URL', '') : undefined,
-    },
+    auth,
+    cors: overrides.cors ?? corsSettings(env),
   };
 }

@@ -45,6 +45,45 @@ export class MethodNotAllowedError extends FhirError {
   }
 }
 
+/**
+ * What a bearer-token failure tells the client beyond the OperationOutcome: the RFC 6750 §3 error
+ * code, its description, and for `insufficient_scope` the scope that would allow the request
+ * (https://www.rfc-editor.org/rfc/rfc6750#section-3.1). The HTTP edge sends it as the
+ * `WWW-Authenticate: Bearer` challenge; nothing below `server/` formats headers.
+ */
+export interface BearerChallenge {
+  /** Absent when the request carried no token at all (RFC 6750 §3.1: no error code then). */
+  readonly error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+  readonly description?: string;
+  /** Space-separated scopes, for `insufficient_scope`. */
+  readonly scope?: string;
+}
+
+/** 401 or 403 caused by the access token (or its absence), carrying the bearer challenge. */
+export class BearerTokenError extends FhirError {
+  readonly challenge: BearerChallenge;
+
+  constructor(status: number, issues: OperationOutcomeIssue[], challenge: BearerChallenge) {
+    super(status, issues);
+    this.challenge = challenge;
+  }
+}
+
+/** 401: the request carried no access token. */
+export function missingToken(diagnostics: string): BearerTokenError {
+  return new BearerTokenError(401, [issue('login', diagnostics)], {});
+}
+
+/** 401: the access token is expired, malformed, badly signed, or for another issuer or audience. */
+export function invalidToken(diagnostics: string, description = diagnostics): BearerTokenError {
+  return new BearerTokenError(401, [issue('login', diagnostics)], { error: 'invalid_token', description });
+}
+
+/** 403: the token is valid but none of its scopes allows the request; `scope` would. */
+export function insufficientScope(diagnostics: string, scope: string): BearerTokenError {
+  return new BearerTokenError(403, [issue('forbidden', diagnostics)], { error: 'insufficient_scope', description: diagnostics, scope });
+}
+
 const fail =
   (status: number, code: IssueCode) =>
   (diagnostics: string, expression?: string | string[]): FhirError =>

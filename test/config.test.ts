@@ -40,4 +40,40 @@ describe('configuration', () => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
   });
+
+  test('AUTH_MODE=off is refused in production, naming the setting and what to do', () => {
+    const env = { AUTH_MODE: 'off', NODE_ENV: 'production' };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(/AUTH_MODE=off is refused when NODE_ENV=production/);
+    // The same holds when the auth settings come from code (a test or an embedding) rather than the environment.
+    expect(() => loadConfig({ NODE_ENV: 'production' }, { auth: { ...loadConfig({}).auth, mode: 'off' } })).toThrow(ConfigError);
+  });
+
+  test('AUTH_MODE=off is accepted outside production (the server warns at start)', () => {
+    expect(loadConfig({ AUTH_MODE: 'off' }).auth.mode).toBe('off');
+    expect(loadConfig({ AUTH_MODE: 'off', NODE_ENV: 'development' }).auth.mode).toBe('off');
+    expect(loadConfig({ NODE_ENV: 'production' }).auth.mode).toBe('jwt');
+  });
+
+  test('CORS: unset means the registered clients\' origins; a list is normalized; * stands alone', () => {
+    expect(loadConfig({}).cors).toEqual({ origins: undefined, allowCredentials: false });
+    expect(loadConfig({ CORS_ORIGINS: 'https://App.Example.org, http://localhost:3000,https://x.example.org:443' }).cors.origins).toEqual([
+      'https://app.example.org',
+      'http://localhost:3000',
+      'https://x.example.org',
+    ]);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).cors.origins).toBe('*');
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.org', CORS_ALLOW_CREDENTIALS: 'true' }).cors.allowCredentials).toBe(true);
+  });
+
+  test.each([
+    [{ CORS_ORIGINS: 'https://app.example.org/launch' }, 'CORS_ORIGINS entry "https://app.example.org/launch" is not an origin'],
+    [{ CORS_ORIGINS: 'https://app.example.org/' }, 'is not an origin'],
+    [{ CORS_ORIGINS: 'app.example.org' }, 'is not an origin'],
+    [{ CORS_ORIGINS: 'https://a.example.org,*' }, 'is not an origin'],
+    [{ CORS_ORIGINS: '*', CORS_ALLOW_CREDENTIALS: 'true' }, 'CORS_ORIGINS=* cannot be combined with CORS_ALLOW_CREDENTIALS=true'],
+  ])('rejects CORS settings %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
 });

@@ -9,7 +9,7 @@ import type { Permission, ScopeGrant } from './scopes.ts';
  * the type, or allowed only on the resources inside one of the grant's confinements.
  */
 export type AccessDecision =
-  | { readonly kind: 'denied'; readonly reason: string }
+  | { readonly kind: 'denied'; readonly reason: string; /** A scope that would allow it, for the 403's bearer challenge. */ readonly scope: string }
   | { readonly kind: 'unconfined' }
   | { readonly kind: 'confined'; readonly confinements: readonly Confinement[] };
 
@@ -143,8 +143,19 @@ export function decideAccess(caller: Caller, resourceType: string, permission: P
   const why = notes.length ? ` (${[...new Set(notes)].join('; ')})` : '';
   return {
     kind: 'denied',
+    scope: neededScope(caller.access, resourceType, permission),
     reason: `The access token does not allow ${VERB[permission]} on ${resourceType}${why}; it needs a scope such as patient/${resourceType}.${permission} (with a patient in the launch context), user/${resourceType}.${permission} or system/${resourceType}.${permission}.`,
   };
+}
+
+/**
+ * The one scope a 403 names in its challenge (RFC 6750 §3.1 `scope`): in the context the caller
+ * already uses (a backend service asks for system/, a patient app for patient/, anyone else
+ * user/), so it is a scope that client can actually request.
+ */
+function neededScope(access: AccessContext, resourceType: string, permission: Permission): string {
+  const context = access.scopes[0]?.context ?? 'user';
+  return `${context}/${resourceType}.${permission}`;
 }
 
 /** The patients a grant is confined to; undefined: not confined; null: the grant gives nothing (reason in notes). */

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
-import { unauthorized } from '../outcomes.ts';
+import { invalidToken, missingToken } from '../outcomes.ts';
 import type { AuthSettings } from '../config.ts';
 import { parseScopes, type Permission, type ScopeGrant } from './scopes.ts';
 import { loadOrCreateSigningKey } from './signing-key.ts';
@@ -47,10 +47,7 @@ export async function createTokenVerifier(settings: AuthSettings): Promise<Token
   // than the read it guards, so verified tokens are remembered until they expire.
   const verified = new Map<string, { access: AccessContext; expiresAt: number }>();
   return async (authorization) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-    if (!token) {
-      throw unauthorized('This request needs an access token: send Authorization: Bearer <token> (`npx kanplan token` issues one).');
-    }
+    const token = bearerToken(authorization);
     const known = verified.get(token);
     if (known && known.expiresAt > Date.now()) {
       return known.access;
@@ -62,14 +59,40 @@ export async function createTokenVerifier(settings: AuthSettings): Promise<Token
         audience: settings.audience,
       }));
     } catch (err) {
-      const reason = err instanceof errors.JWTExpired ? 'the token has expired' : err instanceof errors.JWTClaimValidationFailed ? `claim ${err.claim} is not valid (${err.reason})` : 'its signature or format is not valid';
-      throw unauthorized(`The access token was rejected: ${reason}.`);
+      throw invalidToken(`The access token was rejected: ${rejectionReason(err, settings)}.`);
     }
     const access = accessOf(payload);
     if (verified.size >= MAX_REMEMBERED_TOKENS) verified.clear();
     verified.set(token, { access, expiresAt: payload.exp ? payload.exp * 1000 : Date.now() + 60_000 });
     return access;
   };
+}
+
+/**
+ * The token of `Authorization: Bearer <token>` (RFC 6750 §2.1). No header, or another scheme, is
+ * a request without a token: 401 with a bare challenge (§3.1 says to send no error code then).
+ */
+function bearerToken(authorization: string | undefined): string {
+  const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  if (token) return token;
+  const scheme = authorization?.trim().split(/\s+/)[0];
+  throw missingToken(
+    scheme
+      ? `The Authorization header uses ${JSON.stringify(scheme.slice(0, 20))}; this server needs Authorization: Bearer <access token> (RFC 6750).`
+      : 'This request needs an access token: send Authorization: Bearer <token> (`npx kanplan token` issues one).',
+  );
+}
+
+/** Why jose refused a token, in words a client developer can act on. */
+function rejectionReason(err: unknown, settings: AuthSettings): string {
+  if (err instanceof errors.JWTExpired) return 'the token has expired; get a new one';
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'aud') return `it is not meant for this server (its aud must be ${settings.audience})`;
+    if (err.claim === 'iss') return `it was not issued by ${settings.issuer}`;
+    if (err.claim === 'nbf') return 'it is not valid yet (nbf)';
+    return `claim ${err.claim} is not valid (${err.reason})`;
+  }
+  return 'its signature or format is not valid';
 }
 
 function claim(payload: JWTPayload, name: string): string | undefined {

@@ -2,12 +2,14 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { SYSTEM_ACCESS, type TokenVerifier } from '../auth/access.ts';
 import type { FhirContext } from '../fhir/context.ts';
-import { FhirError, MethodNotAllowedError, badRequest, outcomeOf, payloadTooLarge, statusOf } from '../outcomes.ts';
+import { BearerTokenError, FhirError, MethodNotAllowedError, badRequest, outcomeOf, payloadTooLarge, statusOf } from '../outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse } from '../fhir/request.ts';
 import { dispatch } from '../fhir/router.ts';
 import { httpDate } from '../fhir/versioning.ts';
 import type { Database } from '../store/database.ts';
 import { assertAcceptsJson, mediaType, parseBody } from './content-negotiation.ts';
+import { bearerChallengeHeader } from './bearer-challenge.ts';
+import { createCorsMiddleware, type CorsPolicy } from './cors.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -109,6 +111,9 @@ function sendError(req: Request, res: Response, logger: Logger, err: unknown): v
     return;
   }
   if (err instanceof MethodNotAllowedError) res.setHeader('Allow', err.allow.join(', '));
+  // RFC 6750 §3: every 401 challenges for a bearer token; a 403 for want of scope says which scope.
+  if (err instanceof BearerTokenError) res.setHeader('WWW-Authenticate', bearerChallengeHeader(err.challenge));
+  else if (status === 401) res.setHeader('WWW-Authenticate', bearerChallengeHeader({}));
   res.status(status).setHeader('Content-Type', FHIR_JSON).send(serialize(outcomeOf(err), isPretty(req)));
 }
 
@@ -121,7 +126,15 @@ export interface AppServices {
   /** Whether the server is still accepting work (false while shutting down). */
   readonly isAccepting: () => boolean;
   readonly verifyToken: TokenVerifier;
+  /** Which browser origins may read the answers of the FHIR API, discovery and the token endpoint. */
+  readonly corsPolicy: CorsPolicy;
 }
+
+/**
+ * The authorization server's endpoints that browser apps call with fetch (token exchange and
+ * refresh, key set, introspection, revocation); /auth/authorize is a page navigation, not CORS.
+ */
+export const BROWSER_AUTH_PATHS = ['/auth/token', '/auth/jwks', '/auth/introspect', '/auth/revoke'];
 
 /** Discovery needs no token (SMART App Launch: the CapabilityStatement is public). */
 function isDiscovery(request: FhirRequest): boolean {
@@ -135,6 +148,12 @@ export function createApp(services: AppServices): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+
+  // Before every router that browsers call, so that preflights are answered and every response,
+  // errors included, carries the CORS headers (else the page cannot even read a 401).
+  const cors = createCorsMiddleware(services.corsPolicy);
+  app.use(BROWSER_AUTH_PATHS, cors);
+  app.use(basePath, cors);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -18,6 +18,7 @@ import { createApp } from './app.ts';
 import { JobRunner } from '../jobs/job-runner.ts';
 import { bulkExportJob } from '../fhir/bulk/export-job.ts';
 import { mcoGroups } from '../fhir/bulk/mco-groups.ts';
+import { NO_REGISTERED_ORIGINS, corsPolicy, type OriginSource } from './cors.ts';
 import { importExampleDocuments } from '../fhir/operations/import-document.ts';
 import { createSearchEngine } from './search-engine.ts';
 import { collectStartupGarbage } from './startup-garbage.ts';
@@ -35,6 +36,23 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** An open, migrated database to use instead of opening one from the config (tests). */
   readonly db?: Database;
+  /**
+   * CORS seam: whether an origin is the origin of a registered client's redirect URI. The default
+   * CORS policy (CORS_ORIGINS unset) allows exactly these origins; the client registry of the
+   * embedded authorization server answers it. Without one, no origin is allowed.
+   */
+  readonly registeredClientOrigins?: OriginSource;
+}
+
+/**
+ * AUTH_MODE=off serves every record to anyone who can reach the port. It is refused in production
+ * (config.ts); anywhere else it is said loudly, in the log and on the terminal.
+ */
+function warnIfAuthorizationOff(config: Config, logger: Logger): void {
+  if (config.auth.mode !== 'off') return;
+  const warning = 'AUTH_MODE=off: authorization is DISABLED. Every request is served with full access, without a token. Use this only for local experiments, never with real people\'s records.';
+  logger.warn({ authMode: 'off' }, warning);
+  process.stderr.write(`\n*** WARNING: ${warning} ***\n\n`);
 }
 
 export function createLogger(config: Config): Logger {
@@ -75,6 +93,7 @@ async function loadDemoData(ctx: FhirContext, logger: Logger): Promise<void> {
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
+  warnIfAuthorizationOff(config, logger);
   const started = Date.now();
   const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sharedBuffersBytes: config.embeddedSharedBuffersBytes }));
   if (!options.db) {
@@ -121,7 +140,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       if (!accepting) setImmediate(() => server.closeIdleConnections());
     });
   });
-  server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting, verifyToken }));
+  const cors = corsPolicy(config.cors, options.registeredClientOrigins ?? NO_REGISTERED_ORIGINS);
+  server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting, verifyToken, corsPolicy: cors }));
   if (config.jobs.enabled) runner.start();
   collectStartupGarbage();
   logger.info({ url, database: db.driver, startupMs: Date.now() - started }, 'kanplan is ready');

@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { callerOf, decideAccess, unconfinedEverywhere, type AccessDecision, type Caller } from '../../auth/access-policy.ts';
 import type { Permission } from '../../auth/scopes.ts';
-import { forbidden, notFound } from '../../outcomes.ts';
+import { insufficientScope, notFound } from '../../outcomes.ts';
 import type { GrantReach, SearchAccess, TypeAccess } from '../../search/index.ts';
 import type { ResourceKey } from '../../store/repository.ts';
 import type { FhirContext } from '../context.ts';
@@ -27,7 +27,7 @@ export type AllowedDecision = Exclude<AccessDecision, { kind: 'denied' }>;
 export async function requireAccess(ctx: FhirContext, resourceType: string, permission: Permission): Promise<AllowedDecision> {
   const decision = decideAccess(await callerOfContext(ctx), resourceType, permission, ctx.conformance.searchParameters);
   if (decision.kind === 'denied') {
-    throw forbidden(decision.reason);
+    throw insufficientScope(decision.reason, decision.scope);
   }
   return decision;
 }

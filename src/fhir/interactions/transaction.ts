@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resour
 import { isKnownResourceType } from '../../conformance/base-definitions.ts';
 import { requireAccess } from '../access/caller-access.ts';
 import { type FhirContext, withRepo } from '../context.ts';
-import { FhirError, badRequest, informational, notFound, outcomeOf, statusOf } from '../../outcomes.ts';
+import { BearerTokenError, FhirError, badRequest, informational, notFound, outcomeOf, statusOf } from '../../outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse, type PreferReturn } from '../request.ts';
 import { type BundleRequestEntry, expectRequestBundle, parseBundleEntry, statusLine } from './bundle-entries.ts';
 import { conditionalMatches, findConditionalMatches, lockAndMatchConditionalCriteria, singleMatch, type KnownMatches } from './conditional.ts';
@@ -38,15 +38,14 @@ function responseEntry(ctx: FhirContext, response: FhirResponse, prefer: PreferR
 function entryFailure(err: unknown, entry: BundleRequestEntry): FhirError {
   const outcome: OperationOutcome = outcomeOf(err);
   const label = `Bundle.entry[${entry.index}] (${entry.request.method} ${entry.request.path || '/'})`;
-  return new FhirError(
-    statusOf(err),
-    (outcome.issue ?? []).map((issue) => ({
-      ...issue,
-      diagnostics: `${label}: ${issue.diagnostics ?? issue.details?.text ?? ''}`,
-      details: { text: `${label}: ${issue.details?.text ?? issue.diagnostics ?? ''}` },
-      expression: (issue.expression ?? ['']).map((expr) => entryExpression(expr, entry.index)),
-    })),
-  );
+  const issues = (outcome.issue ?? []).map((issue) => ({
+    ...issue,
+    diagnostics: `${label}: ${issue.diagnostics ?? issue.details?.text ?? ''}`,
+    details: { text: `${label}: ${issue.details?.text ?? issue.diagnostics ?? ''}` },
+    expression: (issue.expression ?? ['']).map((expr) => entryExpression(expr, entry.index)),
+  }));
+  // A token that lacks a scope for one entry keeps its bearer challenge (the scope to ask for).
+  return err instanceof BearerTokenError ? new BearerTokenError(statusOf(err), issues, err.challenge) : new FhirError(statusOf(err), issues);
 }
 
 /**
