@@ -1,0 +1,159 @@
+/**
+ * What token checks cost a read (issue 15): `GET /fhir/Patient/{id}` throughput of `kanplan serve`
+ * (its own process, embedded database) driven by autocannon over loopback, in three settings
+ * measured in the same run:
+ *
+ *   off       AUTH_MODE=off: no token, no check (the ceiling)
+ *   verified  a bearer token whose ES256 signature is verified on every request: the requests
+ *             cycle through 2 × the verifier's cache size of distinct tokens, so none is ever
+ *             found in the cache (it is cleared when full)
+ *   cached    one bearer token for every request: verified once, then found in the cache
+ *             (what a client reusing its token gets; today's behaviour)
+ *
+ * Each round restarts the server per setting, warms it up, then measures; the figures are the
+ * medians over the rounds, and the ratios are those of the medians.
+ *
+ *   npm run bench:auth -- [rounds=3] [seconds=5]
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { issueAccessToken, loadOrCreateSigningKey } from '../src/auth/signing-key.ts';
+import { startKanplan, type ServerProcess } from './load/processes.ts';
+
+const rounds = Number(process.argv[2] ?? 3);
+const seconds = Number(process.argv[3] ?? 5);
+const CONNECTIONS = 10;
+const PATIENTS = 100;
+/** Twice the verifier's MAX_REMEMBERED_TOKENS (src/auth/access.ts): cycling through them never hits the cache. */
+const DISTINCT_TOKENS = 20_000;
+const AUDIENCE = 'https://kanplan.bench/fhir';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const work = path.join(root, '.tmp', `bench-auth-${process.pid}`);
+const keyFile = path.join(work, 'signing-key.json');
+
+type Setting = 'off' | 'verified' | 'cached';
+
+interface Measurement {
+  readonly reqPerSec: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+function serverEnv(setting: Setting): Record<string, string> {
+  return {
+    DATA_DIR: path.join(work, 'data'),
+    AUTH_KEY_FILE: keyFile,
+    AUTH_ISSUER: AUDIENCE,
+    AUTH_AUDIENCE: AUDIENCE,
+    ...(setting === 'off' ? { AUTH_MODE: 'off' } : {}),
+  };
+}
+
+async function readPatients(server: ServerProcess, ids: string[], authorizationOf: (n: number) => string | undefined, options: { seconds?: number; amount?: number }): Promise<Measurement> {
+  let n = 0;
+  const basePath = new URL(server.url).pathname.replace(/\/$/, '');
+  const result = await autocannon({
+    url: server.url,
+    connections: CONNECTIONS,
+    ...(options.amount ? { amount: options.amount } : { duration: options.seconds }),
+    requests: [
+      {
+        setupRequest: (request) => {
+          const i = n++;
+          const authorization = authorizationOf(i);
+          return {
+            ...request,
+            method: 'GET',
+            path: `${basePath}/Patient/${ids[i % ids.length]}`,
+            headers: { ...request.headers, accept: 'application/fhir+json', ...(authorization ? { authorization } : {}) },
+          };
+        },
+      },
+    ],
+  });
+  if (result.non2xx || result.errors || result.timeouts) {
+    throw new Error(`${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`);
+  }
+  return { reqPerSec: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+async function createPatients(server: ServerProcess, token: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < PATIENTS; i++) {
+    const res = await fetch(`${server.url}/Patient`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Patient', name: [{ family: `Benchmark${i}`, given: ['Test'] }], birthDate: '1970-01-01' }),
+    });
+    if (res.status !== 201) throw new Error(`creating a Patient answered ${res.status}: ${await res.text()}`);
+    ids.push(((await res.json()) as { id: string }).id);
+  }
+  return ids;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function main(): Promise<void> {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const key = await loadOrCreateSigningKey(keyFile);
+  const tokenOf = (subject: string): Promise<string> => issueAccessToken(key, { scope: 'system/*.cruds', subject, issuer: AUDIENCE, audience: AUDIENCE, expiresIn: '4h' });
+  const single = `Bearer ${await tokenOf('bench-cached')}`;
+  process.stderr.write(`signing ${DISTINCT_TOKENS} distinct tokens\n`);
+  const distinct: string[] = [];
+  for (let i = 0; i < DISTINCT_TOKENS; i++) distinct.push(`Bearer ${await tokenOf(`bench-${i}`)}`);
+
+  const loader = await startKanplan(serverEnv('cached'));
+  const ids = await createPatients(loader, single.slice('Bearer '.length));
+  await loader.stop();
+
+  const authorization: Record<Setting, (n: number) => string | undefined> = {
+    off: () => undefined,
+    verified: (n) => distinct[n % distinct.length],
+    cached: () => single,
+  };
+  const results: Record<Setting, Measurement[]> = { off: [], verified: [], cached: [] };
+  const load: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    // A different order each round, so no setting always runs first on a cold machine.
+    const order: Setting[] = round % 3 === 1 ? ['off', 'verified', 'cached'] : round % 3 === 2 ? ['cached', 'off', 'verified'] : ['verified', 'cached', 'off'];
+    for (const setting of order) {
+      const server = await startKanplan(serverEnv(setting));
+      try {
+        await readPatients(server, ids, authorization[setting], { amount: 2000 });
+        const measured = await readPatients(server, ids, authorization[setting], { seconds });
+        results[setting].push(measured);
+        load.push(os.loadavg()[0]);
+        process.stderr.write(`round ${round} ${setting}: ${JSON.stringify(measured)} load ${os.loadavg()[0].toFixed(2)}\n`);
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
+
+  const off = median(results.off.map((m) => m.reqPerSec));
+  const lines = [
+    `Command: \`npm run bench:auth -- ${rounds} ${seconds}\`; ${new Date().toISOString()}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}; node ${process.version}; load average (1 min) during the run ${Math.min(...load).toFixed(2)}–${Math.max(...load).toFixed(2)}.`,
+    `\`GET /fhir/Patient/{id}\` over ${PATIENTS} patients, ${CONNECTIONS} connections, ${seconds} s per measurement after 2,000 warm-up requests, embedded database; median of ${rounds} rounds.`,
+    '',
+    '| setting | req/s (median) | vs AUTH_MODE=off | p50 ms | p99 ms | req/s per round |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+    ...(['off', 'verified', 'cached'] as const).map((setting) => {
+      const rows = results[setting];
+      const rate = median(rows.map((m) => m.reqPerSec));
+      const label = { off: 'AUTH_MODE=off', verified: 'token verified on every request', cached: 'same token, cached' }[setting];
+      return `| ${label} | ${rate} | ${(rate / off).toFixed(2)} | ${median(rows.map((m) => m.p50))} | ${median(rows.map((m) => m.p99))} | ${rows.map((m) => m.reqPerSec).join(', ')} |`;
+    }),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+await main();
