@@ -133,6 +133,10 @@ export interface AppServices {
 /**
  * The authorization server's endpoints that browser apps call with fetch (token exchange and
  * refresh, key set, introspection, revocation); /auth/authorize is a page navigation, not CORS.
+ * The CORS middleware runs before the authorization server's router: it answers every preflight
+ * itself, and oidc-provider leaves a response alone once it carries Access-Control-* headers. A
+ * simple (non-preflighted) request from an origin this policy refuses still reaches oidc-provider,
+ * whose own check (`clientBasedCORS`) should answer from the same origin source.
  */
 export const BROWSER_AUTH_PATHS = ['/auth/token', '/auth/jwks', '/auth/introspect', '/auth/revoke'];
 
