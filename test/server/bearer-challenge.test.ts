@@ -1,6 +1,7 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { issueAccessToken, loadOrCreateSigningKey } from '../../src/auth/signing-key.ts';
+import { bearerChallengeHeader } from '../../src/server/bearer-challenge.ts';
 import { TEST_KEY_FILE, http, issueTestToken, startTestServer, type TestServer } from '../harness.ts';
 
 const ISSUER = 'https://kanplan.test/issuer';
@@ -109,5 +110,12 @@ describe('401 and 403 carry the RFC 6750 bearer challenge', () => {
     const res = await http(server, 'GET', 'metadata', { headers: { authorization: '' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('www-authenticate')).toBeNull();
+  });
+});
+
+describe('the challenge header text', () => {
+  test('keeps to the characters RFC 6750 allows in quoted values', () => {
+    const header = bearerChallengeHeader({ error: 'invalid_token', description: 'claim "aud" \\ für x\n' });
+    expect(header).toBe(`Bearer realm="kanplan", error="invalid_token", error_description="claim 'aud' ' f r x "`);
   });
 });
