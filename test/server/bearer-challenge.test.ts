@@ -88,6 +88,13 @@ describe('401 and 403 carry the RFC 6750 bearer challenge', () => {
     expect(challenge(res.headers.get('www-authenticate')).scope).toBe('system/Patient.c');
   });
 
+  test('a patient app is told the patient/ scope it lacks', async () => {
+    const token = await issueTestToken(server.server, 'patient/Patient.rs');
+    const res = await http(server, 'GET', 'Goal?_count=1', { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(403);
+    expect(challenge(res.headers.get('www-authenticate')).scope).toBe('patient/Goal.s');
+  });
+
   test('a transaction entry outside the grant keeps the challenge, and the outcome names the entry', async () => {
     const token = await issueTestToken(server.server, 'user/Patient.cruds');
     const res = await http(server, 'POST', '', {
