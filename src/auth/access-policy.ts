@@ -1,5 +1,7 @@
 import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
-import type { AccessContext } from './access.ts';
+import { kansasRoleOf } from '../workflow/kansas-workflow.ts';
+import { restrictedTaskCriteria, type WorkflowActor } from '../workflow/role-rules.ts';
+import { SYSTEM_ACCESS, type AccessContext } from './access.ts';
 import type { Permission, ScopeGrant } from './scopes.ts';
 
 /**
@@ -36,13 +38,26 @@ export interface Confinement {
  */
 export interface Caller {
   readonly access: AccessContext;
+  /** Who acts, for the role rules (src/workflow/role-rules.ts). */
+  readonly actor: WorkflowActor;
   readonly userPatients?: readonly string[];
   /** Why user/ scopes give nothing, when the identity could not be resolved (e.g. a RelatedPerson without patient). */
   readonly userNote?: string;
 }
 
 /** Reads one current resource (unconfined): how the policy learns who a RelatedPerson speaks for. */
-export type ResourceLookup = (resourceType: string, id: string) => Promise<{ readonly resourceType: string; readonly patient?: { readonly reference?: string } } | undefined>;
+export type ResourceLookup = (
+  resourceType: string,
+  id: string,
+) => Promise<
+  | {
+      readonly resourceType: string;
+      readonly patient?: { readonly reference?: string };
+      readonly organization?: { readonly reference?: string };
+      readonly code?: readonly { readonly coding?: readonly { readonly system?: string; readonly code?: string }[] }[];
+    }
+  | undefined
+>;
 
 /**
  * Types that are no person's data: directories and definitions. A patient-confined grant covers
@@ -81,20 +96,56 @@ export function callerOf(access: AccessContext, lookup: ResourceLookup): Promise
 
 async function resolveCaller(access: AccessContext, lookup: ResourceLookup): Promise<Caller> {
   const [type, id] = access.fhirUser?.split('/') ?? [];
+  const actor = await actorOf(access, lookup);
   if (!access.scopes.some((grant) => grant.context === 'user') || !id) {
-    return { access };
+    return { access, actor };
   }
   if (type === 'Patient') {
-    return { access, userPatients: [id] };
+    return { access, actor, userPatients: [id] };
   }
-  if (type === 'RelatedPerson') {
-    const person = await lookup('RelatedPerson', id);
-    const patient = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(person?.patient?.reference?.replace(/^.*\/(Patient\/[^/]+)$/, '$1') ?? '')?.[1];
-    return patient
-      ? { access, userPatients: [patient] }
-      : { access, userPatients: [], userNote: `fhirUser ${access.fhirUser} names no patient it is related to, so user/ scopes reach no one's data` };
+  if (actor.kind === 'guardian') {
+    return actor.patient
+      ? { access, actor, userPatients: [actor.patient] }
+      : { access, actor, userPatients: [], userNote: `fhirUser ${access.fhirUser} names no patient it is related to, so user/ scopes reach no one's data` };
   }
-  return { access };
+  return { access, actor };
+}
+
+function relativeReference(reference: string | undefined, type: string): string | undefined {
+  const match = new RegExp(`(?:^|/)(${type}/[A-Za-z0-9\\-.]{1,64})$`).exec(reference ?? '');
+  return match?.[1];
+}
+
+/**
+ * The actor of the role rules (issue 16): AUTH_MODE=off and the server itself are the local
+ * administrator; a token with system/ scopes and no user is a system acting for the Organization
+ * its fhirUser names; a PractitionerRole brings its Kansas role code and organization.
+ */
+async function actorOf(access: AccessContext, lookup: ResourceLookup): Promise<WorkflowActor> {
+  if (access === SYSTEM_ACCESS) return { kind: 'administrator' };
+  const [type, id] = access.fhirUser?.split('/') ?? [];
+  const isSystem = access.scopes.some((grant) => grant.context === 'system') && !access.scopes.some((grant) => grant.context === 'user');
+  if (isSystem && (!id || type === 'Organization')) {
+    return { kind: 'system', ...(id ? { organization: access.fhirUser } : {}) };
+  }
+  if (!id || !access.fhirUser) return { kind: 'unidentified' };
+  switch (type) {
+    case 'Patient':
+      return { kind: 'person', reference: access.fhirUser };
+    case 'RelatedPerson': {
+      const person = await lookup('RelatedPerson', id);
+      const patient = relativeReference(person?.patient?.reference, 'Patient')?.slice('Patient/'.length);
+      return { kind: 'guardian', reference: access.fhirUser, ...(patient ? { patient } : {}) };
+    }
+    case 'PractitionerRole': {
+      const role = await lookup('PractitionerRole', id);
+      const code = role ? kansasRoleOf(role) : undefined;
+      const organization = relativeReference(role?.organization?.reference, 'Organization');
+      return { kind: 'practitioner', reference: access.fhirUser, ...(code ? { role: code } : {}), ...(organization ? { organization } : {}) };
+    }
+    default:
+      return isSystem ? { kind: 'system' } : { kind: 'unidentified' };
+  }
 }
 
 /** The patients a user/ grant is confined to: the seam for the workflow issue's role rules. */
@@ -132,10 +183,13 @@ export function decideAccess(caller: Caller, resourceType: string, permission: P
       }
       continue;
     }
-    if (patients === undefined && grant.criteria === undefined) {
+    const restricted = restrictedCriteria(caller, grant, resourceType, permission);
+    if (patients === undefined && grant.criteria === undefined && restricted === undefined) {
       return { kind: 'unconfined' };
     }
-    confinements.push({ ...(patients !== undefined ? { patients } : {}), ...(grant.criteria !== undefined ? { criteria: grant.criteria } : {}), scope: scopeText(grant) });
+    for (const criteria of withCriteria(grant.criteria, restricted)) {
+      confinements.push({ ...(patients !== undefined ? { patients } : {}), ...(criteria !== undefined ? { criteria } : {}), scope: scopeText(grant) });
+    }
   }
   if (confinements.length) {
     return { kind: 'confined', confinements };
@@ -156,6 +210,22 @@ export function decideAccess(caller: Caller, resourceType: string, permission: P
 function neededScope(access: AccessContext, resourceType: string, permission: Permission): string {
   const context = access.scopes[0]?.context ?? 'user';
   return `${context}/${resourceType}.${permission}`;
+}
+
+/**
+ * The role rules' narrowing of reads (issue 16, ANE reports): Tasks labelled restricted are read
+ * only by the person's TCM and care coordinator, systems, and their reporter
+ * (src/workflow/role-rules.ts `restrictedTaskCriteria`). System grants are not narrowed.
+ */
+function restrictedCriteria(caller: Caller, grant: ScopeGrant, resourceType: string, permission: Permission): readonly string[] | undefined {
+  if (resourceType !== 'Task' || grant.context === 'system' || (permission !== 'r' && permission !== 's')) return undefined;
+  return restrictedTaskCriteria(caller.actor);
+}
+
+/** The grant's own criteria and-ed with each alternative of the role narrowing. */
+function withCriteria(own: string | undefined, alternatives: readonly string[] | undefined): (string | undefined)[] {
+  if (!alternatives) return [own];
+  return alternatives.map((alternative) => (own === undefined ? alternative : `${own}&${alternative}`));
 }
 
 /** The patients a grant is confined to; undefined: not confined; null: the grant gives nothing (reason in notes). */
@@ -194,6 +264,7 @@ export function unconfinedEverywhere(caller: Caller, permission: Permission): bo
       grant.resourceType === '*' &&
       grant.criteria === undefined &&
       grant.permissions.has(permission) &&
-      (grant.context === 'system' || (grant.context === 'user' && userConfinementOf(caller) === undefined)),
+      (grant.context === 'system' ||
+        (grant.context === 'user' && userConfinementOf(caller) === undefined && ((permission !== 'r' && permission !== 's') || restrictedTaskCriteria(caller.actor) === undefined))),
   );
 }

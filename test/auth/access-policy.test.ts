@@ -5,9 +5,11 @@ import { parseScopes } from '../../src/auth/scopes.ts';
 import { loadConformance } from '../../src/conformance/conformance.ts';
 
 const parameters = loadConformance().searchParameters;
+/** A targeted case manager: the role rules do not narrow their reads, so these tests see scopes alone. */
+const TCM = { kind: 'practitioner', reference: 'PractitionerRole/kp-tcm', role: 'targeted-case-manager' } as const;
 
 function caller(scope: string, claims: Partial<AccessContext> = {}, userPatients?: string[]): Caller {
-  return { access: { subject: 'test', scopes: parseScopes(scope), ...claims }, ...(userPatients ? { userPatients } : {}) };
+  return { access: { subject: 'test', scopes: parseScopes(scope), ...claims }, actor: TCM, ...(userPatients ? { userPatients } : {}) };
 }
 
 describe('access policy', () => {

@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { callerOf, decideAccess, unconfinedEverywhere, type AccessDecision, type Caller } from '../../auth/access-policy.ts';
+import { callerOf, decideAccess, unconfinedEverywhere, type AccessDecision, type Caller, type ResourceLookup } from '../../auth/access-policy.ts';
 import type { Permission } from '../../auth/scopes.ts';
 import { insufficientScope, notFound } from '../../outcomes.ts';
 import type { GrantReach, SearchAccess, TypeAccess } from '../../search/index.ts';
@@ -17,7 +17,7 @@ import type { FhirContext } from '../context.ts';
 export function callerOfContext(ctx: FhirContext): Promise<Caller> {
   return callerOf(ctx.access, async (resourceType, id) => {
     const current = await ctx.repo.readCurrent(resourceType, id);
-    return current && !current.deleted ? (current.resource as (Resource & { patient?: { reference?: string } }) | undefined) : undefined;
+    return current && !current.deleted ? (current.resource as Awaited<ReturnType<ResourceLookup>>) : undefined;
   });
 }
 

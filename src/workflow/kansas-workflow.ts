@@ -1,0 +1,84 @@
+/**
+ * The Kansas codes the workflow speaks in, as the Kansas guide defines them (profiles/input):
+ * task types (CodeSystem-ks-task-type), practitioner roles (CodeSystem-ks-practitioner-role), plan
+ * types (CodeSystem-ks-plan-type) and care coordination categories. The workflow tier reads
+ * resources through these only, so a code renamed in the guide is renamed here once.
+ */
+const CANONICAL = 'https://kanplan.org/fhir';
+
+export const system = {
+  taskType: `${CANONICAL}/CodeSystem/ks-task-type`,
+  practitionerRole: `${CANONICAL}/CodeSystem/ks-practitioner-role`,
+  planType: `${CANONICAL}/CodeSystem/ks-plan-type`,
+  careCoordinationCategory: `${CANONICAL}/CodeSystem/ks-care-coordination-category`,
+  identifierType: `${CANONICAL}/CodeSystem/ks-identifier-type`,
+  planId: `${CANONICAL}/sid/ks-plan-id`,
+  planItem: `${CANONICAL}/sid/ks-plan-item`,
+  /** HL7 v3 Confidentiality: `R` (restricted) on an ANE report (https://terminology.hl7.org/CodeSystem-v3-Confidentiality.html). */
+  confidentiality: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality',
+  taskInputType: `${CANONICAL}/CodeSystem/ks-task-input-type`,
+} as const;
+
+export const extension = {
+  activityCategory: `${CANONICAL}/StructureDefinition/ks-activity-category`,
+  reviewDueDate: `${CANONICAL}/StructureDefinition/ks-review-due-date`,
+  mco: `${CANONICAL}/StructureDefinition/ks-mco`,
+} as const;
+
+export const profile = {
+  workflowTask: `${CANONICAL}/StructureDefinition/ks-workflow-task`,
+  authorizedService: `${CANONICAL}/StructureDefinition/ks-authorized-service`,
+} as const;
+
+/** CodeSystem-ks-task-type, plus `assessment-due` (the annual functional assessment; issue 16). */
+export type TaskType =
+  | 'notify-change-of-needs'
+  | 'update-isp'
+  | 'plan-review-due'
+  | 'assessment-due'
+  | 'referral'
+  | 'ane-report'
+  | 'iep-participation'
+  | 'informal-support-linkage'
+  | 'transition-follow-up';
+
+/** CodeSystem-ks-practitioner-role. */
+export type KansasRole = 'targeted-case-manager' | 'mco-care-coordinator' | 'hcbs-provider' | 'behavior-specialist';
+
+export const KANSAS_ROLES: readonly KansasRole[] = ['targeted-case-manager', 'mco-care-coordinator', 'hcbs-provider', 'behavior-specialist'];
+
+export type PlanType = 'pcsp' | 'bsp' | 'isp' | 'backup-plan';
+
+interface Coded {
+  readonly coding?: readonly { readonly system?: string; readonly code?: string }[];
+}
+
+/** The code of `system` among the codings of one or more CodeableConcepts. */
+export function codeIn(concepts: Coded | readonly Coded[] | undefined, codeSystem: string): string | undefined {
+  const list: readonly Coded[] = Array.isArray(concepts) ? (concepts as readonly Coded[]) : concepts ? [concepts as Coded] : [];
+  for (const concept of list) {
+    const found = concept.coding?.find((c) => c.system === codeSystem && c.code);
+    if (found) return found.code;
+  }
+  return undefined;
+}
+
+export function taskTypeOf(task: { code?: Coded }): TaskType | undefined {
+  return codeIn(task.code, system.taskType) as TaskType | undefined;
+}
+
+export function planTypeOf(plan: { category?: readonly Coded[] }): PlanType | undefined {
+  return codeIn(plan.category, system.planType) as PlanType | undefined;
+}
+
+export function kansasRoleOf(role: { code?: readonly Coded[] }): KansasRole | undefined {
+  const code = codeIn(role.code, system.practitionerRole);
+  return KANSAS_ROLES.find((known) => known === code);
+}
+
+/** The security label that restricts an ANE report (domain.md §6c; issue 16 "ANE report"). */
+export const RESTRICTED_LABEL = { system: system.confidentiality, code: 'R', display: 'restricted' } as const;
+
+export function isRestricted(resource: { meta?: { security?: readonly { system?: string; code?: string }[] } }): boolean {
+  return resource.meta?.security?.some((label) => label.system === RESTRICTED_LABEL.system && label.code === RESTRICTED_LABEL.code) === true;
+}

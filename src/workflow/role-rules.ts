@@ -1,0 +1,160 @@
+import type { Resource, Task } from '@medplum/fhirtypes';
+import { codeIn, extension, planTypeOf, profile, system, taskTypeOf, type KansasRole } from './kansas-workflow.ts';
+
+/**
+ * Who acts, as the role rules see it: the token's fhirUser resolved (issue 16 "Role rules").
+ * - administrator: AUTH_MODE=off and the server's own work — role rules off, state rules on;
+ * - system: a backend-services token (system/ scopes), acting for `organization` when its
+ *   fhirUser names one (an MCO's or agency's system);
+ * - practitioner: a PractitionerRole with its Kansas role code and organization;
+ * - person: the Patient; guardian: a RelatedPerson of `patient`.
+ */
+export type WorkflowActor =
+  | { readonly kind: 'administrator' }
+  | { readonly kind: 'system'; readonly organization?: string }
+  | { readonly kind: 'practitioner'; readonly reference: string; readonly role?: KansasRole; readonly organization?: string }
+  | { readonly kind: 'person'; readonly reference: string }
+  | { readonly kind: 'guardian'; readonly reference: string; readonly patient?: string }
+  | { readonly kind: 'unidentified' };
+
+export interface WorkflowWrite {
+  readonly interaction: 'create' | 'update' | 'patch' | 'delete';
+  readonly resourceType: string;
+  readonly previous?: Resource;
+  readonly next?: Resource;
+}
+
+/** One role rule: named, with the sentence a refusal quotes and where it comes from. */
+export interface RoleRule {
+  readonly name: string;
+  readonly statement: string;
+  /** Who may, as a refusal says it. */
+  readonly whoMay: string;
+  readonly source: string;
+  applies(write: WorkflowWrite): boolean;
+  permits(actor: WorkflowActor, write: WorkflowWrite): boolean;
+}
+
+function versions(write: WorkflowWrite): Resource[] {
+  return [write.previous, write.next].filter((r): r is Resource => r !== undefined);
+}
+
+function isPlanOf(write: WorkflowWrite, types: readonly string[]): boolean {
+  return versions(write).some((r) => r.resourceType === 'CarePlan' && types.includes(planTypeOf(r) ?? ''));
+}
+
+function hasRole(actor: WorkflowActor, ...roles: KansasRole[]): boolean {
+  return actor.kind === 'practitioner' && actor.role !== undefined && roles.includes(actor.role);
+}
+
+/** Agency and MCO systems act for their organization (issue 16): trusted like the role they run for. */
+function isSystem(actor: WorkflowActor): boolean {
+  return actor.kind === 'system';
+}
+
+function isAuthorizedService(resource: Resource): boolean {
+  if (resource.resourceType !== 'ServiceRequest') return false;
+  return (
+    resource.meta?.profile?.includes(profile.authorizedService) === true ||
+    resource.identifier?.some((id) => codeIn(id.type, system.identifierType) === 'authorization-number') === true
+  );
+}
+
+/** A primary care case management activity: its activity category, or the task type that belongs to it. */
+function isPrimaryCareCaseManagement(resource: Resource): boolean {
+  if (resource.resourceType !== 'Task') return false;
+  const task = resource as Task;
+  const category = task.extension?.find((e) => e.url === extension.activityCategory)?.valueCodeableConcept;
+  return codeIn(category, system.careCoordinationCategory) === 'primary-care-case-management' || taskTypeOf(task) === 'transition-follow-up';
+}
+
+/** Whether the actor is the party a reference names: itself, or the organization it works for. */
+export function actsAs(actor: WorkflowActor, party: string | undefined): boolean {
+  if (!party) return false;
+  switch (actor.kind) {
+    case 'practitioner':
+      return party === actor.reference || party === actor.organization;
+    case 'system':
+      return party === actor.organization;
+    case 'person':
+    case 'guardian':
+      return party === actor.reference;
+    default:
+      return false;
+  }
+}
+
+/** The role rules of issue 16, in the order they are checked. */
+export const ROLE_RULES: readonly RoleRule[] = [
+  {
+    name: 'ks-pcsp-bsp-author',
+    statement: 'Only a targeted case manager authors or changes PCSP and BSP content (a behavior specialist also the BSP)',
+    whoMay: 'a PractitionerRole with code targeted-case-manager (BSP also behavior-specialist), or the TCM agency system',
+    source: 'CodeSystem-ks-practitioner-role#targeted-case-manager ("writes the PCSP and BSP", 42 CFR 440.169; K.A.R. 30-63-32)',
+    applies: (write) => isPlanOf(write, ['pcsp', 'bsp', 'backup-plan']),
+    permits: (actor, write) =>
+      isSystem(actor) || hasRole(actor, 'targeted-case-manager') || (isPlanOf(write, ['bsp']) && !isPlanOf(write, ['pcsp']) && hasRole(actor, 'behavior-specialist')),
+  },
+  {
+    name: 'ks-isp-author',
+    statement: 'Only an MCO care coordinator authors the ISP',
+    whoMay: 'a PractitionerRole with code mco-care-coordinator, or the MCO system',
+    source: 'CodeSystem-ks-practitioner-role#mco-care-coordinator ("writes the ISP and authorizes services")',
+    applies: (write) => isPlanOf(write, ['isp']),
+    permits: (actor) => isSystem(actor) || hasRole(actor, 'mco-care-coordinator'),
+  },
+  {
+    name: 'ks-service-authorization',
+    statement: 'Only the MCO authorizes, denies or changes an authorized service',
+    whoMay: 'a PractitionerRole with code mco-care-coordinator, or the MCO system',
+    source: 'CodeSystem-ks-practitioner-role#mco-care-coordinator ("authorizes services"); StructureDefinition-ks-authorized-service',
+    applies: (write) => versions(write).some(isAuthorizedService),
+    permits: (actor) => isSystem(actor) || hasRole(actor, 'mco-care-coordinator'),
+  },
+  {
+    name: 'ks-no-pccm-by-tcm',
+    statement: 'A targeted case manager cannot create or change primary care case management activities',
+    whoMay: 'an MCO care coordinator (or anyone but a targeted case manager)',
+    source: 'seeds 000/001: "This includes primary care case management, which cannot be provided by a targeted case manager."',
+    applies: (write) => versions(write).some(isPrimaryCareCaseManagement),
+    permits: (actor) => !hasRole(actor, 'targeted-case-manager'),
+  },
+  {
+    name: 'ks-task-parties',
+    statement: "A Task is changed only by its requester or its owner (a provider changes the Tasks it owns); a person or guardian only the Tasks they own",
+    whoMay: "the Task's requester or owner (the PractitionerRole, or a role of the Organization named there)",
+    source: 'Gravity SDOHCC Task For Referral Management, "set by Requester / Referral Target" (shared/standards.md §3.2)',
+    applies: (write) => write.resourceType === 'Task' && write.previous !== undefined,
+    permits: (actor, write) => {
+      const task = write.previous as Task;
+      return isSystem(actor) || actsAs(actor, task.requester?.reference) || actsAs(actor, task.owner?.reference);
+    },
+  },
+  {
+    name: 'ks-person-reads-own',
+    statement: 'A person or guardian reads their own plans and Tasks and writes no plan content',
+    whoMay: 'a targeted case manager (PCSP, BSP) or MCO care coordinator (ISP)',
+    source: 'issue 16 "Role rules"; SDOHCC Task For Patient: a patient app changes only status, statusReason and output of its own Tasks',
+    applies: (write) => versions(write).some((r) => r.resourceType === 'CarePlan' || r.resourceType === 'Goal' || r.resourceType === 'ServiceRequest'),
+    permits: (actor) => actor.kind !== 'person' && actor.kind !== 'guardian',
+  },
+];
+
+/** The first rule the write breaks, or undefined. Administrators are not subject to role rules (AUTH_MODE=off). */
+export function brokenRoleRule(actor: WorkflowActor, write: WorkflowWrite): RoleRule | undefined {
+  if (actor.kind === 'administrator') return undefined;
+  return ROLE_RULES.find((rule) => rule.applies(write) && !rule.permits(actor, write));
+}
+
+/**
+ * Read narrowing of restricted Tasks (ANE reports): who is not the person's TCM or care
+ * coordinator (or a system) sees Tasks labelled restricted only where they are the requester.
+ * Returned as alternatives of search criteria the access policy adds to Task reads and searches.
+ */
+export function restrictedTaskCriteria(actor: WorkflowActor): readonly string[] | undefined {
+  if (actor.kind === 'administrator' || actor.kind === 'system' || hasRole(actor, 'targeted-case-manager', 'mco-care-coordinator')) {
+    return undefined;
+  }
+  const notRestricted = `_security:not=${system.confidentiality}|R`;
+  return actor.kind === 'practitioner' ? [notRestricted, `requester=${actor.reference}`] : [notRestricted];
+}
