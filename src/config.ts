@@ -61,6 +61,8 @@ export interface Config {
   readonly planReviewIntervalMonths: number;
   readonly auth: AuthSettings;
   readonly cors: CorsSettings;
+  /** The TCM ⇄ care coordinator workflow (src/workflow/, issue 16). */
+  readonly workflow: WorkflowSettings;
   /** The background job runner of this process (src/jobs/). */
   readonly jobs: JobSettings;
   /** Bulk Data $export (src/fhir/bulk/). */
@@ -74,6 +76,17 @@ export interface JobSettings {
   readonly pollMs: number;
   /** How long a claimed job is held without a heartbeat before another process may take it over (JOB_LEASE_MS). */
   readonly leaseMs: number;
+}
+
+export interface WorkflowSettings {
+  /**
+   * Hours from an ANE report's authoring to its reporting deadline (Task.restriction.period.end).
+   * Kansas law says "promptly" (K.S.A. 39-1431, 38-2223) and gives the reporter no hour count
+   * (domain.md §6a: NOT FOUND), so it is a setting; 24 matches DCF's own shortest response time.
+   */
+  readonly aneReportDeadlineHours: number;
+  /** Days before a plan's review due date at which the scheduled job creates its plan-review-due Task (PLAN_REVIEW_WINDOW_DAYS). */
+  readonly planReviewWindowDays: number;
 }
 
 export interface BulkExportSettings {
@@ -232,6 +245,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     validateKansasPlansWithoutMetaProfile:
       overrides.validateKansasPlansWithoutMetaProfile ?? boolean(env, 'VALIDATE_KANSAS_WITHOUT_PROFILE', true),
     planReviewIntervalMonths: overrides.planReviewIntervalMonths ?? integer(env, 'PLAN_REVIEW_INTERVAL_MONTHS', 12, 1, 12),
+    workflow: overrides.workflow ?? {
+      aneReportDeadlineHours: integer(env, 'ANE_REPORT_DEADLINE_HOURS', 24, 1, 24 * 30),
+      planReviewWindowDays: integer(env, 'PLAN_REVIEW_WINDOW_DAYS', 30, 1, 365),
+    },
     jobs: overrides.jobs ?? {
       enabled: boolean(env, 'JOBS', true),
       pollMs: integer(env, 'JOB_POLL_MS', 1000, 10, 600_000),

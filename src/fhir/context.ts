@@ -9,6 +9,7 @@ import type { Repository, ResourceKey } from '../store/repository.ts';
 import type { ResourceValidator } from '../validation/validator.ts';
 import type { FhirOperation } from './operations/operation.ts';
 import type { WriteRule } from './writes/write-rule.ts';
+import type { WriteConsequence } from './writes/write-consequence.ts';
 
 /** The search engine as the REST layer sees it (implemented in src/search/). */
 export interface SearchService {
@@ -44,6 +45,8 @@ export interface FhirContext {
   readonly validator: ResourceValidator;
   /** Checked on every create, update, patch and delete, with the previous and next version and the caller (src/fhir/writes/). */
   readonly writeRules: readonly WriteRule[];
+  /** What the server writes because of a write, in its transaction (src/fhir/writes/write-consequence.ts). */
+  readonly writeConsequences: readonly WriteConsequence[];
   readonly search: SearchService;
   readonly operations: readonly FhirOperation[];
   readonly logger: Logger;

@@ -6,6 +6,11 @@ import type { Config } from '../config.ts';
 import type { FhirContext } from '../fhir/context.ts';
 import { accessRule } from '../fhir/writes/access-rule.ts';
 import { validationRule } from '../fhir/writes/validation-rule.ts';
+import { roleRule } from '../fhir/writes/role-rule.ts';
+import { taskStateRule } from '../fhir/writes/task-state-rule.ts';
+import { aneReportConsequence } from '../fhir/writes/consequences/ane-report.ts';
+import { changeOfNeedsConsequence } from '../fhir/writes/consequences/change-of-needs.ts';
+import { ispIntegrationConsequence } from '../fhir/writes/consequences/isp-integration.ts';
 import { createOperations } from '../fhir/operations/registry.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
@@ -73,8 +78,11 @@ export function createFhirContext(config: Config, db: Database, logger: Logger, 
     config,
     conformance,
     validator: createResourceValidator(conformance, { validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile }),
-    // Scopes first: a write outside the caller's grant is 403 before its content is judged.
-    writeRules: [accessRule, validationRule],
+    // Scopes first: a write outside the caller's grant is 403 before its content is judged; then
+    // who may write it (role rules, 403), whether the Task may move (409), and its content (400/422).
+    writeRules: [accessRule, roleRule, taskStateRule, validationRule],
+    // What the server writes because of a write, in the same transaction (issue 16 "Exchanges").
+    writeConsequences: [changeOfNeedsConsequence, ispIntegrationConsequence, aneReportConsequence],
     search,
     operations: createOperations(kansas),
     logger,

@@ -56,6 +56,12 @@ export interface Repository {
    */
   transaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T>;
   readonly inTransaction: boolean;
+  /**
+   * Queues `step` to run once per `key`, inside this transaction after its work and before it
+   * commits (a step may queue more). Only on a repository bound to a transaction. What a step
+   * does is the caller's: the FHIR tier runs its write consequences here (src/fhir/writes/).
+   */
+  beforeCommit(key: string, step: (repo: Repository) => Promise<void>): void;
 
   /** The current version, including a delete marker; undefined if the id was never used. `lock`: FOR UPDATE until commit. */
   readCurrent(resourceType: string, id: string, lock?: boolean): Promise<StoredVersion | undefined>;

@@ -57,6 +57,8 @@ export class SqlRepository implements Repository {
   private lastStatement: Promise<unknown> = Promise.resolve();
   /** Versions this transaction has sent, for the planner statistics once it commits. */
   private written = 0;
+  /** Steps to run before this transaction commits, by key (beforeCommit). */
+  private readonly pendingSteps = new Map<string, (repo: Repository) => Promise<void>>();
   /** Lock names this transaction holds (locks last until commit). */
   private readonly held = new Set<string>();
   /** Coalesced primary-key reads of the root repository (undefined inside a transaction). */
@@ -114,12 +116,29 @@ export class SqlRepository implements Repository {
     const result = await this.db.transaction(async (tx) => {
       const repo = new SqlRepository(this.db, this.options, tx);
       const value = await fn(repo);
+      await repo.runPendingSteps();
       await repo.inOrder(() => repo.flush());
       written = repo.written;
       return value;
     });
     if (written > 0) this.options.statistics?.noteWrites(written);
     return result;
+  }
+
+  beforeCommit(key: string, step: (repo: Repository) => Promise<void>): void {
+    if (!this.tx) {
+      throw new Error('beforeCommit needs a repository bound to a transaction');
+    }
+    if (!this.pendingSteps.has(key)) this.pendingSteps.set(key, step);
+  }
+
+  /** The steps queued with beforeCommit, in order, until none is left. */
+  private async runPendingSteps(): Promise<void> {
+    for (let next = this.pendingSteps.entries().next(); !next.done; next = this.pendingSteps.entries().next()) {
+      const [key, step] = next.value;
+      this.pendingSteps.delete(key);
+      await step(this);
+    }
   }
 
   private async nextTx(): Promise<number> {

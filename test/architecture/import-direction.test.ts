@@ -12,13 +12,13 @@ const TIERS: readonly (readonly string[])[] = [
   ['cli'],
   ['server'],
   ['fhir'],
-  ['search', 'validation', 'documents', 'auth', 'jobs'],
+  ['search', 'validation', 'documents', 'auth', 'jobs', 'workflow'],
   ['terminology', 'conformance'],
   ['store'],
   ['outcomes', 'config'],
 ];
 /** Same-tier arrows that are part of the design (acyclic by construction). */
-const SAME_TIER: ReadonlySet<string> = new Set(['terminology -> conformance']);
+const SAME_TIER: ReadonlySet<string> = new Set(['terminology -> conformance', 'auth -> workflow']);
 
 const SRC = path.resolve('src');
 

@@ -5,6 +5,7 @@ import type { StoredVersion } from '../../store/repository.ts';
 import { type FhirContext, withRepo } from '../context.ts';
 import { parseVersionTag } from '../versioning.ts';
 import { checkWriteRules, type ProposedWrite } from './write-rule.ts';
+import { followWrite, followed } from './write-consequence.ts';
 
 /** What a client asks to write, after the interaction resolved which resource (conditional criteria, transaction ids). */
 export type WriteIntent =
@@ -91,15 +92,22 @@ function patched(intent: Extract<WriteIntent, { interaction: 'patch' }>, previou
  * transaction, and from `$import-document` — comes here. In one SQL transaction it reads the
  * previous version under lock (a create under a new id has none to read, so it stays one
  * statement), checks If-Match, runs the write rules with the previous version, the next one and
- * the caller, then writes; the write participants (the search index) join the same statement.
+ * the caller, then writes; the write participants (the search index) join the same statement,
+ * and the write consequences (server-created Tasks) write in the same transaction.
  * docs/architecture.md, "The life of one write".
  */
 export async function writeResource(ctx: FhirContext, intent: WriteIntent): Promise<WriteResult> {
   if (intent.interaction === 'create') {
     const { id: _ignored, ...body } = withoutServerMeta(intent.resource);
     const next = { ...body, id: intent.id ?? randomUUID() } as Resource & { id: string };
-    const notes = await checkWriteRules(ctx, { interaction: 'create', resourceType: next.resourceType, id: next.id, next, caller: ctx.access });
-    return { kind: 'written', resource: await ctx.repo.writeVersion(next, undefined, 'POST'), created: true, notes };
+    const create = async (scoped: FhirContext): Promise<WriteResult> => {
+      const notes = await checkWriteRules(scoped, { interaction: 'create', resourceType: next.resourceType, id: next.id, next, caller: scoped.access });
+      const stored = await scoped.repo.writeVersion(next, undefined, 'POST');
+      await followWrite(scoped, { interaction: 'create', resourceType: next.resourceType, id: next.id, next: stored });
+      return { kind: 'written', resource: stored, created: true, notes };
+    };
+    // A create is one statement on its own, unless a write consequence follows its type.
+    return followed(ctx, next.resourceType) ? ctx.repo.transaction((repo) => create(withRepo(ctx, repo))) : create(ctx);
   }
   const resourceType = intent.interaction === 'update' ? intent.resource.resourceType : intent.resourceType;
   const id = intent.interaction === 'update' ? intent.resource.id : intent.id;
@@ -120,7 +128,9 @@ export async function writeResource(ctx: FhirContext, intent: WriteIntent): Prom
       if (!previous) throw notFound(`${resourceType}/${id} does not exist; nothing was deleted.`);
       if (previous.deleted) return { kind: 'already-deleted' };
       await checkWriteRules(scoped, write);
-      return { kind: 'deleted', versionId: (await repo.writeDeletion(previous)).versionId };
+      const deleted = await repo.writeDeletion(previous);
+      await followWrite(scoped, { interaction: 'delete', resourceType, id, previous: write.previous });
+      return { kind: 'deleted', versionId: deleted.versionId };
     }
     const notes = await checkWriteRules(scoped, write);
     // A no-op update keeps the current version, as HAPI and Medplum do: re-sending a resource
@@ -130,6 +140,7 @@ export async function writeResource(ctx: FhirContext, intent: WriteIntent): Prom
     }
     const method = intent.interaction === 'patch' ? 'PATCH' : 'PUT';
     const stored = await repo.writeVersion(write.next as Resource & { id: string }, previous, method);
+    await followWrite(scoped, { interaction: intent.interaction, resourceType, id, previous: write.previous, next: stored });
     return { kind: 'written', resource: stored, created: !write.previous, notes };
   });
 }

@@ -45,7 +45,7 @@ describe.each(testDatabases)('the write path on %s', (kind) => {
   beforeAll(async () => {
     db = countingStatements(await openTestDatabase(kind));
     const base = createFhirContext(loadConfig({}, { baseUrl: BASE, loadDemoData: false }), db, pino({ level: 'silent' }));
-    ctx = { ...base, access: CALLER, writeRules: [...base.writeRules, recordingRule(seen)] };
+    ctx = { ...base, access: CALLER, writeRules: [recordingRule(seen), ...base.writeRules] };
   });
   afterAll(async () => {
     await db?.close();
