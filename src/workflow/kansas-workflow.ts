@@ -82,3 +82,12 @@ export const RESTRICTED_LABEL = { system: system.confidentiality, code: 'R', dis
 export function isRestricted(resource: { meta?: { security?: readonly { system?: string; code?: string }[] } }): boolean {
   return resource.meta?.security?.some((label) => label.system === RESTRICTED_LABEL.system && label.code === RESTRICTED_LABEL.code) === true;
 }
+
+/**
+ * A step of a plan's goal (a Task made from a document item, `ks-plan-item` identifier): plan
+ * content, whose status the plan's author sets with the plan (role rule ks-pcsp-bsp-author), not a
+ * Task exchanged between parties, so the Task state machine and the Task party rule leave it out.
+ */
+export function isPlanStep(task: { identifier?: readonly { system?: string }[] }): boolean {
+  return task.identifier?.some((id) => id.system === system.planItem) === true;
+}

@@ -21,6 +21,8 @@ export interface PlanItemChange extends PlanItem {
   readonly change: 'added' | 'removed' | 'changed';
   readonly before?: string;
   readonly after?: string;
+  /** For a change: the elements that differ. */
+  readonly elements?: readonly string[];
 }
 
 export function planItemOf(resource: Resource | undefined): PlanItem | undefined {
@@ -51,13 +53,37 @@ function content(resource: Resource): string {
   return JSON.stringify(rest);
 }
 
+/**
+ * The status an item is left in when a new plan version drops it (the import keeps the resource and
+ * ends it): a need resolved or inactive, a goal cancelled, a service revoked, anything entered in error.
+ */
+function isEnded(resource: Resource): boolean {
+  const r = resource as Resource & { status?: string; lifecycleStatus?: string; clinicalStatus?: { coding?: { code?: string }[] } };
+  const clinical = r.clinicalStatus?.coding?.[0]?.code;
+  return (
+    ['revoked', 'entered-in-error', 'cancelled'].includes(r.status ?? '') ||
+    ['cancelled', 'entered-in-error', 'rejected'].includes(r.lifecycleStatus ?? '') ||
+    ['inactive', 'resolved'].includes(clinical ?? '')
+  );
+}
+
+/** The top-level elements that differ, for a change whose words stayed the same. */
+function changedElements(previous: Resource, next: Resource): string[] {
+  const a = previous as unknown as Record<string, unknown>;
+  const b = next as unknown as Record<string, unknown>;
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => key !== 'meta' && key !== 'text' && JSON.stringify(a[key]) !== JSON.stringify(b[key])).sort();
+}
+
 /** The change one write of a plan item makes, or undefined when it is no plan item or nothing changed. */
 export function itemChange(previous: Resource | undefined, next: Resource | undefined): PlanItemChange | undefined {
   const item = planItemOf(next ?? previous);
   if (!item) return undefined;
   if (!previous && next) return { ...item, change: 'added', after: itemText(next) };
-  if (previous && !next) return { ...item, change: 'removed', before: itemText(previous) };
-  if (previous && next && content(previous) !== content(next)) return { ...item, change: 'changed', before: itemText(previous), after: itemText(next) };
+  if (previous && (!next || (isEnded(next) && !isEnded(previous)))) return { ...item, change: 'removed', before: itemText(previous) };
+  if (previous && next && isEnded(previous) && !isEnded(next)) return { ...item, change: 'added', after: itemText(next) };
+  if (previous && next && content(previous) !== content(next)) {
+    return { ...item, change: 'changed', before: itemText(previous), after: itemText(next), elements: changedElements(previous, next) };
+  }
   return undefined;
 }
 
@@ -73,7 +99,7 @@ export function changeLines(changes: readonly PlanItemChange[]): string[] {
       case 'removed':
         return `Removed ${c.kind} ${c.itemId}: ${c.before}`;
       case 'changed':
-        return c.before === c.after ? `Changed ${c.kind} ${c.itemId}: ${c.after} (details changed)` : `Changed ${c.kind} ${c.itemId}: "${c.before}" → "${c.after}"`;
+        return c.before === c.after ? `Changed ${c.kind} ${c.itemId}: ${c.after} (${c.elements?.join(', ') || 'details'} changed)` : `Changed ${c.kind} ${c.itemId}: "${c.before}" → "${c.after}"`;
     }
   });
 }

@@ -1,5 +1,5 @@
 import type { Resource, Task } from '@medplum/fhirtypes';
-import { codeIn, extension, planTypeOf, profile, system, taskTypeOf, type KansasRole } from './kansas-workflow.ts';
+import { codeIn, extension, isPlanStep, planTypeOf, profile, system, taskTypeOf, type KansasRole } from './kansas-workflow.ts';
 
 /**
  * Who acts, as the role rules see it: the token's fhirUser resolved (issue 16 "Role rules").
@@ -124,7 +124,7 @@ export const ROLE_RULES: readonly RoleRule[] = [
     statement: "A Task is changed only by its requester or its owner (a provider changes the Tasks it owns); a person or guardian only the Tasks they own",
     whoMay: "the Task's requester or owner (the PractitionerRole, or a role of the Organization named there)",
     source: 'Gravity SDOHCC Task For Referral Management, "set by Requester / Referral Target" (shared/standards.md §3.2)',
-    applies: (write) => write.resourceType === 'Task' && write.previous !== undefined,
+    applies: (write) => write.resourceType === 'Task' && write.previous !== undefined && !isPlanStep(write.previous as Task),
     permits: (actor, write) => {
       const task = write.previous as Task;
       return isSystem(actor) || actsAs(actor, task.requester?.reference) || actsAs(actor, task.owner?.reference);

@@ -1,7 +1,7 @@
 import type { Task } from '@medplum/fhirtypes';
 import type { WorkflowActor } from '../../workflow/role-rules.ts';
 import { actsAs } from '../../workflow/role-rules.ts';
-import { taskTypeOf } from '../../workflow/kansas-workflow.ts';
+import { isPlanStep, taskTypeOf } from '../../workflow/kansas-workflow.ts';
 import { TERMINAL_STATES, allowedNext, describeParty, stateMachineOf, type TaskStatus, type TaskTransition } from '../../workflow/task-states.ts';
 import { callerOfContext } from '../access/caller-access.ts';
 import type { WriteRule, WriteRuleResult } from './write-rule.ts';
@@ -35,10 +35,12 @@ export const taskStateRule: WriteRule = {
   async check(write, ctx) {
     if (write.resourceType !== 'Task' || !write.next) return ACCEPTED;
     const next = write.next as Task;
+    if (isPlanStep(next)) return ACCEPTED;
     const machine = stateMachineOf(taskTypeOf(next));
     const key = `Task/${write.id}`;
     if (!write.previous) {
-      return machine.initial.includes(next.status as TaskStatus)
+      // Tasks of no Kansas type (other apps' work items) may be recorded in any state; their moves are checked.
+      return taskTypeOf(next) === undefined || machine.initial.includes(next.status as TaskStatus)
         ? ACCEPTED
         : conflict(`A new ${taskTypeOf(next) ?? 'Task'} Task starts as ${machine.initial.join(' or ')}, not '${next.status}' (${machine.source}).`);
     }
