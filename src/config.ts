@@ -67,6 +67,33 @@ export interface Config {
   readonly jobs: JobSettings;
   /** Bulk Data $export (src/fhir/bulk/). */
   readonly bulkExport: BulkExportSettings;
+  /** Subscription delivery (src/fhir/subscriptions/). */
+  readonly subscriptions: SubscriptionSettings;
+}
+
+export interface SubscriptionSettings {
+  /** Whether this process delivers notifications (SUBSCRIPTION_DELIVERY; off: another process on the database does). */
+  readonly delivery: boolean;
+  /** Plain http endpoints on loopback hosts are accepted (development); elsewhere https is required (SUBSCRIPTION_HTTP_LOOPBACK, default: on unless NODE_ENV=production). */
+  readonly allowHttpLoopback: boolean;
+  /** How often an idle worker looks for due deliveries (SUBSCRIPTION_POLL_MS). */
+  readonly pollMs: number;
+  /** Deliveries in flight per process (SUBSCRIPTION_WORKERS), and per endpoint origin (SUBSCRIPTION_PER_ENDPOINT). */
+  readonly workers: number;
+  readonly perEndpoint: number;
+  /** Longest wait for a receiver's answer when the Subscription sets no backport-timeout (SUBSCRIPTION_TIMEOUT_SECONDS). */
+  readonly timeoutMs: number;
+  /** First retry delay, doubled per failure up to SUBSCRIPTION_RETRY_MAX_MS (SUBSCRIPTION_RETRY_BASE_MS). */
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** How long failed deliveries are retried before the lane parks until the client re-activates it (SUBSCRIPTION_RETRY_HOURS, at least 24 by default). */
+  readonly retryWindowMs: number;
+  /** Consecutive failures after which the Subscription's status becomes error (SUBSCRIPTION_ERROR_AFTER). */
+  readonly errorAfterFailures: number;
+  /** How long delivered events stay for $events replay (SUBSCRIPTION_RETENTION_HOURS). */
+  readonly retentionMs: number;
+  /** How often a process checks for Subscriptions another process wrote (SUBSCRIPTION_REFRESH_MS). */
+  readonly refreshMs: number;
 }
 
 export interface JobSettings {
@@ -257,6 +284,20 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     bulkExport: overrides.bulkExport ?? {
       retentionMs: integer(env, 'BULK_EXPORT_RETENTION_HOURS', 24, 1, 24 * 365) * 3_600_000,
       batchSize: integer(env, 'BULK_EXPORT_BATCH', 1000, 1, 100_000),
+    },
+    subscriptions: overrides.subscriptions ?? {
+      delivery: boolean(env, 'SUBSCRIPTION_DELIVERY', true),
+      allowHttpLoopback: boolean(env, 'SUBSCRIPTION_HTTP_LOOPBACK', env.NODE_ENV !== 'production'),
+      pollMs: integer(env, 'SUBSCRIPTION_POLL_MS', 200, 10, 60_000),
+      workers: integer(env, 'SUBSCRIPTION_WORKERS', 8, 1, 256),
+      perEndpoint: integer(env, 'SUBSCRIPTION_PER_ENDPOINT', 2, 1, 256),
+      timeoutMs: integer(env, 'SUBSCRIPTION_TIMEOUT_SECONDS', 10, 1, 600) * 1000,
+      retryBaseMs: integer(env, 'SUBSCRIPTION_RETRY_BASE_MS', 5_000, 10, 3_600_000),
+      retryMaxMs: integer(env, 'SUBSCRIPTION_RETRY_MAX_MS', 3_600_000, 10, 86_400_000),
+      retryWindowMs: integer(env, 'SUBSCRIPTION_RETRY_HOURS', 24, 1, 24 * 30) * 3_600_000,
+      errorAfterFailures: integer(env, 'SUBSCRIPTION_ERROR_AFTER', 5, 1, 1000),
+      retentionMs: integer(env, 'SUBSCRIPTION_RETENTION_HOURS', 72, 1, 24 * 365) * 3_600_000,
+      refreshMs: integer(env, 'SUBSCRIPTION_REFRESH_MS', 2_000, 50, 600_000),
     },
     auth,
     cors: overrides.cors ?? corsSettings(env),

@@ -10,6 +10,7 @@ import type { ResourceValidator } from '../validation/validator.ts';
 import type { FhirOperation } from './operations/operation.ts';
 import type { WriteRule } from './writes/write-rule.ts';
 import type { WriteConsequence } from './writes/write-consequence.ts';
+import type { SubscriptionRegistry } from './subscriptions/subscription-registry.ts';
 
 /** The search engine as the REST layer sees it (implemented in src/search/). */
 export interface SearchService {
@@ -52,6 +53,8 @@ export interface FhirContext {
   readonly logger: Logger;
   /** The background jobs of this database: where a Bulk Data kick-off wakes the runner. */
   readonly jobs?: JobQueue;
+  /** The Subscriptions this process matches writes against (src/fhir/subscriptions/). */
+  readonly subscriptions?: SubscriptionRegistry;
   /** Canonical URL → constrained resource type of every profile the server knows (supportedProfile). */
   readonly profiles: ReadonlyMap<string, string>;
 }

@@ -26,6 +26,10 @@ import { mcoGroups } from '../fhir/bulk/mco-groups.ts';
 import { NO_REGISTERED_ORIGINS, corsPolicy, type OriginSource } from './cors.ts';
 import { importExampleDocuments } from '../fhir/operations/import-document.ts';
 import { createSearchEngine } from './search-engine.ts';
+import { SubscriptionRegistry } from '../fhir/subscriptions/subscription-registry.ts';
+import { createSubscriptionOutbox } from '../fhir/subscriptions/outbox-participant.ts';
+import { subscriptionRule } from '../fhir/subscriptions/subscription-rule.ts';
+import { SubscriptionDelivery } from '../fhir/subscriptions/delivery.ts';
 import { collectStartupGarbage } from './startup-garbage.ts';
 
 export interface RunningServer {
@@ -72,15 +76,18 @@ export function createFhirContext(config: Config, db: Database, logger: Logger, 
   const conformance = loadConformance();
   const kansas = conformance.kansas;
   const search = createSearchEngine(conformance, config.baseUrl);
+  // Subscriptions matched in the statement of each write (src/fhir/subscriptions/).
+  const subscriptions = new SubscriptionRegistry(db, conformance.searchParameters, config.baseUrl, logger);
   return {
-    repo: new SqlRepository(db, { participants: [search.indexParticipant], statistics }),
+    repo: new SqlRepository(db, { participants: [search.indexParticipant, createSubscriptionOutbox(subscriptions)], statistics }),
+    subscriptions,
     access: SYSTEM_ACCESS,
     config,
     conformance,
     validator: createResourceValidator(conformance, { validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile }),
     // Scopes first: a write outside the caller's grant is 403 before its content is judged; then
     // who may write it (role rules, 403), whether the Task may move (409), and its content (400/422).
-    writeRules: [accessRule, roleRule, taskStateRule, validationRule],
+    writeRules: [accessRule, roleRule, taskStateRule, validationRule, subscriptionRule],
     // What the server writes because of a write, in the same transaction (issue 16 "Exchanges").
     writeConsequences: [changeOfNeedsConsequence, ispIntegrationConsequence, aneReportConsequence],
     search,
@@ -129,6 +136,18 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     logger,
   });
   const ctx: FhirContext = { ...base, jobs: runner };
+  const registry = base.subscriptions as SubscriptionRegistry;
+  await registry.start(config.subscriptions.refreshMs);
+  // Subscription notifications from the outbox: lanes claimed like jobs, so processes share them.
+  const delivery = new SubscriptionDelivery({
+    repo: base.repo,
+    registry,
+    parameters: base.conformance.searchParameters,
+    baseUrl: url,
+    settings: config.subscriptions,
+    leaseMs: Math.max(config.jobs.leaseMs, config.subscriptions.timeoutMs * 3),
+    logger,
+  });
   // The CapabilityStatement names each operation by its OperationDefinition's canonical URL; the
   // kanplan ones ($import-document, $document, $render) are in the Kansas package, so they resolve
   // once the package is stored here
@@ -151,6 +170,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const cors = corsPolicy(config.cors, options.registeredClientOrigins ?? NO_REGISTERED_ORIGINS);
   server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting, verifyToken, corsPolicy: cors }));
   if (config.jobs.enabled) runner.start();
+  if (config.subscriptions.delivery) delivery.start();
   collectStartupGarbage();
   logger.info({ url, database: db.driver, startupMs: Date.now() - started }, 'kanplan is ready');
   return {
@@ -164,6 +184,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         server.closeIdleConnections();
       });
       await runner.stop();
+      await delivery.stop();
+      registry.stop();
       await statistics?.settled();
       if (!options.db) await db.close();
       logger.info('kanplan stopped');

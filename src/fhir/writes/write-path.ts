@@ -101,10 +101,10 @@ export async function writeResource(ctx: FhirContext, intent: WriteIntent): Prom
     const { id: _ignored, ...body } = withoutServerMeta(intent.resource);
     const next = { ...body, id: intent.id ?? randomUUID() } as Resource & { id: string };
     const create = async (scoped: FhirContext): Promise<WriteResult> => {
-      const notes = await checkWriteRules(scoped, { interaction: 'create', resourceType: next.resourceType, id: next.id, next, caller: scoped.access });
-      const stored = await scoped.repo.writeVersion(next, undefined, 'POST');
+      const checked = await checkWriteRules(scoped, { interaction: 'create', resourceType: next.resourceType, id: next.id, next, caller: scoped.access });
+      const stored = await scoped.repo.writeVersion((checked.next ?? next) as Resource & { id: string }, undefined, 'POST');
       await followWrite(scoped, { interaction: 'create', resourceType: next.resourceType, id: next.id, next: stored });
-      return { kind: 'written', resource: stored, created: true, notes };
+      return { kind: 'written', resource: stored, created: true, notes: checked.notes };
     };
     // A create is one statement on its own, unless a write consequence follows its type.
     return followed(ctx, next.resourceType) ? ctx.repo.transaction((repo) => create(withRepo(ctx, repo))) : create(ctx);
@@ -116,7 +116,7 @@ export async function writeResource(ctx: FhirContext, intent: WriteIntent): Prom
     // Locked until commit: a concurrent write of the same resource waits, so none is lost.
     const previous = await repo.readCurrent(resourceType, id, true);
     assertIfMatch(intent.ifMatch, resourceType, id, previous);
-    const write: ProposedWrite = {
+    const proposed: ProposedWrite = {
       interaction: intent.interaction,
       resourceType,
       id,
@@ -124,15 +124,16 @@ export async function writeResource(ctx: FhirContext, intent: WriteIntent): Prom
       next: intent.interaction === 'delete' ? undefined : intent.interaction === 'patch' ? patched(intent, previous) : withoutServerMeta(intent.resource),
       caller: ctx.access,
     };
-    if (!write.next) {
+    if (!proposed.next) {
       if (!previous) throw notFound(`${resourceType}/${id} does not exist; nothing was deleted.`);
       if (previous.deleted) return { kind: 'already-deleted' };
-      await checkWriteRules(scoped, write);
+      await checkWriteRules(scoped, proposed);
       const deleted = await repo.writeDeletion(previous);
-      await followWrite(scoped, { interaction: 'delete', resourceType, id, previous: write.previous });
+      await followWrite(scoped, { interaction: 'delete', resourceType, id, previous: proposed.previous });
       return { kind: 'deleted', versionId: deleted.versionId };
     }
-    const notes = await checkWriteRules(scoped, write);
+    const { notes, next } = await checkWriteRules(scoped, proposed);
+    const write = { ...proposed, next: next as Resource };
     // A no-op update keeps the current version, as HAPI and Medplum do: re-sending a resource
     // (document re-import, sync jobs) must not flood history and change feeds.
     if (write.previous && sameContent(write.previous, write.next)) {

@@ -26,6 +26,12 @@ export interface WriteRuleResult {
    * for role rules, 409 for a state conflict (https://hl7.org/fhir/R4/http.html#Status-Codes).
    */
   readonly rejectionStatus?: number;
+  /**
+   * The next version as the rule completes it, for elements the server keeps rather than the
+   * client (a Subscription's status and owner, src/fhir/subscriptions/subscription-rule.ts); the
+   * rules after it and the store see this one.
+   */
+  readonly revised?: Resource;
 }
 
 /**
@@ -44,16 +50,19 @@ function isError(issue: OperationOutcomeIssue): boolean {
 
 /**
  * Runs the rules in order. The first rule that finds errors rejects the write with its issues
- * and status; otherwise every rule's other issues are returned for the response.
+ * and status; otherwise every rule's other issues are returned for the response, with the next
+ * version as the rules revised it.
  */
-export async function checkWriteRules(ctx: FhirContext, write: ProposedWrite): Promise<OperationOutcomeIssue[]> {
+export async function checkWriteRules(ctx: FhirContext, write: ProposedWrite): Promise<{ notes: OperationOutcomeIssue[]; next?: Resource }> {
   const notes: OperationOutcomeIssue[] = [];
+  let current = write;
   for (const rule of ctx.writeRules) {
-    const result = await rule.check(write, ctx);
+    const result = await rule.check(current, ctx);
     if (result.issues.some(isError)) {
       throw new FhirError(result.rejectionStatus ?? 422, [...result.issues]);
     }
     notes.push(...result.issues);
+    if (result.revised && current.next) current = { ...current, next: result.revised };
   }
-  return notes;
+  return { notes, next: current.next };
 }
