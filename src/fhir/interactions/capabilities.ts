@@ -7,6 +7,8 @@ import type {
 import { oauthUrisExtension } from '../../auth/smart-configuration.ts';
 import { listResourceTypes } from '../../conformance/base-definitions.ts';
 import type { FhirContext } from '../context.ts';
+import { BACKPORT } from '../subscriptions/subscription-spec.ts';
+import { shippedTopics } from '../subscriptions/topics.ts';
 import type { FhirOperation } from '../operations/operation.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 
@@ -25,6 +27,8 @@ function operationEntry(ctx: FhirContext, operation: FhirOperation): CapabilityS
 
 function resourceEntry(ctx: FhirContext, type: string): CapabilityStatementRestResource {
   const supportedProfile = [...ctx.profiles].filter(([, profiled]) => profiled === type).map(([url]) => url);
+  // Subscriptions follow the Backport IG (http://hl7.org/fhir/uv/subscriptions-backport/conformance.html).
+  if (type === 'Subscription') supportedProfile.push(`${BACKPORT}/backport-subscription`);
   return {
     type: type as CapabilityStatementRestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
@@ -105,6 +109,9 @@ export function buildCapabilityStatement(ctx: FhirContext): CapabilityStatement 
     rest: [
       {
         mode: 'server',
+        // The SubscriptionTopics this server ships (profiles/topics/), as R4 servers advertise them
+        // (http://hl7.org/fhir/uv/subscriptions-backport/components.html#subscriptiontopic).
+        extension: shippedTopics().map((topic) => ({ url: `${BACKPORT}/capabilitystatement-subscriptiontopic-canonical`, valueCanonical: topic.url })),
         security: securityOf(ctx),
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
         // Result parameters every type-level search takes (https://hl7.org/fhir/R4/search.html#contained).

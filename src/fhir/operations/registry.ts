@@ -10,6 +10,7 @@ import type { FhirOperation, PackagedOperationHandler } from './operation.ts';
 import { renderOperation } from './render.ts';
 import { validateCodeOperation } from './validate-code.ts';
 import { validateOperation } from './validate.ts';
+import { subscriptionEventsOperation, subscriptionStatusOperation } from '../subscriptions/status-operations.ts';
 
 /**
  * Every operation the server offers. Add one file per operation in this folder and list it
@@ -23,6 +24,8 @@ export function createOperations(kansas: KansasPackage): readonly FhirOperation[
     expandOperation,
     validateCodeOperation,
     lookupOperation,
+    subscriptionStatusOperation,
+    subscriptionEventsOperation,
     ...[importDocumentOperation, documentOperation, renderOperation, patientEverythingOperation, systemExportOperation, patientExportOperation, groupExportOperation].map((handler) => withPackagedDefinition(kansas, handler)),
   ];
 }

@@ -108,6 +108,15 @@ describe.each(testDatabases)('Subscriptions rest-hook (%s)', (kind) => {
     expect(replay.body.entry.slice(1).map((e: any) => e.resource.id)).toEqual(['kp-sub-t6']);
   });
 
+  test('the CapabilityStatement advertises the shipped topics and the Backport Subscription profile', async () => {
+    const statement = (await http(server, 'GET', 'metadata')).body;
+    const topics = statement.rest[0].extension.map((e: any) => e.valueCanonical);
+    expect(topics).toEqual(expect.arrayContaining([TASK_TOPIC, 'https://kanplan.org/fhir/SubscriptionTopic/plan-changed', 'https://kanplan.org/fhir/SubscriptionTopic/ane-report']));
+    const subscription = statement.rest[0].resource.find((r: any) => r.type === 'Subscription');
+    expect(subscription.supportedProfile).toContain(`${BACKPORT}/backport-subscription`);
+    expect(subscription.operation.map((o: any) => o.name)).toEqual(expect.arrayContaining(['status', 'events']));
+  });
+
   test('unsupported filters and plain http to a remote host are refused with 422', async () => {
     const badFilter = await http(server, 'POST', 'Subscription', { body: topicSubscription(`${receiver.url}/x`, ['Task.description=x'], 'id-only') });
     expect(badFilter.status).toBe(422);
