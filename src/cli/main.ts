@@ -6,6 +6,7 @@ import { exportBulkCommand } from './export-bulk.ts';
 import { importCommand } from './import.ts';
 import { reindexCommand } from './reindex.ts';
 import { serveCommand } from './serve.ts';
+import { subscriptionsCommand } from './subscriptions.ts';
 import { tokenCommand } from './token.ts';
 import { validateCommand } from './validate.ts';
 
@@ -13,7 +14,7 @@ import { validateCommand } from './validate.ts';
  * The `kanplan` entry point (bin/kanplan.js, `npm start`, `npm run kanplan`): picks the command
  * named by the first argument and runs it. A new command is one file in src/cli/ and one line here.
  */
-export const commands: readonly Command[] = [serveCommand, tokenCommand, importCommand, exportCommand, exportBulkCommand, validateCommand, reindexCommand];
+export const commands: readonly Command[] = [serveCommand, tokenCommand, importCommand, exportCommand, exportBulkCommand, validateCommand, reindexCommand, subscriptionsCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((command) => command.name.length));
