@@ -9,3 +9,5 @@ export { reindex, type ReindexProgress } from './reindex.ts';
 export { everythingPage, EVERYTHING_REFERENCED_TYPES, type EverythingPosition, type EverythingQuery, type EverythingRow } from './patient-everything.ts';
 export { exportBatch, typeFilterParams, type ExportBatchQuery } from './export-batch.ts';
 export { matchesContent, parseContentCriteria, type ContentCriteria } from './content-match.ts';
+export { extractIndexRows } from './extract.ts';
+export type { IndexRows } from './index-rows.ts';

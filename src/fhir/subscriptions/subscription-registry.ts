@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { callerOf, decideAccess, type AccessDecision } from '../../auth/access-policy.ts';
 import { parseScopes } from '../../auth/scopes.ts';
 import type { SearchParameterRegistry } from '../../conformance/search-parameters.ts';
-import { matchesContent, reachesResource } from '../../search/index.ts';
+import { extractIndexRows, matchesContent, reachesResource, type IndexRows } from '../../search/index.ts';
 import type { Database } from '../../store/database.ts';
 import { readLiveContent, readStoredSubscriptions, subscriptionsGeneration } from '../../store/subscription-store.ts';
 import { readSubscription, type SubscriptionSpec, type TriggerInteraction } from './subscription-spec.ts';
@@ -53,11 +53,18 @@ export class SubscriptionRegistry {
     const candidates = this.candidates(resourceType);
     if (candidates.length === 0) return [];
     const matched: ActiveSubscription[] = [];
+    // The version's index rows, extracted once for all candidates (100 subscriptions on one type cost one extraction).
+    let rows: IndexRows | undefined;
     for (const candidate of candidates) {
       const trigger = candidate.spec.triggers.find((t) => t.resourceType === resourceType && t.interactions.has(interaction));
       if (!trigger) continue;
       // A delete has no content to judge: it notifies subscriptions without conditions only.
-      if (resource ? !matchesContent(this.parameters, trigger.criteria, resource, { baseUrl: this.baseUrl }) : trigger.criteria.conditions.length > 0) continue;
+      if (!resource) {
+        if (trigger.criteria.conditions.length > 0) continue;
+      } else if (trigger.criteria.conditions.length > 0) {
+        rows ??= extractIndexRows(this.parameters, resource, { baseUrl: this.baseUrl });
+        if (!matchesContent(this.parameters, trigger.criteria, resource, {}, rows)) continue;
+      }
       if (!this.mayRead(candidate, resourceType, resource)) continue;
       matched.push(candidate);
     }
