@@ -129,6 +129,16 @@ describe.each(testDatabases)('SMART App Launch against the embedded authorizatio
     expect(await start.response.text()).toContain('name="password"');
   });
 
+  test('browser apps at a registered redirect URI origin may call the token endpoint and the FHIR API (CORS); other origins may not', async () => {
+    const preflight = (url: string, origin: string) =>
+      fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const allowed = await preflight(endpoints.token, 'http://127.0.0.1:9');
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:9');
+    expect((await preflight(`${server.url}/Patient`, 'http://127.0.0.1:9')).headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:9');
+    const other = await preflight(endpoints.token, 'https://unknown-app.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   test('a wrong password shows the login page again with a message', async () => {
     const browser = new Browser();
     const pkce = pkcePair();
