@@ -11,6 +11,15 @@ export interface AuthSettings {
   readonly tokenUrl?: string;
   /** Its authorization endpoint, for user-facing SMART App Launch. */
   readonly authorizeUrl?: string;
+  /** Its token introspection endpoint (RFC 7662), advertised in discovery. */
+  readonly introspectUrl?: string;
+  /** Its token revocation endpoint (RFC 7009), advertised in discovery. */
+  readonly revokeUrl?: string;
+  /**
+   * Let the embedded server fetch client JWKS URLs on loopback and private networks. Off by
+   * default: oidc-provider refuses them to prevent server-side request forgery.
+   */
+  readonly allowPrivateJwksUrls?: boolean;
 }
 
 /**
@@ -246,6 +255,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (authMode !== 'jwt' && authMode !== 'off') {
     throw new ConfigError(`AUTH_MODE=${authMode} is not valid: expected jwt (the default) or off.`);
   }
+  // External-IdP mode: its tokens come with its own keys; naming its endpoints without its keys
+  // would make kanplan advertise a server whose tokens it then rejects.
+  if (!env.AUTH_JWKS_URL && (env.AUTH_AUTHORIZE_URL || env.AUTH_INTROSPECT_URL || env.AUTH_REVOKE_URL) && !env.AUTH_TOKEN_URL) {
+    throw new ConfigError('AUTH_AUTHORIZE_URL, AUTH_INTROSPECT_URL and AUTH_REVOKE_URL describe an external authorization server: set its AUTH_TOKEN_URL (and AUTH_JWKS_URL, AUTH_ISSUER) too, or unset them to use the built-in one.');
+  }
   const auth: AuthSettings = overrides.auth ?? {
     mode: authMode,
     jwksUrl: env.AUTH_JWKS_URL ? url(env, 'AUTH_JWKS_URL', '') : undefined,
@@ -254,6 +268,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     audience: env.AUTH_AUDIENCE ?? baseUrl,
     tokenUrl: env.AUTH_TOKEN_URL ? url(env, 'AUTH_TOKEN_URL', '') : undefined,
     authorizeUrl: env.AUTH_AUTHORIZE_URL ? url(env, 'AUTH_AUTHORIZE_URL', '') : undefined,
+    introspectUrl: env.AUTH_INTROSPECT_URL ? url(env, 'AUTH_INTROSPECT_URL', '') : undefined,
+    revokeUrl: env.AUTH_REVOKE_URL ? url(env, 'AUTH_REVOKE_URL', '') : undefined,
+    allowPrivateJwksUrls: boolean(env, 'AUTH_ALLOW_PRIVATE_JWKS_URLS', false),
   };
   refuseAuthOffInProduction(env, auth);
   return {

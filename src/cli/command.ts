@@ -33,6 +33,8 @@ export interface StringOption {
   /** The only values accepted; the option's type narrows to them. */
   readonly choices?: readonly string[];
   readonly required?: boolean;
+  /** May be given more than once (`--redirect-uri A --redirect-uri B`); the value is a list. */
+  readonly multiple?: boolean;
 }
 
 export interface BooleanOption {
@@ -47,7 +49,9 @@ export type OptionDefinitions = Readonly<Record<string, OptionDefinition>>;
 /** The parsed value of one option, typed by its definition. */
 type OptionValue<D extends OptionDefinition> = D extends BooleanOption
   ? boolean
-  : D extends { readonly choices: readonly (infer C)[] }
+  : D extends { readonly multiple: true }
+    ? readonly string[]
+    : D extends { readonly choices: readonly (infer C)[] }
     ? D extends { readonly default: string } | { readonly required: true }
       ? C
       : C | undefined
@@ -101,7 +105,7 @@ const helpOption: BooleanOption = { type: 'boolean', short: 'h', description: 'S
 
 /** `--batch N`, `--type pcsp|bsp|isp`, `--all`. */
 function flagWithValue(name: string, option: OptionDefinition): string {
-  return option.type === 'string' ? `--${name} ${option.choices?.join('|') ?? option.placeholder}` : `--${name}`;
+  return option.type === 'string' ? `--${name} ${option.choices?.join('|') ?? option.placeholder}${option.multiple ? '...' : ''}` : `--${name}`;
 }
 
 function usageLine(definition: CommandDefinition<OptionDefinitions>): string {
@@ -145,17 +149,18 @@ function asksForHelp(args: readonly string[]): boolean {
 }
 
 function parse<O extends OptionDefinitions>(definition: CommandDefinition<O>, args: readonly string[]): ParsedArguments<O> {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string }> = {};
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string; multiple?: boolean }> = {};
   for (const [name, option] of Object.entries(definition.options)) {
     options[name] = {
       type: option.type,
       ...(option.short !== undefined ? { short: option.short } : {}),
       ...(option.type === 'string' && option.default !== undefined ? { default: option.default } : {}),
+      ...(option.type === 'string' && option.multiple ? { multiple: true } : {}),
     };
   }
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  let parsed: { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: definition.operands !== undefined });
+    parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: definition.operands !== undefined }) as typeof parsed;
   } catch (err) {
     // Node's messages name the option and what is wrong with it (ERR_PARSE_ARGS_UNKNOWN_OPTION,
     // ERR_PARSE_ARGS_INVALID_OPTION_VALUE, ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL).
@@ -167,6 +172,7 @@ function parse<O extends OptionDefinitions>(definition: CommandDefinition<O>, ar
       parsed.values[name] ??= false;
       continue;
     }
+    if (option.multiple) parsed.values[name] ??= [];
     const value = parsed.values[name];
     if (value === undefined && option.required) {
       throw new UsageError(`Option '--${name} ${option.placeholder}' is required`);

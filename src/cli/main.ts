@@ -1,20 +1,35 @@
 import { ConfigError } from '../config.ts';
 import { DatabaseInUseError } from '../store/pglite.ts';
 import { processIo, type Command, type CommandIo } from './command.ts';
+import { clientCommand } from './client.ts';
 import { exportCommand } from './export.ts';
 import { exportBulkCommand } from './export-bulk.ts';
 import { importCommand } from './import.ts';
+import { launchCommand } from './launch.ts';
 import { reindexCommand } from './reindex.ts';
 import { serveCommand } from './serve.ts';
 import { subscriptionsCommand } from './subscriptions.ts';
 import { tokenCommand } from './token.ts';
+import { userCommand } from './user.ts';
 import { validateCommand } from './validate.ts';
 
 /**
  * The `kanplan` entry point (bin/kanplan.js, `npm start`, `npm run kanplan`): picks the command
  * named by the first argument and runs it. A new command is one file in src/cli/ and one line here.
  */
-export const commands: readonly Command[] = [serveCommand, tokenCommand, importCommand, exportCommand, exportBulkCommand, validateCommand, reindexCommand, subscriptionsCommand];
+export const commands: readonly Command[] = [
+  serveCommand,
+  tokenCommand,
+  clientCommand,
+  userCommand,
+  launchCommand,
+  importCommand,
+  exportCommand,
+  exportBulkCommand,
+  validateCommand,
+  reindexCommand,
+  subscriptionsCommand,
+];
 
 function help(): string {
   const width = Math.max(...commands.map((command) => command.name.length));
@@ -32,7 +47,8 @@ function help(): string {
     'EMBEDDED_SHARED_BUFFERS, MAX_BODY_SIZE, MAX_BUNDLE_ENTRIES, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,',
     'LOG_LEVEL, LOAD_DEMO_DATA, VALIDATE_KANSAS_WITHOUT_PROFILE, PLAN_REVIEW_INTERVAL_MONTHS,',
     'AUTH_MODE, AUTH_KEY_FILE, AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, AUTH_TOKEN_URL,',
-    'AUTH_AUTHORIZE_URL, JOBS, JOB_POLL_MS, JOB_LEASE_MS, BULK_EXPORT_RETENTION_HOURS, BULK_EXPORT_BATCH.',
+    'AUTH_AUTHORIZE_URL, AUTH_INTROSPECT_URL, AUTH_REVOKE_URL, AUTH_ALLOW_PRIVATE_JWKS_URLS, JOBS, JOB_POLL_MS,',
+    'JOB_LEASE_MS, BULK_EXPORT_RETENTION_HOURS, BULK_EXPORT_BATCH.',
     'See README.md.',
   ].join('\n');
 }

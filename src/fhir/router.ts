@@ -102,7 +102,7 @@ async function invokeOperation(
 
 /** SMART discovery (https://hl7.org/fhir/smart-app-launch/STU2/conformance.html): JSON, not a FHIR resource. */
 function smartConfigurationResponse(ctx: FhirContext): FhirResponse {
-  const configuration = smartConfiguration(ctx.config.auth);
+  const configuration = smartConfiguration(ctx.config.auth, ctx.config.baseUrl);
   if (!configuration) {
     throw notFound(
       'No OAuth 2.0 authorization server is configured, so there is no SMART configuration: tokens come from `kanplan token` (local key). Set AUTH_TOKEN_URL (and AUTH_AUTHORIZE_URL for user launch) to the authorization server that issues them.',

@@ -128,6 +128,8 @@ export interface AppServices {
   readonly verifyToken: TokenVerifier;
   /** Which browser origins may read the answers of the FHIR API, discovery and the token endpoint. */
   readonly corsPolicy: CorsPolicy;
+  /** Mounts the embedded authorization server's routes (before the FHIR base), when it runs. */
+  readonly mountAuthorization?: (app: express.Express) => void;
 }
 
 /**
@@ -171,6 +173,8 @@ export function createApp(services: AppServices): express.Express {
       res.status(503).json({ status: 'unavailable', reason: (err as Error).message });
     }
   });
+
+  services.mountAuthorization?.(app);
 
   const fhir = express.Router();
   fhir.use(express.raw({ type: () => true, limit: ctx.config.maxBodyBytes }));

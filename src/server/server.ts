@@ -31,6 +31,10 @@ import { createSubscriptionOutbox } from '../fhir/subscriptions/outbox-participa
 import { subscriptionRule } from '../fhir/subscriptions/subscription-rule.ts';
 import { SubscriptionDelivery } from '../fhir/subscriptions/delivery.ts';
 import { collectStartupGarbage } from './startup-garbage.ts';
+import { isEmbeddedAuthorizationServer } from '../auth/smart-configuration.ts';
+import { embeddedAuthorization } from './authorization.ts';
+import { isRegisteredRedirectOrigin } from '../auth/server/clients.ts';
+import { DEMO_CLIENT_ID, describeDemoCredentials, seedDemoSignIn } from './demo-sign-in.ts';
 
 export interface RunningServer {
   /** Base URL of the FHIR endpoint as actually bound (the port resolved when 0 was asked). */
@@ -45,6 +49,8 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** An open, migrated database to use instead of opening one from the config (tests). */
   readonly db?: Database;
+  /** Where the one-time demo passwords are printed (process.stdout by default). */
+  readonly stdout?: { write(text: string): unknown };
   /**
    * CORS seam: whether an origin is the origin of a registered client's redirect URI. The default
    * CORS policy (CORS_ORIGINS unset) allows exactly these origins; the client registry of the
@@ -98,12 +104,13 @@ export function createFhirContext(config: Config, db: Database, logger: Logger, 
 }
 
 /** The example plans (bundles/documents/) on a database that holds no patient yet. */
-async function loadDemoData(ctx: FhirContext, logger: Logger): Promise<void> {
-  if (await ctx.repo.everStored('Patient')) return;
+async function loadDemoData(ctx: FhirContext, logger: Logger): Promise<boolean> {
+  if (await ctx.repo.everStored('Patient')) return false;
   const results = await importExampleDocuments(ctx);
   const failed = results.filter((result) => !result.ok);
   logger.info({ documents: results.length - failed.length }, 'demo data loaded from bundles/documents');
   for (const failure of failed) logger.warn({ file: failure.file, reason: failure.reason }, 'demo document not loaded');
+  return true;
 }
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
@@ -157,9 +164,17 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // One Group per KanCare MCO, whose members are the Patients with that MCO (fhir/bulk/mco-groups.ts).
   const groups = await installConformanceResources(ctx.repo, mcoGroups(ctx.conformance.kansas));
   if (groups) logger.info({ groups }, 'KanCare MCO groups installed');
-  if (config.loadDemoData) await loadDemoData(ctx, logger);
+  const demoLoaded = config.loadDemoData && (await loadDemoData(ctx, logger));
+  if (demoLoaded && isEmbeddedAuthorizationServer(config.auth)) {
+    const credentials = await seedDemoSignIn(ctx, db);
+    if (credentials.length) {
+      logger.warn({ users: credentials.map(({ login, fhirUser }) => ({ login, fhirUser })), client: DEMO_CLIENT_ID }, 'demo sign-in users created; their passwords are printed once on stdout');
+      (options.stdout ?? process.stdout).write(describeDemoCredentials(credentials));
+    }
+  }
   const basePath = new URL(url).pathname.replace(/\/+$/, '');
   const verifyToken = await createTokenVerifier(config.auth);
+  const mountAuthorization = isEmbeddedAuthorizationServer(config.auth) ? await embeddedAuthorization({ config, url, basePath, db, ctx, verifyToken, logger }) : undefined;
   // server.close() ends only the keep-alive connections idle at that moment; one that finishes an
   // in-flight request later would stay open until keepAliveTimeout. End each once it goes idle.
   server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -167,8 +182,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       if (!accepting) setImmediate(() => server.closeIdleConnections());
     });
   });
-  const cors = corsPolicy(config.cors, options.registeredClientOrigins ?? NO_REGISTERED_ORIGINS);
-  server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting, verifyToken, corsPolicy: cors }));
+  const registryOrigins: OriginSource | undefined = mountAuthorization ? (origin) => isRegisteredRedirectOrigin(db, origin) : undefined;
+  const cors = corsPolicy(config.cors, options.registeredClientOrigins ?? registryOrigins ?? NO_REGISTERED_ORIGINS);
+  server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting, verifyToken, corsPolicy: cors, mountAuthorization }));
   if (config.jobs.enabled) runner.start();
   if (config.subscriptions.delivery) delivery.start();
   collectStartupGarbage();

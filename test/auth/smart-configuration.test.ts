@@ -8,7 +8,7 @@ function security(body: CapabilityStatement): NonNullable<NonNullable<Capability
   return body.rest?.[0].security ?? {};
 }
 
-describe('SMART discovery without an authorization server (local key)', () => {
+describe('SMART discovery of the embedded authorization server (the default)', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer('pglite');
@@ -17,19 +17,54 @@ describe('SMART discovery without an authorization server (local key)', () => {
     await server?.stop();
   });
 
-  test('.well-known/smart-configuration is 404 naming the settings that would provide it, with no token needed', async () => {
+  test('.well-known/smart-configuration is public JSON with every field SMART 2.2 requires or recommends', async () => {
     const res = await http(server, 'GET', '.well-known/smart-configuration', { headers: { authorization: '' } });
-    expect(res.status).toBe(404);
-    expect(res.body.resourceType).toBe('OperationOutcome');
-    expect(res.body.issue[0].diagnostics).toContain('AUTH_TOKEN_URL');
+    expect(res.status).toBe(200);
+    const auth = server.url.replace(/\/fhir$/, '/auth');
+    expect(res.body).toMatchObject({
+      issuer: ISSUER,
+      jwks_uri: `${auth}/jwks`,
+      authorization_endpoint: `${auth}/authorize`,
+      token_endpoint: `${auth}/token`,
+      introspection_endpoint: `${auth}/introspect`,
+      revocation_endpoint: `${auth}/revoke`,
+      code_challenge_methods_supported: ['S256'],
+      response_types_supported: ['code'],
+      grant_types_supported: expect.arrayContaining(['authorization_code', 'client_credentials']),
+      token_endpoint_auth_methods_supported: expect.arrayContaining(['client_secret_basic', 'private_key_jwt']),
+      token_endpoint_auth_signing_alg_values_supported: expect.arrayContaining(['RS384', 'ES384']),
+      scopes_supported: expect.arrayContaining(['openid', 'fhirUser', 'launch', 'launch/patient', 'offline_access', 'patient/*.rs', 'system/*.rs']),
+    });
+    expect(res.body.capabilities).toEqual(
+      expect.arrayContaining([
+        'launch-ehr', 'launch-standalone', 'client-public', 'client-confidential-symmetric', 'client-confidential-asymmetric',
+        'context-ehr-patient', 'context-standalone-patient', 'context-banner', 'context-style', 'sso-openid-connect',
+        'permission-offline', 'permission-online', 'permission-patient', 'permission-user', 'permission-v1', 'permission-v2', 'authorize-post',
+      ]),
+    );
   });
 
-  test('the CapabilityStatement claims OAuth bearer tokens, not SMART-on-FHIR, and no oauth-uris', async () => {
+  test('the endpoints it names answer: jwks has public keys only, OpenID discovery names the same endpoints', async () => {
+    const auth = server.url.replace(/\/fhir$/, '/auth');
+    const jwks = (await (await fetch(`${auth}/jwks`)).json()) as { keys: Record<string, unknown>[] };
+    expect(jwks.keys.map((key) => key.alg).sort()).toEqual(['ES256', 'RS256']);
+    for (const key of jwks.keys) expect(key.d).toBeUndefined();
+    const openid = (await (await fetch(`${auth}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(openid).toMatchObject({ issuer: ISSUER, token_endpoint: `${auth}/token`, authorization_endpoint: `${auth}/authorize`, jwks_uri: `${auth}/jwks` });
+    expect(openid.id_token_signing_alg_values_supported).toContain('RS256');
+  });
+
+  test('the CapabilityStatement claims SMART-on-FHIR with the oauth-uris of the embedded server', async () => {
     const res = await http(server, 'GET', 'metadata', { headers: { authorization: '' } });
     const sec = security(res.body as CapabilityStatement);
-    expect(sec.service?.[0].coding?.[0].code).toBe('OAuth');
-    expect(sec.extension).toBeUndefined();
-    expect(sec.description).toContain('kanplan token');
+    const auth = server.url.replace(/\/fhir$/, '/auth');
+    expect(sec.service?.[0].coding?.[0].code).toBe('SMART-on-FHIR');
+    expect(sec.extension?.[0].extension).toEqual([
+      { url: 'authorize', valueUri: `${auth}/authorize` },
+      { url: 'token', valueUri: `${auth}/token` },
+      { url: 'revoke', valueUri: `${auth}/revoke` },
+      { url: 'introspect', valueUri: `${auth}/introspect` },
+    ]);
   });
 });
 
@@ -77,8 +112,8 @@ describe('SMART discovery with an external authorization server', () => {
     expect(sec.extension?.[0]).toEqual({
       url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
       extension: [
-        { url: 'token', valueUri: 'https://auth.kanplan.test/token' },
         { url: 'authorize', valueUri: 'https://auth.kanplan.test/authorize' },
+        { url: 'token', valueUri: 'https://auth.kanplan.test/token' },
       ],
     });
   });

@@ -68,13 +68,13 @@ function securityOf(ctx: FhirContext): CapabilityStatementRestSecurity {
   if (auth.mode === 'off') {
     return { description: 'Authorization is disabled on this server (AUTH_MODE=off).' };
   }
-  const oauthUris = oauthUrisExtension(auth);
+  const oauthUris = oauthUrisExtension(auth, ctx.config.baseUrl);
   const scopes = 'Every interaction except this CapabilityStatement and SMART discovery needs a bearer access token (JWT) with SMART App Launch scopes: system/ or user/, with v1 (read, write, *) or v2 (cruds) permissions.';
   return oauthUris
     ? {
         extension: [oauthUris],
         service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
-        description: `${scopes} Tokens come from the authorization server in .well-known/smart-configuration.`,
+        description: `${scopes} Tokens come from the authorization server in .well-known/smart-configuration (built in at …/auth unless an external one is configured).`,
       }
     : {
         service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth' }] }],
