@@ -142,7 +142,11 @@ export function createAuthRouter(services: AuthRoutesServices): express.Router {
 
   router.post('/introspect', form, async (req, res, next) => {
     const token = formOf(req).token ?? '';
-    if (!looksLikeJwt(token)) return next();
+    // Refresh tokens (opaque) are oidc-provider's to introspect, for the client that holds them;
+    // a resource server introspecting with its bearer token asks about access tokens (JWTs), so
+    // anything else is simply not active for it.
+    const asResourceServer = /^Bearer\s/i.test(req.headers.authorization ?? '');
+    if (!looksLikeJwt(token) && !asResourceServer) return next();
     try {
       // RFC 7662 §2.1: the caller must be authorized — a confidential client of this server or
       // the holder of a valid access token — so tokens cannot be probed anonymously.
@@ -152,7 +156,7 @@ export function createAuthRouter(services: AuthRoutesServices): express.Router {
         return;
       }
       res.setHeader('Cache-Control', 'no-store');
-      res.json(await introspectAccessToken(services.db, services.accessTokenKeys, token));
+      res.json(looksLikeJwt(token) ? await introspectAccessToken(services.db, services.accessTokenKeys, token) : { active: false });
     } catch (err) {
       next(err);
     }

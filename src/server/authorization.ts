@@ -42,7 +42,7 @@ export async function embeddedAuthorization(options: EmbeddedAuthorizationOption
     db,
     directory: createPatientDirectory(ctx),
     mountPath,
-    accessTokenKeys: { publicKey: accessKey.publicKey, issuer: config.auth.issuer, audience: config.auth.audience },
+    accessTokenKeys: { publicKey: accessKey.publicKey, issuer: config.auth.issuer, audience: config.auth.audience, fhirBaseUrl: url },
     verifyToken: options.verifyToken,
     fhirBaseUrl: url,
   });

@@ -13,6 +13,8 @@ export interface AccessTokenKeys {
   readonly publicKey: CryptoKey;
   readonly issuer: string;
   readonly audience: string;
+  /** The FHIR base, to answer fhirUser as the URL the id_token gives (SMART: fhirUser is a URL). */
+  readonly fhirBaseUrl: string;
 }
 
 export type Introspection = { active: false } | ({ active: true } & Record<string, unknown>);
@@ -37,11 +39,14 @@ export async function introspectAccessToken(sql: SqlExecutor, keys: AccessTokenK
   if (!payload) return { active: false };
   if (payload.jti && (await findOAuthRecord(sql, REVOKED, payload.jti))) return { active: false };
   const fields = ['scope', 'client_id', 'sub', 'exp', 'iat', 'iss', 'aud', 'fhirUser', 'patient', 'encounter', 'jti'] as const;
-  return {
-    active: true,
-    token_type: 'Bearer',
-    ...Object.fromEntries(fields.filter((name) => payload[name] !== undefined).map((name) => [name, payload[name]])),
-  };
+  const answer: Record<string, unknown> = Object.fromEntries(fields.filter((name) => payload[name] !== undefined).map((name) => [name, payload[name]]));
+  // The access token carries fhirUser relative (Type/id, what the FHIR API confines by); the
+  // id_token carries it as a URL, and an introspection's fhirUser should equal the id_token's
+  // (SMART App Launch 2.2, token introspection: https://hl7.org/fhir/smart-app-launch/STU2.2/token-introspection.html).
+  if (typeof answer.fhirUser === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(answer.fhirUser)) {
+    answer.fhirUser = `${keys.fhirBaseUrl.replace(/\/+$/, '')}/${answer.fhirUser}`;
+  }
+  return { active: true, token_type: 'Bearer', ...answer };
 }
 
 /**

@@ -207,7 +207,7 @@ describe.each(testDatabases)('SMART App Launch against the embedded authorizatio
       (await fetch(endpoints.introspect, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${server.token}` }, body: new URLSearchParams({ token: value }) })).json();
     const anonymous = await fetch(endpoints.introspect, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: narrowed.body.access_token }) });
     expect(anonymous.status).toBe(401);
-    expect(await introspect(narrowed.body.access_token)).toMatchObject({ active: true, scope: 'launch/patient patient/*.rs', patient: 'pat-bo', fhirUser: 'RelatedPerson/guardian-1', client_id: clientId, exp: expect.any(Number) });
+    expect(await introspect(narrowed.body.access_token)).toMatchObject({ active: true, scope: 'launch/patient patient/*.rs', patient: 'pat-bo', fhirUser: `${server.url}/RelatedPerson/guardian-1`, client_id: clientId, exp: expect.any(Number) });
     const revoke = await fetch(endpoints.revoke, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: narrowed.body.access_token, client_id: clientId }) });
     expect(revoke.status).toBe(200);
     expect(await introspect(narrowed.body.access_token)).toEqual({ active: false });
