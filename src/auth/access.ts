@@ -32,11 +32,18 @@ const MAX_REMEMBERED_TOKENS = 10_000;
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<AccessContext>;
 
+/** The access tokens revoked before they expire (RFC 7009), by `jti`; the built-in authorization server keeps the list. */
+export interface RevokedTokens {
+  has(jti: string): boolean;
+}
+
+const NOTHING_REVOKED: RevokedTokens = { has: () => false };
+
 /**
  * Verifies `Authorization: Bearer <JWT>` against the configured keys, issuer and audience
  * (SMART App Launch / Backend Services access tokens) and returns the granted scopes.
  */
-export async function createTokenVerifier(settings: AuthSettings): Promise<TokenVerifier> {
+export async function createTokenVerifier(settings: AuthSettings, revoked: RevokedTokens = NOTHING_REVOKED): Promise<TokenVerifier> {
   if (settings.mode === 'off') {
     return async () => SYSTEM_ACCESS;
   }
@@ -45,11 +52,15 @@ export async function createTokenVerifier(settings: AuthSettings): Promise<Token
     : (await loadOrCreateSigningKey(settings.keyFile)).publicKey;
   // Clients reuse one token for many requests; verifying an ES256 signature on each costs more
   // than the read it guards, so verified tokens are remembered until they expire.
-  const verified = new Map<string, { access: AccessContext; expiresAt: number }>();
+  const verified = new Map<string, { access: AccessContext; expiresAt: number; jti?: string }>();
+  const notRevoked = (jti: string | undefined): void => {
+    if (jti !== undefined && revoked.has(jti)) throw invalidToken('The access token was rejected: it has been revoked; ask for a new one.');
+  };
   return async (authorization) => {
     const token = bearerToken(authorization);
     const known = verified.get(token);
     if (known && known.expiresAt > Date.now()) {
+      notRevoked(known.jti);
       return known.access;
     }
     let payload: JWTPayload;
@@ -61,9 +72,11 @@ export async function createTokenVerifier(settings: AuthSettings): Promise<Token
     } catch (err) {
       throw invalidToken(`The access token was rejected: ${rejectionReason(err, settings)}.`);
     }
+    const jti = typeof payload.jti === 'string' ? payload.jti : undefined;
+    notRevoked(jti);
     const access = accessOf(payload);
     if (verified.size >= MAX_REMEMBERED_TOKENS) verified.clear();
-    verified.set(token, { access, expiresAt: payload.exp ? payload.exp * 1000 : Date.now() + 60_000 });
+    verified.set(token, { access, expiresAt: payload.exp ? payload.exp * 1000 : Date.now() + 60_000, jti });
     return access;
   };
 }

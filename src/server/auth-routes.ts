@@ -7,11 +7,14 @@ import { showInteraction, submitConsent, submitLogin, type InteractionServices, 
 import { createLaunch, LaunchError } from '../auth/server/launches.ts';
 import type { Database } from '../store/database.ts';
 import { FhirError } from '../outcomes.ts';
+import type { RevokedAccessTokens } from '../auth/server/revoked-tokens.ts';
 
 export interface AuthRoutesServices extends InteractionServices {
   readonly db: Database;
   readonly accessTokenKeys: AccessTokenKeys;
   readonly verifyToken: TokenVerifier;
+  /** The FHIR API's list of revoked access tokens, refreshed when this process revokes one. */
+  readonly revokedTokens: RevokedAccessTokens;
   /** Public URL of the FHIR base, for the example launch URL. */
   readonly fhirBaseUrl: string;
 }
@@ -170,6 +173,7 @@ export function createAuthRouter(services: AuthRoutesServices): express.Router {
         oauthError(res, 400, 'invalid_request', 'The token was issued to another client.');
         return;
       }
+      if (outcome === 'revoked') await services.revokedTokens.refresh();
       // RFC 7009 §2.2: 200 also for a token that is invalid or unknown.
       res.status(200).setHeader('Cache-Control', 'no-store').end();
     } catch (err) {

@@ -1,6 +1,7 @@
 import express from 'express';
 import type { Logger } from 'pino';
 import type { TokenVerifier } from '../auth/access.ts';
+import type { RevokedAccessTokens } from '../auth/server/revoked-tokens.ts';
 import { loadAuthorizationKeys } from '../auth/server/keys.ts';
 import { createAuthorizationServer } from '../auth/server/provider.ts';
 import { loadOrCreateSigningKey } from '../auth/signing-key.ts';
@@ -18,6 +19,7 @@ export interface EmbeddedAuthorizationOptions {
   readonly db: Database;
   readonly ctx: FhirContext;
   readonly verifyToken: TokenVerifier;
+  readonly revokedTokens: RevokedAccessTokens;
   readonly logger: Logger;
 }
 
@@ -44,6 +46,7 @@ export async function embeddedAuthorization(options: EmbeddedAuthorizationOption
     mountPath,
     accessTokenKeys: { publicKey: accessKey.publicKey, issuer: config.auth.issuer, audience: config.auth.audience, fhirBaseUrl: url },
     verifyToken: options.verifyToken,
+    revokedTokens: options.revokedTokens,
     fhirBaseUrl: url,
   });
   const callback = provider.callback() as unknown as express.RequestHandler;

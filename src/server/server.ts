@@ -34,7 +34,11 @@ import { collectStartupGarbage } from './startup-garbage.ts';
 import { isEmbeddedAuthorizationServer } from '../auth/smart-configuration.ts';
 import { embeddedAuthorization } from './authorization.ts';
 import { isRegisteredRedirectOrigin } from '../auth/server/clients.ts';
+import { RevokedAccessTokens } from '../auth/server/revoked-tokens.ts';
 import { DEMO_CLIENT_ID, describeDemoCredentials, seedDemoSignIn } from './demo-sign-in.ts';
+
+/** How soon a revocation made through another server process stops a token here. */
+const REVOCATION_POLL_MS = 5_000;
 
 export interface RunningServer {
   /** Base URL of the FHIR endpoint as actually bound (the port resolved when 0 was asked). */
@@ -173,8 +177,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     }
   }
   const basePath = new URL(url).pathname.replace(/\/+$/, '');
-  const verifyToken = await createTokenVerifier(config.auth);
-  const mountAuthorization = isEmbeddedAuthorizationServer(config.auth) ? await embeddedAuthorization({ config, url, basePath, db, ctx, verifyToken, logger }) : undefined;
+  // Revocations made through any process reach this one's FHIR API within REVOCATION_POLL_MS.
+  const revokedTokens = isEmbeddedAuthorizationServer(config.auth) ? new RevokedAccessTokens(db, REVOCATION_POLL_MS) : undefined;
+  await revokedTokens?.start((err) => logger.warn({ err }, 'could not refresh the list of revoked access tokens'));
+  const verifyToken = await createTokenVerifier(config.auth, revokedTokens);
+  const mountAuthorization = revokedTokens ? await embeddedAuthorization({ config, url, basePath, db, ctx, verifyToken, revokedTokens, logger }) : undefined;
   // server.close() ends only the keep-alive connections idle at that moment; one that finishes an
   // in-flight request later would stay open until keepAliveTimeout. End each once it goes idle.
   server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -202,6 +209,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       await runner.stop();
       await delivery.stop();
       registry.stop();
+      revokedTokens?.stop();
       await statistics?.settled();
       if (!options.db) await db.close();
       logger.info('kanplan stopped');

@@ -37,6 +37,12 @@ export async function findOAuthRecord(sql: SqlExecutor, kind: string, id: string
   return payloadOf(await sql.query<PayloadRow>(`SELECT payload FROM oauth_record WHERE kind = $1 AND id = $2 AND ${LIVE}`, [kind, id]));
 }
 
+/** The ids of a kind's unexpired records (e.g. revoked access tokens, which live at most an hour). */
+export async function liveOAuthRecordIds(sql: SqlExecutor, kind: string): Promise<string[]> {
+  const rows = await sql.query<{ id: string }>(`SELECT id FROM oauth_record WHERE kind = $1 AND ${LIVE}`, [kind]);
+  return rows.map((row) => row.id);
+}
+
 export async function findOAuthRecordByUid(sql: SqlExecutor, kind: string, uid: string): Promise<Record<string, unknown> | undefined> {
   return payloadOf(await sql.query<PayloadRow>(`SELECT payload FROM oauth_record WHERE kind = $1 AND uid = $2 AND ${LIVE} LIMIT 1`, [kind, uid]));
 }

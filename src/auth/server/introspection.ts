@@ -19,7 +19,8 @@ export interface AccessTokenKeys {
 
 export type Introspection = { active: false } | ({ active: true } & Record<string, unknown>);
 
-const REVOKED = 'RevokedAccessToken';
+/** The oauth_record kind marking a revoked access token, by its jti. */
+export const REVOKED = 'RevokedAccessToken';
 
 export function looksLikeJwt(token: string): boolean {
   return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token);

@@ -208,9 +208,14 @@ describe.each(testDatabases)('SMART App Launch against the embedded authorizatio
     const anonymous = await fetch(endpoints.introspect, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: narrowed.body.access_token }) });
     expect(anonymous.status).toBe(401);
     expect(await introspect(narrowed.body.access_token)).toMatchObject({ active: true, scope: 'launch/patient patient/*.rs', patient: 'pat-bo', fhirUser: `${server.url}/RelatedPerson/guardian-1`, client_id: clientId, exp: expect.any(Number) });
+    expect((await http({ url: server.url, token: narrowed.body.access_token }, 'GET', 'Patient/pat-bo')).status).toBe(200);
     const revoke = await fetch(endpoints.revoke, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: narrowed.body.access_token, client_id: clientId }) });
     expect(revoke.status).toBe(200);
     expect(await introspect(narrowed.body.access_token)).toEqual({ active: false });
+    // The FHIR API stops accepting the revoked access token at once (this process revoked it).
+    const afterRevoke = await fetch(`${server.url}/Patient/pat-bo`, { headers: { authorization: `Bearer ${narrowed.body.access_token}` } });
+    expect(afterRevoke.status).toBe(401);
+    expect(afterRevoke.headers.get('www-authenticate')).toMatch(/error="invalid_token".*revoked/);
     // Revoking the refresh token ends the grant: it can no longer be used.
     const revokeRefresh = await fetch(endpoints.revoke, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: refresh, client_id: clientId }) });
     expect(revokeRefresh.status).toBe(200);
