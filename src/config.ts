@@ -123,6 +123,14 @@ export interface WorkflowSettings {
   readonly aneReportDeadlineHours: number;
   /** Days before a plan's review due date at which the scheduled job creates its plan-review-due Task (PLAN_REVIEW_WINDOW_DAYS). */
   readonly planReviewWindowDays: number;
+  /**
+   * Days from a person's last functional assessment to the next one (FUNCTIONAL_ASSESSMENT_INTERVAL_DAYS):
+   * "annually, within 365 days of the last one" (domain.md §4, BASIS/MFEI); the assessment-due Task
+   * appears PLAN_REVIEW_WINDOW_DAYS before it.
+   */
+  readonly functionalAssessmentIntervalDays: number;
+  /** How often the plan-review and assessment-due job is queued (REMINDER_JOB_EVERY_MINUTES); once per period across all processes; 0: never. */
+  readonly reminderJobEveryMs: number;
 }
 
 export interface BulkExportSettings {
@@ -292,6 +300,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     workflow: overrides.workflow ?? {
       aneReportDeadlineHours: integer(env, 'ANE_REPORT_DEADLINE_HOURS', 24, 1, 24 * 30),
       planReviewWindowDays: integer(env, 'PLAN_REVIEW_WINDOW_DAYS', 30, 1, 365),
+      functionalAssessmentIntervalDays: integer(env, 'FUNCTIONAL_ASSESSMENT_INTERVAL_DAYS', 365, 1, 3660),
+      reminderJobEveryMs: integer(env, 'REMINDER_JOB_EVERY_MINUTES', 60, 0, 7 * 24 * 60) * 60_000,
     },
     jobs: overrides.jobs ?? {
       enabled: boolean(env, 'JOBS', true),

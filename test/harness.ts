@@ -94,7 +94,9 @@ export async function startTestServer(kind: TestDatabaseKind, overrides: Partial
       ...overrides,
     },
   );
-  const server = await startServer(config, { db, logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }) });
+  // The reminder job is off unless a test asks for it: it would write Tasks into other tests' data.
+  const workflow = overrides.workflow ?? { ...config.workflow, reminderJobEveryMs: 0 };
+  const server = await startServer({ ...config, workflow }, { db, logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }) });
   const token = await issueTestToken(server, 'system/*.cruds');
   const client = new Client({ baseUrl: server.url, bearerToken: token }) as unknown as TestClient;
   return {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Database, SqlExecutor } from '../store/database.ts';
 import {
-  claimJob, deleteExpiredJobs, finishJob, insertJobOutput, releaseJob, renewLease, type JobOutputPart, type StoredJob,
+  claimJob, deleteExpiredJobs, finishJob, insertJobOnce, insertJobOutput, releaseJob, renewLease, type JobOutputPart, type StoredJob,
 } from '../store/job-store.ts';
 
 /** What a checkpoint may write in its transaction: parts of the job's output. */
@@ -35,6 +35,16 @@ export interface JobHandler {
 /** The job is no longer this process's: cancelled, taken over, or the runner is stopping. */
 export class JobLostError extends Error {}
 
+/**
+ * A job queued once per period (the plan-review and assessment-due reminders): every process
+ * offers it with the id `<kind>@<period start>`, so one job per period exists however many
+ * processes run, and one of them claims it. Its input is the period start (ISO instant).
+ */
+export interface RecurringJob {
+  readonly kind: string;
+  readonly everyMs: number;
+}
+
 export interface JobRunnerOptions {
   /** How long to wait for work when the queue is empty. */
   readonly pollMs: number;
@@ -43,6 +53,7 @@ export interface JobRunnerOptions {
   /** How long a finished job's output is kept. */
   readonly retentionMs: number;
   readonly logger: Logger;
+  readonly recurring?: readonly RecurringJob[];
 }
 
 const EXPIRY_SWEEP_MS = 60_000;
@@ -64,6 +75,7 @@ export class JobRunner {
   private wakeUp: (() => void) | undefined;
   private current: AbortController | undefined;
   private lastSweep = 0;
+  private readonly lastOffered = new Map<string, number>();
 
   constructor(db: Database, handlers: readonly JobHandler[], options: JobRunnerOptions) {
     this.db = db;
@@ -95,6 +107,7 @@ export class JobRunner {
       let worked = false;
       try {
         await this.sweepExpired();
+        await this.offerRecurring();
         const job = await claimJob(this.db, [...this.handlers.keys()], this.worker, this.options.leaseMs);
         if (job) {
           worked = true;
@@ -126,6 +139,17 @@ export class JobRunner {
     this.lastSweep = Date.now();
     const removed = await deleteExpiredJobs(this.db);
     if (removed) this.options.logger.info({ removed }, 'expired job output removed');
+  }
+
+  /** Queues each recurring job for the current period, at most once per period from this process. */
+  async offerRecurring(now = Date.now()): Promise<void> {
+    for (const { kind, everyMs } of this.options.recurring ?? []) {
+      const period = Math.floor(now / everyMs) * everyMs;
+      if (this.lastOffered.get(kind) === period) continue;
+      const at = new Date(period).toISOString();
+      if (await insertJobOnce(this.db, { id: `${kind}@${at}`, kind, input: JSON.stringify({ at }) })) this.options.logger.info({ kind, at }, 'recurring job queued');
+      this.lastOffered.set(kind, period);
+    }
   }
 
   private async runJob(job: StoredJob): Promise<void> {

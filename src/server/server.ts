@@ -8,9 +8,11 @@ import { accessRule } from '../fhir/writes/access-rule.ts';
 import { validationRule } from '../fhir/writes/validation-rule.ts';
 import { roleRule } from '../fhir/writes/role-rule.ts';
 import { taskStateRule } from '../fhir/writes/task-state-rule.ts';
+import { authorizationDecisionRule } from '../fhir/writes/authorization-decision-rule.ts';
 import { aneReportConsequence } from '../fhir/writes/consequences/ane-report.ts';
 import { changeOfNeedsConsequence } from '../fhir/writes/consequences/change-of-needs.ts';
 import { ispIntegrationConsequence } from '../fhir/writes/consequences/isp-integration.ts';
+import { authorizationDecisionConsequence } from '../fhir/writes/consequences/authorization-decision.ts';
 import { createOperations } from '../fhir/operations/registry.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
@@ -22,6 +24,7 @@ import { installConformanceResources } from './conformance-install.ts';
 import { createApp } from './app.ts';
 import { JobRunner } from '../jobs/job-runner.ts';
 import { bulkExportJob } from '../fhir/bulk/export-job.ts';
+import { DUE_REMINDERS_JOB, dueRemindersJob } from '../fhir/reminders/due-reminders.ts';
 import { mcoGroups } from '../fhir/bulk/mco-groups.ts';
 import { NO_REGISTERED_ORIGINS, corsPolicy, type OriginSource } from './cors.ts';
 import { importExampleDocuments } from '../fhir/operations/import-document.ts';
@@ -96,10 +99,11 @@ export function createFhirContext(config: Config, db: Database, logger: Logger, 
     conformance,
     validator: createResourceValidator(conformance, { validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile }),
     // Scopes first: a write outside the caller's grant is 403 before its content is judged; then
-    // who may write it (role rules, 403), whether the Task may move (409), and its content (400/422).
-    writeRules: [accessRule, roleRule, taskStateRule, validationRule, subscriptionRule],
+    // who may write it (role rules, 403), whether the Task may move (409), whether an authorization
+    // decision is complete (422), and its content (400/422).
+    writeRules: [accessRule, roleRule, taskStateRule, authorizationDecisionRule, validationRule, subscriptionRule],
     // What the server writes because of a write, in the same transaction (issue 16 "Exchanges").
-    writeConsequences: [changeOfNeedsConsequence, ispIntegrationConsequence, aneReportConsequence],
+    writeConsequences: [changeOfNeedsConsequence, ispIntegrationConsequence, aneReportConsequence, authorizationDecisionConsequence],
     search,
     operations: createOperations(kansas),
     logger,
@@ -138,13 +142,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const url = config.port === 0 ? config.baseUrl.replace(/:\d+(?=\/|$)/, `:${port}`) : config.baseUrl;
   const statistics = (await PlannerStatistics.needed(db)) ? new PlannerStatistics(db, logger) : undefined;
   const base = createFhirContext({ ...config, baseUrl: url }, db, logger, statistics);
-  // Background jobs of this database (Bulk Data exports): claimed from the job table, so several
+  // Background jobs of this database (Bulk Data exports, reminders): claimed from the job table, so several
   // processes on one PostgreSQL share them and a restart resumes them (src/jobs/).
-  const runner = new JobRunner(db, [bulkExportJob(base)], {
+  // The plan-review and assessment-due reminders are a recurring job: one per period across processes.
+  const runner = new JobRunner(db, [bulkExportJob(base), dueRemindersJob(base)], {
     pollMs: config.jobs.pollMs,
     leaseMs: config.jobs.leaseMs,
     retentionMs: config.bulkExport.retentionMs,
     logger,
+    recurring: config.workflow.reminderJobEveryMs > 0 ? [{ kind: DUE_REMINDERS_JOB, everyMs: config.workflow.reminderJobEveryMs }] : [],
   });
   const ctx: FhirContext = { ...base, jobs: runner };
   const registry = base.subscriptions as SubscriptionRegistry;

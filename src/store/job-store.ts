@@ -58,6 +58,15 @@ export async function insertJob(db: SqlExecutor, job: { id: string; kind: string
   await db.query('INSERT INTO job (id, kind, status, input, requester) VALUES ($1, $2, $3, $4, $5)', [job.id, job.kind, 'queued', job.input, job.requester ?? null]);
 }
 
+/**
+ * Queues a job under an id several processes agree on (a recurring job's period): only the first
+ * insert counts, the others find the row there; true when this call queued it.
+ */
+export async function insertJobOnce(db: SqlExecutor, job: { id: string; kind: string; input: string }): Promise<boolean> {
+  const rows = await db.query('INSERT INTO job (id, kind, status, input) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING id', [job.id, job.kind, 'queued', job.input]);
+  return rows.length > 0;
+}
+
 export async function readJob(db: SqlExecutor, id: string): Promise<StoredJob | undefined> {
   const [row] = await db.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM job WHERE id = $1`, [id]);
   return row && toJob(row);

@@ -17,22 +17,30 @@ export const system = {
   /** HL7 v3 Confidentiality: `R` (restricted) on an ANE report (https://terminology.hl7.org/CodeSystem-v3-Confidentiality.html). */
   confidentiality: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality',
   taskInputType: `${CANONICAL}/CodeSystem/ks-task-input-type`,
+  authorizationDecision: `${CANONICAL}/CodeSystem/ks-authorization-decision`,
+  authorizationDecisionReason: `${CANONICAL}/CodeSystem/ks-authorization-decision-reason`,
+  /** Identifiers of the Tasks the server's scheduled jobs create: one per plan review or assessment due (idempotent). */
+  workflowReminder: `${CANONICAL}/sid/ks-workflow-reminder`,
 } as const;
 
 export const extension = {
   activityCategory: `${CANONICAL}/StructureDefinition/ks-activity-category`,
   reviewDueDate: `${CANONICAL}/StructureDefinition/ks-review-due-date`,
   mco: `${CANONICAL}/StructureDefinition/ks-mco`,
+  authorizationDecision: `${CANONICAL}/StructureDefinition/ks-authorization-decision`,
 } as const;
 
 export const profile = {
   workflowTask: `${CANONICAL}/StructureDefinition/ks-workflow-task`,
   authorizedService: `${CANONICAL}/StructureDefinition/ks-authorized-service`,
+  functionalAssessment: `${CANONICAL}/StructureDefinition/ks-functional-assessment`,
 } as const;
 
-/** CodeSystem-ks-task-type, plus `assessment-due` (the annual functional assessment; issue 16). */
+/** CodeSystem-ks-task-type. */
 export type TaskType =
   | 'notify-change-of-needs'
+  | 'authorization-decision'
+  | 'input-request'
   | 'update-isp'
   | 'plan-review-due'
   | 'assessment-due'

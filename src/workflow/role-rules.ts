@@ -1,5 +1,6 @@
 import type { Resource, Task } from '@medplum/fhirtypes';
-import { codeIn, extension, isPlanStep, planTypeOf, profile, system, taskTypeOf, type KansasRole } from './kansas-workflow.ts';
+import { isAuthorizedService } from './authorization-decisions.ts';
+import { codeIn, extension, isPlanStep, planTypeOf, system, taskTypeOf, type KansasRole, type PlanType } from './kansas-workflow.ts';
 
 /**
  * Who acts, as the role rules see it: the token's fhirUser resolved (issue 16 "Role rules").
@@ -22,6 +23,11 @@ export interface WorkflowWrite {
   readonly resourceType: string;
   readonly previous?: Resource;
   readonly next?: Resource;
+  /**
+   * For a plan's own item (a Goal, need, service, step… linked to its CarePlan by its ks-plan-item
+   * identifier or the plan's reference to it): the plan's type, so the plan's author rules cover it.
+   */
+  readonly itemOfPlan?: PlanType;
 }
 
 /** One role rule: named, with the sentence a refusal quotes and where it comes from. */
@@ -39,8 +45,9 @@ function versions(write: WorkflowWrite): Resource[] {
   return [write.previous, write.next].filter((r): r is Resource => r !== undefined);
 }
 
+/** A write of a plan of these types, or of an item of one. */
 function isPlanOf(write: WorkflowWrite, types: readonly string[]): boolean {
-  return versions(write).some((r) => r.resourceType === 'CarePlan' && types.includes(planTypeOf(r) ?? ''));
+  return (write.itemOfPlan !== undefined && types.includes(write.itemOfPlan)) || versions(write).some((r) => r.resourceType === 'CarePlan' && types.includes(planTypeOf(r) ?? ''));
 }
 
 function hasRole(actor: WorkflowActor, ...roles: KansasRole[]): boolean {
@@ -50,14 +57,6 @@ function hasRole(actor: WorkflowActor, ...roles: KansasRole[]): boolean {
 /** Agency and MCO systems act for their organization (issue 16): trusted like the role they run for. */
 function isSystem(actor: WorkflowActor): boolean {
   return actor.kind === 'system';
-}
-
-function isAuthorizedService(resource: Resource): boolean {
-  if (resource.resourceType !== 'ServiceRequest') return false;
-  return (
-    resource.meta?.profile?.includes(profile.authorizedService) === true ||
-    resource.identifier?.some((id) => codeIn(id.type, system.identifierType) === 'authorization-number') === true
-  );
 }
 
 /** A primary care case management activity: its activity category, or the task type that belongs to it. */
@@ -88,7 +87,7 @@ export function actsAs(actor: WorkflowActor, party: string | undefined): boolean
 export const ROLE_RULES: readonly RoleRule[] = [
   {
     name: 'ks-pcsp-bsp-author',
-    statement: 'Only a targeted case manager authors or changes PCSP and BSP content (a behavior specialist also the BSP)',
+    statement: 'Only a targeted case manager authors or changes PCSP and BSP content — the plan and its goals, needs, services and steps (a behavior specialist also the BSP)',
     whoMay: 'a PractitionerRole with code targeted-case-manager (BSP also behavior-specialist), or the TCM agency system',
     source: 'CodeSystem-ks-practitioner-role#targeted-case-manager ("writes the PCSP and BSP", 42 CFR 440.169; K.A.R. 30-63-32)',
     applies: (write) => isPlanOf(write, ['pcsp', 'bsp', 'backup-plan']),
@@ -97,7 +96,7 @@ export const ROLE_RULES: readonly RoleRule[] = [
   },
   {
     name: 'ks-isp-author',
-    statement: 'Only an MCO care coordinator authors the ISP',
+    statement: 'Only an MCO care coordinator authors the ISP and its goals, needs and services',
     whoMay: 'a PractitionerRole with code mco-care-coordinator, or the MCO system',
     source: 'CodeSystem-ks-practitioner-role#mco-care-coordinator ("writes the ISP and authorizes services")',
     applies: (write) => isPlanOf(write, ['isp']),

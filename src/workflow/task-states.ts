@@ -32,6 +32,13 @@ export interface TaskStateMachine {
 /** No move leaves these (issue 16; Gravity's diagram draws none). */
 export const TERMINAL_STATES: ReadonlySet<TaskStatus> = new Set(['completed', 'cancelled', 'failed', 'rejected', 'entered-in-error']);
 
+/**
+ * Moves that must say why: a rejected or cancelled Task carries `statusReason` (issue 16 "Referral
+ * and linkage": "rejected/cancelled with a reason"; Gravity's statusReason is MustSupport with
+ * `text` 1..1, shared/standards.md §3.1), so the other party learns why the work stopped.
+ */
+export const REASON_REQUIRED: ReadonlySet<TaskStatus> = new Set(['rejected', 'cancelled']);
+
 function moves(from: TaskStatus, by: TaskParty, ...to: TaskStatus[]): TaskTransition[] {
   return to.map((status) => ({ from, to: status, by }));
 }
@@ -68,7 +75,8 @@ export const GRAVITY_STATE_MACHINE: TaskStateMachine = {
 };
 
 /**
- * Information Tasks between TCM and care coordinator (notify-change-of-needs, update-isp): the
+ * Information Tasks between TCM and care coordinator (notify-change-of-needs, update-isp, the
+ * authorization decision the TCM is told of, a request for input either way): the
  * receiver may acknowledge (received), work on it, or close it at once; saving an ISP that
  * integrates the plan version closes it (issue 16 "ISP update"). Nobody rejects a change of needs.
  */
@@ -112,6 +120,8 @@ const ANE_REPORT: TaskStateMachine = {
 export const TASK_STATE_MACHINES: Readonly<Partial<Record<TaskType, TaskStateMachine>>> = {
   'notify-change-of-needs': INFORMATION_TASK,
   'update-isp': INFORMATION_TASK,
+  'authorization-decision': INFORMATION_TASK,
+  'input-request': INFORMATION_TASK,
   'plan-review-due': REMINDER_TASK,
   'assessment-due': REMINDER_TASK,
   'ane-report': ANE_REPORT,

@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { Bundle, CarePlan, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDueReminders } from '../../src/fhir/reminders/due-reminders.ts';
 import { http, issueTestToken, startTestServer, testDatabases, type TestServer } from '../harness.ts';
 
 const TASK_TYPE = 'https://kanplan.org/fhir/CodeSystem/ks-task-type';
 const ROLE = 'https://kanplan.org/fhir/CodeSystem/ks-practitioner-role';
+const AUTHORIZED = 'https://kanplan.org/fhir/StructureDefinition/ks-authorized-service';
+const DECISION = 'https://kanplan.org/fhir/StructureDefinition/ks-authorization-decision';
+const REASON = 'https://kanplan.org/fhir/CodeSystem/ks-authorization-decision-reason';
 const document = (file: string): string => readFileSync(new URL(`../../bundles/documents/${file}`, import.meta.url), 'utf8');
 
 /** The fictional cast: a TCM agency, an MCO, a provider agency and DCF, one role each, a guardian of someone else. */
@@ -76,31 +80,97 @@ describe.each(testDatabases)('a year of TCM ⇄ care coordinator workflow for on
     const ispByTcm = await importing(as.tcm, 'avery-example.isp.json');
     expect(ispByTcm.status).toBe(403);
     expect(ispByTcm.text).toContain('ks-isp-author');
+
+    // The plan's goals are plan content too: written directly, the PCSP author rule still holds.
+    const [goal] = ((await http(as.tcm, 'GET', `Goal?subject=${patient}&identifier=${encodeURIComponent('https://kanplan.org/fhir/sid/ks-plan-item|PCSP-TEST-AVERY-2026/goal/G1')}`)).body as Bundle).entry ?? [];
+    expect(goal?.resource?.id).toBeDefined();
+    for (const who of [as.provider, as.cc]) {
+      const goalEdit = await http(who, 'PUT', `Goal/${goal?.resource?.id}`, { body: { ...goal?.resource, description: { text: 'Changed outside the PCSP' } } });
+      expect(goalEdit.status).toBe(403);
+      expect(goalEdit.body.issue[0].diagnostics).toMatch(/^Rule ks-pcsp-bsp-author: .*goals/);
+    }
+
+    // The person's care team names the TCM and the care coordinator (the imported plans' authors are contained).
+    const team = await http(as.tcm, 'POST', 'CareTeam', {
+      body: {
+        resourceType: 'CareTeam',
+        status: 'active',
+        subject: { reference: patient },
+        participant: [
+          { role: [{ coding: [{ system: ROLE, code: 'targeted-case-manager' }] }], member: { reference: 'PractitionerRole/kp-tcm' } },
+          { role: [{ coding: [{ system: ROLE, code: 'mco-care-coordinator' }] }], member: { reference: 'PractitionerRole/kp-cc' } },
+        ],
+      },
+    });
+    expect(team.status, team.text).toBe(201);
   });
 
-  it('the CC builds the ISP and authorizes services; a TCM may not authorize', async () => {
+  it('the CC builds the ISP and decides on the planned services (one approved, one partially, one denied); the TCM sees each decision; a TCM may not authorize', async () => {
     const isp = await importing(as.cc, 'avery-example.isp.json');
     expect(isp.status, isp.text).toBe(201);
-    const [planned] = ((await http(as.cc, 'GET', `ServiceRequest?subject=${patient}&code=T2016`)).body as Bundle).entry ?? [];
-    const authorization = {
+    const plannedOf = async (code: string) => (((await http(as.cc, 'GET', `ServiceRequest?subject=${patient}&code=${code}&intent=plan`)).body as Bundle).entry ?? [])[0]?.resource?.id;
+    const authorization = (code: string, number: string, extra: object = {}) => ({
       resourceType: 'ServiceRequest',
-      meta: { profile: ['https://kanplan.org/fhir/StructureDefinition/ks-authorized-service'] },
+      meta: { profile: [AUTHORIZED] },
       extension: [{ url: 'https://kanplan.org/fhir/StructureDefinition/ks-mco', valueCodeableConcept: { coding: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-mco', code: 'sunflower' }] } }],
       status: 'active',
       intent: 'order',
       subject: { reference: patient },
-      code: { coding: [{ system: 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', code: 'T2016' }] },
-      identifier: [{ type: { coding: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-identifier-type', code: 'authorization-number' }] }, value: 'AUTH-TEST-0001' }],
-      basedOn: [{ reference: `ServiceRequest/${planned?.resource?.id}` }],
+      code: { coding: [{ system: 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', code }] },
+      identifier: [{ type: { coding: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-identifier-type', code: 'authorization-number' }] }, value: number }],
       quantityQuantity: { value: 365, system: 'https://kanplan.org/fhir/CodeSystem/ks-service-unit', code: 'day' },
       occurrencePeriod: { start: '2026-10-01', end: '2027-09-30' },
       requester: { reference: 'PractitionerRole/kp-cc' },
-    };
-    const byTcm = await http(as.tcm, 'POST', 'ServiceRequest', { body: authorization });
+      ...extra,
+    });
+    const decided = (decision: string, reason?: string) => ({
+      url: DECISION,
+      extension: [{ url: 'decision', valueCode: decision }, ...(reason ? [{ url: 'reason', valueCodeableConcept: { coding: [{ system: REASON, code: reason }], text: `${reason} (fictional example)` } }] : [])],
+    });
+    const approved = authorization('T2016', 'AUTH-TEST-0101', { basedOn: [{ reference: `ServiceRequest/${await plannedOf('T2016')}` }] });
+    const byTcm = await http(as.tcm, 'POST', 'ServiceRequest', { body: approved });
     expect(byTcm.status).toBe(403);
     expect(byTcm.body.issue[0].diagnostics).toContain('Rule ks-service-authorization');
-    const authorized = await http(as.cc, 'POST', 'ServiceRequest', { body: authorization });
-    expect(authorized.status, authorized.text).toBe(201);
+    const ok = await http(as.cc, 'POST', 'ServiceRequest', { body: approved });
+    expect(ok.status, ok.text).toBe(201);
+
+    const partialBody = authorization('T2021', 'AUTH-TEST-0102', {
+      basedOn: [{ reference: `ServiceRequest/${await plannedOf('T2021')}` }],
+      quantityQuantity: { value: 1040, system: 'https://kanplan.org/fhir/CodeSystem/ks-service-unit', code: '15-min' },
+    });
+    const partial = await http(as.cc, 'POST', 'ServiceRequest', { body: { ...partialBody, extension: [...partialBody.extension, decided('partially-approved', 'exceeds-limit')] } });
+    expect(partial.status, partial.text).toBe(201);
+
+    const deniedBody = authorization('T1017', 'AUTH-TEST-0103', {
+      status: 'revoked',
+      basedOn: [{ reference: `ServiceRequest/${await plannedOf('T1017')}` }],
+      quantityQuantity: { value: 0, system: 'https://kanplan.org/fhir/CodeSystem/ks-service-unit', code: '15-min' },
+    });
+    const withoutReason = await http(as.cc, 'POST', 'ServiceRequest', { body: { ...deniedBody, extension: [...deniedBody.extension, decided('denied')] } });
+    expect(withoutReason.status).toBe(422);
+    expect(withoutReason.body.issue[0].diagnostics).toMatch(/^Rule ks-authorization-reason: .*a denied decision states its reason: add/);
+    const denied = await http(as.cc, 'POST', 'ServiceRequest', { body: { ...deniedBody, extension: [...deniedBody.extension, decided('denied', 'not-medically-necessary')] } });
+    expect(denied.status, denied.text).toBe(201);
+
+    const decisions = await tasksOf(as.tcm, 'authorization-decision');
+    const about = (id: string) => decisions.filter((t) => t.focus?.reference?.startsWith(`ServiceRequest/${id}/_history/`));
+    for (const [written, code] of [[ok, 'approved'], [partial, 'partially-approved'], [denied, 'denied']] as const) {
+      expect(about(written.body.id), code).toHaveLength(1);
+      expect(about(written.body.id)[0]).toMatchObject({ status: 'requested', owner: { reference: 'PractitionerRole/kp-tcm' }, requester: { reference: 'PractitionerRole/kp-cc' }, businessStatus: { coding: [{ code }] } });
+    }
+    expect(about(partial.body.id)[0]?.input?.[0]?.valueString).toMatch(/^Partially approved: T2021 .*1040 15-min from 2026-10-01 to 2027-09-30 \(planned: 40 15-min per 1 /);
+    expect(about(partial.body.id)[0]?.input?.[0]?.valueString).toContain('Reason: exceeds-limit (fictional example).');
+    expect(about(denied.body.id)[0]?.input?.[0]?.valueString).toMatch(/^Denied: T1017 .*authorization AUTH-TEST-0103\. Reason: not-medically-necessary/);
+    // The TCM acknowledges a decision; the CC, its requester, cannot move it for them.
+    const task = about(denied.body.id)[0] as Task;
+    expect((await http(as.cc, 'PUT', `Task/${task.id}`, { body: { ...task, status: 'completed' } })).status).toBe(403);
+    expect((await http(as.tcm, 'PUT', `Task/${task.id}`, { body: { ...task, status: 'completed' } })).status).toBe(200);
+
+    // Work list: authorizations ending within 30 days of 2027-09-01 (plain search); a denial is not among them.
+    const expiring = await http(as.tcm, 'GET', `ServiceRequest?_profile=${encodeURIComponent(AUTHORIZED)}&status=active&occurrence=ge2027-09-01&occurrence=eb2027-10-01&subject=${patient}`);
+    const ids = ((expiring.body as Bundle).entry ?? []).map((e) => e.resource?.id);
+    expect(ids).toEqual(expect.arrayContaining([ok.body.id, partial.body.id]));
+    expect(ids).not.toContain(denied.body.id);
   });
 
   it('a provider accepts a referral and completes it; nobody re-opens it', async () => {
@@ -128,6 +198,15 @@ describe.each(testDatabases)('a year of TCM ⇄ care coordinator workflow for on
     const reopened = await http(as.tcm, 'PUT', `Task/${task.id}`, { body: { ...task, status: 'in-progress' } });
     expect(reopened.status).toBe(409);
     expect(reopened.body.issue[0].diagnostics).toMatch(/is 'completed' \(a terminal state: nothing leaves it\); it cannot become 'in-progress'\. Allowed next states: none/);
+
+    // A second referral the provider turns down: rejecting needs the reason.
+    const second = (await http(as.tcm, 'POST', 'Task', { body: { ...referral, authoredOn: '2026-08-02' } })).body as Task;
+    const bare = await http(as.provider, 'PUT', `Task/${second.id}`, { body: { ...second, status: 'rejected' } });
+    expect(bare.status).toBe(422);
+    expect(bare.body.issue[0]).toMatchObject({ expression: ['Task.statusReason'] });
+    expect(bare.body.issue[0].diagnostics).toMatch(/^Rule ks-task-status-reason: moving Task\/.* to 'rejected' needs the reason: add Task\.statusReason/);
+    const rejected = await http(as.provider, 'PUT', `Task/${second.id}`, { body: { ...second, status: 'rejected', statusReason: { text: 'No opening until spring (fictional)' } } });
+    expect(rejected.status, rejected.text).toBe(200);
   });
 
   it('a changed PCSP gives the CC one change Task with the summary; an unchanged re-import gives none', async () => {
@@ -180,6 +259,42 @@ describe.each(testDatabases)('a year of TCM ⇄ care coordinator workflow for on
     expect(task.output?.[0]?.valueReference?.reference).toBe(`CarePlan/${ispId}/_history/${saved.body.meta.versionId}`);
   });
 
+  it('the CC asks the TCM for input: the TCM works and completes it, the CC cannot move it for them, a cancel needs a reason', async () => {
+    const [isp] = ((await http(as.cc, 'GET', `CarePlan?subject=${patient}&plan-type=${encodeURIComponent('https://kanplan.org/fhir/CodeSystem/ks-plan-type|isp')}`)).body as Bundle).entry ?? [];
+    const request = {
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      code: { coding: [{ system: TASK_TYPE, code: 'input-request' }] },
+      description: 'Which day program hours does Avery prefer for the ISP? (fictional)',
+      focus: { reference: `CarePlan/${isp?.resource?.id}` },
+      for: { reference: patient },
+      authoredOn: '2026-10-10',
+      requester: { reference: 'PractitionerRole/kp-cc' },
+      owner: { reference: 'PractitionerRole/kp-tcm' },
+    };
+    const created = await http(as.cc, 'POST', 'Task', { body: request });
+    expect(created.status, created.text).toBe(201);
+    let task = created.body as Task;
+    const byCc = await http(as.cc, 'PUT', `Task/${task.id}`, { body: { ...task, status: 'in-progress' } });
+    expect(byCc.status).toBe(403);
+    expect(byCc.body.issue[0].diagnostics).toContain("is for the Task's owner");
+    for (const status of ['received', 'in-progress', 'completed'] as const) {
+      const output = status === 'completed' ? { output: [{ type: { text: 'answer' }, valueString: 'Mornings, 9 to 12 (fictional)' }] } : {};
+      const moved = await http(as.tcm, 'PUT', `Task/${task.id}`, { body: { ...task, status, ...output } });
+      expect(moved.status, moved.text).toBe(200);
+      task = moved.body as Task;
+    }
+    const reopened = await http(as.cc, 'PUT', `Task/${task.id}`, { body: { ...task, status: 'requested' } });
+    expect(reopened.status).toBe(409);
+    expect(reopened.body.issue[0].diagnostics).toContain("is 'completed' (a terminal state");
+
+    const another = (await http(as.cc, 'POST', 'Task', { body: { ...request, authoredOn: '2026-10-11' } })).body as Task;
+    expect((await http(as.cc, 'PUT', `Task/${another.id}`, { body: { ...another, status: 'cancelled' } })).status).toBe(422);
+    const cancelled = await http(as.cc, 'PUT', `Task/${another.id}`, { body: { ...another, status: 'cancelled', statusReason: { text: 'Asked twice by mistake' } } });
+    expect(cancelled.status, cancelled.text).toBe(200);
+  });
+
   it("a guardian does not read another person's plan", async () => {
     expect((await http(as.guardian, 'GET', `CarePlan/${pcsp.id}`)).status).toBe(404);
     expect(((await http(as.guardian, 'GET', `CarePlan?subject=${patient}`)).body as Bundle).entry ?? []).toHaveLength(0);
@@ -187,5 +302,30 @@ describe.each(testDatabases)('a year of TCM ⇄ care coordinator workflow for on
 
   // TODO(traceability): every change has its Provenance (Provenance?target=…) and every access its
   // AuditEvent (AuditEvent?patient=…); assert here once the Provenance participant and AuditEvent land.
-  // TODO(plan review job): the annual plan-review-due Task from the scheduled job.
+
+  it('the annual review Tasks appear (PCSP for the TCM, ISP for the CC, the functional assessment), once however often the job runs', async () => {
+    const ctx = server.server.ctx;
+    const asOf = Date.parse('2027-08-15T06:00:00Z'); // the plans' review date 2027-09-01 is within PLAN_REVIEW_WINDOW_DAYS (30)
+    // Two runs at once, as two server processes would: each reminder is written once.
+    const [first, second] = await Promise.all([createDueReminders(ctx, asOf), createDueReminders(ctx, asOf)]);
+    expect(first.planReviews + second.planReviews).toBe(2);
+    expect(first.assessments + second.assessments).toBe(1);
+    expect(await createDueReminders(ctx, asOf + 86_400_000)).toEqual({ planReviews: 0, assessments: 0 });
+
+    const reviews = await tasksOf(as.tcm, 'plan-review-due');
+    expect(reviews).toHaveLength(2);
+    const current = (await http(as.tcm, 'GET', `CarePlan/${pcsp.id}`)).body as CarePlan;
+    expect(reviews.find((t) => t.focus?.reference === `CarePlan/${pcsp.id}/_history/${current.meta?.versionId}`)).toMatchObject({
+      status: 'ready',
+      owner: { reference: 'PractitionerRole/kp-tcm' },
+      restriction: { period: { end: '2027-09-01' } },
+    });
+    expect(reviews.find((t) => t.focus?.reference !== `CarePlan/${pcsp.id}/_history/${current.meta?.versionId}`)?.owner?.reference).toBe('PractitionerRole/kp-cc');
+    const [assessment] = await tasksOf(as.tcm, 'assessment-due');
+    expect(assessment).toMatchObject({ status: 'ready', owner: { reference: 'PractitionerRole/kp-tcm' }, restriction: { period: { end: '2027-08-15' } } });
+
+    // Work list: plans due for review within 30 days of 2027-08-15 (plain search).
+    const due = await http(as.tcm, 'GET', `CarePlan?review-due-date=le2027-09-14&status=active&subject=${patient}&plan-type=${encodeURIComponent('https://kanplan.org/fhir/CodeSystem/ks-plan-type|pcsp')}`);
+    expect(((due.body as Bundle).entry ?? []).map((e) => e.resource?.id)).toEqual([pcsp.id]);
+  });
 });

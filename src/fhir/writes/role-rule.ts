@@ -1,10 +1,48 @@
+import type { CarePlan, Resource } from '@medplum/fhirtypes';
+import { planTypeOf, system, type PlanType } from '../../workflow/kansas-workflow.ts';
 import { brokenRoleRule } from '../../workflow/role-rules.ts';
 import { callerOfContext } from '../access/caller-access.ts';
-import type { WriteRule } from './write-rule.ts';
+import type { FhirContext } from '../context.ts';
+import { readReference } from './consequences/care-coordinator.ts';
+import type { ProposedWrite, WriteRule } from './write-rule.ts';
+
+interface PlainIdentifier {
+  readonly system?: string;
+  readonly value?: string;
+}
+
+/** The CarePlan search parameter that finds the plan pointing at an item of this type (R4 CarePlan: goal, activity-reference, condition). */
+const PLAN_LINK: Readonly<Record<string, string>> = { Goal: 'goal', ServiceRequest: 'activity-reference', Condition: 'condition' };
+
+async function planTypeById(ctx: FhirContext, query: string): Promise<PlanType | undefined> {
+  const [id] = await ctx.search.findMatchingIds(ctx.repo, 'CarePlan', query, 1);
+  const plan = id ? await readReference<CarePlan>(ctx, `CarePlan/${id}`) : undefined;
+  return plan ? planTypeOf(plan) : undefined;
+}
+
+/**
+ * The type of the plan a written resource is an item of: by its ks-plan-item identifier
+ * (`<planId>/<kind>/<itemId>`, as document imports write them), else — for a stored Goal, Condition
+ * or ServiceRequest — the CarePlan that references it. A resource no plan names yet is no plan item
+ * (the plan's own write is checked when it starts to point at it).
+ */
+async function planOfItem(ctx: FhirContext, write: ProposedWrite): Promise<PlanType | undefined> {
+  if (write.resourceType === 'CarePlan') return undefined;
+  for (const resource of [write.previous, write.next].filter((r): r is Resource => r !== undefined)) {
+    // Most types have identifier 0..*; a few (QuestionnaireResponse, Bundle) have one.
+    const identifier = (resource as { identifier?: PlainIdentifier | PlainIdentifier[] }).identifier;
+    const value = (Array.isArray(identifier) ? identifier : identifier ? [identifier] : []).find((i) => i.system === system.planItem)?.value;
+    const planId = value ? /^(.+)\/[a-z-]+\/[^/]+$/.exec(value)?.[1] : undefined;
+    const type = planId ? await planTypeById(ctx, `identifier=${encodeURIComponent(`${system.planId}|${planId}`)}`) : undefined;
+    if (type) return type;
+  }
+  const link = PLAN_LINK[write.resourceType];
+  return link && write.previous ? planTypeById(ctx, `${link}=${write.resourceType}/${write.id}`) : undefined;
+}
 
 /**
  * The Kansas role rules (src/workflow/role-rules.ts) on every write: who may author PCSP, BSP and
- * ISP content, authorize services, change a Task. The actor is the token's fhirUser; a violation
+ * ISP content (the plan and its items: goals, needs, services, steps), authorize services, change a Task. The actor is the token's fhirUser; a violation
  * is 403 naming the rule, what it says, who may, and its source. AUTH_MODE=off (a local
  * administrator) and the server's own writes are not subject to them.
  */
@@ -12,7 +50,8 @@ export const roleRule: WriteRule = {
   name: 'Kansas role rules',
   async check(write, ctx) {
     const actor = (await callerOfContext(ctx)).actor;
-    const broken = brokenRoleRule(actor, write);
+    if (actor.kind === 'administrator') return { issues: [] };
+    const broken = brokenRoleRule(actor, { ...write, itemOfPlan: await planOfItem(ctx, write) });
     if (!broken) return { issues: [] };
     const who = ctx.access.fhirUser ?? (actor.kind === 'system' ? 'a system token' : 'a caller without fhirUser');
     const role = actor.kind === 'practitioner' ? ` (${actor.role ?? 'no Kansas role code'})` : '';

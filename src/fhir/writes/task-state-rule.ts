@@ -2,7 +2,7 @@ import type { Task } from '@medplum/fhirtypes';
 import type { WorkflowActor } from '../../workflow/role-rules.ts';
 import { actsAs } from '../../workflow/role-rules.ts';
 import { isPlanStep, taskTypeOf } from '../../workflow/kansas-workflow.ts';
-import { TERMINAL_STATES, allowedNext, describeParty, stateMachineOf, type TaskStatus, type TaskTransition } from '../../workflow/task-states.ts';
+import { REASON_REQUIRED, TERMINAL_STATES, allowedNext, describeParty, stateMachineOf, type TaskStatus, type TaskTransition } from '../../workflow/task-states.ts';
 import { callerOfContext } from '../access/caller-access.ts';
 import type { WriteRule, WriteRuleResult } from './write-rule.ts';
 
@@ -28,7 +28,8 @@ function isParty(actor: WorkflowActor, task: Task, by: TaskTransition['by']): bo
  * The Task state machine on every Task write (src/workflow/task-states.ts): a new Task starts in
  * one of its type's initial states; a status change must be a listed move, made by the party
  * the table names (owner vs requester; 403), and nothing leaves a terminal state. An illegal move
- * is 409 naming the current state and the allowed next ones. AUTH_MODE=off still obeys the moves.
+ * is 409 naming the current state and the allowed next ones; a move to rejected or cancelled
+ * without a statusReason is 422 saying what to add. AUTH_MODE=off still obeys the moves.
  */
 export const taskStateRule: WriteRule = {
   name: 'Task state machine',
@@ -64,6 +65,19 @@ export const taskStateRule: WriteRule = {
           },
         ],
         rejectionStatus: 403,
+      };
+    }
+    if (REASON_REQUIRED.has(move.to) && !next.statusReason?.text && !next.statusReason?.coding?.length) {
+      return {
+        issues: [
+          {
+            severity: 'error',
+            code: 'required',
+            expression: ['Task.statusReason'],
+            diagnostics: `Rule ks-task-status-reason: moving ${key} to '${move.to}' needs the reason: add Task.statusReason with its text (e.g. "statusReason": {"text": "The person moved out of the service area"}).`,
+          },
+        ],
+        rejectionStatus: 422,
       };
     }
     return ACCEPTED;
