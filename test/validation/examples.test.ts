@@ -220,7 +220,7 @@ describe('Kansas profile examples (bundles/examples)', () => {
         checked++;
       }
     }
-    expect(checked).toBe(10); // Patient, RelatedPerson, PractitionerRole, 4 CarePlans, Goal, 2 ServiceRequests
+    expect(checked).toBe(11); // Patient, RelatedPerson, PractitionerRole, 4 CarePlans, Goal, 3 ServiceRequests
   });
 
   it('validates every valid example against the profile in its meta.profile', () => {
