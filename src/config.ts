@@ -289,7 +289,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     dataDir,
     embeddedSharedBuffersBytes: overrides.embeddedSharedBuffersBytes ?? sharedBuffers(env),
     maxBodyBytes: overrides.maxBodyBytes ?? bytes(env, 'MAX_BODY_SIZE', 16 * 1024 ** 2),
-    maxBundleEntries: overrides.maxBundleEntries ?? integer(env, 'MAX_BUNDLE_ENTRIES', 1000, 1, 100_000),
+    maxBundleEntries: overrides.maxBundleEntries ?? integer(env, 'MAX_BUNDLE_ENTRIES', 10_000, 1, 100_000),
     defaultPageSize,
     maxPageSize,
     logLevel: overrides.logLevel ?? env.LOG_LEVEL ?? 'info',

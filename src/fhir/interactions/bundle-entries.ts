@@ -30,7 +30,7 @@ export function expectRequestBundle(body: unknown, maxEntries: number): Bundle &
   const count = bundle.entry?.length ?? 0;
   if (count > maxEntries) {
     throw payloadTooLarge(
-      `The Bundle has ${count} entries; this server accepts at most ${maxEntries} per batch or transaction (MAX_BUNDLE_ENTRIES). Split it.`,
+      `The Bundle has ${count} entries; this server accepts at most ${maxEntries} per batch or transaction: split it, or raise MAX_BUNDLE_ENTRIES (and MAX_BODY_SIZE if the body is larger too).`,
       'Bundle.entry',
     );
   }
