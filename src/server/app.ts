@@ -10,6 +10,7 @@ import type { Database } from '../store/database.ts';
 import { assertAcceptsJson, mediaType, parseBody } from './content-negotiation.ts';
 import { bearerChallengeHeader } from './bearer-challenge.ts';
 import { createCorsMiddleware, type CorsPolicy } from './cors.ts';
+import { WEB_APP_PATH, webAppRouter } from './web-app.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -175,6 +176,7 @@ export function createApp(services: AppServices): express.Express {
   });
 
   services.mountAuthorization?.(app);
+  app.use(WEB_APP_PATH, webAppRouter());
 
   const fhir = express.Router();
   fhir.use(express.raw({ type: () => true, limit: ctx.config.maxBodyBytes }));

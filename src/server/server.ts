@@ -38,6 +38,7 @@ import { isEmbeddedAuthorizationServer } from '../auth/smart-configuration.ts';
 import { embeddedAuthorization } from './authorization.ts';
 import { isRegisteredRedirectOrigin } from '../auth/server/clients.ts';
 import { RevokedAccessTokens } from '../auth/server/revoked-tokens.ts';
+import { ensureWebAppClient } from './web-app.ts';
 import { DEMO_CLIENT_ID, describeDemoCredentials, seedDemoSignIn } from './demo-sign-in.ts';
 
 /** How soon a revocation made through another server process stops a token here. */
@@ -188,6 +189,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   await revokedTokens?.start((err) => logger.warn({ err }, 'could not refresh the list of revoked access tokens'));
   const verifyToken = await createTokenVerifier(config.auth, revokedTokens);
   const mountAuthorization = revokedTokens ? await embeddedAuthorization({ config, url, basePath, db, ctx, verifyToken, revokedTokens, logger }) : undefined;
+  // The app served at /app/ signs in through the embedded authorization server as its own public client.
+  if (mountAuthorization) await ensureWebAppClient(db, url);
   // server.close() ends only the keep-alive connections idle at that moment; one that finishes an
   // in-flight request later would stay open until keepAliveTimeout. End each once it goes idle.
   server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -1,0 +1,145 @@
+import type { CarePlan, Extension, Patient, ServiceRequest, Task } from '@medplum/fhirtypes';
+import { field, formValue, h } from './dom.ts';
+import type { FhirApi } from './fhir-api.ts';
+import { KS, planType, type SignedIn } from './kansas.ts';
+import { runWrite } from './write-feedback.ts';
+
+type Refresh = (notice: string) => void;
+
+const DECISION_WORDS: Record<string, string> = { approved: 'Approved', 'partially-approved': 'Partly approved', denied: 'Denied' };
+
+/** The MCO's decision on an authorized service (KS Authorization Decision; absent means approved). */
+export function decisionOf(service: ServiceRequest): { code: string; words: string; reason?: string } {
+  const extension = service.extension?.find((e) => e.url === KS.authorizationDecision);
+  const code = extension?.extension?.find((e) => e.url === 'decision')?.valueCode ?? 'approved';
+  const reason = extension?.extension?.find((e) => e.url === 'reason')?.valueCodeableConcept;
+  return { code, words: DECISION_WORDS[code] ?? code, reason: reason?.text ?? reason?.coding?.[0]?.display };
+}
+
+/** The KanCare MCO of the person, as their ISP or a service names it (KS MCO extension). */
+function mcoOf(plans: CarePlan[], planned: ServiceRequest): Extension | undefined {
+  return [planned, ...plans].flatMap((r) => r.extension ?? []).find((e) => e.url === KS.mcoExtension);
+}
+
+/**
+ * A care coordinator's decision on one planned service: approve, partly approve or deny, written
+ * as a KS Authorized Service (intent order, basedOn the planned service) with the decision.
+ */
+export function authorizeForm(api: FhirApi, user: SignedIn, planned: ServiceRequest, plans: CarePlan[], refresh: Refresh): HTMLElement {
+  const status = h('div', { role: 'status' });
+  const q = planned.quantityQuantity;
+  const form = h(
+    'form',
+    {
+      class: 'decide',
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        const f = form as HTMLFormElement;
+        const decision = formValue(f, 'decision');
+        const reason = formValue(f, 'reason');
+        const mco = mcoOf(plans, planned);
+        const authorized: ServiceRequest = {
+          resourceType: 'ServiceRequest',
+          meta: { profile: [KS.authorizedService] },
+          extension: [
+            ...(mco ? [mco] : []),
+            { url: KS.authorizationDecision, extension: [{ url: 'decision', valueCode: decision }, ...(reason ? [{ url: 'reason', valueCodeableConcept: { text: reason } }] : [])] },
+          ],
+          status: 'active',
+          intent: 'order',
+          subject: planned.subject,
+          code: planned.code,
+          identifier: [{ type: { coding: [{ system: KS.identifierType, code: 'authorization-number' }] }, value: formValue(f, 'number') }],
+          basedOn: [{ reference: `ServiceRequest/${planned.id}` }],
+          quantityQuantity: { value: decision === 'denied' ? 0 : Number(formValue(f, 'units')), system: q?.system ?? KS.serviceUnit, code: q?.code ?? 'unit', unit: q?.unit },
+          occurrencePeriod: { start: formValue(f, 'start'), end: formValue(f, 'end') },
+          requester: { reference: user.fhirUser },
+        };
+        void runWrite(status, () => api.write('POST', 'ServiceRequest', authorized).then(() => `${DECISION_WORDS[decision]}: saved.`), refresh);
+      },
+    },
+    field('Decision', h('select', { name: 'decision', required: true }, h('option', { value: 'approved' }, 'Approve'), h('option', { value: 'partially-approved' }, 'Approve in part'), h('option', { value: 'denied' }, 'Deny'))),
+    field('Units authorized', h('input', { name: 'units', type: 'number', min: '0', value: q?.value ?? '' })),
+    field('From', h('input', { name: 'start', type: 'date', required: true, value: planned.occurrencePeriod?.start?.slice(0, 10) ?? '' })),
+    field('To', h('input', { name: 'end', type: 'date', required: true, value: planned.occurrencePeriod?.end?.slice(0, 10) ?? '' })),
+    field('Authorization number', h('input', { name: 'number', required: true })),
+    field('Reason', h('input', { name: 'reason' }), 'Needed when you deny or approve in part.'),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save decision')),
+    status,
+  );
+  return form;
+}
+
+/** Import a PCSP, BSP or ISP document (JSON or YAML): one $import-document, errors listed with their place. */
+function importForm(api: FhirApi, refresh: Refresh): HTMLElement {
+  const status = h('div', { id: 'import-result' });
+  const form = h(
+    'form',
+    {
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        const file = ((form as HTMLFormElement).elements.namedItem('document') as HTMLInputElement).files?.[0];
+        if (!file) {
+          status.replaceChildren(h('p', { role: 'alert' }, 'Choose a document file first.'));
+          return;
+        }
+        const contentType = /\.ya?ml$/i.test(file.name) ? 'application/yaml' : 'application/json';
+        void runWrite(
+          status,
+          async () => {
+            const result = await api.postRaw<{ parameter?: { name: string; valueString?: string }[] }>('CarePlan/$import-document', await file.text(), contentType);
+            const outcome = result.parameter?.find((p) => p.name === 'outcome')?.valueString;
+            return `The document ${file.name} was imported${outcome ? ` (${outcome})` : ''}.`;
+          },
+          refresh,
+        );
+      },
+    },
+    field('Plan document (JSON or YAML)', h('input', { name: 'document', type: 'file', accept: '.json,.yaml,.yml,application/json,application/yaml' })),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Import the document')),
+    status,
+  );
+  return h('section', { 'aria-labelledby': 'import-heading' }, h('h2', { id: 'import-heading' }, 'Import a PCSP or BSP'), form);
+}
+
+function taskForm(api: FhirApi, user: SignedIn, patient: Patient, plans: CarePlan[], kind: 'notify-change-of-needs' | 'ane-report', refresh: Refresh): HTMLElement {
+  const status = h('div', { role: 'status' });
+  const heading = kind === 'ane-report' ? 'File an ANE report' : 'Record a change in needs';
+  const isp = plans.find((p) => planType(p) === 'isp');
+  const form = h(
+    'form',
+    {
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        const f = form as HTMLFormElement;
+        const text = formValue(f, 'description');
+        const owner = kind === 'ane-report' ? formValue(f, 'owner') : isp?.author?.reference;
+        const task: Task = {
+          resourceType: 'Task',
+          status: 'requested',
+          intent: 'order',
+          ...(kind === 'ane-report' ? { priority: 'stat' as const } : {}),
+          code: { coding: [{ system: KS.taskType, code: kind }] },
+          description: text,
+          for: { reference: `Patient/${patient.id}` },
+          authoredOn: new Date().toISOString(),
+          requester: { reference: user.fhirUser },
+          ...(owner ? { owner: { reference: owner } } : {}),
+        };
+        void runWrite(status, () => api.write('POST', 'Task', task).then(() => (kind === 'ane-report' ? 'The ANE report was filed.' : 'The change in needs was recorded.')), refresh);
+      },
+    },
+    field(kind === 'ane-report' ? 'What happened' : 'What changed', h('textarea', { name: 'description', rows: '3', required: true })),
+    kind === 'ane-report' ? field('Report to (Organization reference)', h('input', { name: 'owner', placeholder: 'Organization/…' }), 'The DCF Protection Report Center in your directory.') : null,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: kind === 'ane-report' ? 'danger' : undefined }, heading)),
+    status,
+  );
+  return h('section', { 'aria-labelledby': `${kind}-heading` }, h('h2', { id: `${kind}-heading` }, heading), form);
+}
+
+/** What the signed-in role may do for this person, each a plain FHIR write the role rules allow. */
+export function personActions(api: FhirApi, user: SignedIn, patient: Patient, plans: CarePlan[], refresh: Refresh): HTMLElement | null {
+  if (user.role === 'tcm') return h('div', {}, importForm(api, refresh), taskForm(api, user, patient, plans, 'notify-change-of-needs', refresh), taskForm(api, user, patient, plans, 'ane-report', refresh));
+  if (user.role === 'cc') return h('div', {}, importForm(api, refresh));
+  return null;
+}
