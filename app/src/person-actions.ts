@@ -6,6 +6,9 @@ import { runWrite } from './write-feedback.ts';
 
 type Refresh = (notice: string) => void;
 
+/** CodeSystem ks-service-unit: the units an authorization is counted in. */
+const UNIT_WORDS: Record<string, string> = { '15-min': '15 minutes', hour: 'Hour', day: 'Day', month: 'Month', visit: 'Visit', item: 'Item (one time)' };
+
 const DECISION_WORDS: Record<string, string> = { approved: 'Approved', 'partially-approved': 'Partly approved', denied: 'Denied' };
 
 /** The MCO's decision on an authorized service (KS Authorization Decision; absent means approved). */
@@ -28,6 +31,8 @@ function mcoOf(plans: CarePlan[], planned: ServiceRequest): Extension | undefine
 export function authorizeForm(api: FhirApi, user: SignedIn, planned: ServiceRequest, plans: CarePlan[], refresh: Refresh): HTMLElement {
   const status = h('div', { role: 'status' });
   const q = planned.quantityQuantity;
+  // A planned service without its own period is planned for the ISP's period.
+  const period = planned.occurrencePeriod ?? plans.find((p) => planType(p) === 'isp')?.period ?? {};
   const form = h(
     'form',
     {
@@ -51,7 +56,7 @@ export function authorizeForm(api: FhirApi, user: SignedIn, planned: ServiceRequ
           code: planned.code,
           identifier: [{ type: { coding: [{ system: KS.identifierType, code: 'authorization-number' }] }, value: formValue(f, 'number') }],
           basedOn: [{ reference: `ServiceRequest/${planned.id}` }],
-          quantityQuantity: { value: decision === 'denied' ? 0 : Number(formValue(f, 'units')), system: q?.system ?? KS.serviceUnit, code: q?.code ?? 'unit', unit: q?.unit },
+          quantityQuantity: { value: decision === 'denied' ? 0 : Number(formValue(f, 'units')), system: KS.serviceUnit, code: formValue(f, 'unit') },
           occurrencePeriod: { start: formValue(f, 'start'), end: formValue(f, 'end') },
           requester: { reference: user.fhirUser },
         };
@@ -60,8 +65,9 @@ export function authorizeForm(api: FhirApi, user: SignedIn, planned: ServiceRequ
     },
     field('Decision', h('select', { name: 'decision', required: true }, h('option', { value: 'approved' }, 'Approve'), h('option', { value: 'partially-approved' }, 'Approve in part'), h('option', { value: 'denied' }, 'Deny'))),
     field('Units authorized', h('input', { name: 'units', type: 'number', min: '0', value: q?.value ?? '' })),
-    field('From', h('input', { name: 'start', type: 'date', required: true, value: planned.occurrencePeriod?.start?.slice(0, 10) ?? '' })),
-    field('To', h('input', { name: 'end', type: 'date', required: true, value: planned.occurrencePeriod?.end?.slice(0, 10) ?? '' })),
+    field('Unit', h('select', { name: 'unit' }, Object.entries(UNIT_WORDS).map(([code, words]) => h('option', { value: code, selected: code === q?.code || code === q?.unit }, words)))),
+    field('From', h('input', { name: 'start', type: 'date', required: true, value: period.start?.slice(0, 10) ?? '' })),
+    field('To', h('input', { name: 'end', type: 'date', required: true, value: period.end?.slice(0, 10) ?? '' })),
     field('Authorization number', h('input', { name: 'number', required: true })),
     field('Reason', h('input', { name: 'reason' }), 'Needed when you deny or approve in part.'),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save decision')),

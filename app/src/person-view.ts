@@ -7,7 +7,8 @@ import { byUrgency, taskCard, type Navigation } from './work-list.ts';
 import { refusalView } from './write-feedback.ts';
 
 function table(caption: string, head: string[], rows: (string | HTMLElement)[][]): HTMLElement {
-  return h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'muted' }, caption), h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c)))))));
+  // A wide table scrolls on a phone; the region is focusable so the keyboard can scroll it too.
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption }, h('table', {}, h('caption', { class: 'muted' }, caption), h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c)))))));
 }
 
 function units(service: ServiceRequest): string {

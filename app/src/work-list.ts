@@ -1,7 +1,7 @@
 import type { Patient, Task } from '@medplum/fhirtypes';
 import { field, formatDate, formValue, h, show } from './dom.ts';
 import type { FhirApi } from './fhir-api.ts';
-import { dueOf, isOverdue, personName, TASK_TYPE_WORDS, taskType, type SignedIn } from './kansas.ts';
+import { dueOf, isOverdue, KS, personName, TASK_TYPE_WORDS, taskType, type SignedIn } from './kansas.ts';
 import { taskActions } from './task-actions.ts';
 import { refusalView } from './write-feedback.ts';
 
@@ -17,6 +17,11 @@ async function myOpenTasks(api: FhirApi, user: SignedIn): Promise<{ tasks: Task[
   const owners = [user.fhirUser, user.organization].filter(Boolean).join(',');
   const queries = [`Task?owner=${encodeURIComponent(owners)}&status=${OPEN_STATUSES}&_include=Task:patient&_count=200`];
   if (user.fhirUser) queries.push(`Task?requester=${encodeURIComponent(user.fhirUser)}&status=${OPEN_STATUSES}&_include=Task:patient&_count=200`);
+  // Change-of-needs and ISP Tasks no one owns yet (the server found no ISP author or MCO to address) wait for any care coordinator.
+  if (user.role === 'cc') {
+    const codes = ['notify-change-of-needs', 'update-isp'].map((c) => `${KS.taskType}|${c}`).join(',');
+    queries.push(`Task?code=${encodeURIComponent(codes)}&owner:missing=true&status=${OPEN_STATUSES}&_include=Task:patient&_count=200`);
+  }
   const results = await Promise.all(queries.map((q) => api.searchWithIncludes<Task>(q)));
   const tasks = new Map<string, Task>();
   const people = new Map<string, { resourceType: string; id?: string }>();
@@ -55,6 +60,7 @@ export function taskCard(api: FhirApi, user: SignedIn, task: Task, go: Navigatio
       overdue ? h('span', { class: 'tag bad' }, 'overdue') : null,
       dueOf(task) ? ` Due ${formatDate(dueOf(task))}.` : '',
       task.authoredOn ? ` Opened ${formatDate(task.authoredOn)}.` : '',
+      task.owner ? '' : ' Not assigned yet.',
     ),
     summary ? h('p', { class: 'summary' }, summary.length > 400 ? `${summary.slice(0, 400)}…` : summary) : null,
     patient?.startsWith('Patient/') && go ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => go.person(patient) }, `Open ${personLabel ?? 'person'}`)) : null,

@@ -1,0 +1,208 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { buildApp } from '../../app/build.ts';
+import { addUser } from '../../src/auth/server/users.ts';
+import { launchTestBrowser, type TestBrowser } from '../browser.ts';
+import { http, issueTestToken, startTestServer, testDatabases, type TestServer } from '../harness.ts';
+
+const TASK_TYPE = 'https://kanplan.org/fhir/CodeSystem/ks-task-type';
+const ROLE = 'https://kanplan.org/fhir/CodeSystem/ks-practitioner-role';
+const ARTIFACTS = path.resolve('test-artifacts/app');
+const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const documentText = (file: string): string => fs.readFileSync(new URL(`../../bundles/documents/${file}`, import.meta.url), 'utf8');
+
+/** Fictional agencies and workers, one sign-in each (as in test/workflow/year.test.ts). */
+const CAST = [
+  { resourceType: 'Organization', id: 'app-tcm-agency', name: 'Example TCM agency (fictional)' },
+  // The person's KS MCO extension names this MCO by identifier: change-of-needs Tasks are owned by it.
+  { resourceType: 'Organization', id: 'app-mco', name: 'Example MCO (fictional)', identifier: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-mco', value: 'sunflower' }] },
+  { resourceType: 'Organization', id: 'app-provider-agency', name: 'Example provider agency (fictional)' },
+  ...(
+    [
+      ['app-tcm', 'targeted-case-manager', 'app-tcm-agency', 'Tess'],
+      ['app-cc', 'mco-care-coordinator', 'app-mco', 'Cal'],
+      ['app-provider', 'hcbs-provider', 'app-provider-agency', 'Pat'],
+    ] as const
+  ).flatMap(([id, role, organization, given]) => [
+    { resourceType: 'Practitioner', id: `${id}-person`, name: [{ family: 'Appworker', given: [given] }] },
+    { resourceType: 'PractitionerRole', id, practitioner: { reference: `Practitioner/${id}-person` }, organization: { reference: `Organization/${organization}` }, code: [{ coding: [{ system: ROLE, code: role }] }] },
+  ]),
+];
+
+/** No serious or critical axe-core violations on the screen as it is now (WCAG 2.1 AA rules). */
+async function expectAccessible(page: Page, screen: string): Promise<void> {
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; impact?: string; help: string; nodes: { target: unknown }[] }[] }> } }).axe;
+    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${JSON.stringify(v.nodes.map((n) => n.target))})`);
+  });
+  expect(violations, `accessibility of ${screen}`).toEqual([]);
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
+  let server: TestServer;
+  let browser: TestBrowser;
+  let origin: string;
+  let patient: string;
+  let otherPatient: string;
+
+  beforeAll(async () => {
+    await buildApp();
+    server = await startTestServer(kind);
+    origin = new URL(server.url).origin;
+    for (const resource of CAST) expect((await http(server, 'PUT', `${resource.resourceType}/${resource.id}`, { body: resource })).status).toBe(201);
+    const as = async (fhirUser: string) => ({ url: server.url, token: await issueTestToken(server.server, 'user/*.cruds', '1h', { fhirUser }) });
+    const tcm = await as('PractitionerRole/app-tcm');
+    const cc = await as('PractitionerRole/app-cc');
+    const importing = (who: { url: string; token: string }, file: string) => http(who, 'POST', 'CarePlan/$import-document', { raw: documentText(file), headers: { 'content-type': 'application/json' } });
+    const pcsp = await importing(tcm, 'avery-example.pcsp.json');
+    expect(pcsp.status, pcsp.text).toBe(201);
+    const plan = (await http(tcm, 'GET', pcsp.body.parameter.find((p: { name: string }) => p.name === 'carePlan').valueReference.reference)).body;
+    patient = plan.subject.reference;
+    expect((await importing(tcm, 'avery-example.bsp.json')).status).toBe(201);
+    expect((await importing(cc, 'avery-example.isp.json')).status).toBe(201);
+    // A changed PCSP: the server opens the change-of-needs Task for the care coordinator.
+    expect((await importing(tcm, 'updates/avery-example.pcsp.update-1.json')).status).toBe(200);
+    const other = await importing(tcm, 'sam-testperson.pcsp.json');
+    expect(other.status, other.text).toBe(201);
+    otherPatient = (await http(tcm, 'GET', other.body.parameter.find((p: { name: string }) => p.name === 'carePlan').valueReference.reference)).body.subject.reference;
+    const referral = { resourceType: 'Task', status: 'requested', intent: 'order', code: { coding: [{ system: TASK_TYPE, code: 'referral' }] }, description: 'Day services three days a week', for: { reference: patient }, authoredOn: '2026-08-01', requester: { reference: 'PractitionerRole/app-tcm' }, owner: { reference: 'Organization/app-provider-agency' } };
+    expect((await http(tcm, 'POST', 'Task', { body: referral })).status).toBe(201);
+    expect((await http(server, 'PUT', 'RelatedPerson/app-guardian', { body: { resourceType: 'RelatedPerson', id: 'app-guardian', patient: { reference: patient }, name: [{ family: 'Guardianperson', given: ['Gale'] }] } })).status).toBe(201);
+    await addUser(server.db, 'app.tcm', 'PractitionerRole/app-tcm', 'app-password-tcm');
+    await addUser(server.db, 'app.cc', 'PractitionerRole/app-cc', 'app-password-cc');
+    await addUser(server.db, 'app.provider', 'PractitionerRole/app-provider', 'app-password-provider');
+    await addUser(server.db, 'app.guardian', 'RelatedPerson/app-guardian', 'app-password-guardian');
+    browser = await launchTestBrowser();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  /** Opens /app/, signs in at the authorization server, allows, and waits for the first screen. */
+  async function signIn(login: string, password: string, screenshotName?: string): Promise<Page> {
+    await browser.context.clearCookies();
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${origin}/app/`);
+    await page.waitForURL('**/app/launch.html');
+    await page.waitForSelector('#sign-in-work-list');
+    if (screenshotName) {
+      await expectAccessible(page, 'launch');
+      await screenshot(page, screenshotName);
+    }
+    await page.click('#sign-in-work-list');
+    await page.fill('input[name="login"]', login);
+    await page.fill('input[name="password"]', password);
+    await page.click('button:has-text("Sign in")');
+    await page.click('button:has-text("Allow")');
+    await page.waitForURL(`${origin}/app/index.html**`);
+    await page.waitForSelector('#sign-out:not([hidden])');
+    // No code, state or person in the address bar once the app has started.
+    await page.waitForFunction(() => !location.search.includes('code='));
+    return page;
+  }
+
+  test('a TCM finds the change-of-needs Task, opens the person, imports a changed PCSP and sees the errors of a bad one', async () => {
+    const page = await signIn('app.tcm', 'app-password-tcm', 'launch');
+    await page.waitForSelector('h1:has-text("My work list")');
+    await page.waitForSelector('section h2:has-text("Change of needs")');
+    expect(await page.textContent('#task-counts')).toMatch(/open task/);
+    await expectAccessible(page, 'work list (TCM)');
+    await screenshot(page, 'work-list-tcm');
+    await page.click('li:has(h3:has-text("Change of needs")) button:has-text("Open")');
+    await page.waitForSelector('h1:has-text("Avery Example")');
+    await page.waitForSelector('h2:has-text("Plans")');
+    expect(await page.locator('[data-plan]').count()).toBeGreaterThanOrEqual(3);
+    await page.click('[data-plan="pcsp"] button:has-text("Show the PCSP")');
+    await page.waitForSelector('iframe.plan');
+    await expectAccessible(page, 'person view (TCM)');
+    await screenshot(page, 'person-tcm');
+
+    await page.setInputFiles('input[name="document"]', { name: 'bad.pcsp.json', mimeType: 'application/json', buffer: Buffer.from(documentText('invalid/required.goal-without-description.pcsp.json')) });
+    await page.click('button:has-text("Import the document")');
+    const alert = page.locator('#import-result [role="alert"]');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/description/);
+    await expectAccessible(page, 'import refused');
+    await screenshot(page, 'import-error');
+
+    const changed = JSON.parse(documentText('updates/avery-example.pcsp.update-1.json'));
+    changed.strengths = [...changed.strengths, 'Likes to help neighbours with their gardens'];
+    await page.setInputFiles('input[name="document"]', { name: 'changed.pcsp.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(changed)) });
+    await page.click('button:has-text("Import the document")');
+    await page.waitForSelector('p.notice:has-text("was imported")');
+    await page.close();
+  });
+
+  test('a care coordinator authorizes one planned service and denies another', async () => {
+    const page = await signIn('app.cc', 'app-password-cc');
+    await page.waitForSelector('section h2:has-text("Change of needs")');
+    await expectAccessible(page, 'work list (CC)');
+    await screenshot(page, 'work-list-cc');
+    await page.locator('li:has(h3:has-text("Change of needs")) button:has-text("Open")').first().click();
+    await page.waitForSelector('h2:has-text("Services: planned and authorized")');
+    const forms = page.locator('form.decide');
+    expect(await forms.count()).toBeGreaterThanOrEqual(2);
+    const first = forms.nth(0);
+    await first.locator('input[name="number"]').fill('AUTH-APP-0001');
+    await first.locator('button:has-text("Save decision")').click();
+    await page.waitForSelector('p.notice, form.decide [role="alert"]');
+    expect(await page.locator('form.decide [role="alert"]').allTextContents()).toEqual([]);
+    await page.waitForSelector('p.notice:has-text("Approved: saved")');
+    const second = page.locator('form.decide').nth(0);
+    await second.locator('select[name="decision"]').selectOption('denied');
+    await second.locator('input[name="number"]').fill('AUTH-APP-0002');
+    await second.locator('input[name="reason"]').fill('Covered by another service');
+    await second.locator('button:has-text("Save decision")').click();
+    await page.waitForSelector('p.notice:has-text("Denied: saved")');
+    expect(await page.locator('td .tag:has-text("Approved")').count()).toBe(1);
+    expect(await page.locator('td .tag:has-text("Denied")').count()).toBe(1);
+    await expectAccessible(page, 'person view (CC)');
+    await screenshot(page, 'person-cc');
+    await page.close();
+  });
+
+  test('a provider accepts and completes a referral', async () => {
+    const page = await signIn('app.provider', 'app-password-provider');
+    await page.waitForSelector('section h2:has-text("Referral")');
+    await expectAccessible(page, 'work list (provider)');
+    await screenshot(page, 'work-list-provider');
+    await page.click('li:has(h3:has-text("Referral")) button:has-text("Accept")');
+    await page.waitForSelector('p.notice:has-text("Referral is now accepted")');
+    await page.click('li:has(h3:has-text("Referral")) button:has-text("Mark complete")');
+    await page.waitForSelector('p.notice:has-text("Referral is now completed")');
+    expect(await page.locator('li:has(h3:has-text("Referral"))').count()).toBe(0);
+    await page.close();
+  });
+
+  test("a guardian sees only their person's plans", async () => {
+    const page = await signIn('app.guardian', 'app-password-guardian');
+    await page.waitForSelector('h1:has-text("Avery Example")');
+    await page.waitForSelector('[data-plan="pcsp"]');
+    expect(await page.locator('button:has-text("Back to my work list")').count()).toBe(0);
+    await expectAccessible(page, 'person view (guardian)');
+    await screenshot(page, 'person-guardian');
+    // The other person's plans are not there for this sign-in, even asked for directly.
+    const status = await page.evaluate(async (reference) => {
+      const state = JSON.parse(sessionStorage.getItem(JSON.parse(sessionStorage.getItem('SMART_KEY') as string)) as string);
+      const response = await fetch(`${state.serverUrl}/CarePlan?subject=${reference}`, { headers: { authorization: `Bearer ${state.tokenResponse.access_token}` } });
+      return ((await response.json()) as { entry?: unknown[] }).entry?.length ?? 0;
+    }, otherPatient);
+    expect(status).toBe(0);
+    await page.click('#sign-out');
+    await page.waitForSelector('h1:has-text("Signed out")');
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await page.close();
+  });
+});
