@@ -50,7 +50,8 @@ export function authorizeForm(api: FhirApi, user: SignedIn, planned: ServiceRequ
             ...(mco ? [mco] : []),
             { url: KS.authorizationDecision, extension: [{ url: 'decision', valueCode: decision }, ...(reason ? [{ url: 'reason', valueCodeableConcept: { text: reason } }] : [])] },
           ],
-          status: 'active',
+          // A denial is revoked with 0 units: no activity may follow (rule ks-authorization-reason).
+          status: decision === 'denied' ? 'revoked' : 'active',
           intent: 'order',
           subject: planned.subject,
           code: planned.code,

@@ -160,12 +160,15 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
     await page.waitForSelector('p.notice, form.decide [role="alert"]');
     expect(await page.locator('form.decide [role="alert"]').allTextContents()).toEqual([]);
     await page.waitForSelector('p.notice:has-text("Approved: saved")');
+    // The screen re-renders after the write; wait for the approved service's form to be gone.
+    await expect.poll(() => page.locator('td .tag:has-text("Approved")').count()).toBe(1);
     const second = page.locator('form.decide').nth(0);
     await second.locator('select[name="decision"]').selectOption('denied');
     await second.locator('input[name="number"]').fill('AUTH-APP-0002');
     await second.locator('input[name="reason"]').fill('Covered by another service');
     await second.locator('button:has-text("Save decision")').click();
-    await page.waitForSelector('p.notice:has-text("Denied: saved")');
+    await page.waitForSelector('p.notice:has-text("Denied: saved"), form.decide [role="alert"]');
+    expect(await page.locator('form.decide [role="alert"]').allTextContents()).toEqual([]);
     expect(await page.locator('td .tag:has-text("Approved")').count()).toBe(1);
     expect(await page.locator('td .tag:has-text("Denied")').count()).toBe(1);
     await expectAccessible(page, 'person view (CC)');
