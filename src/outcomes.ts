@@ -115,13 +115,15 @@ export function statusOf(err: unknown): number {
   return 500;
 }
 
-export function outcomeOf(err: unknown): OperationOutcome {
+/** The OperationOutcome of anything thrown; an unexpected error says only that it was logged, under which request id. */
+export function outcomeOf(err: unknown, requestId?: string): OperationOutcome {
   if (err instanceof OperationOutcomeError) {
     return { ...err.outcome, id: undefined };
   }
+  const logged = requestId ? `the failure was logged with request id ${requestId}` : 'the failure was logged';
   return {
     resourceType: 'OperationOutcome',
-    issue: [issue('exception', 'Internal server error; the failure was logged. The request changed nothing.')],
+    issue: [issue('exception', `Internal server error; ${logged}. The request changed nothing.`)],
   };
 }
 

@@ -11,6 +11,7 @@ import { assertAcceptsJson, mediaType, parseBody } from './content-negotiation.t
 import { bearerChallengeHeader } from './bearer-challenge.ts';
 import { createCorsMiddleware, type CorsPolicy } from './cors.ts';
 import { WEB_APP_PATH, webAppRouter } from './web-app.ts';
+import { requestIdOf, responseHeaders } from './response-headers.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -102,10 +103,15 @@ async function sendStream(res: Response, response: FhirResponse, stream: NonNull
   res.end();
 }
 
+/**
+ * An unexpected failure is logged whole (stack, database message) under the request id, and the
+ * client is told only that id: no stack trace, SQL or driver message leaves the server.
+ */
 function sendError(req: Request, res: Response, logger: Logger, err: unknown): void {
   const status = statusOf(err);
+  const requestId = requestIdOf(req);
   if (status >= 500) {
-    logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+    logger.error({ err, requestId, method: req.method, url: req.originalUrl }, 'request failed');
   }
   if (res.headersSent) {
     res.end();
@@ -115,7 +121,7 @@ function sendError(req: Request, res: Response, logger: Logger, err: unknown): v
   // RFC 6750 §3: every 401 challenges for a bearer token; a 403 for want of scope says which scope.
   if (err instanceof BearerTokenError) res.setHeader('WWW-Authenticate', bearerChallengeHeader(err.challenge));
   else if (status === 401) res.setHeader('WWW-Authenticate', bearerChallengeHeader({}));
-  res.status(status).setHeader('Content-Type', FHIR_JSON).send(serialize(outcomeOf(err), isPretty(req)));
+  res.status(status).setHeader('Content-Type', FHIR_JSON).send(serialize(outcomeOf(err, requestId), isPretty(req)));
 }
 
 export interface AppServices {
@@ -155,6 +161,12 @@ export function createApp(services: AppServices): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use(responseHeaders({ behindTls: new URL(ctx.config.baseUrl).protocol === 'https:' }));
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.once('finish', () => logger.debug({ requestId: requestIdOf(req), method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request'));
+    next();
+  });
 
   // Before every router that browsers call, so that preflights are answered and every response,
   // errors included, carries the CORS headers (else the page cannot even read a 401).
@@ -165,13 +177,18 @@ export function createApp(services: AppServices): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', async (_req, res) => {
+  app.get('/readyz', async (req, res) => {
+    if (!services.isAccepting()) {
+      res.status(503).json({ status: 'unavailable', reason: 'shutting down' });
+      return;
+    }
     try {
-      if (!services.isAccepting()) throw new Error('shutting down');
       await ctx.repo.ping();
       res.json({ status: 'ready', database: db.driver });
     } catch (err) {
-      res.status(503).json({ status: 'unavailable', reason: (err as Error).message });
+      // The driver's message (host, port, SQL) goes to the log, not to whoever asks.
+      logger.warn({ err, requestId: requestIdOf(req) }, 'readiness check: database unavailable');
+      res.status(503).json({ status: 'unavailable', reason: 'database unavailable' });
     }
   });
 

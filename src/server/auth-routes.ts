@@ -8,6 +8,7 @@ import { createLaunch, LaunchError } from '../auth/server/launches.ts';
 import type { Database } from '../store/database.ts';
 import { FhirError } from '../outcomes.ts';
 import type { RevokedAccessTokens } from '../auth/server/revoked-tokens.ts';
+import { HTML_CONTENT_SECURITY_POLICY } from './response-headers.ts';
 
 export interface AuthRoutesServices extends InteractionServices {
   readonly db: Database;
@@ -26,7 +27,7 @@ export interface AuthRoutesServices extends InteractionServices {
 function noStore(_req: Request, res: Response, next: NextFunction): void {
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Pragma', 'no-cache');
-  res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+  res.setHeader('Content-Security-Policy', HTML_CONTENT_SECURITY_POLICY);
   res.setHeader('X-Frame-Options', 'DENY');
   next();
 }
