@@ -78,6 +78,30 @@ export interface Config {
   readonly bulkExport: BulkExportSettings;
   /** Subscription delivery (src/fhir/subscriptions/). */
   readonly subscriptions: SubscriptionSettings;
+  readonly rateLimits: RateLimits;
+}
+
+/** At most `limit` attempts per key in `windowMs` (0: no limit). */
+export interface RateLimitSettings {
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+/**
+ * Rate limits of the embedded authorization server, per process (src/server/rate-limit.ts):
+ * token requests per client and address, sign-in attempts per address and login name.
+ */
+export interface RateLimits {
+  /** TOKEN_RATE_LIMIT requests per TOKEN_RATE_WINDOW_SECONDS to /auth/token. */
+  readonly token: RateLimitSettings;
+  /** LOGIN_RATE_LIMIT sign-in attempts per LOGIN_RATE_WINDOW_SECONDS. */
+  readonly login: RateLimitSettings;
+  /**
+   * TRUST_PROXY: how many proxies in front of kanplan append to X-Forwarded-For (0: none; the
+   * client address is the socket's). Behind a load balancer set it, else every client shares
+   * the balancer's address.
+   */
+  readonly trustProxyHops: number;
 }
 
 export interface SubscriptionSettings {
@@ -325,6 +349,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       errorAfterFailures: integer(env, 'SUBSCRIPTION_ERROR_AFTER', 5, 1, 1000),
       retentionMs: integer(env, 'SUBSCRIPTION_RETENTION_HOURS', 72, 1, 24 * 365) * 3_600_000,
       refreshMs: integer(env, 'SUBSCRIPTION_REFRESH_MS', 2_000, 50, 600_000),
+    },
+    rateLimits: overrides.rateLimits ?? {
+      token: { limit: integer(env, 'TOKEN_RATE_LIMIT', 120, 0, 1_000_000), windowMs: integer(env, 'TOKEN_RATE_WINDOW_SECONDS', 60, 1, 86_400) * 1000 },
+      login: { limit: integer(env, 'LOGIN_RATE_LIMIT', 10, 0, 1_000_000), windowMs: integer(env, 'LOGIN_RATE_WINDOW_SECONDS', 300, 1, 86_400) * 1000 },
+      trustProxyHops: integer(env, 'TRUST_PROXY', 0, 0, 10),
     },
     auth,
     cors: overrides.cors ?? corsSettings(env),

@@ -161,6 +161,8 @@ export function createApp(services: AppServices): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // req.ip (rate limits, logs): the socket's address, or the client's as named by this many proxies.
+  app.set('trust proxy', ctx.config.rateLimits.trustProxyHops);
   app.use(responseHeaders({ behindTls: new URL(ctx.config.baseUrl).protocol === 'https:' }));
   app.use((req, res, next) => {
     const started = performance.now();

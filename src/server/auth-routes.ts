@@ -3,12 +3,13 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type Provider from 'oidc-provider';
 import type { AccessContext, TokenVerifier } from '../auth/access.ts';
 import { introspectAccessToken, looksLikeJwt, revokeAccessToken, type AccessTokenKeys } from '../auth/server/introspection.ts';
-import { showInteraction, submitConsent, submitLogin, type InteractionServices, type Step } from '../auth/server/interactions.ts';
+import { showInteraction, submitConsent, submitLogin, tooManySignInAttempts, type InteractionServices, type Step } from '../auth/server/interactions.ts';
 import { createLaunch, LaunchError } from '../auth/server/launches.ts';
 import type { Database } from '../store/database.ts';
 import { FhirError } from '../outcomes.ts';
 import type { RevokedAccessTokens } from '../auth/server/revoked-tokens.ts';
 import { HTML_CONTENT_SECURITY_POLICY } from './response-headers.ts';
+import type { RateLimiter } from './rate-limit.ts';
 
 export interface AuthRoutesServices extends InteractionServices {
   readonly db: Database;
@@ -18,6 +19,8 @@ export interface AuthRoutesServices extends InteractionServices {
   readonly revokedTokens: RevokedAccessTokens;
   /** Public URL of the FHIR base, for the example launch URL. */
   readonly fhirBaseUrl: string;
+  /** Token requests per client and address; sign-in attempts per address and login name. */
+  readonly rateLimits: { readonly token: RateLimiter; readonly login: RateLimiter };
 }
 
 /**
@@ -65,6 +68,23 @@ async function mayIntrospect(services: AuthRoutesServices, req: Request): Promis
   return expected.length > 0 && expected.length === given.length && timingSafeEqual(expected, given);
 }
 
+/**
+ * Who asks for a token, for rate limiting only (nothing is trusted from it): the client id of
+ * HTTP Basic, of the form, or the issuer of a client assertion (Backend Services, RFC 7523 §3).
+ */
+function tokenClientOf(req: Request): string {
+  const form = formOf(req);
+  const assertionIssuer = (): string | undefined => {
+    try {
+      const payload = JSON.parse(Buffer.from((form.client_assertion ?? '').split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown };
+      return typeof payload.iss === 'string' ? payload.iss : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return (basicClientId(req) ?? form.client_id ?? assertionIssuer() ?? '-').slice(0, 200);
+}
+
 function basicClientId(req: Request): string | undefined {
   const match = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
   if (!match) return undefined;
@@ -104,7 +124,21 @@ export function createAuthRouter(services: AuthRoutesServices): express.Router {
   });
   router.use('/interaction', noStore);
   router.get('/interaction/:uid', run(async (req) => showInteraction(services, await provider.interactionDetails(req, responseOf(req)), typeof req.query.name === 'string' ? req.query.name : undefined)));
-  router.post('/interaction/:uid/login', form, run(async (req) => submitLogin(services, await provider.interactionDetails(req, responseOf(req)), formOf(req))));
+  router.post(
+    '/interaction/:uid/login',
+    form,
+    run(async (req) => {
+      const interaction = await provider.interactionDetails(req, responseOf(req));
+      const attempt = formOf(req);
+      // Counted before the password is checked: guessing is slowed, and so is the hashing it costs.
+      const decision = services.rateLimits.login.take(`${req.ip}|${(attempt.login ?? '').toLowerCase().slice(0, 200)}`);
+      if (!decision.allowed) {
+        responseOf(req).setHeader('Retry-After', String(decision.retryAfterSeconds));
+        return tooManySignInAttempts(services, interaction, attempt, decision.retryAfterSeconds);
+      }
+      return submitLogin(services, interaction, attempt);
+    }),
+  );
   router.post('/interaction/:uid/consent', form, run(async (req) => submitConsent(services, await provider.interactionDetails(req, responseOf(req)), formOf(req))));
 
   // EHR launch by API (the EHR's own launch step): a user or system token creates a launch id.
@@ -144,6 +178,13 @@ export function createAuthRouter(services: AuthRoutesServices): express.Router {
     }
   });
 
+  // RFC 6585 §4: 429 with Retry-After, in the token endpoint's own error format (RFC 6749 §5.2).
+  router.post('/token', form, (req, res, next) => {
+    const decision = services.rateLimits.token.take(`${req.ip}|${tokenClientOf(req)}`);
+    if (decision.allowed) return next();
+    res.setHeader('Retry-After', String(decision.retryAfterSeconds));
+    oauthError(res, 429, 'temporarily_unavailable', `Too many token requests from this client and address; retry after ${decision.retryAfterSeconds} seconds.`);
+  });
   router.post('/introspect', form, async (req, res, next) => {
     const token = formOf(req).token ?? '';
     // Refresh tokens (opaque) are oidc-provider's to introspect, for the client that holds them;

@@ -10,6 +10,7 @@ import type { FhirContext } from '../fhir/context.ts';
 import type { Database } from '../store/database.ts';
 import { createAuthRouter } from './auth-routes.ts';
 import { createPatientDirectory } from './patient-directory.ts';
+import { RateLimiter } from './rate-limit.ts';
 
 export interface EmbeddedAuthorizationOptions {
   readonly config: Config;
@@ -48,6 +49,7 @@ export async function embeddedAuthorization(options: EmbeddedAuthorizationOption
     verifyToken: options.verifyToken,
     revokedTokens: options.revokedTokens,
     fhirBaseUrl: url,
+    rateLimits: { token: new RateLimiter(config.rateLimits.token), login: new RateLimiter(config.rateLimits.login) },
   });
   const callback = provider.callback() as unknown as express.RequestHandler;
   // Served only when the issuer is a URL of this server (by default the FHIR base).

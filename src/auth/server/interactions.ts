@@ -93,6 +93,19 @@ export async function submitLogin(services: InteractionServices, interaction: In
   return { result: { login: { accountId: account.login } } };
 }
 
+/** The login page again, saying how long to wait: too many attempts for this login name from this address. */
+export async function tooManySignInAttempts(services: InteractionServices, interaction: Interaction, form: Record<string, string>, retryAfterSeconds: number): Promise<Step> {
+  const wait = retryAfterSeconds >= 90 ? `${Math.ceil(retryAfterSeconds / 60)} minutes` : `${retryAfterSeconds} seconds`;
+  const page = loginPage({
+    action: actionOf(services, interaction, 'login'),
+    appName: await appName(services.provider, interaction.params.client_id),
+    scopes: scopeLines(interaction),
+    login: form.login,
+    error: `Too many sign-in attempts for this login name. Wait ${wait}, then try again.`,
+  });
+  return { status: 429, page };
+}
+
 /** Allow (with the chosen patient) or deny; an allowed consent makes the grant and its launch context. */
 export async function submitConsent(services: InteractionServices, interaction: Interaction, form: Record<string, string>): Promise<Step> {
   if (form.decision !== 'allow') return { result: { error: 'access_denied', error_description: 'The user did not allow access.' } };
