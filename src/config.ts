@@ -54,6 +54,8 @@ export interface Config {
    */
   readonly embeddedSharedBuffersBytes: number;
   readonly maxBodyBytes: number;
+  /** SHUTDOWN_GRACE_SECONDS: how long a shutdown waits for running requests before closing their connections. */
+  readonly shutdownGraceMs: number;
   readonly maxBundleEntries: number;
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
@@ -313,6 +315,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     dataDir,
     embeddedSharedBuffersBytes: overrides.embeddedSharedBuffersBytes ?? sharedBuffers(env),
     maxBodyBytes: overrides.maxBodyBytes ?? bytes(env, 'MAX_BODY_SIZE', 16 * 1024 ** 2),
+    shutdownGraceMs: overrides.shutdownGraceMs ?? integer(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 3600) * 1000,
     maxBundleEntries: overrides.maxBundleEntries ?? integer(env, 'MAX_BUNDLE_ENTRIES', 10_000, 1, 100_000),
     defaultPageSize,
     maxPageSize,

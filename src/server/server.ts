@@ -22,6 +22,7 @@ import { loadConformance } from '../conformance/conformance.ts';
 import { createResourceValidator } from '../validation/validator.ts';
 import { installConformanceResources } from './conformance-install.ts';
 import { createApp } from './app.ts';
+import { answerWhileStarting, drainHttpServer } from './http-lifecycle.ts';
 import { JobRunner } from '../jobs/job-runner.ts';
 import { bulkExportJob } from '../fhir/bulk/export-job.ts';
 import { DUE_REMINDERS_JOB, dueRemindersJob } from '../fhir/reminders/due-reminders.ts';
@@ -65,6 +66,8 @@ export interface ServerOptions {
    * embedded authorization server answers it. Without one, no origin is allowed.
    */
   readonly registeredClientOrigins?: OriginSource;
+  /** Called once the port is bound, before the server is ready (tests send requests there). */
+  readonly whileStarting?: (url: string) => Promise<void>;
 }
 
 /**
@@ -134,13 +137,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let accepting = true;
   const server = http.createServer();
   server.keepAliveTimeout = 5_000;
+  // Bound now (with PORT=0 the base URL is known only then), answered 503 until ready.
+  server.on('request', answerWhileStarting);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  // With PORT=0 (tests) the base URL is known only once the port is bound.
   const { port } = server.address() as AddressInfo;
   const url = config.port === 0 ? config.baseUrl.replace(/:\d+(?=\/|$)/, `:${port}`) : config.baseUrl;
+  await options.whileStarting?.(url);
   const statistics = (await PlannerStatistics.needed(db)) ? new PlannerStatistics(db, logger) : undefined;
   const base = createFhirContext({ ...config, baseUrl: url }, db, logger, statistics);
   // Background jobs of this database (Bulk Data exports, reminders): claimed from the job table, so several
@@ -194,12 +199,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // server.close() ends only the keep-alive connections idle at that moment; one that finishes an
   // in-flight request later would stay open until keepAliveTimeout. End each once it goes idle.
   server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!accepting) res.shouldKeepAlive = false;
     res.once('finish', () => {
       if (!accepting) setImmediate(() => server.closeIdleConnections());
     });
   });
   const registryOrigins: OriginSource | undefined = mountAuthorization ? (origin) => isRegisteredRedirectOrigin(db, origin) : undefined;
   const cors = corsPolicy(config.cors, options.registeredClientOrigins ?? registryOrigins ?? NO_REGISTERED_ORIGINS);
+  server.off('request', answerWhileStarting);
   server.on('request', createApp({ ctx, db, logger, basePath, isAccepting: () => accepting, verifyToken, corsPolicy: cors, mountAuthorization }));
   if (config.jobs.enabled) runner.start();
   if (config.subscriptions.delivery) delivery.start();
@@ -211,10 +218,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     db,
     async close() {
       accepting = false;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await drainHttpServer(server, config.shutdownGraceMs, logger);
       await runner.stop();
       await delivery.stop();
       registry.stop();
