@@ -12,6 +12,7 @@ import { bearerChallengeHeader } from './bearer-challenge.ts';
 import { createCorsMiddleware, type CorsPolicy } from './cors.ts';
 import { WEB_APP_PATH, webAppRouter } from './web-app.ts';
 import { requestIdOf, responseHeaders } from './response-headers.ts';
+import { refuseNulCharacters } from './nul-characters.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -205,6 +206,7 @@ export function createApp(services: AppServices): express.Express {
         throw new MethodNotAllowedError(`HTTP ${req.method} is not a FHIR interaction; FHIR uses ${[...METHODS].join(', ')}.`, [...METHODS]);
       }
       const request = toFhirRequest(req, basePath);
+      refuseNulCharacters(request, Buffer.isBuffer(req.body) ? req.body : undefined);
       const isOperation = /(^|\/)\$[\w-]+$/.test(request.path);
       assertAcceptsJson(header(req, 'accept'), typeof req.query._format === 'string' ? req.query._format : undefined, isOperation);
       const access = isDiscovery(request) ? SYSTEM_ACCESS : await services.verifyToken(header(req, 'authorization'));

@@ -28,6 +28,10 @@ export function parseBody(raw: Buffer | undefined, contentType: string | undefin
     throw unsupportedMediaType(`Content-Type ${contentType} is not supported; send application/fhir+json.`);
   }
   const text = raw.toString('utf8');
+  const depth = nestingDepth(text);
+  if (depth > MAX_JSON_DEPTH) {
+    throw badRequest(`The body nests objects and arrays ${depth} levels deep; at most ${MAX_JSON_DEPTH} are accepted (no FHIR resource needs more).`);
+  }
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -36,6 +40,32 @@ export function parseBody(raw: Buffer | undefined, contentType: string | undefin
     const where = position === undefined ? '' : ` at ${lineAndColumn(text, Number(position))}`;
     throw badRequest(`The body is not valid JSON${where}: ${message}`);
   }
+}
+
+/**
+ * Deepest nesting a body may have. The deepest R4 resources (a contained resource's extension of
+ * an extension inside a Questionnaire item tree) stay far below it; a body nested thousands deep
+ * would overflow the stack of the recursive walks that follow (validation, FHIRPath, indexing).
+ */
+export const MAX_JSON_DEPTH = 200;
+
+/** The deepest nesting of objects and arrays in JSON text, by one scan that skips strings. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (char === 0x5c) i++; // backslash: skip the escaped character
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) inString = true;
+    else if (char === 0x7b || char === 0x5b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (char === 0x7d || char === 0x5d) depth--;
+  }
+  return deepest;
 }
 
 function lineAndColumn(text: string, position: number): string {
