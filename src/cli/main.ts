@@ -1,6 +1,7 @@
 import { ConfigError } from '../config.ts';
 import { DatabaseInUseError } from '../store/pglite.ts';
 import { processIo, type Command, type CommandIo } from './command.ts';
+import { checkCommand } from './check.ts';
 import { clientCommand } from './client.ts';
 import { exportCommand } from './export.ts';
 import { exportBulkCommand } from './export-bulk.ts';
@@ -28,6 +29,7 @@ export const commands: readonly Command[] = [
   exportBulkCommand,
   validateCommand,
   reindexCommand,
+  checkCommand,
   subscriptionsCommand,
 ];
 

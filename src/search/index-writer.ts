@@ -6,7 +6,7 @@ import { extractIndexParts, type ExtractOptions, type IndexedPart } from './extr
 import type { IndexRows } from './index-rows.ts';
 
 /** Index tables and their value columns (a fixed whitelist: these names go into SQL text). */
-const TABLES: { readonly [K in keyof IndexRows]: { table: string; columns: readonly string[]; casts: readonly string[] } } = {
+export const TABLES: { readonly [K in keyof IndexRows]: { table: string; columns: readonly string[]; casts: readonly string[] } } = {
   token: { table: 'sp_token', columns: ['code', 'system', 'value', 'text'], casts: ['text', 'text', 'text', 'text'] },
   string: { table: 'sp_string', columns: ['code', 'norm', 'value'], casts: ['text', 'text', 'text'] },
   reference: { table: 'sp_reference', columns: ['code', 'target_type', 'target_id', 'url'], casts: ['text', 'text', 'text', 'text'] },

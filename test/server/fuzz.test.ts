@@ -47,6 +47,8 @@ function encodeOrBreak(value: string): string {
 /** What went wrong with one answer, or undefined when it is acceptable. */
 function problemOf(request: FuzzRequest, status: number, contentType: string, text: string): string | undefined {
   if (status >= 500) return `status ${status}: ${text.slice(0, 500)}`;
+  // Every generated write is invalid by construction; one that creates something is a finding.
+  if (status === 201) return `a generated bad request created a resource: ${text.slice(0, 500)}`;
   if (/\.ts:\d+|node_modules|\bSELECT\b|\bINSERT INTO\b/.test(text)) return `the answer shows code or SQL: ${text.slice(0, 500)}`;
   const isFhirJson = /json/.test(contentType);
   if (status >= 400 && request.method.toUpperCase() !== 'HEAD' && isFhirJson) {
