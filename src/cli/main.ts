@@ -1,6 +1,7 @@
 import { ConfigError } from '../config.ts';
 import { DatabaseInUseError } from '../store/pglite.ts';
 import { processIo, type Command, type CommandIo } from './command.ts';
+import { backupCommand, restoreCommand } from './backup.ts';
 import { checkCommand } from './check.ts';
 import { clientCommand } from './client.ts';
 import { exportCommand } from './export.ts';
@@ -30,6 +31,8 @@ export const commands: readonly Command[] = [
   validateCommand,
   reindexCommand,
   checkCommand,
+  backupCommand,
+  restoreCommand,
   subscriptionsCommand,
 ];
 

@@ -94,3 +94,37 @@ export async function dumpPglite(dataDir: string): Promise<Blob> {
     await db.close();
   }
 }
+
+/**
+ * Writes a consistent copy of the embedded database to `file` (a gzipped tarball of the data
+ * directory, PGlite's dumpDataDir): the directory is locked like a server would lock it, so the
+ * server must be stopped (one process owns the directory). Written to a temporary file first, so
+ * a crash never leaves a half backup under the final name.
+ */
+export async function backupPglite(dataDir: string, file: string): Promise<number> {
+  if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) throw new Error(`${dataDir} holds no embedded database (no PG_VERSION).`);
+  const release = lockDataDir(dataDir);
+  try {
+    const bytes = Buffer.from(await (await dumpPglite(dataDir)).arrayBuffer());
+    const partial = `${file}.partial`;
+    fs.writeFileSync(partial, bytes);
+    fs.renameSync(partial, file);
+    return bytes.length;
+  } finally {
+    release();
+  }
+}
+
+/** Restores a backup made by `backupPglite` into `dataDir`, which must be absent or empty. */
+export async function restorePglite(file: string, dataDir: string): Promise<void> {
+  if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) {
+    throw new Error(`${dataDir} is not empty; restore into a new directory and point DATA_DIR at it (the current database is left as it is).`);
+  }
+  const release = lockDataDir(dataDir);
+  try {
+    const db = await PGlite.create(dataDir, { loadDataDir: new Blob([fs.readFileSync(file)]) });
+    await db.close();
+  } finally {
+    release();
+  }
+}
