@@ -31,8 +31,9 @@ function mcoOf(plans: CarePlan[], planned: ServiceRequest): Extension | undefine
 export function authorizeForm(api: FhirApi, user: SignedIn, planned: ServiceRequest, plans: CarePlan[], refresh: Refresh): HTMLElement {
   const status = h('div', { role: 'status' });
   const q = planned.quantityQuantity;
-  // A planned service without its own period is planned for the ISP's period.
-  const period = planned.occurrencePeriod ?? plans.find((p) => planType(p) === 'isp')?.period ?? {};
+  // A planned service without its own period (or without its end) is planned for the ISP's period.
+  const ispPeriod = plans.find((p) => planType(p) === 'isp')?.period;
+  const period = { start: planned.occurrencePeriod?.start ?? ispPeriod?.start, end: planned.occurrencePeriod?.end ?? ispPeriod?.end };
   const form = h(
     'form',
     {
@@ -109,18 +110,35 @@ function importForm(api: FhirApi, refresh: Refresh): HTMLElement {
   return h('section', { 'aria-labelledby': 'import-heading' }, h('h2', { id: 'import-heading' }, 'Import a PCSP or BSP'), form);
 }
 
+/** The current version of the person's PCSP, as a versioned reference: what a change in needs is about. */
+export function currentPcspVersion(plans: CarePlan[]): string | undefined {
+  const pcsp = plans.find((p) => planType(p) === 'pcsp' && p.status === 'active') ?? plans.find((p) => planType(p) === 'pcsp');
+  if (!pcsp?.id) return undefined;
+  return pcsp.meta?.versionId ? `CarePlan/${pcsp.id}/_history/${pcsp.meta.versionId}` : `CarePlan/${pcsp.id}`;
+}
+
+/**
+ * A TCM's change in needs or ANE report: a KS Workflow Task. A change in needs is about the current
+ * PCSP version (Task.focus), like the one the server opens on a PCSP import, so saving an ISP that
+ * integrates it closes it. The form checks its required fields itself (novalidate) and says in words
+ * which are missing, next to the button and announced (WCAG 3.3.1), instead of the browser's bubble.
+ */
 function taskForm(api: FhirApi, user: SignedIn, patient: Patient, plans: CarePlan[], kind: 'notify-change-of-needs' | 'ane-report', refresh: Refresh): HTMLElement {
-  const status = h('div', { role: 'status' });
+  const status = h('div', { role: 'status', class: 'task-form-result' });
   const heading = kind === 'ane-report' ? 'File an ANE report' : 'Record a change in needs';
   const isp = plans.find((p) => planType(p) === 'isp');
   const form = h(
     'form',
     {
+      novalidate: true,
+      'data-task-form': kind,
       onsubmit: (event: Event) => {
         event.preventDefault();
         const f = form as HTMLFormElement;
+        if (!requiredFilled(f, status)) return;
         const text = formValue(f, 'description');
         const owner = kind === 'ane-report' ? formValue(f, 'owner') : isp?.author?.reference;
+        const focus = kind === 'notify-change-of-needs' ? currentPcspVersion(plans) : undefined;
         const task: Task = {
           resourceType: 'Task',
           status: 'requested',
@@ -128,20 +146,40 @@ function taskForm(api: FhirApi, user: SignedIn, patient: Patient, plans: CarePla
           ...(kind === 'ane-report' ? { priority: 'stat' as const } : {}),
           code: { coding: [{ system: KS.taskType, code: kind }] },
           description: text,
+          ...(focus ? { focus: { reference: focus } } : {}),
           for: { reference: `Patient/${patient.id}` },
           authoredOn: new Date().toISOString(),
           requester: { reference: user.fhirUser },
           ...(owner ? { owner: { reference: owner } } : {}),
         };
-        void runWrite(status, () => api.write('POST', 'Task', task).then(() => (kind === 'ane-report' ? 'The ANE report was filed.' : 'The change in needs was recorded.')), refresh);
+        void runWrite(
+          status,
+          () => api.write<Task>('POST', 'Task', task).then((created) => `${kind === 'ane-report' ? 'The ANE report was filed' : 'The change in needs was recorded'}: Task ${created.id}, ${created.status}. It is listed under Tasks.`),
+          refresh,
+        );
       },
     },
     field(kind === 'ane-report' ? 'What happened' : 'What changed', h('textarea', { name: 'description', rows: '3', required: true })),
-    kind === 'ane-report' ? field('Report to (Organization reference)', h('input', { name: 'owner', placeholder: 'Organization/…' }), 'The DCF Protection Report Center in your directory.') : null,
+    kind === 'ane-report' ? field('Report to (Organization reference)', h('input', { name: 'owner', required: true, placeholder: 'Organization/…' }), 'The DCF Protection Report Center in your directory.') : null,
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: kind === 'ane-report' ? 'danger' : undefined }, heading)),
     status,
   );
   return h('section', { 'aria-labelledby': `${kind}-heading` }, h('h2', { id: `${kind}-heading` }, heading), form);
+}
+
+/** Whether every required field has a value; if not, says which (by their labels) and marks them invalid. */
+function requiredFilled(form: HTMLFormElement, status: HTMLElement): boolean {
+  const controls = [...form.querySelectorAll<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>('[required]')];
+  const missing = controls.filter((c) => !c.value.trim());
+  for (const c of controls) {
+    if (missing.includes(c)) c.setAttribute('aria-invalid', 'true');
+    else c.removeAttribute('aria-invalid');
+  }
+  if (!missing.length) return true;
+  const labels = missing.map((c) => form.querySelector(`label[for="${c.id}"]`)?.textContent ?? c.name);
+  status.replaceChildren(h('div', { class: 'alert', role: 'alert' }, h('p', {}, h('strong', {}, 'Not sent: fill in the required fields.')), h('ul', { class: 'issues' }, labels.map((l) => h('li', {}, `${l} is required.`)))));
+  missing[0]?.focus();
+  return false;
 }
 
 /** What the signed-in role may do for this person, each a plain FHIR write the role rules allow. */

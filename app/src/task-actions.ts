@@ -1,7 +1,8 @@
 import type { CarePlan, Task } from '@medplum/fhirtypes';
-import { h } from './dom.ts';
+import { field, formValue, h } from './dom.ts';
 import type { FhirApi } from './fhir-api.ts';
-import { taskType, type SignedIn } from './kansas.ts';
+import { KS, taskType, type SignedIn } from './kansas.ts';
+import { currentPcspVersion } from './person-actions.ts';
 import { runWrite } from './write-feedback.ts';
 
 /** One button: a plain FHIR write of the Task (or the ISP), its result said in words next to it. */
@@ -30,10 +31,31 @@ function referralMoves(task: Task): TaskMove[] {
   }
 }
 
-async function move(api: FhirApi, task: Task, statuses: readonly Task['status'][]): Promise<Task> {
+async function move(api: FhirApi, task: Task, statuses: readonly Task['status'][], reason?: string): Promise<Task> {
   let current = task;
-  for (const status of statuses) current = await api.write<Task>('PUT', `Task/${current.id}`, { ...current, status });
+  for (const status of statuses) current = await api.write<Task>('PUT', `Task/${current.id}`, { ...current, status, ...(reason ? { statusReason: { text: reason } } : {}) });
   return current;
+}
+
+/**
+ * Rejecting a referral says why (Task.statusReason, rule ks-task-status-reason): the reason field
+ * is not blocked in the browser, so a rejection without one gets the server's own 422 in words.
+ */
+function rejectForm(api: FhirApi, task: Task, m: TaskMove, status: HTMLElement, refresh: (notice: string) => void): HTMLElement {
+  const form = h(
+    'form',
+    {
+      class: 'reject',
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        const reason = formValue(form as HTMLFormElement, 'reason');
+        void runWrite(status, () => move(api, task, m.statuses, reason || undefined).then((t) => `Referral is now ${t.status}.`), refresh);
+      },
+    },
+    field('Reason for rejecting', h('input', { name: 'reason', autocomplete: 'off' }), 'The requester sees this reason.'),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'danger' }, m.label)),
+  );
+  return form;
 }
 
 /**
@@ -41,10 +63,12 @@ async function move(api: FhirApi, task: Task, statuses: readonly Task['status'][
  * PCSP version the Task points at (basedOn the versioned PCSP), which closes the Task on the server.
  */
 async function completeIspUpdate(api: FhirApi, task: Task): Promise<string> {
-  const focus = task.focus?.reference ?? '';
-  const [, pcspId] = /^CarePlan\/([^/]+)/.exec(focus) ?? [];
   const patient = task.for?.reference;
-  if (!pcspId || !patient) throw new Error('This Task names no PCSP version to integrate.');
+  if (!patient) throw new Error('This Task names no person.');
+  // A change in needs recorded without a plan version is about the person's current PCSP.
+  const focus = task.focus?.reference ?? currentPcspVersion(await api.search<CarePlan>(`CarePlan?subject=${encodeURIComponent(patient)}&plan-type=${encodeURIComponent(`${KS.planType}|pcsp`)}&_count=10`)) ?? '';
+  const [, pcspId] = /^CarePlan\/([^/]+)/.exec(focus) ?? [];
+  if (!pcspId) throw new Error('This person has no PCSP for the ISP to integrate.');
   const isps = await api.search<CarePlan>(`CarePlan?subject=${encodeURIComponent(patient)}&plan-type=${encodeURIComponent('https://kanplan.org/fhir/CodeSystem/ks-plan-type|isp')}&status=active,draft`);
   const isp = isps[0];
   if (!isp) throw new Error('This person has no ISP yet: import the ISP first.');
@@ -57,17 +81,17 @@ export function taskActions(api: FhirApi, user: SignedIn, task: Task, refresh: (
   const type = taskType(task);
   const open = !['completed', 'cancelled', 'rejected', 'failed', 'entered-in-error'].includes(task.status);
   const buttons: HTMLElement[] = [];
+  const forms: HTMLElement[] = [];
   const status = h('p', { role: 'status', class: 'muted' });
   if (user.role === 'provider' && type === 'referral') {
     for (const m of referralMoves(task)) {
-      buttons.push(
-        h('button', { type: 'button', class: m.danger ? 'danger' : undefined, onclick: () => void runWrite(status, () => move(api, task, m.statuses).then((t) => `Referral is now ${t.status}.`), refresh) }, m.label),
-      );
+      if (m.danger) forms.push(rejectForm(api, task, m, status, refresh));
+      else buttons.push(h('button', { type: 'button', onclick: () => void runWrite(status, () => move(api, task, m.statuses).then((t) => `Referral is now ${t.status}.`), refresh) }, m.label));
     }
   }
   if (user.role === 'cc' && type === 'notify-change-of-needs' && open) {
     buttons.push(h('button', { type: 'button', onclick: () => void runWrite(status, () => completeIspUpdate(api, task), refresh) }, 'Complete the ISP update'));
   }
-  if (!buttons.length) return null;
-  return h('div', {}, h('div', { class: 'actions' }, buttons), status);
+  if (!buttons.length && !forms.length) return null;
+  return h('div', {}, buttons.length ? h('div', { class: 'actions' }, buttons) : null, forms, status);
 }

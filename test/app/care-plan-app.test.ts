@@ -20,6 +20,7 @@ const CAST = [
   // The person's KS MCO extension names this MCO by identifier: change-of-needs Tasks are owned by it.
   { resourceType: 'Organization', id: 'app-mco', name: 'Example MCO (fictional)', identifier: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-mco', value: 'sunflower' }] },
   { resourceType: 'Organization', id: 'app-provider-agency', name: 'Example provider agency (fictional)' },
+  { resourceType: 'Organization', id: 'app-report-center', name: 'Example protection report center (fictional)' },
   ...(
     [
       ['app-tcm', 'targeted-case-manager', 'app-tcm-agency', 'Tess'],
@@ -77,6 +78,7 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
     otherPatient = (await http(tcm, 'GET', other.body.parameter.find((p: { name: string }) => p.name === 'carePlan').valueReference.reference)).body.subject.reference;
     const referral = { resourceType: 'Task', status: 'requested', intent: 'order', code: { coding: [{ system: TASK_TYPE, code: 'referral' }] }, description: 'Day services three days a week', for: { reference: patient }, authoredOn: '2026-08-01', requester: { reference: 'PractitionerRole/app-tcm' }, owner: { reference: 'Organization/app-provider-agency' } };
     expect((await http(tcm, 'POST', 'Task', { body: referral })).status).toBe(201);
+    expect((await http(tcm, 'POST', 'Task', { body: { ...referral, description: 'Respite care on weekends' } })).status).toBe(201);
     expect((await http(server, 'PUT', 'RelatedPerson/app-guardian', { body: { resourceType: 'RelatedPerson', id: 'app-guardian', patient: { reference: patient }, name: [{ family: 'Guardianperson', given: ['Gale'] }] } })).status).toBe(201);
     await addUser(server.db, 'app.tcm', 'PractitionerRole/app-tcm', 'app-password-tcm');
     await addUser(server.db, 'app.cc', 'PractitionerRole/app-cc', 'app-password-cc');
@@ -113,6 +115,28 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
     return page;
   }
 
+  test('an EHR launch opens the app signed in on the person the EHR chose', async () => {
+    const ehr = { url: server.url, token: await issueTestToken(server.server, 'system/*.cruds', '5m') };
+    const created = await fetch(`${origin}/auth/launch`, { method: 'POST', headers: { authorization: `Bearer ${ehr.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ patient: patient.split('/')[1], user: 'app.tcm' }) });
+    expect(created.status).toBe(201);
+    const { launch, iss } = (await created.json()) as { launch: string; iss: string };
+    await browser.context.clearCookies();
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${origin}/app/launch.html?iss=${encodeURIComponent(iss)}&launch=${encodeURIComponent(launch)}`);
+    await page.fill('input[name="login"]', 'app.tcm');
+    await page.fill('input[name="password"]', 'app-password-tcm');
+    await page.click('button:has-text("Sign in")');
+    await page.click('button:has-text("Allow")');
+    await page.waitForURL(`${origin}/app/index.html**`);
+    await page.waitForSelector('h1:has-text("Avery Example")');
+    await page.waitForSelector('h2:has-text("Plans")');
+    // The launch id and the code stay out of the address bar once the app has started.
+    await page.waitForFunction(() => !location.search.includes('code='));
+    expect(page.url()).not.toContain(launch);
+    await page.close();
+  });
+
   test('a TCM finds the change-of-needs Task, opens the person, imports a changed PCSP and sees the errors of a bad one', async () => {
     const page = await signIn('app.tcm', 'app-password-tcm', 'launch');
     await page.waitForSelector('h1:has-text("My work list")');
@@ -139,9 +163,35 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
 
     const changed = JSON.parse(documentText('updates/avery-example.pcsp.update-1.json'));
     changed.strengths = [...changed.strengths, 'Likes to help neighbours with their gardens'];
+    changed.services = [...changed.services, { ...changed.services[0], id: 'S9', serviceCode: 'S5150', name: 'Respite Care', amount: { quantity: 8, unit: 'hour', per: 'month' }, goals: changed.services[0].goals }];
     await page.setInputFiles('input[name="document"]', { name: 'changed.pcsp.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(changed)) });
     await page.click('button:has-text("Import the document")');
     await page.waitForSelector('p.notice:has-text("was imported")');
+
+    // The timeline shows who changed what (Provenance of each import).
+    expect(await page.locator('section:has(h2:has-text("Who changed what")) li').count()).toBeGreaterThanOrEqual(1);
+
+    const change = page.locator('form[data-task-form="notify-change-of-needs"]');
+    await change.locator('textarea[name="description"]').fill('Moved to a new day program closer to home');
+    await change.locator('button[type="submit"]').click();
+    await page.waitForSelector('p.notice:has-text("The change in needs was recorded")');
+    await page.waitForSelector('section:has(h2:has-text("Tasks")) li:has-text("Moved to a new day program")');
+
+    // An ANE report without the place it goes to is not sent; the form says which field is missing.
+    let ane = page.locator('form[data-task-form="ane-report"]');
+    await ane.locator('textarea[name="description"]').fill('Unexplained bruise on the left arm noticed at day program');
+    await ane.locator('button[type="submit"]').click();
+    const missing = ane.locator('[role="alert"]');
+    await missing.waitFor();
+    expect(await missing.textContent()).toMatch(/Report to .*is required/);
+    expect(await ane.locator('input[name="owner"]').getAttribute('aria-invalid')).toBe('true');
+    await expectAccessible(page, 'ANE report refused');
+    await ane.locator('input[name="owner"]').fill('Organization/app-report-center');
+    await ane.locator('button[type="submit"]').click();
+    await page.waitForSelector('p.notice:has-text("The ANE report was filed")');
+    ane = page.locator('section:has(h2:has-text("Tasks")) li:has(h3:has-text("ANE report"))');
+    await ane.waitFor();
+    expect(await ane.textContent()).toMatch(/urgent/);
     await page.close();
   });
 
@@ -152,6 +202,7 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
     await screenshot(page, 'work-list-cc');
     await page.locator('li:has(h3:has-text("Change of needs")) button:has-text("Open")').first().click();
     await page.waitForSelector('h2:has-text("Services: planned and authorized")');
+    console.log(await page.locator('tr:has([data-service])').allTextContents());
     const forms = page.locator('form.decide');
     expect(await forms.count()).toBeGreaterThanOrEqual(2);
     const first = forms.nth(0);
@@ -173,14 +224,44 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
     expect(await page.locator('td .tag:has-text("Denied")').count()).toBe(1);
     await expectAccessible(page, 'person view (CC)');
     await screenshot(page, 'person-cc');
+
+    const third = page.locator('form.decide').nth(0);
+    await third.locator('select[name="decision"]').selectOption('partially-approved');
+    await third.locator('input[name="units"]').fill('4');
+    await third.locator('input[name="number"]').fill('AUTH-APP-0003');
+    await third.locator('input[name="reason"]').fill('Half the hours asked for; review in three months');
+    await third.locator('button:has-text("Save decision")').click();
+    await page.waitForSelector('p.notice:has-text("Partly approved: saved"), form.decide [role="alert"]');
+    expect(await page.locator('form.decide [role="alert"]').allTextContents()).toEqual([]);
+    await page.waitForSelector('td:has(.tag:has-text("Partly approved")):has-text("Half the hours asked for")');
+
+    // Back on the work list, the care coordinator completes the ISP update for a change of needs.
+    await page.click('button:has-text("Back to my work list")');
+    await page.waitForSelector('section h2:has-text("Change of needs")');
+    const before = await page.locator('li:has(h3:has-text("Change of needs"))').count();
+    await page.locator('li:has(h3:has-text("Change of needs")) button:has-text("Complete the ISP update")').first().click();
+    await page.waitForSelector('p.notice:has-text("The ISP now includes this change"), li [role="alert"]');
+    expect(await page.locator('li [role="alert"]').allTextContents()).toEqual([]);
+    expect(await page.locator('li:has(h3:has-text("Change of needs"))').count()).toBeLessThan(before);
     await page.close();
   });
 
-  test('a provider accepts and completes a referral', async () => {
+  test('a provider rejects one referral (a reason is needed) and accepts and completes another', async () => {
     const page = await signIn('app.provider', 'app-password-provider');
     await page.waitForSelector('section h2:has-text("Referral")');
     await expectAccessible(page, 'work list (provider)');
     await screenshot(page, 'work-list-provider');
+    // A rejection without a reason: the server's 422 (rule ks-task-status-reason) is shown in words.
+    const respite = page.locator('li:has(h3:has-text("Referral")):has-text("Respite care on weekends")');
+    await respite.locator('button:has-text("Reject")').click();
+    const refused = respite.locator('[role="alert"]');
+    await refused.waitFor();
+    expect(await refused.textContent()).toMatch(/does not meet the Kansas rules.*reason/s);
+    await expectAccessible(page, 'referral rejection refused');
+    await respite.locator('input[name="reason"]').fill('No weekend staff until next spring');
+    await respite.locator('button:has-text("Reject")').click();
+    await page.waitForSelector('p.notice:has-text("Referral is now rejected")');
+    expect(await page.locator('li:has-text("Respite care on weekends")').count()).toBe(0);
     await page.click('li:has(h3:has-text("Referral")) button:has-text("Accept")');
     await page.waitForSelector('p.notice:has-text("Referral is now accepted")');
     await page.click('li:has(h3:has-text("Referral")) button:has-text("Mark complete")');
