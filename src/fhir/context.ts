@@ -8,6 +8,7 @@ import type { AccessPermission, EverythingQuery, ExportBatchQuery, EverythingRow
 import type { Repository, ResourceKey } from '../store/repository.ts';
 import type { ResourceValidator } from '../validation/validator.ts';
 import type { FhirOperation } from './operations/operation.ts';
+import type { DocumentProvenance } from './writes/provenance.ts';
 import type { WriteRule } from './writes/write-rule.ts';
 import type { WriteConsequence } from './writes/write-consequence.ts';
 import type { SubscriptionRegistry } from './subscriptions/subscription-registry.ts';
@@ -55,6 +56,11 @@ export interface FhirContext {
   readonly jobs?: JobQueue;
   /** The Subscriptions this process matches writes against (src/fhir/subscriptions/). */
   readonly subscriptions?: SubscriptionRegistry;
+  /**
+   * Set while a document import runs: its one Provenance stands for every write of the import,
+   * so the write path notes the versions instead of writing a Provenance per resource.
+   */
+  readonly documentProvenance?: DocumentProvenance;
   /** Canonical URL → constrained resource type of every profile the server knows (supportedProfile). */
   readonly profiles: ReadonlyMap<string, string>;
 }

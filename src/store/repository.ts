@@ -82,6 +82,12 @@ export interface Repository {
    * repository only a new id (no previous) may be written: it is one statement on its own.
    */
   writeVersion(next: Resource & { id: string }, previous: StoredVersion | undefined, method: Exclude<VersionMethod, 'DELETE'>): Promise<Resource>;
+  /**
+   * Writes new resources (ids never used, version 1), e.g. a resource and its Provenance, or a
+   * batch of AuditEvents: on the root repository all in one statement of their own, in a
+   * transaction queued with its other versions. Returns them as stored.
+   */
+  writeNewVersions(resources: readonly (Resource & { id: string })[]): Promise<Resource[]>;
   /** Writes a delete marker after `previous` (read under lock in this transaction, not deleted). */
   writeDeletion(previous: StoredVersion): Promise<StoredVersion>;
 

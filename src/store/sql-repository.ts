@@ -212,6 +212,18 @@ export class SqlRepository implements Repository {
     return version.resource as Resource;
   }
 
+  async writeNewVersions(resources: readonly (Resource & { id: string })[]): Promise<Resource[]> {
+    const versions = resources.map((resource) => nextVersion(resource, undefined, 'POST'));
+    if (!this.tx) {
+      await writeVersions(this.db, versions, null, this.participants);
+      this.options.statistics?.noteWrites(versions.length);
+    } else {
+      await this.nextTx();
+      this.pending.push(...versions);
+    }
+    return versions.map((version) => version.resource as Resource);
+  }
+
   async writeDeletion(previous: StoredVersion): Promise<StoredVersion> {
     if (!this.tx) {
       throw new Error(`${previous.resourceType}/${previous.id}: a delete is written in the transaction that read the previous version under lock`);

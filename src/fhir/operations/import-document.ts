@@ -6,6 +6,7 @@ import type { FhirContext } from '../context.ts';
 import { FhirError, badRequest, outcomeOf } from '../../outcomes.ts';
 import type { PackagedOperationHandler } from './operation.ts';
 import { planStoreOf } from './plan-store.ts';
+import { DocumentProvenance } from '../writes/provenance.ts';
 
 /**
  * `POST [base]/CarePlan/$import-document`: the body is a PCSP, BSP or ISP document (JSON or YAML,
@@ -24,7 +25,8 @@ type SuccessfulImport = Extract<ImportResult, { ok: true }>;
  */
 async function importInOneTransaction(ctx: FhirContext, body: unknown, contentType: string | undefined): Promise<SuccessfulImport> {
   return ctx.repo.transaction(async (repo) => {
-    const result = await importPlanDocument(body, contentType, planStoreOf({ ...ctx, repo }), { maxReviewIntervalMonths: ctx.config.planReviewIntervalMonths });
+    // One Provenance for the whole import: the document's, completed by the write path.
+    const result = await importPlanDocument(body, contentType, planStoreOf({ ...ctx, repo, documentProvenance: new DocumentProvenance() }), { maxReviewIntervalMonths: ctx.config.planReviewIntervalMonths });
     if (!result.ok) {
       throw new FhirError(result.status, result.outcome.issue ?? []);
     }

@@ -48,5 +48,6 @@ export async function followWrite(ctx: FhirContext, change: WrittenChange): Prom
  * still do). The caller who caused it is named in what is written (requester, Provenance).
  */
 export function serverWriting(ctx: FhirContext): FhirContext {
-  return { ...ctx, access: SYSTEM_ACCESS };
+  // Not folded into a document import's Provenance: what the server derives has its own.
+  return { ...ctx, access: SYSTEM_ACCESS, documentProvenance: undefined };
 }

@@ -4,7 +4,8 @@ import { badRequest, gone, notFound, preconditionFailed } from '../../outcomes.t
 import type { StoredVersion } from '../../store/repository.ts';
 import { type FhirContext, withRepo } from '../context.ts';
 import { parseVersionTag } from '../versioning.ts';
-import { checkWriteRules, type ProposedWrite } from './write-rule.ts';
+import { isProvenance, isTraced, organizationOf, provenanceOf, writeAgents, type WrittenVersion } from './provenance.ts';
+import { checkWriteRules, type ProposedWrite, type WriteInteraction } from './write-rule.ts';
 import { followWrite, followed } from './write-consequence.ts';
 
 /** What a client asks to write, after the interaction resolved which resource (conditional criteria, transaction ids). */
@@ -99,10 +100,13 @@ function patched(intent: Extract<WriteIntent, { interaction: 'patch' }>, previou
 export async function writeResource(ctx: FhirContext, intent: WriteIntent): Promise<WriteResult> {
   if (intent.interaction === 'create') {
     const { id: _ignored, ...body } = withoutServerMeta(intent.resource);
-    const next = { ...body, id: intent.id ?? randomUUID() } as Resource & { id: string };
+    const next = (await withDocumentAgents(ctx, { ...body, id: intent.id ?? randomUUID() })) as Resource & { id: string };
     const create = async (scoped: FhirContext): Promise<WriteResult> => {
       const checked = await checkWriteRules(scoped, { interaction: 'create', resourceType: next.resourceType, id: next.id, next, caller: scoped.access });
-      const stored = await scoped.repo.writeVersion((checked.next ?? next) as Resource & { id: string }, undefined, 'POST');
+      // The resource and its Provenance in one statement (alone, a create stays one round trip).
+      const provenance = await traceWrite(scoped, { resourceType: next.resourceType, id: next.id, versionId: 1 }, 'create');
+      const written = (checked.next ?? next) as Resource & { id: string };
+      const [stored] = await scoped.repo.writeNewVersions(provenance ? [written, provenance] : [written]);
       await followWrite(scoped, { interaction: 'create', resourceType: next.resourceType, id: next.id, next: stored });
       return { kind: 'written', resource: stored, created: true, notes: checked.notes };
     };
@@ -121,7 +125,12 @@ export async function writeResource(ctx: FhirContext, intent: WriteIntent): Prom
       resourceType,
       id,
       previous: liveResource(previous),
-      next: intent.interaction === 'delete' ? undefined : intent.interaction === 'patch' ? patched(intent, previous) : withoutServerMeta(intent.resource),
+      next:
+        intent.interaction === 'delete'
+          ? undefined
+          : intent.interaction === 'patch'
+            ? patched(intent, previous)
+            : await withDocumentAgents(scoped, withoutServerMeta(intent.resource)),
       caller: ctx.access,
     };
     if (!proposed.next) {
@@ -129,6 +138,7 @@ export async function writeResource(ctx: FhirContext, intent: WriteIntent): Prom
       if (previous.deleted) return { kind: 'already-deleted' };
       await checkWriteRules(scoped, proposed);
       const deleted = await repo.writeDeletion(previous);
+      await queueProvenance(scoped, deleted, 'delete');
       await followWrite(scoped, { interaction: 'delete', resourceType, id, previous: proposed.previous });
       return { kind: 'deleted', versionId: deleted.versionId };
     }
@@ -141,7 +151,34 @@ export async function writeResource(ctx: FhirContext, intent: WriteIntent): Prom
     }
     const method = intent.interaction === 'patch' ? 'PATCH' : 'PUT';
     const stored = await repo.writeVersion(write.next as Resource & { id: string }, previous, method);
+    // An update-as-create (or a re-create after delete) is a CREATE.
+    await queueProvenance(scoped, { resourceType, id, versionId: Number(stored.meta?.versionId) }, write.previous ? intent.interaction : 'create');
     await followWrite(scoped, { interaction: intent.interaction, resourceType, id, previous: write.previous, next: stored });
     return { kind: 'written', resource: stored, created: !write.previous, notes };
   });
+}
+
+/**
+ * The Provenance a write gets (provenance.ts), or none: Provenance and AuditEvent are not traced,
+ * and inside a document import the version is noted for the import's own Provenance instead.
+ */
+async function traceWrite(ctx: FhirContext, version: WrittenVersion, interaction: WriteInteraction): Promise<(Resource & { id: string }) | undefined> {
+  if (!isTraced(version.resourceType)) return undefined;
+  if (ctx.documentProvenance) {
+    ctx.documentProvenance.note(version);
+    return undefined;
+  }
+  return provenanceOf(version, interaction, writeAgents(ctx.access, await organizationOf(ctx)));
+}
+
+/** Queues the Provenance of a version written in this transaction: it goes in the same statement. */
+async function queueProvenance(ctx: FhirContext, version: WrittenVersion, interaction: WriteInteraction): Promise<void> {
+  const provenance = await traceWrite(ctx, version, interaction);
+  if (provenance) await ctx.repo.writeNewVersions([provenance]);
+}
+
+/** A document import's own Provenance, completed with the versions it wrote and the caller (provenance.ts). */
+async function withDocumentAgents<T extends Resource | undefined>(ctx: FhirContext, resource: T): Promise<T> {
+  if (!ctx.documentProvenance || !isProvenance(resource)) return resource;
+  return ctx.documentProvenance.complete(resource, writeAgents(ctx.access, await organizationOf(ctx), 'enterer')) as T;
 }
