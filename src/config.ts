@@ -81,6 +81,8 @@ export interface Config {
   /** Subscription delivery (src/fhir/subscriptions/). */
   readonly subscriptions: SubscriptionSettings;
   readonly rateLimits: RateLimits;
+  /** AuditEvents of every request (src/fhir/audit/). */
+  readonly audit: AuditSettings;
 }
 
 /** At most `limit` attempts per key in `windowMs` (0: no limit). */
@@ -129,6 +131,19 @@ export interface SubscriptionSettings {
   readonly retentionMs: number;
   /** How often a process checks for Subscriptions another process wrote (SUBSCRIPTION_REFRESH_MS). */
   readonly refreshMs: number;
+}
+
+export interface AuditSettings {
+  /** Whether every request is recorded as an AuditEvent (AUDIT). */
+  readonly enabled: boolean;
+  /**
+   * AuditEvents older than this many days are removed by the job runner (AUDIT_RETENTION_DAYS;
+   * 0 keeps them). Default six years, the retention HIPAA asks of security documentation
+   * (45 CFR 164.316(b)(2)(i)).
+   */
+  readonly retentionDays: number;
+  /** Longest time a read's AuditEvent waits in memory before it is stored (AUDIT_FLUSH_MS). */
+  readonly flushMs: number;
 }
 
 export interface JobSettings {
@@ -357,6 +372,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       token: { limit: integer(env, 'TOKEN_RATE_LIMIT', 120, 0, 1_000_000), windowMs: integer(env, 'TOKEN_RATE_WINDOW_SECONDS', 60, 1, 86_400) * 1000 },
       login: { limit: integer(env, 'LOGIN_RATE_LIMIT', 10, 0, 1_000_000), windowMs: integer(env, 'LOGIN_RATE_WINDOW_SECONDS', 300, 1, 86_400) * 1000 },
       trustProxyHops: integer(env, 'TRUST_PROXY', 0, 0, 10),
+    },
+    audit: overrides.audit ?? {
+      enabled: boolean(env, 'AUDIT', true),
+      retentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 2190, 0, 36_500),
+      flushMs: integer(env, 'AUDIT_FLUSH_MS', 1000, 10, 1000),
     },
     auth,
     cors: overrides.cors ?? corsSettings(env),

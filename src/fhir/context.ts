@@ -8,6 +8,7 @@ import type { AccessPermission, EverythingQuery, ExportBatchQuery, EverythingRow
 import type { Repository, ResourceKey } from '../store/repository.ts';
 import type { ResourceValidator } from '../validation/validator.ts';
 import type { FhirOperation } from './operations/operation.ts';
+import type { AuditTrail } from './audit/audit-log.ts';
 import type { DocumentProvenance } from './writes/provenance.ts';
 import type { WriteRule } from './writes/write-rule.ts';
 import type { WriteConsequence } from './writes/write-consequence.ts';
@@ -56,6 +57,8 @@ export interface FhirContext {
   readonly jobs?: JobQueue;
   /** The Subscriptions this process matches writes against (src/fhir/subscriptions/). */
   readonly subscriptions?: SubscriptionRegistry;
+  /** Where the AuditEvent of every request goes (src/fhir/audit/); absent with AUDIT=off. */
+  readonly audit?: AuditTrail;
   /**
    * Set while a document import runs: its one Provenance stands for every write of the import,
    * so the write path notes the versions instead of writing a Provenance per resource.

@@ -4,7 +4,7 @@ import { SYSTEM_ACCESS, type TokenVerifier } from '../auth/access.ts';
 import type { FhirContext } from '../fhir/context.ts';
 import { BearerTokenError, FhirError, MethodNotAllowedError, badRequest, outcomeOf, payloadTooLarge, statusOf } from '../outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse } from '../fhir/request.ts';
-import { dispatch } from '../fhir/router.ts';
+import { handleFhirRequest } from '../fhir/audit/audited-request.ts';
 import { httpDate } from '../fhir/versioning.ts';
 import type { Database } from '../store/database.ts';
 import { assertAcceptsJson, mediaType, parseBody } from './content-negotiation.ts';
@@ -209,8 +209,8 @@ export function createApp(services: AppServices): express.Express {
       refuseNulCharacters(request, Buffer.isBuffer(req.body) ? req.body : undefined);
       const isOperation = /(^|\/)\$[\w-]+$/.test(request.path);
       assertAcceptsJson(header(req, 'accept'), typeof req.query._format === 'string' ? req.query._format : undefined, isOperation);
-      const access = isDiscovery(request) ? SYSTEM_ACCESS : await services.verifyToken(header(req, 'authorization'));
-      const response = await dispatch({ ...ctx, access }, request);
+      const authenticate = () => (isDiscovery(request) ? Promise.resolve(SYSTEM_ACCESS) : services.verifyToken(header(req, 'authorization')));
+      const response = await handleFhirRequest(ctx, request, authenticate);
       if (response.stream) {
         await sendStream(res, response, response.stream);
         return;

@@ -24,6 +24,8 @@ import { installConformanceResources } from './conformance-install.ts';
 import { createApp } from './app.ts';
 import { answerWhileStarting, drainHttpServer } from './http-lifecycle.ts';
 import { JobRunner } from '../jobs/job-runner.ts';
+import { AuditLog } from '../fhir/audit/audit-log.ts';
+import { AUDIT_RETENTION_EVERY_MS, AUDIT_RETENTION_JOB, auditRetentionJob } from '../fhir/audit/audit-retention.ts';
 import { bulkExportJob } from '../fhir/bulk/export-job.ts';
 import { DUE_REMINDERS_JOB, dueRemindersJob } from '../fhir/reminders/due-reminders.ts';
 import { mcoGroups } from '../fhir/bulk/mco-groups.ts';
@@ -151,14 +153,19 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // Background jobs of this database (Bulk Data exports, reminders): claimed from the job table, so several
   // processes on one PostgreSQL share them and a restart resumes them (src/jobs/).
   // The plan-review and assessment-due reminders are a recurring job: one per period across processes.
-  const runner = new JobRunner(db, [bulkExportJob(base), dueRemindersJob(base)], {
+  const runner = new JobRunner(db, [bulkExportJob(base), dueRemindersJob(base), auditRetentionJob(config.audit.retentionDays)], {
     pollMs: config.jobs.pollMs,
     leaseMs: config.jobs.leaseMs,
     retentionMs: config.bulkExport.retentionMs,
     logger,
-    recurring: config.workflow.reminderJobEveryMs > 0 ? [{ kind: DUE_REMINDERS_JOB, everyMs: config.workflow.reminderJobEveryMs }] : [],
+    recurring: [
+      ...(config.workflow.reminderJobEveryMs > 0 ? [{ kind: DUE_REMINDERS_JOB, everyMs: config.workflow.reminderJobEveryMs }] : []),
+      ...(config.audit.enabled && config.audit.retentionDays > 0 ? [{ kind: AUDIT_RETENTION_JOB, everyMs: AUDIT_RETENTION_EVERY_MS }] : []),
+    ],
   });
-  const ctx: FhirContext = { ...base, jobs: runner };
+  // Every request's AuditEvent (src/fhir/audit/): reads' stored at least once a second and at close.
+  const audit = config.audit.enabled ? new AuditLog(base.repo, { flushMs: config.audit.flushMs, logger }) : undefined;
+  const ctx: FhirContext = { ...base, jobs: runner, audit };
   const registry = base.subscriptions as SubscriptionRegistry;
   await registry.start(config.subscriptions.refreshMs);
   // Subscription notifications from the outbox: lanes claimed like jobs, so processes share them.
@@ -219,6 +226,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     async close() {
       accepting = false;
       await drainHttpServer(server, config.shutdownGraceMs, logger);
+      await audit?.close();
       await runner.stop();
       await delivery.stop();
       registry.stop();

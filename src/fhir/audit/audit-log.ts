@@ -1,0 +1,89 @@
+import type { AuditEvent } from '@medplum/fhirtypes';
+import type { Logger } from 'pino';
+import type { Repository } from '../../store/repository.ts';
+
+export type StoredAuditEvent = AuditEvent & { id: string };
+
+/**
+ * Where AuditEvents go. A write's event is stored at once, in a statement of its own (its own
+ * transaction: a write that rolled back is still audited); a read's waits in memory and is
+ * stored with the others of the same second, many in one statement, so auditing costs reads
+ * little. `close()` stores what is waiting (server shutdown).
+ */
+export interface AuditTrail {
+  record(event: StoredAuditEvent, durable: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AuditLogOptions {
+  /** Longest time a read's event waits before it is stored (AUDIT_FLUSH_MS, at most a second by default). */
+  readonly flushMs: number;
+  readonly logger: Logger;
+}
+
+/** Events per statement: a second of heavy reading is several statements, none huge. */
+const BATCH = 500;
+/** Events kept while the database does not answer; beyond it the oldest are dropped (and logged). */
+const MAX_WAITING = 50_000;
+
+/** The AuditTrail over the repository: AuditEvents are resources, indexed and searched like any other. */
+export class AuditLog implements AuditTrail {
+  private readonly repo: Repository;
+  private readonly options: AuditLogOptions;
+  private waiting: StoredAuditEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(repo: Repository, options: AuditLogOptions) {
+    this.repo = repo;
+    this.options = options;
+  }
+
+  async record(event: StoredAuditEvent, durable: boolean): Promise<void> {
+    if (durable) {
+      await this.repo.writeNewVersions([event]);
+      return;
+    }
+    this.waiting.push(event);
+    if (this.waiting.length >= BATCH) {
+      void this.flush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), this.options.flushMs);
+      // A waiting flush does not keep the process alive; close() stores what is left.
+      this.timer.unref();
+    }
+  }
+
+  /** Stores every waiting event; one flush at a time, so events keep their order of arrival. */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.flushing = this.flushing.then(() => this.storeWaiting());
+    return this.flushing;
+  }
+
+  private async storeWaiting(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const batch = this.waiting.slice(0, BATCH);
+      try {
+        await this.repo.writeNewVersions(batch);
+        this.waiting = this.waiting.slice(batch.length);
+      } catch (err) {
+        const dropped = Math.max(0, this.waiting.length - MAX_WAITING);
+        if (dropped) this.waiting = this.waiting.slice(dropped);
+        this.options.logger.error({ err, waiting: this.waiting.length, dropped }, 'audit events could not be stored; retrying with the next flush');
+        if (!this.timer && this.waiting.length) {
+          this.timer = setTimeout(() => void this.flush(), this.options.flushMs);
+          this.timer.unref();
+        }
+        return;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}
