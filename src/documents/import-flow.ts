@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Bundle, CarePlan, OperationOutcome, Patient, Provenance, Reference, Resource } from '@medplum/fhirtypes';
 import { codeSystem, identifierSystem } from './canonical.ts';
@@ -202,8 +203,9 @@ export function withProvenance(transaction: DocumentTransaction, doc: PlanDocume
   if (entries.length === 0) {
     return transaction;
   }
-  const provenance: Provenance = {
+  const provenance: Provenance & { id: string } = {
     resourceType: 'Provenance',
+    id: randomUUID(),
     target: entries.map((e) => ({ reference: e.fullUrl ?? `${e.resource?.resourceType}/${e.resource?.id}` })),
     recorded,
     activity: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: isUpdate ? 'UPDATE' : 'CREATE' }] },
@@ -216,7 +218,9 @@ export function withProvenance(transaction: DocumentTransaction, doc: PlanDocume
     entity: [{ role: 'source', what: { display: `${doc.documentType.toUpperCase()} document ${doc.planId}` } }],
   };
   return {
-    bundle: { ...transaction.bundle, entry: [...entries, { resource: provenance, request: { method: 'POST', url: 'Provenance' } }] },
+    // A PUT under a new id, so that it is written after every other entry (a transaction writes
+    // its POSTs before its PUTs): the server then completes it with the versions they wrote.
+    bundle: { ...transaction.bundle, entry: [...entries, { resource: provenance, request: { method: 'PUT', url: `Provenance/${provenance.id}` } }] },
     entryPointers: [...transaction.entryPointers, ''],
   };
 }
