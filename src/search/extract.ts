@@ -1,5 +1,6 @@
 import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
-import type { Resource } from '@medplum/fhirtypes';
+import type { AuditEvent, Resource } from '@medplum/fhirtypes';
+import { auditEventIndexRows } from './audit-event-rows.ts';
 import { RESOURCE_COLUMN_PARAMS, type SearchParamDef } from '../conformance/search-parameter-definition.ts';
 import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
 import { compositeRowsOf, evaluateComponent } from './composite-rows.ts';
@@ -37,6 +38,13 @@ export interface ExtractOptions {
 
 /** All index rows of a resource for every search parameter of its type. */
 export function extractIndexRows(parameters: SearchParameterRegistry, original: Resource, options: ExtractOptions = {}): IndexRows {
+  // The server's own AuditEvents, one per request, are indexed without FHIRPath (same rows).
+  const audit = original.resourceType === 'AuditEvent' ? auditEventIndexRows(parameters, original as AuditEvent, options.baseUrl) : undefined;
+  return audit ?? extractIndexRowsWithFhirPath(parameters, original, options);
+}
+
+/** extractIndexRows by evaluating every parameter's FHIRPath expression. */
+export function extractIndexRowsWithFhirPath(parameters: SearchParameterRegistry, original: Resource, options: ExtractOptions = {}): IndexRows {
   const rows = emptyRows();
   const resource = localizeReferences(original, options.baseUrl);
   const typed = toTypedValue(resource);

@@ -1,0 +1,105 @@
+/**
+ * What traceability costs, in-process (no HTTP, no load generator sharing the CPU):
+ *
+ *   node --max-semi-space-size=4 bench/traceability.ts [--db pglite|postgres] [--creates 3000] [--reads 20000] [--concurrency 10]
+ *
+ * - creates/s: `POST Goal` through the FHIR request handler with full validation, `--concurrency`
+ *   at a time; every create now writes its Provenance in the same statement. Run the same script
+ *   against a checkout without Provenance for the "before" figure.
+ * - reads/s: `GET Goal/{id}` of random ids through the same handler, with AuditEvents off and on
+ *   (on: each read's AuditEvent built, batched and stored at least once a second), alternating
+ *   rounds so that drift of a busy machine falls on both.
+ * PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), schema bench_trace.
+ */
+import os from 'node:os';
+import { pino } from 'pino';
+import { SYSTEM_ACCESS } from '../src/auth/access.ts';
+import { loadConfig } from '../src/config.ts';
+import { AuditLog } from '../src/fhir/audit/audit-log.ts';
+import { handleFhirRequest } from '../src/fhir/audit/audited-request.ts';
+import type { FhirContext } from '../src/fhir/context.ts';
+import type { FhirRequest } from '../src/fhir/request.ts';
+import { createFhirContext } from '../src/server/server.ts';
+import { openDatabase, type Database } from '../src/store/database.ts';
+import { migrate } from '../src/store/migrate.ts';
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? (process.argv[i + 1] as string) : fallback;
+}
+
+const kind = option('--db', 'postgres');
+const creates = Number(option('--creates', '3000'));
+const reads = Number(option('--reads', '20000'));
+const concurrency = Number(option('--concurrency', '10'));
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+async function open(): Promise<Database> {
+  if (kind === 'pglite') {
+    const db = await openDatabase({});
+    await migrate(db);
+    return db;
+  }
+  const admin = await openDatabase({ databaseUrl: PG_URL, maxConnections: 1 });
+  await admin.exec('DROP SCHEMA IF EXISTS bench_trace CASCADE; CREATE SCHEMA bench_trace');
+  await admin.close();
+  const db = await openDatabase({ databaseUrl: PG_URL, schema: 'bench_trace', maxConnections: 10 });
+  await migrate(db);
+  return db;
+}
+
+const request = (method: FhirRequest['method'], path: string, body?: unknown): FhirRequest => ({
+  method,
+  path,
+  query: [],
+  headers: {},
+  body,
+  contentType: 'application/fhir+json',
+});
+
+/** Runs `total` calls of `one`, `concurrency` at a time; answers calls per second. */
+async function throughput(total: number, one: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) await one(next++);
+    }),
+  );
+  return Math.round((total / (performance.now() - started)) * 1000);
+}
+
+const db = await open();
+const config = loadConfig({}, { baseUrl: 'http://127.0.0.1/fhir', loadDemoData: false });
+const logger = pino({ level: 'warn' });
+const base: FhirContext = createFhirContext(config, db, logger);
+const authenticate = () => Promise.resolve(SYSTEM_ACCESS);
+const patient = (await handleFhirRequest(base, request('POST', 'Patient', { resourceType: 'Patient', name: [{ family: 'Benchperson' }] }), authenticate)).resource?.id;
+const goal = { resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'Walk to the park' }, subject: { reference: `Patient/${patient}` } };
+
+// Warm-up: statements prepared, definitions compiled.
+await throughput(300, () => handleFhirRequest(base, request('POST', 'Goal', goal), authenticate));
+const createRate = await throughput(creates, () => handleFhirRequest(base, request('POST', 'Goal', goal), authenticate));
+const ids = (await db.query<{ id: string }>("SELECT id FROM resource WHERE resource_type = 'Goal'")).map((row) => row.id);
+
+const audit = new AuditLog(base.repo, { flushMs: 1000, logger });
+const audited: FhirContext = { ...base, audit };
+const readRound = (ctx: FhirContext): Promise<number> =>
+  throughput(reads, () => handleFhirRequest(ctx, request('GET', `Goal/${ids[Math.floor(Math.random() * ids.length)]}`), authenticate));
+await readRound(base);
+const off: number[] = [];
+const on: number[] = [];
+for (let round = 0; round < 3; round++) {
+  off.push(await readRound(base));
+  on.push(await readRound(audited));
+  await audit.flush();
+}
+await audit.close();
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+const stored = await db.query<{ n: string }>("SELECT count(*) AS n FROM resource WHERE resource_type = 'AuditEvent'");
+console.log(`# traceability in-process, ${kind}, concurrency ${concurrency}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`creates/s (Goal, validated, with Provenance): ${createRate}`);
+console.log(`reads/s AUDIT off: ${off.join(' / ')} (median ${median(off)})`);
+console.log(`reads/s AUDIT on:  ${on.join(' / ')} (median ${median(on)}); AuditEvents stored: ${stored[0]?.n}`);
+console.log(`read cost of auditing: ${Math.round((1 - median(on) / median(off)) * 100)}%`);
+await db.close();
