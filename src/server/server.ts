@@ -13,6 +13,7 @@ import { aneReportConsequence } from '../fhir/writes/consequences/ane-report.ts'
 import { changeOfNeedsConsequence } from '../fhir/writes/consequences/change-of-needs.ts';
 import { ispIntegrationConsequence } from '../fhir/writes/consequences/isp-integration.ts';
 import { authorizationDecisionConsequence } from '../fhir/writes/consequences/authorization-decision.ts';
+import { appendOnlyRule } from '../fhir/writes/append-only-rule.ts';
 import { createOperations } from '../fhir/operations/registry.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
@@ -106,8 +107,9 @@ export function createFhirContext(config: Config, db: Database, logger: Logger, 
     validator: createResourceValidator(conformance, { validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile }),
     // Scopes first: a write outside the caller's grant is 403 before its content is judged; then
     // who may write it (role rules, 403), whether the Task may move (409), whether an authorization
-    // decision is complete (422), and its content (400/422).
-    writeRules: [accessRule, roleRule, taskStateRule, authorizationDecisionRule, validationRule, subscriptionRule],
+    // decision is complete (422), whether the record may change at all (Provenance and AuditEvent
+    // are append-only, 405), and its content (400/422).
+    writeRules: [accessRule, roleRule, taskStateRule, authorizationDecisionRule, appendOnlyRule, validationRule, subscriptionRule],
     // What the server writes because of a write, in the same transaction (issue 16 "Exchanges").
     writeConsequences: [changeOfNeedsConsequence, ispIntegrationConsequence, aneReportConsequence, authorizationDecisionConsequence],
     search,

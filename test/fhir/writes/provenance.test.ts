@@ -143,6 +143,15 @@ describe.each(testDatabases)('Provenance of every write on %s', (kind) => {
     expect(await provenanceOf(`Goal/${id}`)).toHaveLength(2);
   });
 
+  it('a Provenance cannot be changed or deleted (405 naming the rule)', async () => {
+    const id = (await http(server, 'POST', 'Goal', { body: goal(patient) })).body.id as string;
+    const [provenance] = await provenanceOf(`Goal/${id}`);
+    const changed = await http(server, 'PUT', `Provenance/${provenance.id}`, { body: { ...provenance, recorded: '2020-01-01T00:00:00Z' } });
+    expect(changed.status).toBe(405);
+    expect(changed.body.issue[0].diagnostics).toMatch(/append-only/);
+    expect((await http(server, 'DELETE', `Provenance/${provenance.id}`)).status).toBe(405);
+  });
+
   it('$import-document writes one Provenance for the whole document, with versioned targets, the caller and the document', async () => {
     const document = readFileSync(new URL('../../../bundles/documents/casey-fictional.pcsp.json', import.meta.url), 'utf8');
     const imported = await http(user, 'POST', 'CarePlan/$import-document', { raw: document, headers: { 'content-type': 'application/json' } });
