@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { Bundle, CarePlan, Task } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, CarePlan, Provenance, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDueReminders } from '../../src/fhir/reminders/due-reminders.ts';
+import type { AuditLog } from '../../src/fhir/audit/audit-log.ts';
 import { http, issueTestToken, startTestServer, testDatabases, type TestServer } from '../harness.ts';
 
 const TASK_TYPE = 'https://kanplan.org/fhir/CodeSystem/ks-task-type';
@@ -44,7 +45,7 @@ describe.each(testDatabases)('a year of TCM ⇄ care coordinator workflow for on
   let patient: string;
 
   beforeAll(async () => {
-    server = await startTestServer(kind);
+    server = await startTestServer(kind, { audit: { enabled: true, retentionDays: 0, flushMs: 1000 } });
     for (const resource of CAST) expect((await http(server, 'PUT', `${resource.resourceType}/${resource.id}`, { body: resource })).status).toBe(201);
     const token = (fhirUser: string, scope = 'user/*.cruds') => issueTestToken(server.server, scope, '1h', { fhirUser });
     as.tcm = { url: server.url, token: await token('PractitionerRole/kp-tcm') };
@@ -300,9 +301,6 @@ describe.each(testDatabases)('a year of TCM ⇄ care coordinator workflow for on
     expect(((await http(as.guardian, 'GET', `CarePlan?subject=${patient}`)).body as Bundle).entry ?? []).toHaveLength(0);
   });
 
-  // TODO(traceability): every change has its Provenance (Provenance?target=…) and every access its
-  // AuditEvent (AuditEvent?patient=…); assert here once the Provenance participant and AuditEvent land.
-
   it('the annual review Tasks appear (PCSP for the TCM, ISP for the CC, the functional assessment), once however often the job runs', async () => {
     const ctx = server.server.ctx;
     const asOf = Date.parse('2027-08-15T06:00:00Z'); // the plans' review date 2027-09-01 is within PLAN_REVIEW_WINDOW_DAYS (30)
@@ -327,5 +325,33 @@ describe.each(testDatabases)('a year of TCM ⇄ care coordinator workflow for on
     // Work list: plans due for review within 30 days of 2027-08-15 (plain search).
     const due = await http(as.tcm, 'GET', `CarePlan?review-due-date=le2027-09-14&status=active&subject=${patient}&plan-type=${encodeURIComponent('https://kanplan.org/fhir/CodeSystem/ks-plan-type|pcsp')}`);
     expect(((due.body as Bundle).entry ?? []).map((e) => e.resource?.id)).toEqual([pcsp.id]);
+  });
+  it('every change has its Provenance and every access its AuditEvent', async () => {
+    // Each version of the PCSP and of every Task of the person has a Provenance targeting it.
+    const tasks = ((await http(server, 'GET', `Task?patient=${patient}&_count=100`)).body as Bundle).entry?.map((e) => `Task/${e.resource?.id}`) ?? [];
+    expect(tasks.length).toBeGreaterThan(2);
+    for (const reference of [`CarePlan/${pcsp.id}`, ...tasks]) {
+      const versions = ((await http(server, 'GET', `${reference}/_history`)).body as Bundle).entry?.map((e) => `${reference}/_history/${e.resource?.meta?.versionId}`) ?? [];
+      const provenance = ((await http(server, 'GET', `Provenance?target=${reference}&_count=100`)).body as Bundle).entry ?? [];
+      const targets = provenance.flatMap((e) => (e.resource as Provenance).target.map((t) => t.reference));
+      expect(targets, reference).toEqual(expect.arrayContaining(versions));
+    }
+    // The server's own writes (the change Task) name the server; the TCM's import names the TCM.
+    const [change] = (await tasksOf(as.cc, 'notify-change-of-needs')) as [Task];
+    const changeProvenance = ((await http(server, 'GET', `Provenance?target=Task/${change.id}`)).body as Bundle).entry?.map((e) => e.resource as Provenance) ?? [];
+    expect(changeProvenance.length).toBeGreaterThan(0);
+    const pcspProvenance = ((await http(server, 'GET', `Provenance?target=CarePlan/${pcsp.id}&agent=PractitionerRole/kp-tcm`)).body as Bundle).entry ?? [];
+    expect(pcspProvenance.length).toBeGreaterThanOrEqual(2);
+
+    // Every role's requests about the person are audited, the refused ones with their outcome.
+    await (server.server.ctx.audit as AuditLog).flush();
+    for (const role of ['kp-tcm', 'kp-cc', 'kp-provider']) {
+      const events = ((await http(server, 'GET', `AuditEvent?agent=PractitionerRole/${role}&_count=200`)).body as Bundle).entry ?? [];
+      expect(events.length, role).toBeGreaterThan(0);
+    }
+    const refused = ((await http(server, 'GET', `AuditEvent?agent=PractitionerRole/kp-provider&outcome=4&patient=${patient}`)).body as Bundle).entry ?? [];
+    expect(refused.map((e) => (e.resource as AuditEvent).outcomeDesc)).toEqual(expect.arrayContaining([expect.stringMatching(/^403: Rule ks-pcsp-bsp-author/)]));
+    const aboutPerson = ((await http(server, 'GET', `AuditEvent?patient=${patient}&_count=1`)).body as Bundle).entry ?? [];
+    expect(aboutPerson).toHaveLength(1);
   });
 });

@@ -108,7 +108,9 @@ function patientOf(request: FhirRequest, interaction: AuditedInteraction, respon
       if (id) return id;
     }
   }
-  if (!response || interaction.query) return undefined;
+  if (interaction.query) return undefined;
+  // A refused write: the resource it tried to write says whose it is.
+  if (!response) return patientOfResource(request.body as Resource | undefined);
   if (response.resourceJson !== undefined) return interaction.resourceType === 'Patient' ? interaction.id : PATIENT_IN_TEXT.exec(response.resourceJson)?.[1];
   return patientOfResource(response.resource);
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Provenance, ProvenanceAgent, Reference, Resource } from '@medplum/fhirtypes';
 import type { AccessContext } from '../../auth/access.ts';
+import { callerOfContext } from '../access/caller-access.ts';
 import type { FhirContext } from '../context.ts';
 import type { WriteInteraction } from './write-rule.ts';
 
@@ -52,25 +53,15 @@ export function writeAgents(access: AccessContext, onBehalfOf: ProvenanceAgent['
   return [user, client];
 }
 
-/** The organization a user acts for: a PractitionerRole's organization, read once per token. */
-const organizations = new WeakMap<AccessContext, Promise<ProvenanceAgent['onBehalfOf']>>();
-
-export function organizationOf(ctx: FhirContext): Promise<ProvenanceAgent['onBehalfOf']> {
-  const access = ctx.access;
-  const [type, id] = access.fhirUser?.split('/') ?? [];
-  if (type !== 'PractitionerRole' || !id) {
-    return Promise.resolve(undefined);
-  }
-  let organization = organizations.get(access);
-  if (!organization) {
-    organization = ctx.repo.readCurrent(type, id).then((current) => {
-      const reference = (current?.resource as { organization?: Reference } | undefined)?.organization?.reference;
-      return reference ? { reference } : undefined;
-    });
-    organizations.set(access, organization);
-    organization.catch(() => organizations.delete(access));
-  }
-  return organization;
+/**
+ * The organization the writer acts for, from the actor the access policy resolved once per token:
+ * a PractitionerRole's organization, or the Organization a system token is registered for
+ * (unless that is the agent itself).
+ */
+export async function organizationOf(ctx: FhirContext): Promise<ProvenanceAgent['onBehalfOf']> {
+  const { actor } = await callerOfContext(ctx);
+  const organization = actor.kind === 'practitioner' || actor.kind === 'system' ? actor.organization : undefined;
+  return organization && organization !== ctx.access.fhirUser ? { reference: organization } : undefined;
 }
 
 export interface WrittenVersion {

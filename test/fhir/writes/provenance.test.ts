@@ -45,7 +45,13 @@ describe.each(testDatabases)('Provenance of every write on %s', (kind) => {
     server = await startTestServer(kind);
     await http(server, 'PUT', ORGANIZATION, { body: { resourceType: 'Organization', id: 'tcm-agency-fictional', name: 'Fictional TCM Agency' } });
     await http(server, 'PUT', ROLE, {
-      body: { resourceType: 'PractitionerRole', id: 'tcm-fictional-role', organization: { reference: ORGANIZATION } },
+      body: {
+        resourceType: 'PractitionerRole',
+        id: 'tcm-fictional-role',
+        organization: { reference: ORGANIZATION },
+        // A targeted case manager: the role rules let only a TCM import a PCSP.
+        code: [{ coding: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-practitioner-role', code: 'targeted-case-manager' }] }],
+      },
     });
     patient = (await http(server, 'POST', 'Patient', { body: { resourceType: 'Patient', name: [{ family: 'Testperson', given: ['Quinn'] }] } })).body.id;
     user = { ...server, token: await userToken('user/*.cruds', ROLE, 'care-app-fictional') };
