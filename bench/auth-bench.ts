@@ -1,7 +1,7 @@
 /**
- * What token checks cost a read (issue 15): `GET /fhir/Patient/{id}` throughput of `kanplan serve`
- * (its own process, embedded database) driven by autocannon over loopback, in three settings
- * measured in the same run:
+ * What token checks and auditing cost a read (issues 15, 16): `GET /fhir/Patient/{id}` throughput
+ * of `kanplan serve` (its own process, embedded database) driven by autocannon over loopback, in
+ * four settings measured in the same run (AUDIT=off in the first three):
  *
  *   off       AUTH_MODE=off: no token, no check (the ceiling)
  *   verified  a bearer token whose ES256 signature is verified on every request: the requests
@@ -9,6 +9,8 @@
  *             found in the cache (it is cleared when full)
  *   cached    one bearer token for every request: verified once, then found in the cache
  *             (what a client reusing its token gets; today's behaviour)
+ *   audited   as cached, with AUDIT=on: every read's AuditEvent built, indexed and stored in
+ *             batches (src/fhir/audit/); the budget is 0.7 of cached (issue 16)
  *
  * Each round restarts the server per setting, warms it up, then measures; the figures are the
  * medians over the rounds, and the ratios are those of the medians. The verifier alone is timed
@@ -38,7 +40,7 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const work = path.join(root, '.tmp', `bench-auth-${process.pid}`);
 const keyFile = path.join(work, 'signing-key.json');
 
-type Setting = 'off' | 'verified' | 'cached';
+type Setting = 'off' | 'verified' | 'cached' | 'audited';
 
 interface Measurement {
   readonly reqPerSec: number;
@@ -53,6 +55,7 @@ function serverEnv(setting: Setting): Record<string, string> {
     AUTH_ISSUER: AUDIENCE,
     AUTH_AUDIENCE: AUDIENCE,
     ...(setting === 'off' ? { AUTH_MODE: 'off' } : {}),
+    AUDIT: setting === 'audited' ? 'on' : 'off',
   };
 }
 
@@ -142,12 +145,13 @@ async function main(): Promise<void> {
     off: () => undefined,
     verified: (n) => distinct[n % distinct.length],
     cached: () => single,
+    audited: () => single,
   };
-  const results: Record<Setting, Measurement[]> = { off: [], verified: [], cached: [] };
+  const results: Record<Setting, Measurement[]> = { off: [], verified: [], cached: [], audited: [] };
   const load: number[] = [];
   for (let round = 1; round <= rounds; round++) {
     // A different order each round, so no setting always runs first on a cold machine.
-    const order: Setting[] = round % 3 === 1 ? ['off', 'verified', 'cached'] : round % 3 === 2 ? ['cached', 'off', 'verified'] : ['verified', 'cached', 'off'];
+    const order: Setting[] = round % 3 === 1 ? ['off', 'verified', 'cached', 'audited'] : round % 3 === 2 ? ['audited', 'cached', 'off', 'verified'] : ['verified', 'audited', 'cached', 'off'];
     for (const setting of order) {
       const server = await startKanplan(serverEnv(setting));
       try {
@@ -170,13 +174,14 @@ async function main(): Promise<void> {
     '',
     '| setting | req/s (median) | vs AUTH_MODE=off | p50 ms | p99 ms | req/s per round |',
     '| --- | ---: | ---: | ---: | ---: | --- |',
-    ...(['off', 'verified', 'cached'] as const).map((setting) => {
+    ...(['off', 'verified', 'cached', 'audited'] as const).map((setting) => {
       const rows = results[setting];
       const rate = median(rows.map((m) => m.reqPerSec));
-      const label = { off: 'AUTH_MODE=off', verified: 'token verified on every request', cached: 'same token, cached' }[setting];
+      const label = { off: 'AUTH_MODE=off', verified: 'token verified on every request', cached: 'same token, cached', audited: 'same token, cached, AUDIT=on' }[setting];
       return `| ${label} | ${rate} | ${(rate / off).toFixed(2)} | ${median(rows.map((m) => m.p50))} | ${median(rows.map((m) => m.p99))} | ${rows.map((m) => m.reqPerSec).join(', ')} |`;
     }),
     '',
+    `Auditing (AUDIT=on against the cached setting, AUDIT=off): ${(median(results.audited.map((m) => m.reqPerSec)) / median(results.cached.map((m) => m.reqPerSec))).toFixed(2)} of the throughput.`,
     `The verifier alone, in-process (median of 3 runs): ${verifierCost.verifiedMicros} µs per token verified (ES256 signature and claims), ${verifierCost.cachedMicros} µs per cached token; at ${off} req/s (AUTH_MODE=off) the server completes a read every ${Math.round(1_000_000 / off)} µs.`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
