@@ -9,7 +9,9 @@ import type { FhirRequest, FhirResponse } from '../request.ts';
  * (https://profiles.ihe.net/ITI/BALP/): type `rest`, the RESTful interaction as subtype, the action
  * (C/R/U/D/E), the outcome, the user (the token's fhirUser or subject), the client application and
  * this server as agents, and as entities the resource, the query, and the patient when known.
- * Built from the request and its response only: nothing is read to record it.
+ * Built from the request and its response only: nothing is read to record it. Codings carry no
+ * display (optional in BALP): one AuditEvent is stored per read, and every byte is stored twice
+ * (resource and history) and sent over the wire.
  */
 
 const AUDIT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type';
@@ -130,19 +132,19 @@ function entitiesOf(request: FhirRequest, interaction: AuditedInteraction, resul
   const entities: AuditEventEntity[] = [];
   const patient = patientOf(request, interaction, result.response);
   if (patient) {
-    entities.push({ what: { reference: `Patient/${patient}` }, type: { system: ENTITY_TYPE, code: '1', display: 'Person' }, role: { system: ENTITY_ROLE, code: '1', display: 'Patient' } });
+    entities.push({ what: { reference: `Patient/${patient}` }, type: { system: ENTITY_TYPE, code: '1' }, role: { system: ENTITY_ROLE, code: '1' } });
   }
   const reference = resourceReference(interaction, result.response, baseUrl);
   if (reference && reference !== `Patient/${patient}` && !reference.startsWith(`Patient/${patient}/`)) {
-    entities.push({ what: { reference }, type: { system: ENTITY_TYPE, code: '2', display: 'System Object' }, role: { system: ENTITY_ROLE, code: '4', display: 'Domain Resource' } });
+    entities.push({ what: { reference }, type: { system: ENTITY_TYPE, code: '2' }, role: { system: ENTITY_ROLE, code: '4' } });
   } else if (reference) {
     entities[0] = { ...entities[0], what: { reference } };
   }
   if (interaction.query) {
     const text = request.query.length ? `${request.path}?${new URLSearchParams(request.query.map(([n, v]) => [n, v])).toString()}` : request.path;
     entities.push({
-      type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
-      role: { system: ENTITY_ROLE, code: '24', display: 'Query' },
+      type: { system: ENTITY_TYPE, code: '2' },
+      role: { system: ENTITY_ROLE, code: '24' },
       query: Buffer.from(text).toString('base64'),
       description: text.slice(0, 1000),
     });
@@ -155,8 +157,8 @@ function entitiesOf(request: FhirRequest, interaction: AuditedInteraction, resul
       if (!location) continue;
       entities.push({
         what: { reference: location.startsWith(`${baseUrl}/`) ? location.slice(baseUrl.length + 1) : location },
-        type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
-        role: { system: ENTITY_ROLE, code: '4', display: 'Domain Resource' },
+        type: { system: ENTITY_TYPE, code: '2' },
+        role: { system: ENTITY_ROLE, code: '4' },
       });
     }
   }
@@ -168,15 +170,15 @@ function agentsOf(access: AccessContext | undefined, baseUrl: string): AuditEven
   const agents: AuditEventAgent[] = [];
   if (access) {
     agents.push({
-      type: { coding: [{ system: BALP_USER_AGENT, code: 'UserOauthAgent', display: 'User OAuth Agent participant' }] },
+      type: { coding: [{ system: BALP_USER_AGENT, code: 'UserOauthAgent' }] },
       who: access.fhirUser ? { reference: access.fhirUser } : { identifier: { value: access.subject }, display: access.subject },
       altId: access.subject,
       requestor: true,
     });
     if (access.clientId) {
       agents.push({
-        type: { coding: [{ system: DICOM, code: '110153', display: 'Source Role ID' }] },
-        who: { identifier: { system: OAUTH_CLIENT_SYSTEM, value: access.clientId }, display: access.clientId },
+        type: { coding: [{ system: DICOM, code: '110153' }] },
+        who: { identifier: { system: OAUTH_CLIENT_SYSTEM, value: access.clientId } },
         name: access.clientId,
         requestor: false,
       });
@@ -185,7 +187,7 @@ function agentsOf(access: AccessContext | undefined, baseUrl: string): AuditEven
     agents.push({ who: { display: 'unauthenticated caller' }, requestor: true });
   }
   agents.push({
-    type: { coding: [{ system: DICOM, code: '110152', display: 'Destination Role ID' }] },
+    type: { coding: [{ system: DICOM, code: '110152' }] },
     who: { display: 'kanplan' },
     requestor: false,
     network: { address: baseUrl, type: '5' },
@@ -205,14 +207,14 @@ export function auditEventOf(
   return {
     resourceType: 'AuditEvent',
     id: randomUUID(),
-    type: { system: AUDIT_TYPE, code: 'rest', display: 'Restful Operation' },
+    type: { system: AUDIT_TYPE, code: 'rest' },
     subtype: [{ system: INTERACTION, code: interaction.subtype }],
     action: interaction.action,
     recorded: new Date().toISOString(),
     outcome,
     ...(outcome === '0' ? {} : { outcomeDesc: `${result.status}${result.diagnostics ? `: ${result.diagnostics.slice(0, 500)}` : ''}` }),
     agent: agentsOf(access, baseUrl),
-    source: { site: baseUrl, observer: { display: 'kanplan' }, type: [{ system: SOURCE_TYPE, code: '4', display: 'Application Server' }] },
+    source: { observer: { display: 'kanplan' }, type: [{ system: SOURCE_TYPE, code: '4' }] },
     entity: entitiesOf(request, interaction, result, baseUrl),
   };
 }
