@@ -1,6 +1,6 @@
 import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
-import type { AuditEvent, Resource } from '@medplum/fhirtypes';
-import { auditEventIndexRows } from './audit-event-rows.ts';
+import type { Resource } from '@medplum/fhirtypes';
+import { recordIndexRows } from './record-rows.ts';
 import { RESOURCE_COLUMN_PARAMS, type SearchParamDef } from '../conformance/search-parameter-definition.ts';
 import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
 import { compositeRowsOf, evaluateComponent } from './composite-rows.ts';
@@ -38,9 +38,10 @@ export interface ExtractOptions {
 
 /** All index rows of a resource for every search parameter of its type. */
 export function extractIndexRows(parameters: SearchParameterRegistry, original: Resource, options: ExtractOptions = {}): IndexRows {
-  // The server's own AuditEvents, one per request, are indexed without FHIRPath (same rows).
-  const audit = original.resourceType === 'AuditEvent' ? auditEventIndexRows(parameters, original as AuditEvent, options.baseUrl) : undefined;
-  return audit ?? extractIndexRowsWithFhirPath(parameters, original, options);
+  // The server's own records — an AuditEvent per request, a Provenance per write — are indexed
+  // without FHIRPath (the same rows; record-rows.ts).
+  const record = original.resourceType === 'AuditEvent' || original.resourceType === 'Provenance' ? recordIndexRows(parameters, original, options.baseUrl) : undefined;
+  return record ?? extractIndexRowsWithFhirPath(parameters, original, options);
 }
 
 /** extractIndexRows by evaluating every parameter's FHIRPath expression. */

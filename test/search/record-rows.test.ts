@@ -1,10 +1,11 @@
-import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, Provenance } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import type { AccessContext } from '../../src/auth/access.ts';
 import { loadConformance } from '../../src/conformance/conformance.ts';
 import { auditEventOf, interactionOf } from '../../src/fhir/audit/audit-event.ts';
 import type { FhirRequest, FhirResponse } from '../../src/fhir/request.ts';
-import { auditEventIndexRows } from '../../src/search/audit-event-rows.ts';
+import { DocumentProvenance, provenanceOf, writeAgents } from '../../src/fhir/writes/provenance.ts';
+import { auditEventIndexRows, provenanceIndexRows } from '../../src/search/record-rows.ts';
 import { extractIndexRows, extractIndexRowsWithFhirPath } from '../../src/search/extract.ts';
 import type { IndexRows } from '../../src/search/index-rows.ts';
 
@@ -50,5 +51,42 @@ describe('AuditEvent index rows without FHIRPath', () => {
     const sent: AuditEvent = { ...(events[0][1] as AuditEvent), purposeOfEvent: [{ text: 'treatment' }], agent: [{ requestor: true, role: [{ text: 'nurse' }], who: { reference: 'Practitioner/x' } }] };
     expect(auditEventIndexRows(conformance.searchParameters, sent, BASE)).toBeUndefined();
     expect(sorted(extractIndexRows(conformance.searchParameters, sent, { baseUrl: BASE }))).toEqual(sorted(extractIndexRowsWithFhirPath(conformance.searchParameters, sent, { baseUrl: BASE })));
+  });
+});
+
+const documentProvenance = new DocumentProvenance();
+documentProvenance.note({ resourceType: 'CarePlan', id: 'cp-1', versionId: 3 });
+documentProvenance.note({ resourceType: 'Patient', id: 'p-1', versionId: 2 });
+const provenances: [string, Provenance][] = [
+  ['a create by a user with a client app, on behalf of an organization', provenanceOf({ resourceType: 'Goal', id: 'g-1', versionId: 1 }, 'create', writeAgents(user, { reference: 'Organization/o-1' }))],
+  ['an update of a Patient by a system token', provenanceOf({ resourceType: 'Patient', id: 'p-1', versionId: 4 }, 'update', writeAgents(system, undefined))],
+  ['a delete', provenanceOf({ resourceType: 'Task', id: 't-1', versionId: 3 }, 'delete', writeAgents(user, undefined))],
+  [
+    "a document import's",
+    documentProvenance.complete(
+      {
+        resourceType: 'Provenance',
+        id: 'import-1',
+        target: [{ reference: 'CarePlan/cp-1' }, { reference: 'Patient/p-1' }],
+        recorded: '2026-12-06T10:00:00Z',
+        activity: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: 'UPDATE' }] },
+        agent: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'author' }] }, who: { display: 'Fictional Author' } }],
+        entity: [{ role: 'source', what: { display: 'PCSP document KS-PCSP-0001' } }],
+      },
+      writeAgents(user, { reference: 'Organization/o-1' }, 'enterer'),
+    ),
+  ],
+];
+
+describe('Provenance index rows without FHIRPath', () => {
+  it.each(provenances)('are the FHIRPath rows for %s', (_, provenance) => {
+    const fast = provenanceIndexRows(conformance.searchParameters, provenance, BASE);
+    expect(fast).toBeDefined();
+    expect(sorted(fast as IndexRows)).toEqual(sorted(extractIndexRowsWithFhirPath(conformance.searchParameters, provenance, { baseUrl: BASE })));
+  });
+
+  it('leave a Provenance with other elements to FHIRPath', () => {
+    const signed: Provenance = { ...provenances[0][1], signature: [{ type: [{ code: '1.2.840.10065.1.12.1.1' }], when: '2026-12-06T10:00:00Z', who: { reference: 'Practitioner/x' } }] };
+    expect(provenanceIndexRows(conformance.searchParameters, signed, BASE)).toBeUndefined();
   });
 });
