@@ -1,6 +1,6 @@
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRetention } from '../../../src/fhir/audit/audit-retention.ts';
+import { pruneAuditEvents } from '../../../src/fhir/audit/audit-retention.ts';
 import type { AuditLog } from '../../../src/fhir/audit/audit-log.ts';
 import { http, issueTestToken, startTestServer, testDatabases, type TestServer } from '../../harness.ts';
 
@@ -116,7 +116,7 @@ describe.each(testDatabases)('AuditEvents on %s', (kind) => {
     const [old] = await search(`entity=Goal/no-such-goal`);
     const oldId = old.id as string;
     await server.db.query("UPDATE resource SET last_updated = now() - interval '40 days' WHERE resource_type = 'AuditEvent' AND id = $1", [oldId]);
-    const removed = await auditRetention(30).run(server.db);
+    const removed = await pruneAuditEvents(server.db, 30);
     expect(removed).toBe(1);
     expect(await search(`entity=Goal/no-such-goal`)).toHaveLength(0);
     const leftovers = await server.db.query(
