@@ -65,6 +65,7 @@ describe.each(testDatabases)('SQL and FHIRPath injection (%s)', (kind) => {
     expect(read.body.address[0].city).toBe(SQL[4]);
     const found = await http(server, 'GET', `Patient?address-city=${encodeURIComponent(SQL[4])}`);
     expect((found.body as Bundle).entry?.map((e) => e.resource?.id)).toEqual([created.body.id]);
-    expect(await counts()).toEqual([before[0] + 1, before[1] + 1]);
+    // The Patient and the Provenance of its create.
+    expect(await counts()).toEqual([before[0] + 2, before[1] + 2]);
   });
 });
