@@ -1,5 +1,5 @@
 import { FhirError, RetryLaterError, conflict, issue } from '../outcomes.ts';
-import { ConcurrentCreateError, DatabaseUnavailableError, StatementTimeoutError } from '../store/store-errors.ts';
+import { ConcurrentCreateError, ConcurrentWriteError, DatabaseUnavailableError, StatementTimeoutError } from '../store/store-errors.ts';
 
 /** Seconds a client waits before retrying while the database is out of reach (Retry-After). */
 const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
@@ -13,6 +13,10 @@ export function withStoreOutcome(err: unknown): unknown {
   if (err instanceof ConcurrentCreateError) {
     // https://hl7.org/fhir/R4/http.html#concurrency: the loser of a create race retries.
     return conflict(`${err.keys.join(', ')}: one of these was created by a concurrent request; retry the request.`);
+  }
+  if (err instanceof ConcurrentWriteError) {
+    // A deadlock's victim, rolled back whole: nothing of it was written, the same request can be sent again.
+    return conflict('A concurrent request wrote the same resources and this one was rolled back whole (nothing was written); retry the request.');
   }
   if (err instanceof StatementTimeoutError) {
     // Not retryable as it is: the same search would run as long again. The client narrows it.

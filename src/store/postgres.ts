@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Database, SqlExecutor, SqlParam } from './database.ts';
-import { DatabaseUnavailableError } from './store-errors.ts';
+import { ConcurrentWriteError, DatabaseUnavailableError } from './store-errors.ts';
 
 /**
  * SQLSTATEs that mean the server is gone or not taking connections: class 08 (connection
@@ -22,9 +22,14 @@ export function isUnavailable(err: unknown): boolean {
   return /^Connection terminated|^Client has encountered a connection error|timeout exceeded when trying to connect/.test(err.message);
 }
 
-/** The driver's error, or DatabaseUnavailableError when it says the database is out of reach. */
+/** SQLSTATE 40P01 deadlock_detected, 40001 serialization_failure: the transaction was the victim. */
+const CONCURRENCY_SQLSTATE = new Set(['40P01', '40001']);
+
+/** The driver's error as a store error where it has a meaning above the store (out of reach, concurrency victim). */
 function storeError(err: unknown): unknown {
-  return isUnavailable(err) ? new DatabaseUnavailableError(err) : err;
+  if (isUnavailable(err)) return new DatabaseUnavailableError(err);
+  if (err instanceof Error && CONCURRENCY_SQLSTATE.has((err as { code?: string }).code ?? '')) return new ConcurrentWriteError(err);
+  return err;
 }
 
 /**

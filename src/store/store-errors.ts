@@ -38,3 +38,14 @@ export class DatabaseUnavailableError extends Error {
     this.name = 'DatabaseUnavailableError';
   }
 }
+
+/**
+ * The database chose this transaction as the victim of a deadlock or a serialization failure
+ * (SQLSTATE 40P01, 40001): it was rolled back whole, and the same request may simply be retried.
+ */
+export class ConcurrentWriteError extends Error {
+  constructor(cause: unknown) {
+    super(`rolled back for a concurrent transaction: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'ConcurrentWriteError';
+  }
+}
