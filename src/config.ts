@@ -83,6 +83,22 @@ export interface Config {
   readonly rateLimits: RateLimits;
   /** AuditEvents of every request (src/fhir/audit/). */
   readonly audit: AuditSettings;
+  readonly searchLimits: SearchLimits;
+}
+
+/** What one search may cost (README "Running in production", Limits). */
+export interface SearchLimits {
+  /**
+   * SEARCH_TIMEOUT_MS: longest a search statement may run on PostgreSQL before it is stopped and
+   * answered 422 too-costly (0: no limit). The embedded database cannot stop a running statement.
+   */
+  readonly timeoutMs: number;
+  /**
+   * COSTLY_SEARCH_CONCURRENCY: costly searches (:contains, chains, _sort, …) running at once per
+   * process; one more is answered 503 with Retry-After (0: no limit). Below the pool size (10), so
+   * that cheap reads always find a connection.
+   */
+  readonly costlyConcurrency: number;
 }
 
 /** At most `limit` attempts per key in `windowMs` (0: no limit). */
@@ -377,6 +393,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       enabled: boolean(env, 'AUDIT', true),
       retentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 2190, 0, 36_500),
       flushMs: integer(env, 'AUDIT_FLUSH_MS', 1000, 10, 1000),
+    },
+    searchLimits: overrides.searchLimits ?? {
+      timeoutMs: integer(env, 'SEARCH_TIMEOUT_MS', 15_000, 0, 3_600_000),
+      costlyConcurrency: integer(env, 'COSTLY_SEARCH_CONCURRENCY', 4, 0, 1000),
     },
     auth,
     cors: overrides.cors ?? corsSettings(env),

@@ -84,6 +84,19 @@ export function insufficientScope(diagnostics: string, scope: string): BearerTok
   return new BearerTokenError(403, [issue('forbidden', diagnostics)], { error: 'insufficient_scope', description: diagnostics, scope });
 }
 
+/**
+ * 503 with `Retry-After`: the server cannot take the request now but will soon
+ * (https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4); the HTTP edge sends the header.
+ */
+export class RetryLaterError extends FhirError {
+  readonly retryAfterSeconds: number;
+
+  constructor(code: 'transient' | 'too-costly', diagnostics: string, retryAfterSeconds: number) {
+    super(503, [issue(code, diagnostics)]);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 const fail =
   (status: number, code: IssueCode) =>
   (diagnostics: string, expression?: string | string[]): FhirError =>

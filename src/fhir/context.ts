@@ -2,6 +2,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { AccessContext } from '../auth/access.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
+import type { CostlySearchSlots } from './search-limits.ts';
 import type { Conformance } from '../conformance/conformance.ts';
 import type { SearchParameterSummary } from '../conformance/search-parameters.ts';
 import type { AccessPermission, EverythingQuery, ExportBatchQuery, EverythingRow, GrantReach, SearchAccess, SearchInput } from '../search/index.ts';
@@ -66,6 +67,8 @@ export interface FhirContext {
   readonly documentProvenance?: DocumentProvenance;
   /** Canonical URL → constrained resource type of every profile the server knows (supportedProfile). */
   readonly profiles: ReadonlyMap<string, string>;
+  /** This process's slots for costly searches (COSTLY_SEARCH_CONCURRENCY); absent: no limit. */
+  readonly costlySearches?: CostlySearchSlots;
 }
 
 export function withRepo(ctx: FhirContext, repo: Repository): FhirContext {

@@ -2,9 +2,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { SYSTEM_ACCESS, type TokenVerifier } from '../auth/access.ts';
 import type { FhirContext } from '../fhir/context.ts';
-import { BearerTokenError, FhirError, MethodNotAllowedError, badRequest, outcomeOf, payloadTooLarge, statusOf } from '../outcomes.ts';
+import { BearerTokenError, FhirError, MethodNotAllowedError, RetryLaterError, badRequest, outcomeOf, payloadTooLarge, statusOf } from '../outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse } from '../fhir/request.ts';
 import { handleFhirRequest } from '../fhir/audit/audited-request.ts';
+import { withStoreOutcome } from '../fhir/store-outcomes.ts';
 import { httpDate } from '../fhir/versioning.ts';
 import type { Database } from '../store/database.ts';
 import { assertAcceptsJson, mediaType, parseBody } from './content-negotiation.ts';
@@ -108,7 +109,9 @@ async function sendStream(res: Response, response: FhirResponse, stream: NonNull
  * An unexpected failure is logged whole (stack, database message) under the request id, and the
  * client is told only that id: no stack trace, SQL or driver message leaves the server.
  */
-function sendError(req: Request, res: Response, logger: Logger, err: unknown): void {
+function sendError(req: Request, res: Response, logger: Logger, thrown: unknown): void {
+  // The store's errors met outside an interaction (readiness, sign-in) get their outcome too.
+  const err = withStoreOutcome(thrown);
   const status = statusOf(err);
   const requestId = requestIdOf(req);
   if (status >= 500) {
@@ -119,6 +122,7 @@ function sendError(req: Request, res: Response, logger: Logger, err: unknown): v
     return;
   }
   if (err instanceof MethodNotAllowedError) res.setHeader('Allow', err.allow.join(', '));
+  if (err instanceof RetryLaterError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
   // RFC 6750 §3: every 401 challenges for a bearer token; a 403 for want of scope says which scope.
   if (err instanceof BearerTokenError) res.setHeader('WWW-Authenticate', bearerChallengeHeader(err.challenge));
   else if (status === 401) res.setHeader('WWW-Authenticate', bearerChallengeHeader({}));

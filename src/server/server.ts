@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import { SYSTEM_ACCESS, createTokenVerifier } from '../auth/access.ts';
 import type { Config } from '../config.ts';
 import type { FhirContext } from '../fhir/context.ts';
+import { CostlySearchSlots } from '../fhir/search-limits.ts';
 import { accessRule } from '../fhir/writes/access-rule.ts';
 import { validationRule } from '../fhir/writes/validation-rule.ts';
 import { roleRule } from '../fhir/writes/role-rule.ts';
@@ -116,6 +117,7 @@ export function createFhirContext(config: Config, db: Database, logger: Logger, 
     operations: createOperations(kansas),
     logger,
     profiles: new Map(kansas.profiles.map((profile) => [profile.url, profile.type])),
+    costlySearches: new CostlySearchSlots(config.searchLimits.costlyConcurrency),
   };
 }
 

@@ -1,5 +1,36 @@
 import pg from 'pg';
 import type { Database, SqlExecutor, SqlParam } from './database.ts';
+import { ConcurrentWriteError, DatabaseUnavailableError } from './store-errors.ts';
+
+/**
+ * SQLSTATEs that mean the server is gone or not taking connections: class 08 (connection
+ * exception), 57P01-57P03 (terminated by an administrator, crash shutdown, cannot connect now),
+ * 53300 (too many connections), 3D000 (no such database) and 55000 from a database that does not
+ * accept connections (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300|3D000)$/;
+/** Socket errors of a refused, reset or timed-out connection. */
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/** Whether err says the database cannot be reached, rather than that a statement failed. */
+export function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code))) return true;
+  if (code === '55000' && /not currently accepting connections/.test(err.message)) return true;
+  // pg's own messages when a connection is closed under it, which carry no code.
+  return /^Connection terminated|^Client has encountered a connection error|timeout exceeded when trying to connect/.test(err.message);
+}
+
+/** SQLSTATE 40P01 deadlock_detected, 40001 serialization_failure: the transaction was the victim. */
+const CONCURRENCY_SQLSTATE = new Set(['40P01', '40001']);
+
+/** The driver's error as a store error where it has a meaning above the store (out of reach, concurrency victim). */
+function storeError(err: unknown): unknown {
+  if (isUnavailable(err)) return new DatabaseUnavailableError(err);
+  if (err instanceof Error && CONCURRENCY_SQLSTATE.has((err as { code?: string }).code ?? '')) return new ConcurrentWriteError(err);
+  return err;
+}
 
 /**
  * Distinct statement texts that get a name, per process. Each pooled connection prepares a named
@@ -70,14 +101,18 @@ export async function openPostgres(connectionString: string, max: number, schema
   pool.on('error', () => undefined);
   const statements = new StatementNames();
   const executor = (client: pg.Pool | pg.PoolClient): SqlExecutor => ({
-    query: async <R extends object>(sql: string, params?: readonly SqlParam[]) =>
-      (
-        await client.query<R>(
-          params && params.length > 0 ? { text: sql, values: params as unknown[], name: statements.nameFor(sql) } : { text: sql, values: params as unknown[] | undefined },
-        )
-      ).rows,
+    query: async <R extends object>(sql: string, params?: readonly SqlParam[]) => {
+      try {
+        const statement = params && params.length > 0 ? { text: sql, values: params as unknown[], name: statements.nameFor(sql) } : { text: sql, values: params as unknown[] | undefined };
+        return (await client.query<R>(statement)).rows;
+      } catch (err) {
+        throw storeError(err);
+      }
+    },
     exec: async (sql: string) => {
-      await client.query(sql);
+      await client.query(sql).catch((err: unknown) => {
+        throw storeError(err);
+      });
     },
   });
   await pool.query('SELECT 1');
@@ -86,17 +121,22 @@ export async function openPostgres(connectionString: string, max: number, schema
     concurrency: max,
     ...executor(pool),
     async transaction(fn) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((err: unknown) => {
+        throw storeError(err);
+      });
+      let broken: Error | undefined;
       try {
         await client.query('BEGIN');
         const result = await fn(executor(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
+        // A connection the server closed goes back to the pool destroyed, not for reuse.
+        if (err instanceof DatabaseUnavailableError || isUnavailable(err)) broken = err as Error;
         await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
+        throw storeError(err);
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     close: () => pool.end(),

@@ -104,6 +104,12 @@ export interface Repository {
    * transaction already holds costs nothing.
    */
   lock(names: readonly string[]): Promise<void>;
+  /**
+   * Runs fn with every statement limited to `timeoutMs` (0: no limit), in a transaction of its own
+   * or the current one; a statement that runs longer fails with StatementTimeoutError. PostgreSQL
+   * only: the embedded database cannot interrupt a statement, there fn runs unlimited.
+   */
+  withStatementTimeout<T>(timeoutMs: number, fn: (repo: Repository) => Promise<T>): Promise<T>;
   /** Answers when the database does (readiness probe). */
   ping(): Promise<void>;
 

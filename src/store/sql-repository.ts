@@ -6,6 +6,7 @@ import { historyStatement } from './history-query.ts';
 import type { PlannerStatistics } from './planner-statistics.ts';
 import { NEXT_TX_NUMBER } from './transaction-points.ts';
 import type { HistoryQuery, Repository, ResourceKey, StoredVersion, VersionMethod } from './repository.ts';
+import { StatementTimeoutError } from './store-errors.ts';
 import { deletionVersion, nextVersion, writeVersions, type PendingVersion } from './version-statement.ts';
 import type { WriteParticipant } from './write-participant.ts';
 
@@ -279,6 +280,27 @@ export class SqlRepository implements Repository {
       [missing.length === 1 ? missing[0] : missing],
     );
     missing.forEach((name) => this.held.add(name));
+  }
+
+  async withStatementTimeout<T>(timeoutMs: number, fn: (repo: Repository) => Promise<T>): Promise<T> {
+    // PGlite runs in this thread and never interrupts a statement (measured: a 50 ms
+    // statement_timeout let an 18 s statement finish), so the timeout is PostgreSQL's alone.
+    if (timeoutMs <= 0 || this.db.driver !== 'postgres') return fn(this);
+    try {
+      return await this.transaction(async (repo) => {
+        // SET LOCAL semantics (is_local = true): the setting ends with the transaction; inside an
+        // enclosing one (a batch entry) the previous value is put back afterwards.
+        const [previous] = await repo.sql.query<{ value: string }>("SELECT current_setting('statement_timeout') AS value");
+        await repo.sql.query("SELECT set_config('statement_timeout', $1, true)", [`${timeoutMs}ms`]);
+        const result = await fn(repo);
+        await repo.sql.query("SELECT set_config('statement_timeout', $1, true)", [previous.value]);
+        return result;
+      });
+    } catch (err) {
+      // SQLSTATE 57014 query_canceled: https://www.postgresql.org/docs/current/errcodes-appendix.html
+      if ((err as { code?: unknown }).code === '57014') throw new StatementTimeoutError(timeoutMs);
+      throw err;
+    }
   }
 
   async ping(): Promise<void> {

@@ -1,5 +1,6 @@
 import { searchAccessOf } from '../access/caller-access.ts';
 import type { FhirContext } from '../context.ts';
+import { isCostlySearch } from '../search-limits.ts';
 import { badRequest } from '../../outcomes.ts';
 import { preferLenient, type FhirRequest, type FhirResponse } from '../request.ts';
 
@@ -32,15 +33,24 @@ export async function handleSearch(
   resourceTypes: readonly string[],
   compartment?: { resourceType: string; id: string },
 ): Promise<FhirResponse> {
-  const bundle = await ctx.search.searchResources(ctx.repo, {
-    resourceTypes,
-    params: searchParamsOf(request),
-    compartment,
-    baseUrl: ctx.config.baseUrl,
-    lenient: preferLenient(request),
-    defaultPageSize: ctx.config.defaultPageSize,
-    maxPageSize: ctx.config.maxPageSize,
-    access: await searchAccessOf(ctx),
-  });
+  const params = searchParamsOf(request);
+  const access = await searchAccessOf(ctx);
+  const { timeoutMs } = ctx.config.searchLimits;
+  const search = () =>
+    ctx.repo.withStatementTimeout(timeoutMs, (repo) =>
+      ctx.search.searchResources(repo, {
+        resourceTypes,
+        params,
+        compartment,
+        baseUrl: ctx.config.baseUrl,
+        lenient: preferLenient(request),
+        defaultPageSize: ctx.config.defaultPageSize,
+        maxPageSize: ctx.config.maxPageSize,
+        access,
+      }),
+    );
+  // A pathological search must not stall the others: it gets a statement timeout, and costly
+  // ones share a few slots so that they never take every pooled connection.
+  const bundle = ctx.costlySearches && isCostlySearch(params) ? await ctx.costlySearches.run(search) : await search();
   return { status: 200, resource: bundle };
 }

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { OperationOutcomeError } from '@medplum/core';
 import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { isKnownResourceType } from '../../conformance/base-definitions.ts';
 import { requireAccess } from '../access/caller-access.ts';
 import { type FhirContext, withRepo } from '../context.ts';
 import { BearerTokenError, FhirError, badRequest, informational, notFound, outcomeOf, statusOf } from '../../outcomes.ts';
+import type { Repository } from '../../store/repository.ts';
+import { withStoreOutcome } from '../store-outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse, type PreferReturn } from '../request.ts';
 import { type BundleRequestEntry, expectRequestBundle, parseBundleEntry, statusLine } from './bundle-entries.ts';
 import { conditionalMatches, findConditionalMatches, lockAndMatchConditionalCriteria, singleMatch, type KnownMatches } from './conditional.ts';
@@ -69,9 +72,23 @@ function entryExpression(expression: string, index: number): string {
 async function guarded<T>(entry: BundleRequestEntry, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
-  } catch (err) {
+  } catch (thrown) {
+    const err = withStoreOutcome(thrown);
+    // An unexpected failure goes up as it is, so that it is logged whole and answered 500.
+    if (!(err instanceof OperationOutcomeError)) throw err;
     throw entryFailure(err, entry);
   }
+}
+
+/**
+ * The resources the transaction names by id (PUT, PATCH, DELETE Type/id), locked at its start in
+ * one sorted statement: two transactions that update the same resources in different orders
+ * then wait for each other instead of deadlocking. Conditional targets are locked by their
+ * criteria (lockAndMatchConditionalCriteria).
+ */
+async function lockNamedTargets(repo: Repository, entries: readonly BundleRequestEntry[]): Promise<void> {
+  const targets = entries.filter((e) => e.request.method !== 'POST' && e.request.method !== 'GET' && e.request.method !== 'HEAD' && /^[A-Za-z]+\/[^/?]+$/.test(e.request.path));
+  if (targets.length > 1) await repo.lock(targets.map((e) => `resource ${e.request.path}`));
 }
 
 /** What a POST or PUT entry will be stored as, decided before anything is written. */
@@ -241,6 +258,7 @@ async function writePlanned(ctx: FhirContext, plan: PlannedWrite, ids: ReadonlyM
 async function processTransaction(ctx: FhirContext, entries: BundleRequestEntry[], prefer: PreferReturn, dispatch: Dispatch): Promise<Bundle> {
   return ctx.repo.transaction(async (repo) => {
     const scoped = withRepo(ctx, repo);
+    await lockNamedTargets(repo, entries);
     const results = new Map<number, BundleEntry>();
     const byMethod = (...methods: string[]): BundleRequestEntry[] => entries.filter((e) => methods.includes(e.request.method));
     const record = (entry: BundleRequestEntry, response: FhirResponse): void => {
