@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { FhirContext } from '../fhir/context.ts';
 import { CostlySearchSlots } from '../fhir/search-limits.ts';
 import { accessRule } from '../fhir/writes/access-rule.ts';
+import { representationRule } from '../fhir/writes/representation-rule.ts';
 import { validationRule } from '../fhir/writes/validation-rule.ts';
 import { roleRule } from '../fhir/writes/role-rule.ts';
 import { taskStateRule } from '../fhir/writes/task-state-rule.ts';
@@ -106,11 +107,12 @@ export function createFhirContext(config: Config, db: Database, logger: Logger, 
     config,
     conformance,
     validator: createResourceValidator(conformance, { validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile }),
-    // Scopes first: a write outside the caller's grant is 403 before its content is judged; then
-    // who may write it (role rules, 403), whether the Task may move (409), whether an authorization
+    // The JSON shape first (400), so that no rule reads a value whose shape it cannot trust; then
+    // scopes: a write outside the caller's grant is 403 before its content is judged; then who may
+    // write it (role rules, 403), whether the Task may move (409), whether an authorization
     // decision is complete (422), whether the record may change at all (Provenance and AuditEvent
     // are append-only, 405), and its content (400/422).
-    writeRules: [accessRule, roleRule, taskStateRule, authorizationDecisionRule, appendOnlyRule, validationRule, subscriptionRule],
+    writeRules: [representationRule, accessRule, roleRule, taskStateRule, authorizationDecisionRule, appendOnlyRule, validationRule, subscriptionRule],
     // What the server writes because of a write, in the same transaction (issue 16 "Exchanges").
     writeConsequences: [changeOfNeedsConsequence, ispIntegrationConsequence, aneReportConsequence, authorizationDecisionConsequence],
     search,

@@ -1,4 +1,5 @@
 import type { OperationOutcome, OperationOutcomeIssue, Parameters, Resource } from '@medplum/fhirtypes';
+import { checkRepresentation } from './json-representation.ts';
 import type { ResourceValidator } from './validator.ts';
 
 /**
@@ -64,6 +65,11 @@ export function runValidateOperation(validator: ResourceValidator, input: Valida
   let profile: string | undefined = input.query?.find(([k]) => k === 'profile')?.[1];
 
   if (isResource(input.body) && input.body.resourceType === 'Parameters') {
+    // The Parameters wrapper is read here, so its JSON shape is checked before (json-representation.ts).
+    const shape = checkRepresentation(input.body);
+    if (shape.blocking) {
+      return { status: 400, resource: outcome(shape.issues) };
+    }
     const parameters = input.body as Parameters;
     resource = paramValue(parameters, 'resource')?.resource;
     mode = paramValue(parameters, 'mode')?.value ?? mode;

@@ -1,6 +1,7 @@
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Conformance } from '../conformance/conformance.ts';
+import { checkRepresentation } from './json-representation.ts';
 import { annotateMedplumIssues } from './medplum-profile.ts';
 import { compileKansasProfileDetection, type KansasProfileDetection } from './profile-detection.ts';
 import { compileProfileRegistry, type ProfileRegistry } from './profile-registry.ts';
@@ -84,11 +85,17 @@ function issueKey(issue: OperationOutcomeIssue): string {
  */
 const PLACEHOLDER_REFERENCE_WARNING = /^Invalid reference: got "urn:(uuid|oid):/;
 
+/** Reported by checkRepresentation (json-representation.ts) with the rule and a hint. */
+const EMPTY_OBJECT = 'Invalid empty non-primitive value';
+
 /** Drops issues that several profiles report identically (e.g. KS PCSP and the US Core profile it derives from). */
 function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
   const seen = new Set<string>();
   return issues.filter((issue) => {
     if (issue.severity === 'warning' && PLACEHOLDER_REFERENCE_WARNING.test(issue.details?.text ?? '')) {
+      return false;
+    }
+    if (issue.details?.text === EMPTY_OBJECT) {
       return false;
     }
     const key = issueKey(issue);
@@ -124,6 +131,9 @@ function validateWithProfiles(
     }
   } else {
     (resource.meta?.profile ?? []).forEach((raw, i) => {
+      if (typeof raw !== 'string') {
+        return; // a canonical that is not a string: reported by the structure check
+      }
       const url = stripVersion(raw);
       if (registry.has(url)) {
         targets.push(url);
@@ -169,9 +179,22 @@ export function createResourceValidator(conformance: Conformance, options: Resou
   const registry = compileProfileRegistry(conformance);
   const detection = compileKansasProfileDetection(conformance.kansas.profiles, registry);
   return {
-    validate: (resource, validationOptions) => validateWithProfiles(registry, detection, resource, { ...options, ...validationOptions }),
-    conformsToBase: (resource) =>
-      !hasErrors(validateBaseStructure(resource)) && !hasErrors(registry.checkBaseDefinitionOnly(resource)),
+    validate: (resource, validationOptions) => {
+      // Shape first: nothing below may read a value whose JSON shape is not the element's.
+      const representation = checkRepresentation(resource);
+      if (representation.blocking) {
+        return representation.issues;
+      }
+      const issues = validateWithProfiles(registry, detection, resource, { ...options, ...validationOptions });
+      return representation.issues.length === 0 ? issues : [...representation.issues, ...issues];
+    },
+    conformsToBase: (resource) => {
+      const representation = checkRepresentation(resource);
+      if (representation.issues.length > 0) {
+        return false;
+      }
+      return !hasErrors(validateBaseStructure(resource)) && !hasErrors(registry.checkBaseDefinitionOnly(resource));
+    },
   };
 }
 
