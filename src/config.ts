@@ -65,6 +65,11 @@ export interface Config {
   /** Validate resources with Kansas content against their Kansas profile even without meta.profile. */
   readonly validateKansasPlansWithoutMetaProfile: boolean;
   /**
+   * An extension whose URL neither R4 nor a profile the server knows defines is an error rather
+   * than a warning (STRICT_EXTENSIONS; docs/validation.md).
+   */
+  readonly strictExtensions: boolean;
+  /**
    * Longest time from a plan's start to its next review that `$import-document` accepts. 42 CFR
    * 441.301(c)(3) requires a review at least every 12 months; no Kansas-specific interval was
    * found (domain.md), so it is a setting with the federal maximum as default and upper bound.
@@ -354,6 +359,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     loadDemoData: overrides.loadDemoData ?? boolean(env, 'LOAD_DEMO_DATA', true),
     validateKansasPlansWithoutMetaProfile:
       overrides.validateKansasPlansWithoutMetaProfile ?? boolean(env, 'VALIDATE_KANSAS_WITHOUT_PROFILE', true),
+    strictExtensions: overrides.strictExtensions ?? boolean(env, 'STRICT_EXTENSIONS', false),
     planReviewIntervalMonths: overrides.planReviewIntervalMonths ?? integer(env, 'PLAN_REVIEW_INTERVAL_MONTHS', 12, 1, 12),
     workflow: overrides.workflow ?? {
       aneReportDeadlineHours: integer(env, 'ANE_REPORT_DEADLINE_HOURS', 24, 1, 24 * 30),

@@ -106,7 +106,10 @@ export function createFhirContext(config: Config, db: Database, logger: Logger, 
     access: SYSTEM_ACCESS,
     config,
     conformance,
-    validator: createResourceValidator(conformance, { validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile }),
+    validator: createResourceValidator(conformance, {
+      validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile,
+      strictExtensions: config.strictExtensions,
+    }),
     // The JSON shape first (400), so that no rule reads a value whose shape it cannot trust; then
     // scopes: a write outside the caller's grant is 403 before its content is judged; then who may
     // write it (role rules, 403), whether the Task may move (409), whether an authorization

@@ -69,9 +69,24 @@ function isArrayElement(element: InternalSchemaElement): boolean {
   return element.isArray === true;
 }
 
+/** Where a list of extensions sits: what the extension's context (StructureDefinition.context) is matched against. */
+export interface ExtensionHost {
+  /** The type of the element that carries the extensions ('Patient', 'HumanName', 'date', 'PatientContact'). */
+  readonly type: string;
+  /** Its element path in the base definition ('Patient.name', 'Observation.value[x]'). */
+  readonly elementPath: string;
+  /** Where it is in this resource ('Patient.name[0]'). */
+  readonly path: string;
+  readonly key: 'extension' | 'modifierExtension';
+}
+
+/** Sees every extension list of a resource with its host, once the shape is known to be readable. */
+export type ExtensionVisitor = (extensions: readonly unknown[], host: ExtensionHost) => void;
+
 interface Walk {
   readonly issues: OperationOutcomeIssue[];
   blocking: boolean;
+  readonly visitExtensions?: ExtensionVisitor;
 }
 
 function flag(walk: Walk, path: string, text: string, rule: string, blocking: boolean): void {
@@ -119,10 +134,10 @@ function walkResource(value: unknown, path: string, walk: Walk, root: boolean): 
     // Resource.id is a System.String with no Element: it cannot carry id or extensions.
     flag(walk, `${at}.id`, 'Resource.id cannot have extensions or an element id (_id)', 'json-resource-id-extension', false);
   }
-  walkObject(value, type, at, walk, true);
+  walkObject(value, type, at, type, walk, true);
 }
 
-function walkObject(obj: Record<string, unknown>, type: string, path: string, walk: Walk, isResource: boolean): void {
+function walkObject(obj: Record<string, unknown>, type: string, path: string, elementPath: string, walk: Walk, isResource: boolean): void {
   const properties = propertiesOf(type);
   if (!properties) {
     return;
@@ -145,6 +160,10 @@ function walkObject(obj: Record<string, unknown>, type: string, path: string, wa
       continue; // not an element of the type: reported by the structure validator
     }
     walkProperty(obj, key, property, `${path}.${key}`, walk);
+    // A primitive's `_x` (type Element) reports its extensions itself, with the primitive as host.
+    if ((key === 'extension' || key === 'modifierExtension') && walk.visitExtensions && type !== 'Element' && Array.isArray(obj[key])) {
+      walk.visitExtensions(obj[key] as unknown[], { type, elementPath, path, key });
+    }
   }
   if (keys === 0 && !isResource) {
     flag(walk, path, 'an empty object is not allowed; leave the element out', 'json-empty-object', false);
@@ -175,7 +194,7 @@ function walkProperty(obj: Record<string, unknown>, key: string, property: JsonP
         }
         continue;
       }
-      walkValue(item, property.type, `${path}[${i}]`, walk);
+      walkValue(item, property.type, `${path}[${i}]`, property.element.path, walk);
     }
     return;
   }
@@ -183,10 +202,10 @@ function walkProperty(obj: Record<string, unknown>, key: string, property: JsonP
     flag(walk, path, `expected a single value, got an array`, 'json-single', true);
     return;
   }
-  walkValue(value, property.type, path, walk);
+  walkValue(value, property.type, path, property.element.path, walk);
 }
 
-function walkValue(value: unknown, type: string, path: string, walk: Walk): void {
+function walkValue(value: unknown, type: string, path: string, elementPath: string, walk: Walk): void {
   if (value === null) {
     flag(walk, path, 'null is not allowed', 'json-null', true);
     return;
@@ -205,7 +224,7 @@ function walkValue(value: unknown, type: string, path: string, walk: Walk): void
     flag(walk, path, `expected a ${type} (a JSON object), got ${jsonKind(value)}`, 'json-object', true);
     return;
   }
-  walkObject(value, type, path, walk, false);
+  walkObject(value, type, path, elementPath, walk, false);
 }
 
 /** `_name`: the id and extensions of primitive `name` (https://hl7.org/fhir/R4/json.html#primitive). */
@@ -235,14 +254,14 @@ function walkPrimitiveElement(obj: Record<string, unknown>, key: string, propert
         }
         continue;
       }
-      walkElement(value[i], `${at}[${i}]`, key, walk);
+      walkElement(value[i], `${at}[${i}]`, key, property, walk);
     }
     return;
   }
-  walkElement(value, at, key, walk);
+  walkElement(value, at, key, property, walk);
 }
 
-function walkElement(value: unknown, path: string, key: string, walk: Walk): void {
+function walkElement(value: unknown, path: string, key: string, property: JsonProperty, walk: Walk): void {
   if (!isObject(value)) {
     flag(walk, path, `${key} must be an object with id and/or extension, got ${jsonKind(value)}`, 'json-primitive-element', true);
     return;
@@ -252,15 +271,20 @@ function walkElement(value: unknown, path: string, key: string, walk: Walk): voi
     flag(walk, path, `${key} may only have id and extension, not ${JSON.stringify(other)}`, 'json-primitive-element', true);
     return;
   }
-  walkObject(value, 'Element', path, walk, false);
+  const extensions = value.extension;
+  walkObject(value, 'Element', path, property.element.path, walk, false);
+  if (walk.visitExtensions && Array.isArray(extensions)) {
+    // The extensions of a primitive sit on the primitive: its type is the context.
+    walk.visitExtensions(extensions, { type: property.type, elementPath: property.element.path, path, key: 'extension' });
+  }
 }
 
 /**
  * Checks the JSON shape of a resource (json.html) and the ids of it, its contained resources and
  * every resource inside it. Cheap: one walk over the resource, type tables built once per type.
  */
-export function checkRepresentation(resource: unknown): RepresentationFindings {
-  const walk: Walk = { issues: [], blocking: false };
+export function checkRepresentation(resource: unknown, visitExtensions?: ExtensionVisitor): RepresentationFindings {
+  const walk: Walk = { issues: [], blocking: false, visitExtensions };
   walkResource(resource, isObject(resource) && typeof resource.resourceType === 'string' ? resource.resourceType : 'Resource', walk, true);
   return walk;
 }

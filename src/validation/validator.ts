@@ -1,6 +1,7 @@
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Conformance } from '../conformance/conformance.ts';
+import { checkExtensionList, type ExtensionCheckOptions } from './core-extensions.ts';
 import { checkRepresentation } from './json-representation.ts';
 import { annotateMedplumIssues } from './medplum-profile.ts';
 import { compileKansasProfileDetection, type KansasProfileDetection } from './profile-detection.ts';
@@ -51,6 +52,11 @@ export interface ResourceValidatorOptions {
    * not name it (issue 5). Default true.
    */
   readonly validateKansasPlansWithoutMetaProfile?: boolean;
+  /**
+   * STRICT_EXTENSIONS: an extension whose URL neither R4 nor a known profile defines is an error
+   * (default: a warning; core-extensions.ts).
+   */
+  readonly strictExtensions?: boolean;
 }
 
 /**
@@ -178,15 +184,21 @@ function validateWithProfiles(
 export function createResourceValidator(conformance: Conformance, options: ResourceValidatorOptions = {}): ResourceValidator {
   const registry = compileProfileRegistry(conformance);
   const detection = compileKansasProfileDetection(conformance.kansas.profiles, registry);
+  const extensionOptions: ExtensionCheckOptions = {
+    isKnown: (url) => registry.extension(url) !== undefined,
+    strict: options.strictExtensions === true,
+  };
   return {
     validate: (resource, validationOptions) => {
-      // Shape first: nothing below may read a value whose JSON shape is not the element's.
-      const representation = checkRepresentation(resource);
+      // Shape first: nothing below may read a value whose JSON shape is not the element's. The
+      // same walk hands every extension list to the core extension checks.
+      const extensionIssues: OperationOutcomeIssue[] = [];
+      const representation = checkRepresentation(resource, (extensions, host) => checkExtensionList(extensions, host, extensionOptions, extensionIssues));
       if (representation.blocking) {
         return representation.issues;
       }
       const issues = validateWithProfiles(registry, detection, resource, { ...options, ...validationOptions });
-      return representation.issues.length === 0 ? issues : [...representation.issues, ...issues];
+      return representation.issues.length === 0 && extensionIssues.length === 0 ? issues : [...representation.issues, ...extensionIssues, ...issues];
     },
     conformsToBase: (resource) => {
       const representation = checkRepresentation(resource);
