@@ -340,7 +340,7 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
     });
 
     test('concurrent patches each apply to the latest version, none lost', async () => {
-      const created = (await server.client.create({ resourceType: 'CarePlan', body: { ...carePlanFor('p1'), note: [] } })) as CarePlan;
+      const created = (await server.client.create({ resourceType: 'CarePlan', body: { ...carePlanFor('p1'), note: [{ text: 'first note' }] } })) as CarePlan;
       const results = await Promise.all(
         Array.from({ length: 6 }, (_, i) =>
           http(server, 'PATCH', `CarePlan/${created.id}`, {
@@ -351,7 +351,7 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       );
       expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
       const current = (await server.client.read({ resourceType: 'CarePlan', id: created.id as string })) as CarePlan;
-      expect(current.note).toHaveLength(6);
+      expect(current.note).toHaveLength(7);
       expect(current.meta?.versionId).toBe('7');
     });
 

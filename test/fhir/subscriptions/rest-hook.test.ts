@@ -28,7 +28,8 @@ function topicSubscription(endpoint: string, filters: string[], content: string,
     status: 'requested',
     reason: 'MCO care coordination',
     criteria: TASK_TOPIC,
-    _criteria: { extension: filters.map((f) => ({ url: `${BACKPORT}/backport-filter-criteria`, valueString: f })) },
+    // No filters: no _criteria at all (an empty extension array is not valid R4 JSON).
+    ...(filters.length ? { _criteria: { extension: filters.map((f) => ({ url: `${BACKPORT}/backport-filter-criteria`, valueString: f })) } } : {}),
     channel: {
       type: 'rest-hook',
       endpoint,
