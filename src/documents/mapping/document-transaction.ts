@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { withoutEmptyElements } from './optional-fields.ts';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { identifierSystem } from '../canonical.ts';
 import type { PlannedResource } from './plan-context.ts';
@@ -24,7 +25,7 @@ export interface DocumentTransaction {
 function conditionalEntry(planned: PlannedResource): BundleEntry {
   return {
     fullUrl: fullUrlFor(planned.identifier),
-    resource: planned.resource,
+    resource: withoutEmptyElements(planned.resource),
     request: { method: 'PUT', url: identifierSearch(planned.resource.resourceType, planned.identifier) },
   };
 }

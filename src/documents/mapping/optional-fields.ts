@@ -11,3 +11,25 @@ export function compact<T extends object>(value: T): T {
 export function nonEmpty<T>(items: T[]): T[] | undefined {
   return items.length > 0 ? items : undefined;
 }
+
+/**
+ * A mapped resource without empty lists and objects: R4 JSON forbids both
+ * (https://hl7.org/fhir/R4/json.html), and a plan without activities maps to `activity: []`.
+ */
+export function withoutEmptyElements<T>(value: T): T {
+  if (Array.isArray(value)) {
+    return value.map(withoutEmptyElements) as T;
+  }
+  if (typeof value !== 'object' || value === null) {
+    return value;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    const kept = withoutEmptyElements(v);
+    const empty = Array.isArray(kept) ? kept.length === 0 : typeof kept === 'object' && kept !== null && Object.keys(kept).length === 0;
+    if (!empty && kept !== undefined) {
+      out[key] = kept;
+    }
+  }
+  return out as T;
+}
