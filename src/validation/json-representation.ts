@@ -80,13 +80,23 @@ export interface ExtensionHost {
   readonly key: 'extension' | 'modifierExtension';
 }
 
-/** Sees every extension list of a resource with its host, once the shape is known to be readable. */
-export type ExtensionVisitor = (extensions: readonly unknown[], host: ExtensionHost) => void;
+/**
+ * Sees the values of a resource with their types as the walk passes them, so that checks which
+ * need the type of a value (extension contexts, absolute URIs, Attachment data) cost no walk of
+ * their own. Values of a broken shape are not passed on.
+ */
+export interface RepresentationVisitor {
+  extensions?(extensions: readonly unknown[], host: ExtensionHost): void;
+  /** A primitive value of an element of type `type` (uri, canonical, ...). */
+  primitive?(value: string | number | boolean, type: string, path: string, elementPath: string): void;
+  /** An object of a complex type or a resource ('Attachment', 'Bundle'). */
+  complex?(value: Record<string, unknown>, type: string, path: string): void;
+}
 
 interface Walk {
   readonly issues: OperationOutcomeIssue[];
   blocking: boolean;
-  readonly visitExtensions?: ExtensionVisitor;
+  readonly visitor?: RepresentationVisitor;
 }
 
 function flag(walk: Walk, path: string, text: string, rule: string, blocking: boolean): void {
@@ -161,13 +171,14 @@ function walkObject(obj: Record<string, unknown>, type: string, path: string, el
     }
     walkProperty(obj, key, property, `${path}.${key}`, walk);
     // A primitive's `_x` (type Element) reports its extensions itself, with the primitive as host.
-    if ((key === 'extension' || key === 'modifierExtension') && walk.visitExtensions && type !== 'Element' && Array.isArray(obj[key])) {
-      walk.visitExtensions(obj[key] as unknown[], { type, elementPath, path, key });
+    if ((key === 'extension' || key === 'modifierExtension') && walk.visitor?.extensions && type !== 'Element' && Array.isArray(obj[key])) {
+      walk.visitor.extensions(obj[key] as unknown[], { type, elementPath, path, key });
     }
   }
   if (keys === 0 && !isResource) {
     flag(walk, path, 'an empty object is not allowed; leave the element out', 'json-empty-object', false);
   }
+  walk.visitor?.complex?.(obj, type, path);
 }
 
 function walkProperty(obj: Record<string, unknown>, key: string, property: JsonProperty, path: string, walk: Walk): void {
@@ -213,6 +224,8 @@ function walkValue(value: unknown, type: string, path: string, elementPath: stri
   if (isPrimitive(type)) {
     if (typeof value === 'object') {
       flag(walk, path, `expected a ${type} value (a JSON string, number or boolean), got ${jsonKind(value)}`, 'json-primitive', true);
+    } else if (walk.visitor?.primitive && (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')) {
+      walk.visitor.primitive(value, type, path, elementPath);
     }
     return;
   }
@@ -273,9 +286,9 @@ function walkElement(value: unknown, path: string, key: string, property: JsonPr
   }
   const extensions = value.extension;
   walkObject(value, 'Element', path, property.element.path, walk, false);
-  if (walk.visitExtensions && Array.isArray(extensions)) {
+  if (walk.visitor?.extensions && Array.isArray(extensions)) {
     // The extensions of a primitive sit on the primitive: its type is the context.
-    walk.visitExtensions(extensions, { type: property.type, elementPath: property.element.path, path, key: 'extension' });
+    walk.visitor.extensions(extensions, { type: property.type, elementPath: property.element.path, path, key: 'extension' });
   }
 }
 
@@ -283,8 +296,8 @@ function walkElement(value: unknown, path: string, key: string, property: JsonPr
  * Checks the JSON shape of a resource (json.html) and the ids of it, its contained resources and
  * every resource inside it. Cheap: one walk over the resource, type tables built once per type.
  */
-export function checkRepresentation(resource: unknown, visitExtensions?: ExtensionVisitor): RepresentationFindings {
-  const walk: Walk = { issues: [], blocking: false, visitExtensions };
+export function checkRepresentation(resource: unknown, visitor?: RepresentationVisitor): RepresentationFindings {
+  const walk: Walk = { issues: [], blocking: false, visitor };
   walkResource(resource, isObject(resource) && typeof resource.resourceType === 'string' ? resource.resourceType : 'Resource', walk, true);
   return walk;
 }

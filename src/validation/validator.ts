@@ -3,6 +3,7 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Conformance } from '../conformance/conformance.ts';
 import { checkExtensionList, type ExtensionCheckOptions } from './core-extensions.ts';
 import { checkRepresentation } from './json-representation.ts';
+import { specRuleVisitor } from './spec-rules.ts';
 import { annotateMedplumIssues } from './medplum-profile.ts';
 import { compileKansasProfileDetection, type KansasProfileDetection } from './profile-detection.ts';
 import { compileProfileRegistry, type ProfileRegistry } from './profile-registry.ts';
@@ -190,19 +191,25 @@ export function createResourceValidator(conformance: Conformance, options: Resou
   };
   return {
     validate: (resource, validationOptions) => {
-      // Shape first: nothing below may read a value whose JSON shape is not the element's. The
-      // same walk hands every extension list to the core extension checks.
-      const extensionIssues: OperationOutcomeIssue[] = [];
-      const representation = checkRepresentation(resource, (extensions, host) => checkExtensionList(extensions, host, extensionOptions, extensionIssues));
+      // Shape first: nothing below may read a value whose JSON shape is not the element's.
+      // The same walk hands every extension list, uri and Attachment/Bundle to the checks that need
+      // a value's type (core-extensions.ts, spec-rules.ts).
+      const walkIssues: OperationOutcomeIssue[] = [];
+      const representation = checkRepresentation(resource, {
+        extensions: (extensions, host) => checkExtensionList(extensions, host, extensionOptions, walkIssues),
+        ...specRuleVisitor(walkIssues),
+      });
       if (representation.blocking) {
         return representation.issues;
       }
       const issues = validateWithProfiles(registry, detection, resource, { ...options, ...validationOptions });
-      return representation.issues.length === 0 && extensionIssues.length === 0 ? issues : [...representation.issues, ...extensionIssues, ...issues];
+      return representation.issues.length === 0 && walkIssues.length === 0 ? issues : [...representation.issues, ...walkIssues, ...issues];
     },
     conformsToBase: (resource) => {
-      const representation = checkRepresentation(resource);
-      if (representation.issues.length > 0) {
+      // JSON representation and the R4 prose rules are base R4; extension definitions are not.
+      const specIssues: OperationOutcomeIssue[] = [];
+      const representation = checkRepresentation(resource, specRuleVisitor(specIssues));
+      if (representation.issues.length > 0 || hasErrors(specIssues)) {
         return false;
       }
       return !hasErrors(validateBaseStructure(resource)) && !hasErrors(registry.checkBaseDefinitionOnly(resource));
