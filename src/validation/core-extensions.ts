@@ -85,6 +85,12 @@ function contextAllows(context: string, host: ExtensionHost): boolean {
   if (dot > 0 && !isResourceType(root) && context.endsWith(host.elementPath.slice(dot))) {
     return true;
   }
+  if (context.startsWith(`${host.elementPath}.`) && !context.slice(host.elementPath.length + 1).includes('.')) {
+    // The parent of a declared context: a few R4 definitions name a child where the extension
+    // pack the HL7 validator reads allows the element itself (structuredefinition-fhir-type on
+    // ElementDefinition.type.code vs ElementDefinition.type). Never refuse what it accepts.
+    return true;
+  }
   return context === tryGetDataType(host.type)?.path;
 }
 

@@ -102,6 +102,52 @@ function checkEntryRequest(entry: Record<string, unknown>, resource: Record<stri
   }
 }
 
+/** Every `reference` string inside a value, with its path. */
+function references(value: unknown, path: string, out: [string, string][]): [string, string][] {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => references(v, `${path}[${i}]`, out));
+  } else if (isObject(value)) {
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'reference' && typeof v === 'string') {
+        out.push([v, `${path}.reference`]);
+      } else if (typeof v === 'object' && v !== null) {
+        references(v, `${path}.${key}`, out);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A document is read on its own, so each reference in it must resolve to one entry
+ * (https://hl7.org/fhir/R4/bundle.html#references): one that matches several (two versions of
+ * the same resource, say) is ambiguous unless it names the version.
+ */
+function checkDocumentReferences(entries: readonly unknown[], path: string, issues: OperationOutcomeIssue[]): void {
+  const count = new Map<string, number>();
+  for (const entry of entries) {
+    const fullUrl = isObject(entry) && typeof entry.fullUrl === 'string' ? entry.fullUrl : undefined;
+    const identity = fullUrl ? restIdentity(fullUrl) : undefined;
+    if (identity) {
+      count.set(identity, (count.get(identity) ?? 0) + 1);
+    }
+  }
+  if (![...count.values()].some((n) => n > 1)) {
+    return;
+  }
+  entries.forEach((entry, i) => {
+    for (const [reference, at] of references(isObject(entry) ? entry.resource : undefined, `${path}.entry[${i}].resource`, [])) {
+      if (reference.includes('/_history/')) {
+        continue;
+      }
+      const identity = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(reference) ? reference : restIdentity(reference);
+      if (identity && (count.get(identity) ?? 0) > 1) {
+        issues.push(error(at, `reference ${reference} matches ${count.get(identity)} entries of this document; name the version (${identity}/_history/[vid])`, 'bundle-ambiguous-reference'));
+      }
+    }
+  });
+}
+
 function checkBundle(bundle: Record<string, unknown>, path: string, issues: OperationOutcomeIssue[]): void {
   const type = typeof bundle.type === 'string' ? bundle.type : '';
   if (Array.isArray(bundle.link)) {
@@ -151,6 +197,9 @@ function checkBundle(bundle: Record<string, unknown>, path: string, issues: Oper
       checkEntryRequest(entry, resource, at, issues);
     }
   });
+  if (type === 'document') {
+    checkDocumentReferences(entries, path, issues);
+  }
 }
 
 /** The visitor that applies these rules during the JSON walk, collecting into `issues`. */
@@ -162,7 +211,11 @@ export function specRuleVisitor(issues: OperationOutcomeIssue[]): Pick<Represent
       }
     },
     complex(value, type, path) {
-      if (type === 'Attachment') {
+      if (type === 'QuestionnaireItem' && Array.isArray(value.enableWhen) && value.enableWhen.length > 1 && value.enableBehavior === undefined) {
+        // que-12 as its text says ("more than one enableWhen"), as the HL7 validator applies it;
+        // the expression published with R4 reads `> 2` (https://hl7.org/fhir/R4/questionnaire.html#invs).
+        issues.push(error(`${path}.enableBehavior`, 'an item with more than one enableWhen needs enableBehavior (all or any)', 'invariant que-12', 'required'));
+      } else if (type === 'Attachment') {
         checkAttachment(value, path, issues);
       } else if (type === 'Bundle') {
         checkBundle(value, path, issues);

@@ -1,0 +1,83 @@
+/**
+ * Agreement with the HL7 Java reference validator (issue 21) on HL7's public validator test
+ * cases (https://github.com/FHIR/fhir-test-cases, folder validator/): the R4 JSON cases that need
+ * no extra package, no profile step, no supporting files and no terminology server. A case agrees
+ * when kanplan and the Java validator's recorded outcome (validator/outcomes/java/...) both find
+ * at least one error, or both find none.
+ *
+ * Usage: node bench/validator-agreement.ts /path/to/fhir-test-cases [--list] [--strict]
+ * Prints the agreement figure and, with --list, every disagreement (docs/validation.md).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { loadConformance } from '../src/conformance/conformance.ts';
+import { createResourceValidator, hasErrors } from '../src/validation/validator.ts';
+
+interface TestCase {
+  readonly name: string;
+  readonly file: string;
+  readonly version?: string;
+  readonly module?: string;
+  readonly java?: string;
+  readonly packages?: unknown;
+  readonly profile?: unknown;
+  readonly supporting?: unknown;
+  readonly profiles?: unknown;
+  readonly logical?: unknown;
+  readonly 'bundle-param'?: unknown;
+  readonly 'use-test'?: boolean;
+  readonly validateContains?: unknown;
+}
+
+/** Modules that need a terminology server, packages, profiles or a non-FHIR format. */
+const OUT_OF_SCOPE = new Set(['tx', 'tx-advanced', 'profile', 'cda', 'cdshooks', 'shc', 'logical', 'json5', 'matchetype', 'package-versioning', 'dsig', 'measure', 'xver', 'api', 'versions', 'v2', 'scoring']);
+
+const root = process.argv[2];
+if (!root) {
+  console.error('usage: node bench/validator-agreement.ts /path/to/fhir-test-cases [--list]');
+  process.exit(2);
+}
+const list = process.argv.includes('--list');
+// --strict: as with STRICT_EXTENSIONS=true (an extension nobody defines is an error).
+const strictExtensions = process.argv.includes('--strict');
+const manifest = JSON.parse(readFileSync(join(root, 'validator', 'manifest.json'), 'utf8')) as { 'test-cases': TestCase[] };
+const cases = manifest['test-cases'].filter(
+  (t) => (t.version === '4.0' || t.version === '4.0.1') && t.file.endsWith('.json') && !OUT_OF_SCOPE.has(t.module ?? '') && t.java &&
+    !t.packages && !t.profile && !t.supporting && !t.profiles && !t.logical && !t['bundle-param'] && !t.validateContains && t['use-test'] !== false,
+);
+const validator = createResourceValidator(loadConformance(), { strictExtensions });
+let agree = 0;
+let total = 0;
+const misses: string[] = [];
+for (const t of cases) {
+  let expected: OperationOutcome;
+  let text: string;
+  try {
+    expected = JSON.parse(readFileSync(join(root, 'validator', 'outcomes', t.java as string), 'utf8')) as OperationOutcome;
+    text = readFileSync(join(root, 'validator', t.file), 'utf8');
+  } catch {
+    continue; // outcome or file not in this checkout
+  }
+  total++;
+  const javaInvalid = hasErrors(expected.issue ?? []);
+  let issues: OperationOutcomeIssue[];
+  try {
+    issues = validator.validate(JSON.parse(text) as Resource);
+  } catch (err) {
+    issues = err instanceof SyntaxError ? [{ severity: 'error', code: 'structure', details: { text: `JSON: ${err.message}` } }] : [{ severity: 'fatal', code: 'exception', details: { text: `crash: ${String(err)}` } }];
+  }
+  const ours = hasErrors(issues);
+  if (ours === javaInvalid) {
+    agree++;
+  } else {
+    const first = (javaInvalid ? expected.issue : issues)?.find((i) => i.severity === 'error' || i.severity === 'fatal');
+    misses.push(`${t.name} (${t.module ?? '-'}): java ${javaInvalid ? 'invalid' : 'valid'}, kanplan ${ours ? 'invalid' : 'valid'} — ${first?.details?.text ?? first?.diagnostics ?? ''}`.slice(0, 300));
+  }
+}
+console.log(`agreement with the HL7 Java validator: ${agree}/${total} (${((100 * agree) / Math.max(total, 1)).toFixed(1)}%)`);
+const rejectedValid = misses.filter((m) => m.includes('java valid')).length;
+console.log(`kanplan rejects ${rejectedValid} case(s) the Java validator accepts; accepts ${misses.length - rejectedValid} it rejects`);
+if (list) {
+  for (const m of misses) console.log(`- ${m}`);
+}
