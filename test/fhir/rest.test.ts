@@ -203,6 +203,17 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       expect(current.meta?.versionId).toBe('2');
     });
 
+    // https://hl7.org/fhir/R4/http.html#concurrency: a version that does not match is 412, also one
+    // this server could never have written; only what is not a version tag at all is 400.
+    test('If-Match naming a version that is no version of this resource (W/"1-old") answers 412; a malformed tag 400', async () => {
+      const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
+      const id = created.id as string;
+      const foreign = await http(server, 'PUT', `Patient/${id}`, { body: { ...created, gender: 'male' }, headers: { 'if-match': 'W/"1-old"' } });
+      expect(foreign.status, foreign.text).toBe(412);
+      const malformed = await http(server, 'PUT', `Patient/${id}`, { body: { ...created, gender: 'male' }, headers: { 'if-match': 'W/"1 old/x"' } });
+      expect(malformed.status).toBe(400);
+    });
+
     test('concurrent updates each get their own version, none lost', async () => {
       const created = (await server.client.create({ resourceType: 'Patient', body: patient })) as Patient;
       const id = created.id as string;
