@@ -17,7 +17,8 @@ export function weakEtag(versionId: string | number): string {
  * (https://hl7.org/fhir/R4/http.html#concurrency). Only what is not a version tag at all is 400.
  */
 export function parseVersionTag(header: string, name = 'If-Match'): number | string {
-  const match = /^\s*(?:W\/)?"?([A-Za-z0-9\-.]{1,64})"?\s*$/.exec(header);
+  // An entity tag is quoted (RFC 9110 section 8.8.3); a bare version number is accepted too.
+  const match = /^\s*(?:W\/)?"([A-Za-z0-9\-.]{1,64})"\s*$/.exec(header) ?? /^\s*(\d+)\s*$/.exec(header);
   if (!match) {
     throw badRequest(`${name}: ${header} is not a version tag; send the ETag of the version you read, e.g. W/"3".`, name);
   }
