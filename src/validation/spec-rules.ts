@@ -196,6 +196,16 @@ function checkBundle(bundle: Record<string, unknown>, path: string, issues: Oper
     if (type === 'transaction' || type === 'batch') {
       checkEntryRequest(entry, resource, at, issues);
     }
+    if (type === 'searchset' && resource && isObject(entry.search)) {
+      // Search results are resources the server holds, so they have ids; an outcome entry is an
+      // OperationOutcome (https://hl7.org/fhir/R4/bundle.html#searchset).
+      const mode = entry.search.mode;
+      if ((mode === 'match' || mode === 'include') && resource.id === undefined) {
+        issues.push(error(`${at}.resource`, `a search result (search.mode ${mode}) has an id`, 'bundle-searchset', 'required'));
+      } else if (mode === 'outcome' && resource.resourceType !== 'OperationOutcome') {
+        issues.push(error(`${at}.resource`, `an entry with search.mode outcome is an OperationOutcome, not a ${String(resource.resourceType)}`, 'bundle-searchset', 'structure'));
+      }
+    }
   });
   if (type === 'document') {
     checkDocumentReferences(entries, path, issues);
