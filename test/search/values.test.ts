@@ -26,6 +26,11 @@ describe('search value forms', () => {
     expect(normalizeString('Müller-Ållen')).toBe('muller-allen');
   });
 
+  it('folds the letters Unicode does not decompose: ß, æ, ø, ł (issue 21)', () => {
+    expect(normalizeString('Straße')).toBe(normalizeString('STRASSE'));
+    expect(normalizeString('Ærø Łódź Œuvre')).toBe('aero lodz oeuvre');
+  });
+
   it('page cursors round-trip and reject tampering', () => {
     const cursor = { direction: 'next' as const, values: ['2024-01-01', null], resourceType: 'Task', id: 't1' };
     expect(decodeCursor(encodeCursor(cursor), 2)).toEqual(cursor);
