@@ -3,7 +3,7 @@ import { chooseCombination } from './combination-index.ts';
 import { compartmentClause } from './compartments.ts';
 import type { ConditionContext, SearchTarget } from './condition-target.ts';
 import { accessClause, buildCondition } from './conditions.ts';
-import { drivingCondition, type IndexedCondition } from './indexed-conditions.ts';
+import { drivingCondition, namesPatients, type IndexedCondition } from './indexed-conditions.ts';
 import type { SearchInput } from './search-request.ts';
 import { SqlBuilder } from './sql.ts';
 
@@ -51,8 +51,11 @@ export function whereClause(
   const probe: SearchTarget = { resourceTypes: types, typeExpr: "''", idExpr: "''" };
   // A combination index answering several parameters with one key drives best (combination-index.ts).
   const combination = useCombinations ? chooseCombination(conformance.searchParameters, types[0], indexed, input.baseUrl) : undefined;
+  const probeCtx: ConditionContext = { q: new SqlBuilder(), baseUrl: input.baseUrl, conformance };
+  // A reference to specific Patients drives whenever one is given; otherwise the first plain parameter.
+  const patientIndex = types.length === 1 && !combination ? indexed.findIndex(([name, value]) => namesPatients(probeCtx, probe, name, value)) : -1;
   const driverIndex = types.length === 1 && !combination
-    ? indexed.findIndex(([name, value]) => drivingCondition({ q: new SqlBuilder(), baseUrl: input.baseUrl, conformance }, probe, name, value) !== undefined)
+    ? patientIndex >= 0 ? patientIndex : indexed.findIndex(([name, value]) => drivingCondition(probeCtx, probe, name, value) !== undefined)
     : -1;
   if (!combination && driverIndex < 0) {
     for (const [name, value] of indexed) {
@@ -60,7 +63,10 @@ export function whereClause(
     }
     return conditions.join(' AND ');
   }
-  const inner: SearchTarget = { resourceTypes: types, typeExpr: `${q.bind(types[0])}::text`, idExpr: 'd.resource_id' };
+  // Driven from one person's rows, the other parameters are probes of each candidate (never a
+  // join driven by their values: a token most rows share, like category=laboratory, would then
+  // be read once per candidate; bench/RESULTS-search.md, issue 23).
+  const inner: SearchTarget = { resourceTypes: types, typeExpr: `${q.bind(types[0])}::text`, idExpr: 'd.resource_id', probe: patientIndex >= 0 };
   const driven = (i: number): boolean => (combination ? combination.covered.has(i) : i === driverIndex);
   const driver: IndexedCondition = combination
     ? { table: 'sp_composite', code: combination.code, predicate: `$ALIAS.value = ${q.bind(combination.key)}`, negate: false }
