@@ -10,7 +10,7 @@ import { planSearch } from './parse-search.ts';
 import type { ParsedSearch, SearchInput } from './search-request.ts';
 import { parseSort, type SortKey } from './sort.ts';
 import { SqlBuilder } from './sql.ts';
-import { whereClause } from './where-clause.ts';
+import { whereClause, type IdBound } from './where-clause.ts';
 
 /** A row of the page statement; the sort keys of a page row come back as text in c0..cn. */
 export interface PageRow {
@@ -57,7 +57,7 @@ export function pageQuery(conformance: Conformance, input: SearchInput, target: 
   let source: string;
   let keys: SortKey[];
   if (parsed.contained.match === 'false') {
-    const where = whereClause(conformance, q, input, target, parsed.filters, parsed.useCombinations);
+    const where = whereClause(conformance, q, input, target, parsed.filters, parsed.useCombinations, idBoundOf(target, parsed));
     keys = parsed.sortText ? parseSort(q, conformance.searchParameters, target.resourceTypes, parsed.sortText) : [];
     const keyColumns = keys.map((key, i) => `, ${key.expr} AS k${i}`).join('');
     source = `SELECT r.resource_type, r.id, r.content${keyColumns} FROM resource r WHERE ${where}`;
@@ -80,6 +80,13 @@ export function pageQuery(conformance: Conformance, input: SearchInput, target: 
   const includeAccess = { baseUrl: input.baseUrl, conformance, access: input.access };
   const sql = parsed.includes.length ? withFirstIncludeRound(q, page, parsed, keys.length, withTotal, input.maxPageSize, includeAccess) : page;
   return { sql, params: q.params, keys, cursor, forward };
+}
+
+/** The id a later page of one type without `_sort` continues from (see cursorCondition). */
+function idBoundOf(target: SearchTarget, parsed: ParsedSearch): IdBound | undefined {
+  if (parsed.sortText || !parsed.cursorText || target.resourceTypes.length !== 1) return undefined;
+  const cursor = decodeCursor(parsed.cursorText, 0);
+  return cursor.resourceType === target.resourceTypes[0] ? { id: cursor.id, after: cursor.direction === 'next' } : undefined;
 }
 
 /**

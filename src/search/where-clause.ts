@@ -7,9 +7,16 @@ import { drivingCondition, namesPatients, type IndexedCondition } from './indexe
 import type { SearchInput } from './search-request.ts';
 import { SqlBuilder } from './sql.ts';
 
+/** Ids strictly after (or before) `id`: the keyset of a later page of one type without `_sort`. */
+export interface IdBound {
+  readonly id: string;
+  readonly after: boolean;
+}
+
 /**
  * The WHERE condition over `resource r` for the filters. `useCombinations`: a search of one
- * type whose combination indexes are current (planSearch) and may drive the query.
+ * type whose combination indexes are current (planSearch) and may drive the query. `idBound`:
+ * the page continues after an id, which the candidate subquery applies too (page-query.ts).
  */
 export function whereClause(
   conformance: Conformance,
@@ -18,6 +25,7 @@ export function whereClause(
   target: SearchTarget,
   filters: readonly (readonly [string, string])[],
   useCombinations = false,
+  idBound?: IdBound,
 ): string {
   const ctx: ConditionContext = { q, baseUrl: input.baseUrl, conformance, access: input.access };
   const types = target.resourceTypes;
@@ -74,6 +82,10 @@ export function whereClause(
   const innerConditions = [`d.resource_type = ${inner.typeExpr}`, `d.code = ${q.bind(driver.code)}`];
   if (driver.predicate) {
     innerConditions.push(`(${driver.predicate.replaceAll('$ALIAS', 'd')})`);
+  }
+  if (idBound) {
+    // A later page starts after the cursor's id: candidates before it are not probed at all.
+    innerConditions.push(`d.resource_id ${idBound.after ? '>' : '<'} ${q.bind(idBound.id)}::text`);
   }
   indexed.forEach(([name, value], i) => {
     if (!driven(i)) {
