@@ -8,6 +8,8 @@ const ANALYZED_TABLES = ['resource', 'sp_token', 'sp_string', 'sp_reference', 's
 const MIN_WRITES = 500;
 /** Like autovacuum's analyze_scale_factor: re-analyze once this share of the rows was written. */
 const SCALE_FACTOR = 0.1;
+/** Pages of `resource` below which growth since the last ANALYZE is not looked at (start). */
+const MIN_GROWN_PAGES = 16;
 
 /**
  * On the embedded database ANALYZE samples this many rows per statistics unit instead of
@@ -57,16 +59,21 @@ export class PlannerStatistics {
 
   /**
    * At start: the table size the 10% rule counts from, and an ANALYZE now if the database holds
-   * data but has no statistics (a database loaded before this ran, or by a command that bypasses it).
+   * data but has no statistics, or grew by more than 10% since its last ANALYZE (pages now
+   * against pages then): writes this process did not see, such as a load by another command.
    */
   async start(): Promise<void> {
-    const [row] = await this.db.query<{ rows: number; analyzed: boolean; filled: boolean }>(
-      `SELECT (SELECT reltuples::float8 FROM pg_class WHERE oid = 'resource'::regclass) AS rows,
-              EXISTS (SELECT 1 FROM pg_stats WHERE tablename = 'sp_reference' AND schemaname = current_schema()) AS analyzed,
-              (SELECT count(*) FROM (SELECT 1 FROM resource LIMIT ${MIN_WRITES}) s) >= ${MIN_WRITES} AS filled`,
+    const [row] = await this.db.query<{ rows: number; pages_then: number; pages_now: number; analyzed: boolean; filled: boolean }>(
+      `SELECT c.reltuples::float8 AS rows, c.relpages AS pages_then,
+              (pg_relation_size(c.oid) / current_setting('block_size')::int)::int AS pages_now,
+              EXISTS (SELECT 1 FROM pg_stats WHERE tablename = 'resource' AND schemaname = current_schema()) AS analyzed,
+              (SELECT count(*) FROM (SELECT 1 FROM resource LIMIT ${MIN_WRITES}) s) >= ${MIN_WRITES} AS filled
+         FROM pg_class c WHERE c.oid = 'resource'::regclass`,
     );
-    this.rowsAtAnalyze = Math.max(0, Number(row?.rows ?? 0));
-    if (row && !row.analyzed && row.filled) {
+    if (!row) return;
+    this.rowsAtAnalyze = Math.max(0, Number(row.rows));
+    const grown = Number(row.pages_now) > Math.max(MIN_GROWN_PAGES, (1 + SCALE_FACTOR) * Number(row.pages_then));
+    if (row.filled && (!row.analyzed || grown)) {
       this.running = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.analyze());
     }
   }

@@ -49,7 +49,7 @@ describe.each(searchTestDatabases)('planner statistics on %s', (kind) => {
     expect(tokenStats.length).toBe(1);
   });
 
-  test.runIf(kind === 'pglite')('a database loaded without them is analyzed at start, and they outlive a restart', async () => {
+  test.runIf(kind === 'pglite')('a database loaded without them, or grown by 10% since, is analyzed at start, and they outlive a restart', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kanplan-statistics-'));
     const statsOf = async (db: Database): Promise<number> =>
       (await db.query("SELECT 1 FROM pg_stats WHERE tablename IN ('sp_token', 'sp_reference') AND schemaname = current_schema()")).length;
@@ -71,6 +71,17 @@ describe.each(searchTestDatabases)('planner statistics on %s', (kind) => {
       await db.close();
       db = await openDatabase({ dataDir: dir });
       expect(await statsOf(db)).toBeGreaterThan(0);
+      // Grown by more than 10% while no process kept statistics: analyzed again at the next start.
+      const more = new SqlRepository(db, { participants: [createSearchIndexParticipant(conformance.searchParameters)] });
+      await more.transaction(async (repo) => {
+        for (let j = 0; j < 300; j++) await repo.create({ resourceType: 'Patient', gender: 'other' } as Patient);
+      });
+      const rowsOf = async (): Promise<number> => Number((await db.query<{ rows: number }>("SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'resource'::regclass"))[0].rows);
+      expect(await rowsOf()).toBeLessThan(700);
+      const again = new PlannerStatistics(db);
+      await again.start();
+      await again.settled();
+      expect(await rowsOf()).toBeGreaterThan(800);
       await db.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
