@@ -7,6 +7,7 @@
  *
  *   node bench/search-bench.ts pglite [resources=100000]
  *   node bench/search-bench.ts postgres [resources=100000]   # uses BENCH_DATABASE_URL, schema bench_search
+ *   node bench/search-bench.ts pglite|postgres us-core       # US Core per-patient searches (bench/search/us-core.ts)
  */
 import { performance } from 'node:perf_hooks';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
@@ -19,6 +20,7 @@ import { SqlRepository } from '../src/store/sql-repository.ts';
 import { startKanplan } from './load/processes.ts';
 import { CLIENTS, measure } from './search/measure.ts';
 import { measureOverHttp, warmUpOverHttp } from './search/over-http.ts';
+import { usCoreScenario } from './search/us-core.ts';
 
 const BASE = 'http://localhost:8080/fhir';
 const conformance = loadConformance();
@@ -26,7 +28,9 @@ const PER_MEMBER = 10;
 const PRACTITIONERS = 100;
 
 const kind = process.argv[2] === 'postgres' ? 'postgres' : 'pglite';
-const target = Number(process.argv[3] ?? 100_000);
+/** `us-core`: the US Core per-patient searches on Synthea-shaped data, in their own data set. */
+const usCore = process.argv[3] === 'us-core';
+const target = usCore ? 0 : Number(process.argv[3] ?? 100_000);
 const members = Math.ceil((target - PRACTITIONERS) / PER_MEMBER);
 
 function plan(m: number, code: string, status: string): Resource & { id: string } {
@@ -57,9 +61,10 @@ function member(m: number): (Resource & { id: string })[] {
   ] as (Resource & { id: string })[];
 }
 
-const PGLITE_DIR = process.env.BENCH_DATA_DIR ?? '.tmp/bench-search-pglite';
+const PGLITE_DIR = process.env.BENCH_DATA_DIR ?? (usCore ? '.tmp/bench-us-core-pglite' : '.tmp/bench-search-pglite');
+const PG_SCHEMA = usCore ? 'bench_us_core' : 'bench_search';
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const pgSearchPath = (url: string): string => `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c search_path=bench_search')}`;
+const pgSearchPath = (url: string): string => `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${PG_SCHEMA}`)}`;
 
 /** Environment of `kanplan serve` on the benchmark's data. */
 function serverEnv(): Record<string, string> {
@@ -77,7 +82,7 @@ async function open(): Promise<Database> {
     return openDatabase({ dataDir: PGLITE_DIR });
   }
   const admin = await openDatabase({ databaseUrl: PG_URL, maxConnections: 1 });
-  await admin.exec('CREATE SCHEMA IF NOT EXISTS bench_search');
+  await admin.exec(`CREATE SCHEMA IF NOT EXISTS ${PG_SCHEMA}`);
   await admin.close();
   return openDatabase({ databaseUrl: pgSearchPath(PG_URL), maxConnections: CLIENTS });
 }
@@ -173,6 +178,12 @@ function requestPath(input: SearchInput): string {
 async function main(): Promise<void> {
   const db = await open();
   await migrate(db);
+  if (usCore) {
+    const lines = await usCoreScenario(db, conformance, kind);
+    await db.close();
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return;
+  }
   const repo = new SqlRepository(db, { participants: [createSearchIndexParticipant(conformance.searchParameters, { baseUrl: BASE })] });
   await load(db, repo);
   const [{ version }] = await db.query<{ version: string }>('SELECT version()');

@@ -21,6 +21,13 @@ export interface SearchTarget {
    * contained_id and codes from `containedCode()` (https://hl7.org/fhir/R4/search.html#contained).
    */
   readonly containedIdExpr?: string;
+  /**
+   * Set when `idExpr` is one candidate of a search driven from a reference to a specific
+   * resource (where-clause.ts): each parameter's EXISTS is then a probe of that candidate's own
+   * rows and stays a correlated subquery (OFFSET 0), so the planner cannot turn it into a join
+   * driven by the parameter's value instead.
+   */
+  readonly probe?: boolean;
 }
 
 /** The code and extra condition that select a target's own rows of parameter `code` in alias `a`. */
@@ -74,7 +81,12 @@ export function lookupParam(
 export function indexExists(ctx: ConditionContext, target: SearchTarget, table: string, code: string, predicate?: string): string {
   const a = ctx.q.alias('i');
   const own = ownRows(target, a, code);
-  return `EXISTS (SELECT 1 FROM ${table} ${a} WHERE ${a}.resource_type = ${target.typeExpr} AND ${a}.resource_id = ${target.idExpr} AND ${a}.code = ${ctx.q.bind(own.code)}${own.contained}${predicate ? ` AND (${predicate.replaceAll('$ALIAS', a)})` : ''})`;
+  // OFFSET 0 keeps PostgreSQL from pulling the EXISTS up into a semi-join (a sublink with an
+  // OFFSET is never flattened): the probe then runs per candidate on the per-resource index. As
+  // a join, the embedded database's generic plan, without statistics, scanned every row of a
+  // common value (all laboratory Observations) once per candidate (issue 23, bench/RESULTS-search.md).
+  const fence = target.probe ? ' OFFSET 0' : '';
+  return `EXISTS (SELECT 1 FROM ${table} ${a} WHERE ${a}.resource_type = ${target.typeExpr} AND ${a}.resource_id = ${target.idExpr} AND ${a}.code = ${ctx.q.bind(own.code)}${own.contained}${predicate ? ` AND (${predicate.replaceAll('$ALIAS', a)})` : ''}${fence})`;
 }
 
 /** The value of `:missing` (https://hl7.org/fhir/R4/search.html#missing). */

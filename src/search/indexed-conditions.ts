@@ -75,6 +75,31 @@ export function drivingCondition(ctx: ConditionContext, target: SearchTarget, na
   return indexedCondition(ctx, target, defs[0] as SearchParamDef, name, code, modifier, rawValue);
 }
 
+/**
+ * Whether `name=rawValue` names specific Patients by reference (`patient=x`, `subject=Patient/x`,
+ * `subject:Patient=x`, a few ids ORed): a plain reference parameter that may point at a Patient,
+ * with local references as values. A person's records are few next to a type's, so such a
+ * parameter drives the search whatever its position (where-clause.ts, issue 23).
+ */
+export function namesPatients(ctx: ConditionContext, target: SearchTarget, name: string, rawValue: string): boolean {
+  const colon = name.indexOf(':');
+  const code = colon < 0 ? name : name.slice(0, colon);
+  const modifier = colon < 0 ? undefined : name.slice(colon + 1);
+  if (name.includes('.') || code.startsWith('_') || (modifier !== undefined && modifier !== 'Patient')) {
+    return false;
+  }
+  const defs = target.resourceTypes.map((type) => ctx.conformance.searchParameters.param(type, code));
+  if (!defs.length || defs.some((d) => d?.type !== 'reference' || (d.targets.length > 0 && !d.targets.includes('Patient')))) {
+    return false;
+  }
+  const base = ctx.baseUrl.replace(/\/+$/, '');
+  const values = splitUnescaped(rawValue, ',').map((v) => (base && v.startsWith(`${base}/`) ? v.slice(base.length + 1) : v));
+  return values.length <= MAX_DRIVING_PATIENTS && values.every((v) => /^(Patient\/)?[A-Za-z0-9\-.]{1,64}$/.test(v));
+}
+
+/** More patients than this in one parameter (an OR list) are left to the default driver choice. */
+const MAX_DRIVING_PATIENTS = 20;
+
 export function indexedCondition(
   ctx: ConditionContext,
   target: SearchTarget,

@@ -3,13 +3,20 @@ import { chooseCombination } from './combination-index.ts';
 import { compartmentClause } from './compartments.ts';
 import type { ConditionContext, SearchTarget } from './condition-target.ts';
 import { accessClause, buildCondition } from './conditions.ts';
-import { drivingCondition, type IndexedCondition } from './indexed-conditions.ts';
+import { drivingCondition, namesPatients, type IndexedCondition } from './indexed-conditions.ts';
 import type { SearchInput } from './search-request.ts';
 import { SqlBuilder } from './sql.ts';
 
+/** Ids strictly after (or before) `id`: the keyset of a later page of one type without `_sort`. */
+export interface IdBound {
+  readonly id: string;
+  readonly after: boolean;
+}
+
 /**
  * The WHERE condition over `resource r` for the filters. `useCombinations`: a search of one
- * type whose combination indexes are current (planSearch) and may drive the query.
+ * type whose combination indexes are current (planSearch) and may drive the query. `idBound`:
+ * the page continues after an id, which the candidate subquery applies too (page-query.ts).
  */
 export function whereClause(
   conformance: Conformance,
@@ -18,6 +25,7 @@ export function whereClause(
   target: SearchTarget,
   filters: readonly (readonly [string, string])[],
   useCombinations = false,
+  idBound?: IdBound,
 ): string {
   const ctx: ConditionContext = { q, baseUrl: input.baseUrl, conformance, access: input.access };
   const types = target.resourceTypes;
@@ -51,8 +59,11 @@ export function whereClause(
   const probe: SearchTarget = { resourceTypes: types, typeExpr: "''", idExpr: "''" };
   // A combination index answering several parameters with one key drives best (combination-index.ts).
   const combination = useCombinations ? chooseCombination(conformance.searchParameters, types[0], indexed, input.baseUrl) : undefined;
+  const probeCtx: ConditionContext = { q: new SqlBuilder(), baseUrl: input.baseUrl, conformance };
+  // A reference to specific Patients drives whenever one is given; otherwise the first plain parameter.
+  const patientIndex = types.length === 1 && !combination ? indexed.findIndex(([name, value]) => namesPatients(probeCtx, probe, name, value)) : -1;
   const driverIndex = types.length === 1 && !combination
-    ? indexed.findIndex(([name, value]) => drivingCondition({ q: new SqlBuilder(), baseUrl: input.baseUrl, conformance }, probe, name, value) !== undefined)
+    ? patientIndex >= 0 ? patientIndex : indexed.findIndex(([name, value]) => drivingCondition(probeCtx, probe, name, value) !== undefined)
     : -1;
   if (!combination && driverIndex < 0) {
     for (const [name, value] of indexed) {
@@ -60,7 +71,10 @@ export function whereClause(
     }
     return conditions.join(' AND ');
   }
-  const inner: SearchTarget = { resourceTypes: types, typeExpr: `${q.bind(types[0])}::text`, idExpr: 'd.resource_id' };
+  // Driven from one person's rows, the other parameters are probes of each candidate (never a
+  // join driven by their values: a token most rows share, like category=laboratory, would then
+  // be read once per candidate; bench/RESULTS-search.md, issue 23).
+  const inner: SearchTarget = { resourceTypes: types, typeExpr: `${q.bind(types[0])}::text`, idExpr: 'd.resource_id', probe: patientIndex >= 0 };
   const driven = (i: number): boolean => (combination ? combination.covered.has(i) : i === driverIndex);
   const driver: IndexedCondition = combination
     ? { table: 'sp_composite', code: combination.code, predicate: `$ALIAS.value = ${q.bind(combination.key)}`, negate: false }
@@ -68,6 +82,10 @@ export function whereClause(
   const innerConditions = [`d.resource_type = ${inner.typeExpr}`, `d.code = ${q.bind(driver.code)}`];
   if (driver.predicate) {
     innerConditions.push(`(${driver.predicate.replaceAll('$ALIAS', 'd')})`);
+  }
+  if (idBound) {
+    // A later page starts after the cursor's id: candidates before it are not probed at all.
+    innerConditions.push(`d.resource_id ${idBound.after ? '>' : '<'} ${q.bind(idBound.id)}::text`);
   }
   indexed.forEach(([name, value], i) => {
     if (!driven(i)) {

@@ -158,6 +158,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const url = config.port === 0 ? config.baseUrl.replace(/:\d+(?=\/|$)/, `:${port}`) : config.baseUrl;
   await options.whileStarting?.(url);
   const statistics = (await PlannerStatistics.needed(db)) ? new PlannerStatistics(db, logger) : undefined;
+  await statistics?.start();
   const base = createFhirContext({ ...config, baseUrl: url }, db, logger, statistics);
   // Background jobs of this database (Bulk Data exports, reminders): claimed from the job table, so several
   // processes on one PostgreSQL share them and a restart resumes them (src/jobs/).

@@ -8,19 +8,35 @@ const ANALYZED_TABLES = ['resource', 'sp_token', 'sp_string', 'sp_reference', 's
 const MIN_WRITES = 500;
 /** Like autovacuum's analyze_scale_factor: re-analyze once this share of the rows was written. */
 const SCALE_FACTOR = 0.1;
+/** Pages of `resource` below which growth since the last ANALYZE is not looked at (start). */
+const MIN_GROWN_PAGES = 16;
 
 /**
- * Keeps the planner statistics of the resource and search-index tables current on a PostgreSQL
- * server that runs with autovacuum off (this machine's does). With statistics from when the
- * tables were empty the planner takes a common token (every PCSP has category pcsp) for a rare
- * one and probes it by value instead of by resource id (10 ms instead of 1.5 ms per search at
- * 1,000 members). The rule is autovacuum's: ANALYZE once the rows written since the last one
- * exceed 10% of the table (https://www.postgresql.org/docs/current/routine-vacuuming.html#VACUUM-FOR-STATISTICS).
+ * On the embedded database ANALYZE samples this many rows per statistics unit instead of
+ * PostgreSQL's 100 (3,000 rows per table instead of 30,000): ANALYZE runs in the server's own
+ * thread there, and what the generic plans need is coarse (that resource_id is nearly unique,
+ * a token value is not), which a small sample gives.
+ */
+const PGLITE_STATISTICS_TARGET = 10;
+/** The columns of `resource` searches filter on; its content is never a search condition. */
+const RESOURCE_COLUMNS = '(resource_type, id, last_updated, deleted, index_hash)';
+
+/**
+ * Keeps the planner statistics of the resource and search-index tables current where no
+ * autovacuum does: a PostgreSQL server that runs with autovacuum off (this machine's does), and
+ * the embedded database (PGlite has no autovacuum). The rule is autovacuum's: ANALYZE once the
+ * rows written since the last one exceed 10% of the table
+ * (https://www.postgresql.org/docs/current/routine-vacuuming.html#VACUUM-FOR-STATISTICS), and at
+ * start when a database that holds data was never analyzed. Statistics are catalog rows, so they
+ * outlive a restart.
  *
- * Not on PGlite, although it runs no autovacuum either: measured with 400 members, its plans
- * with fresh statistics were slower (ServiceRequest and Task searches ~45% fewer requests/s,
- * bench/RESULTS.md 02:08 against 02:00), and ANALYZE runs on the event loop, holding up every
- * request meanwhile (import p99 0.1 → 1.7 s).
+ * Why: with statistics from when the tables were empty the planner takes a common token (every
+ * PCSP has category pcsp) for a rare one and probes it by value instead of by resource id (10 ms
+ * instead of 1.5 ms per search at 1,000 members). With none at all, PGlite's generic plans probed
+ * `category=laboratory` through the (resource_type, code, value) index, reading every laboratory
+ * Observation once per candidate of the patient: 0.3-1 s a page (issue 23, bench/RESULTS-search.md).
+ * PGlite analyzes with a small sample (PGLITE_STATISTICS_TARGET) and one table per statement, so
+ * requests run between them.
  */
 export class PlannerStatistics {
   private writesSinceAnalyze = 0;
@@ -34,11 +50,32 @@ export class PlannerStatistics {
     this.logger = logger;
   }
 
-  /** Whether this database needs it: PostgreSQL with autovacuum off. */
+  /** Whether this database needs it: the embedded one, or PostgreSQL with autovacuum off. */
   static async needed(db: Database): Promise<boolean> {
-    if (db.driver === 'pglite') return false;
+    if (db.driver === 'pglite') return true;
     const [row] = await db.query<{ autovacuum: string }>('SHOW autovacuum');
     return row?.autovacuum !== 'on';
+  }
+
+  /**
+   * At start: the table size the 10% rule counts from, and an ANALYZE now if the database holds
+   * data but has no statistics, or grew by more than 10% since its last ANALYZE (pages now
+   * against pages then): writes this process did not see, such as a load by another command.
+   */
+  async start(): Promise<void> {
+    const [row] = await this.db.query<{ rows: number; pages_then: number; pages_now: number; analyzed: boolean; filled: boolean }>(
+      `SELECT c.reltuples::float8 AS rows, c.relpages AS pages_then,
+              (pg_relation_size(c.oid) / current_setting('block_size')::int)::int AS pages_now,
+              EXISTS (SELECT 1 FROM pg_stats WHERE tablename = 'resource' AND schemaname = current_schema()) AS analyzed,
+              (SELECT count(*) FROM (SELECT 1 FROM resource LIMIT ${MIN_WRITES}) s) >= ${MIN_WRITES} AS filled
+         FROM pg_class c WHERE c.oid = 'resource'::regclass`,
+    );
+    if (!row) return;
+    this.rowsAtAnalyze = Math.max(0, Number(row.rows));
+    const grown = Number(row.pages_now) > Math.max(MIN_GROWN_PAGES, (1 + SCALE_FACTOR) * Number(row.pages_then));
+    if (row.filled && (!row.analyzed || grown)) {
+      this.running = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.analyze());
+    }
   }
 
   /** Called after a transaction committed `count` new versions. */
@@ -54,8 +91,15 @@ export class PlannerStatistics {
     const started = Date.now();
     this.writesSinceAnalyze = 0;
     try {
+      const pglite = this.db.driver === 'pglite';
       for (const table of ANALYZED_TABLES) {
-        await this.db.exec(`ANALYZE ${table}`);
+        const columns = pglite && table === 'resource' ? ` ${RESOURCE_COLUMNS}` : '';
+        // One call: nothing else runs on the embedded database's one session between SET and RESET.
+        await this.db.exec(
+          pglite
+            ? `SET default_statistics_target = ${PGLITE_STATISTICS_TARGET}; ANALYZE ${table}${columns}; RESET default_statistics_target`
+            : `ANALYZE ${table}`,
+        );
       }
       const [row] = await this.db.query<{ rows: number }>("SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'resource'::regclass");
       this.rowsAtAnalyze = Math.max(0, Number(row?.rows ?? 0));
