@@ -196,7 +196,10 @@ describe('Kansas validation over HTTP', () => {
     expect(((found.body as Bundle).entry?.[0]?.resource as StructureDefinition | undefined)?.snapshot?.element?.length).toBeGreaterThan(0);
     const metadata = (await http(server, 'GET', 'metadata')).body as CapabilityStatement;
     const listed = (metadata.rest?.[0]?.resource ?? []).flatMap((r) => r.supportedProfile ?? []).sort();
-    expect(listed).toEqual(loadKansasPackage().profiles.map((p) => p.url).sort());
+    // The Kansas profiles, and the Subscriptions Backport profile the server supports for
+    // topic-based Subscriptions (src/fhir/subscriptions/).
+    const backport = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription';
+    expect(listed).toEqual([...loadKansasPackage().profiles.map((p) => p.url), backport].sort());
     const carePlan = metadata.rest?.[0]?.resource?.find((r) => r.type === 'CarePlan');
     expect(carePlan?.operation?.map((o) => o.name)).toContain('validate');
   });

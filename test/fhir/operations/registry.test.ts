@@ -13,7 +13,7 @@ describe('operation registry', () => {
       expect(packaged, code).toBeDefined();
       expect(operation?.definition, code).toBe(packaged);
     }
-    expect(operations.map((op) => op.definition.code)).toEqual(['validate', 'expand', 'validate-code', 'lookup', 'import-document', 'document', 'render', 'everything', 'export', 'export', 'export']);
+    expect(operations.map((op) => op.definition.code)).toEqual(['validate', 'expand', 'validate-code', 'lookup', 'status', 'events', 'import-document', 'document', 'render', 'everything', 'export', 'export', 'export']);
   });
 
   it('refuses to start without the definition of an operation it has code for', () => {
