@@ -1,8 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type Provider from 'oidc-provider';
+import { errors, type default as Provider } from 'oidc-provider';
 import type { AccessContext, TokenVerifier } from '../auth/access.ts';
 import { introspectAccessToken, looksLikeJwt, revokeAccessToken, type AccessTokenKeys } from '../auth/server/introspection.ts';
+import { errorPage } from '../auth/server/pages.ts';
 import { showInteraction, submitConsent, submitLogin, tooManySignInAttempts, type InteractionServices, type Step } from '../auth/server/interactions.ts';
 import { createLaunch, LaunchError } from '../auth/server/launches.ts';
 import type { Database } from '../store/database.ts';
@@ -111,6 +112,12 @@ export function createAuthRouter(services: AuthRoutesServices): express.Router {
       }
       await provider.interactionFinished(req, res, step.result, { mergeWithLastSubmission: false });
     } catch (err) {
+      // A sign-in page opened after its interaction finished or expired (or with a made-up id) is
+      // a person at a browser: answer with a page that says what to do, not a FHIR error.
+      if (err instanceof errors.SessionNotFound) {
+        res.status(400).type('html').send(errorPage('This sign-in is no longer open', 'it finished, expired or never existed.'));
+        return;
+      }
       next(err);
     }
   };

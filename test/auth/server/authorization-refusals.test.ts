@@ -127,4 +127,18 @@ describe.each(testDatabases)('the authorization server fails closed (%s)', (kind
     const done = await browser.follow(formAction(html, server.url), REDIRECT, { form: { decision: 'deny' } });
     expect(new URL(done.url).searchParams.get('error')).toBe('access_denied');
   });
+
+  test('a sign-in page that is no longer open is an HTML page saying so, not a FHIR error', async () => {
+    for (const path of ['/interaction/no-such-sign-in', '/interaction/no-such-sign-in?name=x']) {
+      const response = await fetch(`${endpoints.base}${path}`);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      const html = await response.text();
+      expect(html).toContain('This sign-in is no longer open');
+      expect(html).toContain('start again');
+    }
+    const posted = await fetch(`${endpoints.base}/interaction/no-such-sign-in/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'login=a&password=b' });
+    expect(posted.status).toBe(400);
+    expect(await posted.text()).toContain('This sign-in is no longer open');
+  });
 });
