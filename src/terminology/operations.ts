@@ -23,7 +23,7 @@ export interface TerminologyResult<T> {
 }
 
 function failure(status: number, code: 'invalid' | 'not-found' | 'too-costly' | 'not-supported', text: string): TerminologyResult<never> {
-  return { status, resource: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, details: { text } }] } };
+  return { status, resource: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics: text, details: { text } }] } };
 }
 
 function param(parameters: Parameters | undefined, name: string): ParametersParameter | undefined {

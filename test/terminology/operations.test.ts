@@ -46,6 +46,8 @@ describe('ValueSet/$expand', () => {
     const hcpcs = expandValueSet(ts, params({ url: `${KS}/ValueSet/ks-hcbs-service-code` }));
     expect(hcpcs.status).toBe(422);
     expect((hcpcs.resource as OperationOutcome).issue[0].code).toBe('too-costly');
+    // The message a client shows is in diagnostics, like every other OperationOutcome of the server.
+    expect((hcpcs.resource as OperationOutcome).issue[0].diagnostics).toMatch(/\S/);
     expect(expandValueSet(ts, params({ url: 'https://example.org/ValueSet/none' })).status).toBe(404);
     expect(expandValueSet(ts, params({})).status).toBe(400);
     expect(expandValueSet(ts, params({ url: `${KS}/ValueSet/ks-mco`, count: 'ten' })).status).toBe(400);
