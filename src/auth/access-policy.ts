@@ -62,8 +62,8 @@ export type ResourceLookup = (
 /**
  * Types that are no person's data: directories and definitions. A patient-confined grant covers
  * reading and searching them, since an app showing a person's plan must show who provides it and
- * what its codes mean. Every other type outside the Patient compartment (Binary, Device, Contract …)
- * is covered by no confined grant.
+ * what its codes mean. Every other type outside the Patient compartment (Binary, Device …) but the
+ * PERSON_LINKED_TYPES is covered by no confined grant.
  */
 const SHARED_TYPES: ReadonlySet<string> = new Set([
   'Practitioner', 'PractitionerRole', 'Organization', 'OrganizationAffiliation', 'Location', 'HealthcareService', 'Endpoint',
@@ -73,6 +73,15 @@ const SHARED_TYPES: ReadonlySet<string> = new Set([
   'PlanDefinition', 'Questionnaire', 'SearchParameter', 'SpecimenDefinition', 'StructureDefinition', 'StructureMap',
   'TerminologyCapabilities', 'ValueSet',
 ]);
+
+/**
+ * Types outside the R4 Patient compartment that the Kansas guide makes a person's record, with the
+ * search parameter naming the person: a plan's signatures (KS Plan Signatures, a Contract with
+ * `subject` 1..1 KS Patient). A patient-confined grant reaches them through that parameter, as a
+ * criteria confinement (`patient=Patient/<id>`), so a person or guardian reads the signatures on
+ * their plan and writes their own (the role rule ks-plan-signer says which).
+ */
+const PERSON_LINKED_TYPES: Readonly<Record<string, string>> = { Contract: 'patient' };
 
 const VERB: Readonly<Record<Permission, string>> = { c: 'create', r: 'read', u: 'update', d: 'delete', s: 'search' };
 
@@ -175,7 +184,11 @@ export function decideAccess(caller: Caller, resourceType: string, permission: P
     }
     if (patients !== undefined && resourceType !== '*' && !inPatientCompartment(parameters, resourceType)) {
       // Confined to persons, on a type that is in no person's compartment.
-      if (SHARED_TYPES.has(resourceType) && (permission === 'r' || permission === 's')) {
+      const link = PERSON_LINKED_TYPES[resourceType];
+      if (link && parameters.param(resourceType, link)) {
+        const persons = `${link}=${patients.map((id) => `Patient/${id}`).join(',')}`;
+        for (const criteria of withCriteria(grant.criteria, [persons])) confinements.push({ criteria: criteria as string, scope: scopeText(grant) });
+      } else if (SHARED_TYPES.has(resourceType) && (permission === 'r' || permission === 's')) {
         if (grant.criteria === undefined) return { kind: 'unconfined' };
         confinements.push({ criteria: grant.criteria, scope: scopeText(grant) });
       } else {

@@ -21,6 +21,8 @@ export const system = {
   authorizationDecisionReason: `${CANONICAL}/CodeSystem/ks-authorization-decision-reason`,
   /** Identifiers of the Tasks the server's scheduled jobs create: one per plan review or assessment due (idempotent). */
   workflowReminder: `${CANONICAL}/sid/ks-workflow-reminder`,
+  /** Who signs a plan (CodeSystem-ks-signer-role, eLTSS Plan Signatures). */
+  signerRole: `${CANONICAL}/CodeSystem/ks-signer-role`,
 } as const;
 
 export const extension = {
@@ -34,6 +36,8 @@ export const profile = {
   workflowTask: `${CANONICAL}/StructureDefinition/ks-workflow-task`,
   authorizedService: `${CANONICAL}/StructureDefinition/ks-authorized-service`,
   functionalAssessment: `${CANONICAL}/StructureDefinition/ks-functional-assessment`,
+  /** KS Plan Signatures: a Contract whose signers signed the plan in `topicReference` (eLTSS, shared/standards.md §1.4). */
+  planSignatures: `${CANONICAL}/StructureDefinition/ks-plan-signatures`,
 } as const;
 
 /** CodeSystem-ks-task-type. */

@@ -1,6 +1,7 @@
 import type { Resource, Task } from '@medplum/fhirtypes';
 import { isAuthorizedService } from './authorization-decisions.ts';
 import { codeIn, extension, isPlanStep, planTypeOf, system, taskTypeOf, type KansasRole, type PlanType } from './kansas-workflow.ts';
+import { signsOwnPlan, type PlanSigner } from './plan-signatures.ts';
 
 /**
  * Who acts, as the role rules see it: the token's fhirUser resolved (issue 16 "Role rules").
@@ -28,6 +29,8 @@ export interface WorkflowWrite {
    * identifier or the plan's reference to it): the plan's type, so the plan's author rules cover it.
    */
   readonly itemOfPlan?: PlanType;
+  /** For a KS Plan Signatures Contract: the subject of the plan it signs, as stored (`Patient/<id>`). */
+  readonly signedPlanSubject?: string;
 }
 
 /** One role rule: named, with the sentence a refusal quotes and where it comes from. */
@@ -83,6 +86,13 @@ export function actsAs(actor: WorkflowActor, party: string | undefined): boolean
   }
 }
 
+/** A person or guardian as the signer of their own plan; undefined for anyone else. */
+function planSignerOf(actor: WorkflowActor): PlanSigner | undefined {
+  if (actor.kind === 'person') return { reference: actor.reference, signerRole: 'person', patient: actor.reference };
+  if (actor.kind === 'guardian') return { reference: actor.reference, signerRole: 'guardian', ...(actor.patient ? { patient: `Patient/${actor.patient}` } : {}) };
+  return undefined;
+}
+
 /** The role rules of issue 16, in the order they are checked. */
 export const ROLE_RULES: readonly RoleRule[] = [
   {
@@ -136,6 +146,17 @@ export const ROLE_RULES: readonly RoleRule[] = [
     source: 'issue 16 "Role rules"; SDOHCC Task For Patient: a patient app changes only status, statusReason and output of its own Tasks',
     applies: (write) => versions(write).some((r) => r.resourceType === 'CarePlan' || r.resourceType === 'Goal' || r.resourceType === 'ServiceRequest'),
     permits: (actor) => actor.kind !== 'person' && actor.kind !== 'guardian',
+  },
+  {
+    name: 'ks-plan-signer',
+    statement: 'A person or guardian signs only their own plan and only as themselves — a new KS Plan Signatures Contract on a plan of their person whose every signer and signature is theirs — and changes no signatures',
+    whoMay: 'the person (signer type person) or their guardian (signer type guardian) creating their own signature; a targeted case manager or care coordinator for the signatures of a plan document',
+    source: 'issue 19 (a person or guardian signs their plan); StructureDefinition-ks-plan-signatures; eLTSS Plan Signatures → Contract.signer (shared/standards.md §1.4); 42 CFR 441.301(c)(2)(ix)',
+    applies: (write) => write.resourceType === 'Contract',
+    permits: (actor, write) => {
+      const signer = planSignerOf(actor);
+      return !signer || (write.previous === undefined && write.interaction !== 'delete' && signsOwnPlan(signer, write.next, write.signedPlanSubject));
+    },
   },
 ];
 

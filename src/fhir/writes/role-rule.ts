@@ -1,5 +1,6 @@
 import type { CarePlan, Resource } from '@medplum/fhirtypes';
 import { planTypeOf, system, type PlanType } from '../../workflow/kansas-workflow.ts';
+import { isPlanSignatures, signedPlanOf } from '../../workflow/plan-signatures.ts';
 import { brokenRoleRule } from '../../workflow/role-rules.ts';
 import { callerOfContext } from '../access/caller-access.ts';
 import type { FhirContext } from '../context.ts';
@@ -40,6 +41,12 @@ async function planOfItem(ctx: FhirContext, write: ProposedWrite): Promise<PlanT
   return link && write.previous ? planTypeById(ctx, `${link}=${write.resourceType}/${write.id}`) : undefined;
 }
 
+/** The stored subject of the plan a KS Plan Signatures Contract signs (rule ks-plan-signer). */
+async function signedPlanSubject(ctx: FhirContext, write: ProposedWrite): Promise<string | undefined> {
+  const plan = isPlanSignatures(write.next) ? signedPlanOf(write.next) : undefined;
+  return plan ? (await readReference<CarePlan>(ctx, plan))?.subject?.reference : undefined;
+}
+
 /**
  * The Kansas role rules (src/workflow/role-rules.ts) on every write: who may author PCSP, BSP and
  * ISP content (the plan and its items: goals, needs, services, steps), authorize services, change a Task. The actor is the token's fhirUser; a violation
@@ -51,7 +58,8 @@ export const roleRule: WriteRule = {
   async check(write, ctx) {
     const actor = (await callerOfContext(ctx)).actor;
     if (actor.kind === 'administrator') return { issues: [] };
-    const broken = brokenRoleRule(actor, { ...write, itemOfPlan: await planOfItem(ctx, write) });
+    const signed = write.resourceType === 'Contract' ? await signedPlanSubject(ctx, write) : undefined;
+    const broken = brokenRoleRule(actor, { ...write, itemOfPlan: await planOfItem(ctx, write), ...(signed ? { signedPlanSubject: signed } : {}) });
     if (!broken) return { issues: [] };
     const who = ctx.access.fhirUser ?? (actor.kind === 'system' ? 'a system token' : 'a caller without fhirUser');
     const role = actor.kind === 'practitioner' ? ` (${actor.role ?? 'no Kansas role code'})` : '';
