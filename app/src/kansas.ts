@@ -12,6 +12,10 @@ export const KS = {
   authorizedService: 'https://kanplan.org/fhir/StructureDefinition/ks-authorized-service',
   authorizationDecision: 'https://kanplan.org/fhir/StructureDefinition/ks-authorization-decision',
   authorizationDecisionReason: 'https://kanplan.org/fhir/CodeSystem/ks-authorization-decision-reason',
+  planSignatures: 'https://kanplan.org/fhir/StructureDefinition/ks-plan-signatures',
+  signerRole: 'https://kanplan.org/fhir/CodeSystem/ks-signer-role',
+  planElement: 'https://kanplan.org/fhir/CodeSystem/ks-plan-element',
+  organizationType: 'https://kanplan.org/fhir/CodeSystem/ks-organization-type',
 } as const;
 
 export const TASK_TYPE_WORDS: Record<string, string> = {

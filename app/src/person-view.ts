@@ -1,8 +1,9 @@
-import type { CarePlan, Goal, Patient, Provenance, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type { CarePlan, Contract, Goal, Patient, Provenance, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { formatDate, h, show } from './dom.ts';
 import type { FhirApi } from './fhir-api.ts';
 import { codeIn, conceptText, KS, personName, PLAN_TYPE_WORDS, planType, type SignedIn } from './kansas.ts';
 import { authorizeForm, decisionOf, personActions } from './person-actions.ts';
+import { signaturesSection } from './plan-signatures.ts';
 import { byUrgency, taskCard, type Navigation } from './work-list.ts';
 import { refusalView } from './write-feedback.ts';
 
@@ -63,11 +64,12 @@ export async function showPerson(api: FhirApi, user: SignedIn, go: Navigation, p
     show('Person', refusalView(err), user.role !== 'guardian' && user.role !== 'person' ? h('button', { type: 'button', onclick: () => go.workList() }, 'Back to my work list') : null);
     return;
   }
-  const [goals, services, tasks, provenance] = await Promise.all([
+  const [goals, services, tasks, provenance, signatures] = await Promise.all([
     optional(api.search<Goal>(`Goal?subject=${subject}&_count=100`)),
     optional(api.search<ServiceRequest>(`ServiceRequest?subject=${subject}&_count=200`)),
     optional(api.search<Task>(`Task?patient=${subject}&_count=100`)),
     optional(api.search<Provenance>(`Provenance?patient=${subject}&_sort=-recorded&_count=50`)),
+    optional(api.search<Contract>(`Contract?patient=${subject}&_count=100`)),
   ]);
   const refresh = (message: string) => go.person(patientReference, message);
   const planned = (services ?? []).filter((s) => s.intent === 'plan');
@@ -80,6 +82,7 @@ export async function showPerson(api: FhirApi, user: SignedIn, go: Navigation, p
     h('p', { class: 'muted' }, patient.birthDate ? `Born ${formatDate(patient.birthDate)}.` : ''),
     user.role !== 'guardian' && user.role !== 'person' ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => go.workList() }, 'Back to my work list')) : null,
     h('section', { 'aria-labelledby': 'plans-heading' }, h('h2', { id: 'plans-heading' }, 'Plans'), activePlans.length ? h('ul', { class: 'cards' }, activePlans.map((p) => planSection(api, p))) : h('p', {}, 'No plans yet.')),
+    signaturesSection(api, user, patientReference, activePlans, signatures, refresh),
     h(
       'section',
       { 'aria-labelledby': 'goals-heading' },

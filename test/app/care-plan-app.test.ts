@@ -55,6 +55,7 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
   let origin: string;
   let patient: string;
   let otherPatient: string;
+  let pcspReference: string;
 
   beforeAll(async () => {
     await buildApp();
@@ -69,6 +70,7 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
     expect(pcsp.status, pcsp.text).toBe(201);
     const plan = (await http(tcm, 'GET', pcsp.body.parameter.find((p: { name: string }) => p.name === 'carePlan').valueReference.reference)).body;
     patient = plan.subject.reference;
+    pcspReference = `CarePlan/${plan.id}`;
     expect((await importing(tcm, 'avery-example.bsp.json')).status).toBe(201);
     expect((await importing(cc, 'avery-example.isp.json')).status).toBe(201);
     // A changed PCSP: the server opens the change-of-needs Task for the care coordinator.
@@ -83,7 +85,9 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
     await addUser(server.db, 'app.tcm', 'PractitionerRole/app-tcm', 'app-password-tcm');
     await addUser(server.db, 'app.cc', 'PractitionerRole/app-cc', 'app-password-cc');
     await addUser(server.db, 'app.provider', 'PractitionerRole/app-provider', 'app-password-provider');
+    expect((await http(server, 'PUT', 'RelatedPerson/app-other-guardian', { body: { resourceType: 'RelatedPerson', id: 'app-other-guardian', patient: { reference: otherPatient }, name: [{ family: 'Otherguardian', given: ['Olu'] }] } })).status).toBe(201);
     await addUser(server.db, 'app.guardian', 'RelatedPerson/app-guardian', 'app-password-guardian');
+    await addUser(server.db, 'app.other-guardian', 'RelatedPerson/app-other-guardian', 'app-password-other-guardian');
     browser = await launchTestBrowser();
   }, 120_000);
   afterAll(async () => {
@@ -268,11 +272,13 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
     await page.close();
   });
 
-  test("a guardian sees only their person's plans", async () => {
+  test("a guardian sees only their person's plans and signs the PCSP (the form says what is missing)", async () => {
     const page = await signIn('app.guardian', 'app-password-guardian');
     await page.waitForSelector('h1:has-text("Avery Example")');
     await page.waitForSelector('[data-plan="pcsp"]');
     expect(await page.locator('button:has-text("Back to my work list")').count()).toBe(0);
+    // The PCSP document's own signatures (imported by the TCM) are listed.
+    await page.waitForSelector('table[data-signatures] td:has-text("Avery Example")');
     await expectAccessible(page, 'person view (guardian)');
     await screenshot(page, 'person-guardian');
     // The other person's plans are not there for this sign-in, even asked for directly.
@@ -282,9 +288,55 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
       return ((await response.json()) as { entry?: unknown[] }).entry?.length ?? 0;
     }, otherPatient);
     expect(status).toBe(0);
+
+    const sign = page.locator('form[data-sign="pcsp"]');
+    await sign.locator('button[type="submit"]').click();
+    const missing = sign.locator('[role="alert"]');
+    await missing.waitFor();
+    expect(await missing.textContent()).toMatch(/I have read the PCSP.*Type your full name/s);
+    await expectAccessible(page, 'signature refused');
+    await sign.locator('input[name="agree"]').check();
+    await sign.locator('input[name="signature"]').fill('Gale Guardianperson');
+    await sign.locator('button[type="submit"]').click();
+    await page.waitForSelector('p.notice:has-text("Your signature on the PCSP was saved")');
+    const row = page.locator('table[data-signatures] tr:has-text("Gale Guardianperson")');
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/PCSP.*Gale Guardianperson.*Guardian.*electronic/);
+    // Signed: the PCSP's form is gone until the plan changes.
+    expect(await page.locator('form[data-sign="pcsp"]').count()).toBe(0);
+    await expectAccessible(page, 'person view (guardian, signed)');
+    await screenshot(page, 'person-guardian-signed');
+
     await page.click('#sign-out');
     await page.waitForSelector('h1:has-text("Signed out")');
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await page.close();
+  });
+
+  test("another person's guardian sees neither that plan nor its signatures and cannot sign it", async () => {
+    const page = await signIn('app.other-guardian', 'app-password-other-guardian');
+    await page.waitForSelector('h1:has-text("Sam Testperson")');
+    await page.waitForSelector('section:has(h2:has-text("Signatures"))');
+    expect(await page.locator('table[data-signatures] tr:has-text("Gale Guardianperson")').count()).toBe(0);
+    // Signing the other person's PCSP with this sign-in's token is refused by the server (403).
+    const refused = await page.evaluate(
+      async ({ person, plan }) => {
+        const state = JSON.parse(sessionStorage.getItem(JSON.parse(sessionStorage.getItem('SMART_KEY') as string)) as string);
+        const me = { reference: 'RelatedPerson/app-other-guardian', display: 'Olu Otherguardian' };
+        const contract = {
+          resourceType: 'Contract',
+          meta: { profile: ['https://kanplan.org/fhir/StructureDefinition/ks-plan-signatures'] },
+          status: 'executed',
+          subject: [{ reference: person }],
+          topicReference: { reference: plan },
+          signer: [{ type: { system: 'https://kanplan.org/fhir/CodeSystem/ks-signer-role', code: 'guardian' }, party: me, signature: [{ type: [{ system: 'urn:iso-astm:E1762-95:2013', code: '1.2.840.10065.1.12.1.7' }], when: new Date().toISOString(), who: me }] }],
+        };
+        const response = await fetch(`${state.serverUrl}/Contract`, { method: 'POST', headers: { authorization: `Bearer ${state.tokenResponse.access_token}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify(contract) });
+        return response.status;
+      },
+      { person: patient, plan: pcspReference },
+    );
+    expect(refused).toBe(403);
     await page.close();
   });
 });
