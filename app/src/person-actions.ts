@@ -1,4 +1,5 @@
 import type { CarePlan, Extension, Patient, ServiceRequest, Task } from '@medplum/fhirtypes';
+import { directoryPicker } from './directory-picker.ts';
 import { field, formValue, h } from './dom.ts';
 import type { FhirApi } from './fhir-api.ts';
 import { KS, planType, type SignedIn } from './kansas.ts';
@@ -117,15 +118,30 @@ export function currentPcspVersion(plans: CarePlan[]): string | undefined {
   return pcsp.meta?.versionId ? `CarePlan/${pcsp.id}/_history/${pcsp.meta.versionId}` : `CarePlan/${pcsp.id}`;
 }
 
+type TaskKind = 'notify-change-of-needs' | 'ane-report' | 'referral';
+
+const TASK_FORM_WORDS: Record<TaskKind, { heading: string; what: string; done: string }> = {
+  'notify-change-of-needs': { heading: 'Record a change in needs', what: 'What changed', done: 'The change in needs was recorded' },
+  'ane-report': { heading: 'File an ANE report', what: 'What happened', done: 'The ANE report was filed' },
+  referral: { heading: 'Refer to a provider', what: 'What the person needs', done: 'The referral was sent' },
+};
+
+/** Whom a Task of this kind goes to, picked from the directory (domain.md §6c: DCF, or KDADS for a licensed adult care home). */
+function ownerPicker(api: FhirApi, kind: TaskKind): HTMLElement | null {
+  if (kind === 'ane-report') return directoryPicker(api, { name: 'owner', label: 'Report to', hint: 'The DCF Kansas Protection Report Center, or KDADS for a resident of a KDADS-licensed adult care home.', organizationTypes: ['dcf', 'kdads'] });
+  if (kind === 'referral') return directoryPicker(api, { name: 'owner', label: 'Refer to', hint: 'The HCBS provider agency that is to deliver the service.', organizationTypes: ['hcbs-provider-agency'] });
+  return null;
+}
+
 /**
- * A TCM's change in needs or ANE report: a KS Workflow Task. A change in needs is about the current
+ * A TCM's change in needs, ANE report or referral: a KS Workflow Task. A change in needs is about the current
  * PCSP version (Task.focus), like the one the server opens on a PCSP import, so saving an ISP that
  * integrates it closes it. The form checks its required fields itself (novalidate) and says in words
  * which are missing, next to the button and announced (WCAG 3.3.1), instead of the browser's bubble.
  */
-function taskForm(api: FhirApi, user: SignedIn, patient: Patient, plans: CarePlan[], kind: 'notify-change-of-needs' | 'ane-report', refresh: Refresh): HTMLElement {
+function taskForm(api: FhirApi, user: SignedIn, patient: Patient, plans: CarePlan[], kind: TaskKind, refresh: Refresh): HTMLElement {
   const status = h('div', { role: 'status', class: 'task-form-result' });
-  const heading = kind === 'ane-report' ? 'File an ANE report' : 'Record a change in needs';
+  const words = TASK_FORM_WORDS[kind];
   const isp = plans.find((p) => planType(p) === 'isp');
   const form = h(
     'form',
@@ -137,7 +153,7 @@ function taskForm(api: FhirApi, user: SignedIn, patient: Patient, plans: CarePla
         const f = form as HTMLFormElement;
         if (!requiredFilled(f, status)) return;
         const text = formValue(f, 'description');
-        const owner = kind === 'ane-report' ? formValue(f, 'owner') : isp?.author?.reference;
+        const owner = kind === 'notify-change-of-needs' ? isp?.author?.reference : formValue(f, 'owner');
         const focus = kind === 'notify-change-of-needs' ? currentPcspVersion(plans) : undefined;
         const task: Task = {
           resourceType: 'Task',
@@ -154,17 +170,17 @@ function taskForm(api: FhirApi, user: SignedIn, patient: Patient, plans: CarePla
         };
         void runWrite(
           status,
-          () => api.write<Task>('POST', 'Task', task).then((created) => `${kind === 'ane-report' ? 'The ANE report was filed' : 'The change in needs was recorded'}: Task ${created.id}, ${created.status}. It is listed under Tasks.`),
+          () => api.write<Task>('POST', 'Task', task).then((created) => `${words.done}: Task ${created.id}, ${created.status}. It is listed under Tasks.`),
           refresh,
         );
       },
     },
-    field(kind === 'ane-report' ? 'What happened' : 'What changed', h('textarea', { name: 'description', rows: '3', required: true })),
-    kind === 'ane-report' ? field('Report to (Organization reference)', h('input', { name: 'owner', required: true, placeholder: 'Organization/…' }), 'The DCF Protection Report Center in your directory.') : null,
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: kind === 'ane-report' ? 'danger' : undefined }, heading)),
+    field(words.what, h('textarea', { name: 'description', rows: '3', required: true })),
+    ownerPicker(api, kind),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: kind === 'ane-report' ? 'danger' : undefined }, words.heading)),
     status,
   );
-  return h('section', { 'aria-labelledby': `${kind}-heading` }, h('h2', { id: `${kind}-heading` }, heading), form);
+  return h('section', { 'aria-labelledby': `${kind}-heading` }, h('h2', { id: `${kind}-heading` }, words.heading), form);
 }
 
 /** Whether every required field has a value; if not, says which (by their labels) and marks them invalid. */
@@ -184,7 +200,10 @@ function requiredFilled(form: HTMLFormElement, status: HTMLElement): boolean {
 
 /** What the signed-in role may do for this person, each a plain FHIR write the role rules allow. */
 export function personActions(api: FhirApi, user: SignedIn, patient: Patient, plans: CarePlan[], refresh: Refresh): HTMLElement | null {
-  if (user.role === 'tcm') return h('div', {}, importForm(api, refresh), taskForm(api, user, patient, plans, 'notify-change-of-needs', refresh), taskForm(api, user, patient, plans, 'ane-report', refresh));
+  if (user.role === 'tcm') {
+    const forms = (['notify-change-of-needs', 'referral', 'ane-report'] as const).map((kind) => taskForm(api, user, patient, plans, kind, refresh));
+    return h('div', {}, importForm(api, refresh), forms);
+  }
   if (user.role === 'cc') return h('div', {}, importForm(api, refresh));
   return null;
 }

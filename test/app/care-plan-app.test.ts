@@ -10,6 +10,7 @@ import { http, issueTestToken, startTestServer, testDatabases, type TestServer }
 
 const TASK_TYPE = 'https://kanplan.org/fhir/CodeSystem/ks-task-type';
 const ROLE = 'https://kanplan.org/fhir/CodeSystem/ks-practitioner-role';
+const ORG_TYPE = 'https://kanplan.org/fhir/CodeSystem/ks-organization-type';
 const ARTIFACTS = path.resolve('test-artifacts/app');
 const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const documentText = (file: string): string => fs.readFileSync(new URL(`../../bundles/documents/${file}`, import.meta.url), 'utf8');
@@ -19,8 +20,11 @@ const CAST = [
   { resourceType: 'Organization', id: 'app-tcm-agency', name: 'Example TCM agency (fictional)' },
   // The person's KS MCO extension names this MCO by identifier: change-of-needs Tasks are owned by it.
   { resourceType: 'Organization', id: 'app-mco', name: 'Example MCO (fictional)', identifier: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-mco', value: 'sunflower' }] },
-  { resourceType: 'Organization', id: 'app-provider-agency', name: 'Example provider agency (fictional)' },
-  { resourceType: 'Organization', id: 'app-report-center', name: 'Example protection report center (fictional)' },
+  // Kansas organization types (ks-organization-type): the app's pick-lists offer these first.
+  { resourceType: 'Organization', id: 'app-provider-agency', name: 'Example provider agency (fictional)', type: [{ coding: [{ system: ORG_TYPE, code: 'hcbs-provider-agency' }] }] },
+  { resourceType: 'Organization', id: 'app-other-provider', name: 'Another provider agency (fictional)', type: [{ coding: [{ system: ORG_TYPE, code: 'hcbs-provider-agency' }] }] },
+  { resourceType: 'Organization', id: 'app-report-center', name: 'Example protection report center (fictional)', type: [{ coding: [{ system: ORG_TYPE, code: 'dcf' }] }] },
+  { resourceType: 'Organization', id: 'app-kdads', name: 'Example state agency (fictional)', type: [{ coding: [{ system: ORG_TYPE, code: 'kdads' }] }] },
   ...(
     [
       ['app-tcm', 'targeted-case-manager', 'app-tcm-agency', 'Tess'],
@@ -141,7 +145,7 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
     await page.close();
   });
 
-  test('a TCM finds the change-of-needs Task, opens the person, imports a changed PCSP (the errors of a bad one shown), sees the timeline, records a change in needs and files an ANE report (a missing field said in words)', async () => {
+  test('a TCM finds the change-of-needs Task, opens the person, imports a changed PCSP (the errors of a bad one shown), sees the timeline, records a change in needs, files an ANE report (a missing field said in words) and refers to a provider, each agency picked from the directory', async () => {
     const page = await signIn('app.tcm', 'app-password-tcm', 'launch');
     await page.waitForSelector('h1:has-text("My work list")');
     await page.waitForSelector('section h2:has-text("Change of needs")');
@@ -187,14 +191,29 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
     const missing = ane.locator('[role="alert"]');
     await missing.waitFor();
     expect(await missing.textContent()).toMatch(/Report to .*is required/);
-    expect(await ane.locator('input[name="owner"]').getAttribute('aria-invalid')).toBe('true');
+    expect(await ane.locator('select[name="owner"]').getAttribute('aria-invalid')).toBe('true');
     await expectAccessible(page, 'ANE report refused');
-    await ane.locator('input[name="owner"]').fill('Organization/app-report-center');
+    // The agency comes from the directory: the DCF and KDADS organizations, narrowed by name.
+    const options = () => ane.locator('select[name="owner"] option:not([value=""])').allTextContents();
+    await expect.poll(options).toEqual(['Example protection report center (fictional)', 'Example state agency (fictional)']);
+    await ane.locator('input[name="owner-find"]').fill('protection');
+    await ane.locator('button:has-text("Find")').click();
+    await expect.poll(options).toEqual(['Example protection report center (fictional)']);
+    expect(await ane.locator('select[name="owner"]').inputValue()).toBe('Organization/app-report-center');
     await ane.locator('button[type="submit"]').click();
     await page.waitForSelector('p.notice:has-text("The ANE report was filed")');
     ane = page.locator('section:has(h2:has-text("Tasks")) li:has(h3:has-text("ANE report"))');
     await ane.waitFor();
     expect(await ane.textContent()).toMatch(/urgent/);
+
+    // A referral to a provider agency picked from the directory.
+    const referral = page.locator('form[data-task-form="referral"]');
+    await expect.poll(() => referral.locator('select[name="owner"] option:not([value=""])').allTextContents()).toEqual(['Another provider agency (fictional)', 'Example provider agency (fictional)']);
+    await referral.locator('textarea[name="description"]').fill('Supported employment two mornings a week');
+    await referral.locator('select[name="owner"]').selectOption('Organization/app-provider-agency');
+    await referral.locator('button[type="submit"]').click();
+    await page.waitForSelector('p.notice:has-text("The referral was sent")');
+    await page.waitForSelector('section:has(h2:has-text("Tasks")) li:has(h3:has-text("Referral")):has-text("Supported employment")');
     await page.close();
   });
 
@@ -248,7 +267,7 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
     await page.close();
   });
 
-  test('a provider rejects one referral (a reason is needed) and accepts and completes another', async () => {
+  test('a provider rejects one referral (a reason is needed), accepts and completes another, and finds the one the TCM sent from the app', async () => {
     const page = await signIn('app.provider', 'app-password-provider');
     await page.waitForSelector('section h2:has-text("Referral")');
     await expectAccessible(page, 'work list (provider)');
@@ -264,11 +283,14 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
     await respite.locator('button:has-text("Reject")').click();
     await page.waitForSelector('p.notice:has-text("Referral is now rejected")');
     expect(await page.locator('li:has-text("Respite care on weekends")').count()).toBe(0);
-    await page.click('li:has(h3:has-text("Referral")) button:has-text("Accept")');
+    const dayServices = 'li:has(h3:has-text("Referral")):has-text("Day services three days a week")';
+    await page.click(`${dayServices} button:has-text("Accept")`);
     await page.waitForSelector('p.notice:has-text("Referral is now accepted")');
-    await page.click('li:has(h3:has-text("Referral")) button:has-text("Mark complete")');
+    await page.click(`${dayServices} button:has-text("Mark complete")`);
     await page.waitForSelector('p.notice:has-text("Referral is now completed")');
-    expect(await page.locator('li:has(h3:has-text("Referral"))').count()).toBe(0);
+    expect(await page.locator(dayServices).count()).toBe(0);
+    // The referral the TCM sent from the app (to this agency, picked from the directory) waits here.
+    expect(await page.locator('li:has(h3:has-text("Referral"))').allTextContents()).toEqual([expect.stringContaining('Supported employment two mornings a week')]);
     await page.close();
   });
 
