@@ -74,14 +74,19 @@ const ROLE_OF_CODE: Record<string, Role> = { 'targeted-case-manager': 'tcm', 'mc
 
 export const ROLE_WORDS: Record<Role, string> = { tcm: 'Targeted case manager', cc: 'Care coordinator', provider: 'Provider', guardian: 'Guardian', person: 'Person', other: 'Signed in' };
 
-export async function whoIsSignedIn(api: FhirApi, fhirUser: string | undefined): Promise<SignedIn> {
-  if (!fhirUser) return { role: 'other', name: 'Signed in' };
-  const [type] = fhirUser.split('/');
+export async function whoIsSignedIn(api: FhirApi, claim: string | undefined): Promise<SignedIn> {
+  if (!claim) return { role: 'other', name: 'Signed in' };
+  // fhirUser may be absolute (SMART App Launch: the URL of the user's resource): its last two segments name it.
+  const [type, id] = claim.split('/').slice(-2);
+  const fhirUser = `${type}/${id}`;
   try {
     if (type === 'PractitionerRole') {
-      const role = await api.read<PractitionerRole>(fhirUser);
+      // One request for the role and its practitioner's name: the work list waits for it.
+      const { matches, included } = await api.searchWithIncludes<PractitionerRole>(`PractitionerRole?_id=${encodeURIComponent(id ?? '')}&_include=PractitionerRole:practitioner`);
+      const role = matches[0];
+      if (!role) throw new Error(`${fhirUser} was not found`);
       const code = role.code?.map((c) => codeIn(c, KS.practitionerRole)).find(Boolean);
-      const practitioner = role.practitioner?.reference ? await api.read<{ name?: Patient['name'] }>(role.practitioner.reference).catch(() => undefined) : undefined;
+      const practitioner = included.get(role.practitioner?.reference ?? '') as { name?: Patient['name'] } | undefined;
       return { role: (code ? ROLE_OF_CODE[code] : undefined) ?? 'other', fhirUser, organization: role.organization?.reference, name: practitioner ? personName(practitioner) : (role.practitioner?.display ?? 'Signed in') };
     }
     if (type === 'RelatedPerson') {
