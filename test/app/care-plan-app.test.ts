@@ -46,6 +46,11 @@ async function expectAccessible(page: Page, screen: string): Promise<void> {
     return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${JSON.stringify(v.nodes.map((n) => n.target))})`);
   });
   expect(violations, `accessibility of ${screen}`).toEqual([]);
+  // A phone-sized screen: nothing wider than the viewport (wide tables scroll inside their region).
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), `width of ${screen}`).toBeLessThanOrEqual(0);
+  // No protected health information in the address bar or in persistent storage.
+  expect(await page.evaluate(() => localStorage.length), `localStorage on ${screen}`).toBe(0);
+  expect(page.url(), `address of ${screen}`).not.toMatch(/Patient|patient=|code=/);
 }
 
 async function screenshot(page: Page, name: string): Promise<void> {
@@ -142,6 +147,31 @@ describe.each(testDatabases)('the kanplan app in Chromium on %s', (kind) => {
     // The launch id and the code stay out of the address bar once the app has started.
     await page.waitForFunction(() => !location.search.includes('code='));
     expect(page.url()).not.toContain(launch);
+    await page.close();
+  });
+
+  test('a standalone launch with the patient picker opens the chosen person; nothing about them reaches the address bar or persistent storage', async () => {
+    await browser.context.clearCookies();
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${origin}/app/`);
+    await page.click('#sign-in-person');
+    await page.fill('input[name="login"]', 'app.tcm');
+    await page.fill('input[name="password"]', 'app-password-tcm');
+    await page.click('button:has-text("Sign in")');
+    await page.fill('input[name="name"]', 'Sam');
+    await page.click('button:has-text("Search")');
+    await page.click('label:has-text("Sam Testperson")');
+    await page.click('button:has-text("Allow")');
+    await page.waitForURL(`${origin}/app/index.html**`);
+    await page.waitForSelector('h1:has-text("Sam Testperson")');
+    await page.waitForSelector('h2:has-text("Plans")');
+    await page.waitForFunction(() => !location.search.includes('code='));
+    expect(page.url()).not.toContain(otherPatient.split('/')[1]);
+    await expectAccessible(page, 'person view (picked at launch)');
+    // The launch state lives in sessionStorage only (it ends with the tab or Sign out): no IndexedDB, no cookie set for the app.
+    expect(await page.evaluate(async () => (await indexedDB.databases()).length)).toBe(0);
+    expect((await browser.context.cookies(`${origin}/app/`)).filter((c) => c.path.startsWith('/app'))).toEqual([]);
     await page.close();
   });
 
