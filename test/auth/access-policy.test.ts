@@ -50,6 +50,15 @@ describe('access policy', () => {
     expect(decideAccess(ada, 'Binary', 'r', parameters).kind).toBe('denied');
   });
 
+  test("a plan's signatures (Contract) are the person's through their subject: a criteria confinement, and-ed with the grant's own", () => {
+    const ada = caller('patient/*.cruds', { patient: 'kp-ada' });
+    for (const permission of ['r', 's', 'c', 'u'] as const) {
+      expect(decideAccess(ada, 'Contract', permission, parameters)).toEqual({ kind: 'confined', confinements: [{ criteria: 'patient=Patient/kp-ada', scope: 'patient/*.cruds' }] });
+    }
+    const narrowed = decideAccess(caller('patient/Contract.rs?status=executed', { patient: 'kp-ada' }), 'Contract', 's', parameters);
+    expect(narrowed).toEqual({ kind: 'confined', confinements: [{ criteria: 'status=executed&patient=Patient/kp-ada', scope: 'patient/Contract.rs?status=executed' }] });
+  });
+
   test('denials name a scope that would allow the request', () => {
     const denied = decideAccess(caller('user/Goal.rs'), 'CarePlan', 'c', parameters);
     expect(denied.kind === 'denied' && denied.reason).toContain('user/CarePlan.c');
