@@ -4,7 +4,7 @@ import { SYSTEM_ACCESS, type TokenVerifier } from '../auth/access.ts';
 import type { FhirContext } from '../fhir/context.ts';
 import { BearerTokenError, FhirError, MethodNotAllowedError, RetryLaterError, badRequest, outcomeOf, payloadTooLarge, statusOf } from '../outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse } from '../fhir/request.ts';
-import { handleFhirRequest } from '../fhir/audit/audited-request.ts';
+import { handleFhirRequest, recordRefusedRequest, type RefusedRequest } from '../fhir/audit/audited-request.ts';
 import { withStoreOutcome } from '../fhir/store-outcomes.ts';
 import { httpDate } from '../fhir/versioning.ts';
 import type { Database } from '../store/database.ts';
@@ -30,6 +30,19 @@ function decodePath(rawPath: string): string {
   } catch {
     throw badRequest(`The URL path ${JSON.stringify(rawPath.slice(0, 200))} has a malformed percent-encoding; escape reserved characters as %XX (RFC 3986).`);
   }
+}
+
+/** What a refused request's AuditEvent names: method, path (raw when it cannot be decoded) and query. */
+function refusedRequestOf(req: Request, basePath: string): RefusedRequest {
+  const url = new URL(req.originalUrl, 'http://localhost');
+  const rawPath = url.pathname.startsWith(basePath) ? url.pathname.slice(basePath.length) : url.pathname;
+  let path = rawPath;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    // Recorded as sent: the malformed escape is the reason for the refusal.
+  }
+  return { method: req.method, path: path.replace(/^\/+|\/+$/g, ''), query: [...url.searchParams] };
 }
 
 function toFhirRequest(req: Request, basePath: string): FhirRequest {
@@ -202,9 +215,14 @@ export function createApp(services: AppServices): express.Express {
   services.mountAuthorization?.(app);
   app.use(WEB_APP_PATH, webAppRouter());
 
+  const authenticateCaller = (req: Request) => () => services.verifyToken(header(req, 'authorization'));
+  /** A request refused before handleFhirRequest saw it gets its AuditEvent here (that function records the rest). */
+  const auditRefusal = (req: Request, err: unknown): Promise<void> => recordRefusedRequest(ctx, refusedRequestOf(req, basePath), err, authenticateCaller(req));
+
   const fhir = express.Router();
   fhir.use(express.raw({ type: () => true, limit: ctx.config.maxBodyBytes }));
   fhir.use(async (req, res) => {
+    let handled = false;
     try {
       if (!METHODS.has(req.method)) {
         throw new MethodNotAllowedError(`HTTP ${req.method} is not a FHIR interaction; FHIR uses ${[...METHODS].join(', ')}.`, [...METHODS]);
@@ -213,7 +231,8 @@ export function createApp(services: AppServices): express.Express {
       refuseNulCharacters(request, Buffer.isBuffer(req.body) ? req.body : undefined);
       const isOperation = /(^|\/)\$[\w-]+$/.test(request.path);
       assertAcceptsJson(header(req, 'accept'), typeof req.query._format === 'string' ? req.query._format : undefined, isOperation);
-      const authenticate = () => (isDiscovery(request) ? Promise.resolve(SYSTEM_ACCESS) : services.verifyToken(header(req, 'authorization')));
+      const authenticate = isDiscovery(request) ? () => Promise.resolve(SYSTEM_ACCESS) : authenticateCaller(req);
+      handled = true;
       const response = await handleFhirRequest(ctx, request, authenticate);
       if (response.stream) {
         await sendStream(res, response, response.stream);
@@ -221,6 +240,7 @@ export function createApp(services: AppServices): express.Express {
       }
       send(req, res, request, response);
     } catch (err) {
+      if (!handled) await auditRefusal(req, err);
       sendError(req, res, logger, err);
     }
   });
@@ -229,13 +249,16 @@ export function createApp(services: AppServices): express.Express {
   app.use((req: Request, res: Response) => {
     sendError(req, res, logger, new FhirError(404, [{ severity: 'error', code: 'not-found', diagnostics: `Nothing is served at ${req.path}; the FHIR API is at ${basePath}.` }]));
   });
-  // Body-parser failures (size limit, aborted upload) arrive here.
-  app.use((err: Error & { type?: string; status?: number }, req: Request, res: Response, _next: NextFunction) => {
-    if (err.type === 'entity.too.large') {
-      sendError(req, res, logger, payloadTooLarge(`The request body exceeds the limit of ${ctx.config.maxBodyBytes} bytes (MAX_BODY_SIZE).`));
-      return;
-    }
-    sendError(req, res, logger, err.status && err.status < 500 ? new FhirError(err.status, [{ severity: 'error', code: 'invalid', diagnostics: err.message }]) : err);
+  // Body-parser failures (size limit, aborted upload) arrive here; under the FHIR base they are audited.
+  app.use(async (err: Error & { type?: string; status?: number }, req: Request, res: Response, _next: NextFunction) => {
+    const refusal =
+      err.type === 'entity.too.large'
+        ? payloadTooLarge(`The request body exceeds the limit of ${ctx.config.maxBodyBytes} bytes (MAX_BODY_SIZE).`)
+        : err.status && err.status < 500
+          ? new FhirError(err.status, [{ severity: 'error', code: 'invalid', diagnostics: err.message }])
+          : err;
+    if (req.originalUrl === basePath || req.originalUrl.startsWith(`${basePath}/`) || req.originalUrl.startsWith(`${basePath}?`)) await auditRefusal(req, refusal);
+    sendError(req, res, logger, refusal);
   });
   return app;
 }

@@ -26,8 +26,11 @@ export type AuditAction = 'C' | 'R' | 'U' | 'D' | 'E';
 
 /** What a request was, read from its method and path (https://hl7.org/fhir/R4/http.html). */
 export interface AuditedInteraction {
-  /** A code of http://hl7.org/fhir/restful-interaction (R4 valueset-restful-interaction). */
-  readonly subtype: string;
+  /**
+   * A code of http://hl7.org/fhir/restful-interaction (R4 valueset-restful-interaction); absent
+   * for a request refused because its HTTP method is no FHIR interaction (405).
+   */
+  readonly subtype?: string;
   readonly action: AuditAction;
   readonly resourceType?: string;
   readonly id?: string;
@@ -208,7 +211,7 @@ export function auditEventOf(
     resourceType: 'AuditEvent',
     id: randomUUID(),
     type: { system: AUDIT_TYPE, code: 'rest' },
-    subtype: [{ system: INTERACTION, code: interaction.subtype }],
+    ...(interaction.subtype ? { subtype: [{ system: INTERACTION, code: interaction.subtype }] } : {}),
     action: interaction.action,
     recorded: new Date().toISOString(),
     outcome,
