@@ -93,6 +93,9 @@ function planSignerOf(actor: WorkflowActor): PlanSigner | undefined {
   return undefined;
 }
 
+/** The rule that confines a person or guardian to their own records; reads name it too (fhir/access/caller-access.ts). */
+export const PERSON_READS_OWN = 'ks-person-reads-own';
+
 /** The role rules of issue 16, in the order they are checked. */
 export const ROLE_RULES: readonly RoleRule[] = [
   {
@@ -140,7 +143,7 @@ export const ROLE_RULES: readonly RoleRule[] = [
     },
   },
   {
-    name: 'ks-person-reads-own',
+    name: PERSON_READS_OWN,
     statement: 'A person or guardian reads their own plans and Tasks and writes no plan content',
     whoMay: 'a targeted case manager (PCSP, BSP) or MCO care coordinator (ISP)',
     source: 'issue 16 "Role rules"; SDOHCC Task For Patient: a patient app changes only status, statusReason and output of its own Tasks',

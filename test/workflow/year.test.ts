@@ -3,7 +3,7 @@ import type { AuditEvent, Bundle, CarePlan, Provenance, Task } from '@medplum/fh
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDueReminders } from '../../src/fhir/reminders/due-reminders.ts';
 import type { AuditLog } from '../../src/fhir/audit/audit-log.ts';
-import { http, issueTestToken, startTestServer, testDatabases, type TestServer } from '../harness.ts';
+import { http as send, issueTestToken, startTestServer, testDatabases, type TestServer } from '../harness.ts';
 
 const TASK_TYPE = 'https://kanplan.org/fhir/CodeSystem/ks-task-type';
 const ROLE = 'https://kanplan.org/fhir/CodeSystem/ks-practitioner-role';
@@ -40,6 +40,14 @@ const CAST = [
 
 describe.each(testDatabases)('a year of TCM ⇄ care coordinator workflow for one fictional person on %s', (kind) => {
   let server: TestServer;
+  /** Requests each role's token sent (by fhirUser), to match against the AuditEvents naming that agent. */
+  const sent = new Map<string, number>();
+  const fhirUserOf = new Map<string, string>();
+  const http: typeof send = (who, ...rest) => {
+    const fhirUser = fhirUserOf.get(who.token);
+    if (fhirUser) sent.set(fhirUser, (sent.get(fhirUser) ?? 0) + 1);
+    return send(who, ...rest);
+  };
   const as: Record<'tcm' | 'cc' | 'provider' | 'guardian', { url: string; token: string }> = {} as never;
   let pcsp: CarePlan;
   let patient: string;
@@ -47,7 +55,11 @@ describe.each(testDatabases)('a year of TCM ⇄ care coordinator workflow for on
   beforeAll(async () => {
     server = await startTestServer(kind, { audit: { enabled: true, retentionDays: 0, flushMs: 1000 } });
     for (const resource of CAST) expect((await http(server, 'PUT', `${resource.resourceType}/${resource.id}`, { body: resource })).status).toBe(201);
-    const token = (fhirUser: string, scope = 'user/*.cruds') => issueTestToken(server.server, scope, '1h', { fhirUser });
+    const token = async (fhirUser: string, scope = 'user/*.cruds') => {
+      const issued = await issueTestToken(server.server, scope, '1h', { fhirUser });
+      fhirUserOf.set(issued, fhirUser);
+      return issued;
+    };
     as.tcm = { url: server.url, token: await token('PractitionerRole/kp-tcm') };
     as.cc = { url: server.url, token: await token('PractitionerRole/kp-cc') };
     as.provider = { url: server.url, token: await token('PractitionerRole/kp-provider') };
@@ -297,7 +309,9 @@ describe.each(testDatabases)('a year of TCM ⇄ care coordinator workflow for on
   });
 
   it("a guardian does not read another person's plan", async () => {
-    expect((await http(as.guardian, 'GET', `CarePlan/${pcsp.id}`)).status).toBe(404);
+    const read = await http(as.guardian, 'GET', `CarePlan/${pcsp.id}`);
+    expect(read.status).toBe(404);
+    expect(read.body.issue[0].diagnostics).toMatch(/Rule ks-person-reads-own: A person or guardian reads their own plans and Tasks/);
     expect(((await http(as.guardian, 'GET', `CarePlan?subject=${patient}`)).body as Bundle).entry ?? []).toHaveLength(0);
   });
 
@@ -343,11 +357,12 @@ describe.each(testDatabases)('a year of TCM ⇄ care coordinator workflow for on
     const pcspProvenance = ((await http(server, 'GET', `Provenance?target=CarePlan/${pcsp.id}&agent=PractitionerRole/kp-tcm`)).body as Bundle).entry ?? [];
     expect(pcspProvenance.length).toBeGreaterThanOrEqual(2);
 
-    // Every role's requests about the person are audited, the refused ones with their outcome.
+    // Every request each role's token sent has its AuditEvent naming that agent, the refused ones with their outcome.
     await (server.server.ctx.audit as AuditLog).flush();
-    for (const role of ['kp-tcm', 'kp-cc', 'kp-provider']) {
-      const events = ((await http(server, 'GET', `AuditEvent?agent=PractitionerRole/${role}&_count=200`)).body as Bundle).entry ?? [];
-      expect(events.length, role).toBeGreaterThan(0);
+    expect([...sent.keys()].sort()).toEqual(['PractitionerRole/kp-cc', 'PractitionerRole/kp-provider', 'PractitionerRole/kp-tcm', 'RelatedPerson/kp-guardian']);
+    for (const [fhirUser, count] of sent) {
+      const events = await http(server, 'GET', `AuditEvent?agent=${fhirUser}&_summary=count`);
+      expect(events.body.total, fhirUser).toBe(count);
     }
     const refused = ((await http(server, 'GET', `AuditEvent?agent=PractitionerRole/kp-provider&outcome=4&patient=${patient}`)).body as Bundle).entry ?? [];
     expect(refused.map((e) => (e.resource as AuditEvent).outcomeDesc)).toEqual(expect.arrayContaining([expect.stringMatching(/^403: Rule ks-pcsp-bsp-author/)]));

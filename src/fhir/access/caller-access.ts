@@ -4,6 +4,7 @@ import type { Permission } from '../../auth/scopes.ts';
 import { insufficientScope, notFound } from '../../outcomes.ts';
 import type { GrantReach, SearchAccess, TypeAccess } from '../../search/index.ts';
 import type { ResourceKey } from '../../store/repository.ts';
+import { PERSON_READS_OWN, ROLE_RULES } from '../../workflow/role-rules.ts';
 import type { FhirContext } from '../context.ts';
 
 /**
@@ -19,6 +20,13 @@ export function callerOfContext(ctx: FhirContext): Promise<Caller> {
     const current = await ctx.repo.readCurrent(resourceType, id);
     return current && !current.deleted ? (current.resource as Awaited<ReturnType<ResourceLookup>>) : undefined;
   });
+}
+
+/** For a person or guardian, the role rule that confines them (issue 16: a refusal names its rule). */
+async function personRuleOf(ctx: FhirContext): Promise<string> {
+  const { kind } = (await callerOfContext(ctx)).actor;
+  const rule = kind === 'person' || kind === 'guardian' ? ROLE_RULES.find((r) => r.name === PERSON_READS_OWN) : undefined;
+  return rule ? ` Rule ${rule.name}: ${rule.statement} (${rule.source}).` : '';
 }
 
 export type AllowedDecision = Exclude<AccessDecision, { kind: 'denied' }>;
@@ -91,6 +99,6 @@ export async function assertInstanceAccess(ctx: FhirContext, resourceType: strin
   }
   const granted = await ctx.search.grantedResources(ctx.repo, [{ resourceType, id }], { forType: () => typeAccessOf(decision) }, permission);
   if (!granted.has(`${resourceType}/${id}`)) {
-    throw notFound(`${resourceType}/${id} is not among the resources this access token reaches (${decision.confinements.map((c) => c.scope).join(', ')}), or does not exist.`);
+    throw notFound(`${resourceType}/${id} is not among the resources this access token reaches (${decision.confinements.map((c) => c.scope).join(', ')}), or does not exist.${await personRuleOf(ctx)}`);
   }
 }
