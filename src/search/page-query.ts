@@ -104,13 +104,16 @@ function pageByCandidates(q: SqlBuilder, target: SearchTarget, parsed: ParsedSea
   // A cursor of another type (not one this search wrote) bounds nothing here: idBoundOf left it out.
   const keyset = cursor && cursor.resourceType === target.resourceTypes[0] ? '' : cursor ? `AND (r.resource_type, r.id) ${forward ? '>' : '<'} (${q.bind(cursor.resourceType)}::text, ${q.bind(cursor.id)}::text)` : '';
   const total = withTotal ? ', (SELECT count(*) FROM c) AS total' : '';
-  // MATERIALIZED: the candidates and their probes run once for both the count and the page.
+  // MATERIALIZED: the candidates and their probes run once for both the count and the page. The
+  // resource row is a LATERAL probe kept apart by OFFSET 0, so the page is a nested loop in id order
+  // that stops when full: as a plain join, PostgreSQL chose a hash join over a scan of every
+  // resource of the type on small tables (test/search/patient-plans.test.ts).
   const page = `WITH c AS MATERIALIZED (SELECT DISTINCT resource_id FROM (${where.candidates}) d)
      SELECT r.resource_type, r.id, r.content${total}
      FROM (SELECT resource_id FROM c ORDER BY resource_id ${dir}) o
-     JOIN resource r ON r.id = o.resource_id
-     WHERE ${where.outer.join(' AND ')} ${keyset}
-     ORDER BY r.id ${dir}
+     CROSS JOIN LATERAL (SELECT r.resource_type, r.id, r.content FROM resource r
+       WHERE r.id = o.resource_id AND ${where.outer.join(' AND ')} ${keyset} OFFSET 0) r
+     ORDER BY o.resource_id ${dir}
      LIMIT ${q.bind(parsed.count + 1)}`;
   const sql = parsed.includes.length ? withFirstIncludeRound(q, page, parsed, 0, withTotal, cap, access) : page;
   return { sql, params: q.params, keys: [], cursor, forward };
