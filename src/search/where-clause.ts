@@ -14,6 +14,18 @@ export interface IdBound {
 }
 
 /**
+ * A search's condition over `resource r`, split where the query is driven from an index: the
+ * candidate ids (`SELECT d.resource_id FROM <index> d WHERE ...`, every indexed parameter in it)
+ * and the conditions on `r` itself. `alone`: the outer conditions are only the type and
+ * `NOT r.deleted`, so the candidates are exactly the matches (page-query.ts pages them by id).
+ */
+export interface SearchConditions {
+  readonly outer: readonly string[];
+  readonly candidates?: string;
+  readonly alone: boolean;
+}
+
+/**
  * The WHERE condition over `resource r` for the filters. `useCombinations`: a search of one
  * type whose combination indexes are current (planSearch) and may drive the query. `idBound`:
  * the page continues after an id, which the candidate subquery applies too (page-query.ts).
@@ -27,11 +39,35 @@ export function whereClause(
   useCombinations = false,
   idBound?: IdBound,
 ): string {
+  return conditionText(searchConditions(conformance, q, input, target, filters, useCombinations, idBound));
+}
+
+/** The conditions as one WHERE condition over `resource r`. */
+export function conditionText({ outer, candidates }: SearchConditions): string {
+  // OFFSET 0 keeps the candidate subquery from being flattened into a semi-join. Flattened,
+  // PostgreSQL misjudges how few rows it yields and may instead walk every resource of the type in
+  // primary-key order to skip the sort (30,000 CarePlans read for 3 matches, 20-30 ms instead of
+  // 0.3 ms; see bench/RESULTS-search.md). Kept apart, it is planned on its own row estimate.
+  return [...outer, ...(candidates ? [`r.id IN (${candidates} OFFSET 0)`] : [])].join(' AND ');
+}
+
+/** whereClause in its parts (see SearchConditions). */
+export function searchConditions(
+  conformance: Conformance,
+  q: SqlBuilder,
+  input: SearchInput,
+  target: SearchTarget,
+  filters: readonly (readonly [string, string])[],
+  useCombinations = false,
+  idBound?: IdBound,
+): SearchConditions {
   const ctx: ConditionContext = { q, baseUrl: input.baseUrl, conformance, access: input.access };
   const types = target.resourceTypes;
   const conditions = ['NOT r.deleted'];
-  if (types.length === 1) {
-    conditions.unshift(`r.resource_type = ${q.bind(types[0])}`);
+  // One parameter for the type, used by the candidate subquery too (a count of the candidates alone still uses it).
+  const typeParam = types.length === 1 ? q.bind(types[0]) : undefined;
+  if (typeParam) {
+    conditions.unshift(`r.resource_type = ${typeParam}`);
   } else if (types.length < conformance.resourceTypes.list().length) {
     conditions.unshift(`r.resource_type = ANY(${q.bind(types)}::text[])`);
   }
@@ -61,20 +97,26 @@ export function whereClause(
   const combination = useCombinations ? chooseCombination(conformance.searchParameters, types[0], indexed, input.baseUrl) : undefined;
   const probeCtx: ConditionContext = { q: new SqlBuilder(), baseUrl: input.baseUrl, conformance };
   // A reference to specific Patients drives whenever one is given; otherwise the first plain parameter.
-  const patientIndex = types.length === 1 && !combination ? indexed.findIndex(([name, value]) => namesPatients(probeCtx, probe, name, value)) : -1;
+  const patientIndex = types.length === 1 ? indexed.findIndex(([name, value]) => namesPatients(probeCtx, probe, name, value)) : -1;
   const driverIndex = types.length === 1 && !combination
     ? patientIndex >= 0 ? patientIndex : indexed.findIndex(([name, value]) => drivingCondition(probeCtx, probe, name, value) !== undefined)
     : -1;
+  // Driven from one person's rows (their reference rows, or a combination key that includes the
+  // person, like Observation patient-category), the other parameters probe each candidate.
+  const personDriven = patientIndex >= 0 && (!combination || combination.covered.has(patientIndex));
+  // Nothing but the type and `NOT r.deleted` on r: index rows exist only for current resources
+  // (index-writer.ts replaces them in the statement that writes each version, a delete leaves none).
+  const alone = types.length === 1 && !input.compartment && granted === undefined && indexed.length === filters.length;
   if (!combination && driverIndex < 0) {
     for (const [name, value] of indexed) {
       conditions.push(buildCondition(ctx, target, name, value));
     }
-    return conditions.join(' AND ');
+    return { outer: conditions, alone: false };
   }
   // Driven from one person's rows, the other parameters are probes of each candidate (never a
   // join driven by their values: a token most rows share, like category=laboratory, would then
   // be read once per candidate; bench/RESULTS-search.md, issue 23).
-  const inner: SearchTarget = { resourceTypes: types, typeExpr: `${q.bind(types[0])}::text`, idExpr: 'd.resource_id', probe: patientIndex >= 0 };
+  const inner: SearchTarget = { resourceTypes: types, typeExpr: `${typeParam ?? q.bind(types[0])}::text`, idExpr: 'd.resource_id', probe: personDriven };
   const driven = (i: number): boolean => (combination ? combination.covered.has(i) : i === driverIndex);
   const driver: IndexedCondition = combination
     ? { table: 'sp_composite', code: combination.code, predicate: `$ALIAS.value = ${q.bind(combination.key)}`, negate: false }
@@ -92,10 +134,5 @@ export function whereClause(
       innerConditions.push(buildCondition(ctx, inner, name, value));
     }
   });
-  // OFFSET 0 keeps the candidate subquery from being flattened into a semi-join. Flattened,
-  // PostgreSQL misjudges how few rows it yields and may instead walk every resource of the type in
-  // primary-key order to skip the sort (30,000 CarePlans read for 3 matches, 20-30 ms instead of
-  // 0.3 ms; see bench/RESULTS-search.md). Kept apart, it is planned on its own row estimate.
-  conditions.push(`r.id IN (SELECT d.resource_id FROM ${driver.table} d WHERE ${innerConditions.join(' AND ')} OFFSET 0)`);
-  return conditions.join(' AND ');
+  return { outer: conditions, candidates: `SELECT d.resource_id FROM ${driver.table} d WHERE ${innerConditions.join(' AND ')}`, alone };
 }
