@@ -91,6 +91,11 @@ export class SearchParameterRegistry {
     return this.compartments.get(compartmentType)?.get(resourceType);
   }
 
+  /** The compartments whose definitions are loaded (R4's Patient compartment). */
+  compartmentTypes(): readonly string[] {
+    return [...this.compartments.keys()];
+  }
+
   /** The search parameters of a type as the CapabilityStatement lists them: only those that work. */
   describe(resourceType: string): SearchParameterSummary[] {
     return [...this.paramsOf(resourceType).values()]
@@ -119,7 +124,8 @@ export class SearchParameterRegistry {
     const hash = createHash('sha256');
     // Bump when value extraction changes meaning, so `kanplan reindex` rebuilds every row.
     // v3: contained resources are indexed too (_contained, migration 006).
-    hash.update('kanplan-search-index-v3\n');
+    // v4: a versioned canonical reference has a row of its own (`url|version` search).
+    hash.update('kanplan-search-index-v4\n');
     for (const [resourceType, defs] of [...this.byType.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       for (const def of [...defs.values()].sort((a, b) => a.code.localeCompare(b.code))) {
         const combination = def.combination ? `\tcombination ${def.components.map((c) => c.definition).join(' ')}` : '';

@@ -154,6 +154,23 @@ export class TerminologyService {
     return new Set(vs ? [...vs.codes.keys(), ...vs.openSystems, ...vs.undecidableSystems] : []);
   }
 
+  /**
+   * A value set's codes per system, and the systems it includes whole (any code of them), for
+   * token `:in` / `:not-in` (https://hl7.org/fhir/R4/search.html#modifiers). Undefined for an
+   * unknown value set; a TerminologyError when part of it cannot be decided from local content.
+   */
+  members(valueSetUrl: string): { readonly codes: ReadonlyMap<string, readonly string[]>; readonly wholeSystems: readonly string[] } | undefined {
+    const vs = this.compile(stripVersion(valueSetUrl));
+    if (!vs) {
+      return undefined;
+    }
+    if (vs.undecidableSystems.size > 0 || vs.incomplete) {
+      const systems = [...vs.undecidableSystems].join(', ');
+      throw new TerminologyError('too-costly', `ValueSet ${valueSetUrl} cannot be expanded from local content (${systems ? `a filter on ${systems}` : 'an unknown imported value set'})`);
+    }
+    return { codes: new Map([...vs.codes].map(([system, codes]) => [system, [...codes.keys()]])), wholeSystems: [...vs.openSystems] };
+  }
+
   /** The concept with its display as the value set holds it, if a member. */
   findInValueSet(valueSetUrl: string, system: string | undefined, code: string): Concept | undefined {
     const vs = this.compile(stripVersion(valueSetUrl));

@@ -1,9 +1,11 @@
+import type { Conformance } from '../conformance/conformance.ts';
 import type { Database } from '../store/database.ts';
 import type { Repository } from '../store/repository.ts';
 import { COMPOSITE_KEY_TYPES, type SearchParamDef } from '../conformance/search-parameter-definition.ts';
 import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
 import { parseReference } from './references.ts';
 import { splitUnescaped } from './sql.ts';
+import { impliedSystemOf } from './token-terminology.ts';
 
 /**
  * Combination indexes: composite SearchParameters marked as HAPI FHIR's non-unique "combo"
@@ -58,7 +60,7 @@ function hasCombinations(parameters: SearchParameterRegistry, resourceType: stri
  * componentKeys writes); reference: `Type/id`, an id when the parameter has one target type,
  * or a URL; uri: the value.
  */
-function componentKey(def: SearchParamDef, raw: string, baseUrl: string): string | undefined {
+function componentKey(conformance: Conformance, def: SearchParamDef, raw: string, baseUrl: string): string | undefined {
   // Escapes, OR lists and '$' (the key separator) are left to the parameter's own table.
   if (raw === '' || /[\\,$]/.test(raw)) {
     return undefined;
@@ -69,7 +71,8 @@ function componentKey(def: SearchParamDef, raw: string, baseUrl: string): string
       if (parts.length > 2 || (parts.length === 2 && parts[1] === '')) {
         return undefined;
       }
-      return raw;
+      // A `code` element's row has no system; its implied one (token-terminology.ts) names it too.
+      return parts.length === 2 && parts[0] !== '' && parts[0] === impliedSystemOf(conformance, def) ? `|${parts[1]}` : raw;
     }
     case 'reference': {
       if (!raw.includes('/') && !raw.includes(':')) {
@@ -77,7 +80,8 @@ function componentKey(def: SearchParamDef, raw: string, baseUrl: string): string
       }
       // An absolute URL on this server's base is the local reference, as the index holds it.
       const parsed = parseReference(raw, baseUrl);
-      return parsed.targetType ? `${parsed.targetType}/${parsed.targetId}` : (parsed.url ?? undefined);
+      // A versioned canonical has a row of its own (index-rows.ts referenceRowsOf).
+      return parsed.targetType ? `${parsed.targetType}/${parsed.targetId}` : raw.includes('|') ? raw : (parsed.url ?? undefined);
     }
     case 'uri':
       return raw;
@@ -92,18 +96,18 @@ function componentKey(def: SearchParamDef, raw: string, baseUrl: string): string
  * other occurrences by their own tables.
  */
 export function chooseCombination(
-  parameters: SearchParameterRegistry,
+  conformance: Conformance,
   resourceType: string,
   filters: readonly (readonly [string, string])[],
   baseUrl: string,
 ): CombinationMatch | undefined {
   let best: CombinationMatch | undefined;
-  for (const { def, components } of combinationsOf(parameters, resourceType)) {
+  for (const { def, components } of combinationsOf(conformance.searchParameters, resourceType)) {
     const covered = new Set<number>();
     const keys: string[] = [];
     for (const component of components) {
       const at = filters.findIndex(([name], i) => name === component.code && !covered.has(i));
-      const key = at < 0 ? undefined : componentKey(component, filters[at][1], baseUrl);
+      const key = at < 0 ? undefined : componentKey(conformance, component, filters[at][1], baseUrl);
       if (key === undefined) {
         break;
       }

@@ -169,6 +169,11 @@ export function referenceRowsOf(code: string, tv: TypedValue, rows: IndexRows, b
     // canonical / uri used as a reference.
     const p = parseReference(v, baseUrl);
     rows.reference.push([code, p.targetType, p.targetId, p.url]);
+    if (p.url !== null && p.url !== v) {
+      // A versioned canonical `url|version` is found by its url alone (any version) and by
+      // `url|version` (that version): https://hl7.org/fhir/R4/search.html#versions.
+      rows.reference.push([code, null, null, v]);
+    }
   } else if (tv.type && typeof v === 'object' && v && 'resourceType' in v && 'id' in v) {
     // resolve() of a contained or literal target.
     const r = v as { resourceType: string; id: string };

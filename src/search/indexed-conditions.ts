@@ -3,6 +3,7 @@ import { badRequest, notSupported } from '../outcomes.ts';
 import { anyOf, parseMissing, type ConditionContext, type SearchTarget } from './condition-target.ts';
 import { parseReference } from './references.ts';
 import { splitUnescaped, unescapeValue } from './sql.ts';
+import { impliedSystem, inPredicate, subsumptionPredicate } from './token-terminology.ts';
 import { normalizeString } from './values.ts';
 import {
   datePredicate,
@@ -34,7 +35,7 @@ const TABLE_OF: Readonly<Record<string, string>> = {
 
 /** Modifiers each parameter type accepts (https://hl7.org/fhir/R4/search.html#modifiers). */
 const MODIFIERS: Readonly<Record<string, readonly string[]>> = {
-  token: ['missing', 'not', 'text', 'of-type'],
+  token: ['missing', 'not', 'text', 'of-type', 'in', 'not-in', 'below', 'above'],
   string: ['missing', 'exact', 'contains'],
   reference: ['missing', 'identifier'],
   date: ['missing'],
@@ -65,7 +66,7 @@ export function drivingCondition(ctx: ConditionContext, target: SearchTarget, na
   const colon = name.indexOf(':');
   const code = colon < 0 ? name : name.slice(0, colon);
   const modifier = colon < 0 ? undefined : name.slice(colon + 1);
-  if (code === '_id' || code === '_lastUpdated' || modifier === 'missing' || modifier === 'not') {
+  if (code === '_id' || code === '_lastUpdated' || modifier === 'missing' || modifier === 'not' || modifier === 'not-in') {
     return undefined;
   }
   const defs = target.resourceTypes.map((type) => ctx.conformance.searchParameters.param(type, code));
@@ -139,8 +140,16 @@ export function indexedCondition(
       if (modifier === 'text') {
         return { table, code, predicate: anyOf(values, (v) => tokenTextPredicate(q, '$ALIAS', v)), negate: false };
       }
+      const impliedBy = impliedSystem(ctx, target, code);
+      if (modifier === 'in' || modifier === 'not-in') {
+        // :not-in — resources with no code in the value set, including those without any, like :not.
+        return { table, code, predicate: anyOf(values, (v) => inPredicate(ctx, '$ALIAS', name, v, impliedBy)), negate: modifier === 'not-in' };
+      }
+      if (modifier === 'below' || modifier === 'above') {
+        return { table, code, predicate: anyOf(values, (v) => subsumptionPredicate(ctx, '$ALIAS', name, modifier, v, impliedBy)), negate: false };
+      }
       // :not — resources that do not have the value, including those without any (search.html#modifiers).
-      return { table, code, predicate: anyOf(values, (v) => tokenPredicate(q, '$ALIAS', name, v)), negate: modifier === 'not' };
+      return { table, code, predicate: anyOf(values, (v) => tokenPredicate(q, '$ALIAS', name, v, impliedBy)), negate: modifier === 'not' };
     }
     case 'string':
       return { table, code, predicate: anyOf(values, (v) => stringPredicate(q, '$ALIAS', modifier, v)), negate: false };
@@ -199,7 +208,8 @@ function referencePredicate(ctx: ConditionContext, def: SearchParamDef, name: st
     }
     return `($ALIAS.target_type = ${q.bind(parsed.targetType)} AND $ALIAS.target_id = ${q.bind(parsed.targetId)})`;
   }
-  return `$ALIAS.url = ${q.bind(parsed.url)}`;
+  // A canonical with |version matches that version only; without, any version (search.html#versions).
+  return `$ALIAS.url = ${q.bind(value.includes('|') ? value : parsed.url)}`;
 }
 
 /**

@@ -111,30 +111,62 @@ function parseSearch(conformance: Conformance, input: SearchInput, target: Searc
 
 /** The search's types and parsed parameters, and whether its type's combination indexes are current. */
 export async function planSearch(conformance: Conformance, repo: Repository, input: SearchInput): Promise<{ target: SearchTarget; parsed: ParsedSearch }> {
-  const target = searchTarget(resolveTypes(conformance, input));
+  const { types: resolved, issues } = resolveTypes(conformance, input);
+  const target = searchTarget(resolved);
   const parsed = parseSearch(conformance, input, target);
   const types = target.resourceTypes;
   const useCombinations =
     types.length === 1 && parsed.filters.length > 1 && (await combinationIndexesCurrent(conformance.searchParameters, repo, types[0]));
-  return { target, parsed: { ...parsed, useCombinations } };
+  return { target, parsed: { ...parsed, issues: [...issues, ...parsed.issues], useCombinations } };
 }
 
-/** The types a search is over: its path's, `_type`'s, or every type (in the compartment). */
-function resolveTypes(conformance: Conformance, input: SearchInput): string[] {
-  const fromParam = input.params.find(([name]) => name === '_type')?.[1];
-  let types = [...input.resourceTypes];
-  if (!types.length && fromParam) {
-    types = fromParam.split(',').map((t) => t.trim());
+/**
+ * The types a search is over: its path's, `_type`'s, or every type (in the compartment). A type
+ * in the path that cannot be searched there is a 400; a `_type` entry that is not an R4 type (or
+ * not in the compartment) is a 400, or with `Prefer: handling=lenient` left out with a warning —
+ * unless nothing is left to search (https://hl7.org/fhir/R4/search.html#errors).
+ */
+function resolveTypes(conformance: Conformance, input: SearchInput): { types: string[]; issues: OperationOutcomeIssue[] } {
+  const issues: OperationOutcomeIssue[] = [];
+  const compartment = input.compartment;
+  const inCompartment = compartment ? new Set(typesInCompartment(conformance, compartment.resourceType)) : undefined;
+  if (compartment && !conformance.searchParameters.compartmentTypes().includes(compartment.resourceType)) {
+    throw badRequest(
+      `${compartment.resourceType}/${compartment.id}/…: compartment search is answered for the ${conformance.searchParameters.compartmentTypes().join(', ')} compartment; search ${compartment.resourceType}'s resources by their reference parameters instead, e.g. ?participant=${compartment.resourceType}/${compartment.id}.`,
+    );
   }
-  if (!types.length) {
-    // `Patient/123/*`: every type that can be in the compartment.
-    types = input.compartment ? typesInCompartment(conformance, input.compartment.resourceType) : [...conformance.resourceTypes.list()];
-  }
-  for (const type of types) {
-    if (!conformance.resourceTypes.isKnown(type)) {
-      throw badRequest(`_type: ${type} is not an R4 resource type.`, '_type');
+  const outside = (type: string): string => `${type} is not in the ${compartment?.resourceType} compartment (https://hl7.org/fhir/R4/compartmentdefinition-${compartment?.resourceType.toLowerCase()}.html); search it as ${type}?… instead.`;
+  for (const type of input.resourceTypes) {
+    if (inCompartment && !inCompartment.has(type)) {
+      throw badRequest(outside(type));
     }
   }
-  return [...new Set(types)];
+  if (input.resourceTypes.length) {
+    return { types: [...new Set(input.resourceTypes)], issues };
+  }
+  const fromParam = input.params.filter(([name]) => name === '_type').flatMap(([, value]) => value.split(',').map((t) => t.trim()));
+  if (!fromParam.length) {
+    // `Patient/123/*`: every type that can be in the compartment.
+    return { types: inCompartment ? [...inCompartment] : [...conformance.resourceTypes.list()], issues };
+  }
+  const types: string[] = [];
+  for (const type of fromParam) {
+    let problem: string | undefined;
+    if (!conformance.resourceTypes.isKnown(type)) {
+      problem = type === '' ? `_type has an empty entry; give resource types separated by commas, e.g. _type=CarePlan,Goal.` : `_type: ${type} is not an R4 resource type (types are case-sensitive, e.g. CarePlan).`;
+    } else if (inCompartment && !inCompartment.has(type)) {
+      problem = `_type: ${outside(type)}`;
+    }
+    if (problem === undefined) {
+      types.push(type);
+    } else if (input.lenient) {
+      issues.push({ severity: 'warning', code: 'not-supported', diagnostics: `Ignored: ${problem}`, expression: ['_type'] });
+    } else {
+      throw badRequest(problem, '_type');
+    }
+  }
+  if (!types.length) {
+    throw badRequest(`_type names no resource type that can be searched here (${fromParam.join(', ')}); give R4 resource types, e.g. _type=CarePlan,Goal.`, '_type');
+  }
+  return { types: [...new Set(types)], issues };
 }
-

@@ -19,8 +19,12 @@ export function splitPrefix(value: string): { prefix: Prefix; rest: string } {
   return { prefix: 'eq', rest: value };
 }
 
-/** Token value forms: code, system|code, |code, system| (search.html#token). */
-export function tokenPredicate(q: SqlBuilder, a: string, param: string, raw: string): string {
+/**
+ * Token value forms: code, system|code, |code, system| (search.html#token). `impliedBy`: the
+ * system a `code`-typed element implies (search/token-terminology.ts); its rows are indexed
+ * without one, so `system|code` with that system matches them too.
+ */
+export function tokenPredicate(q: SqlBuilder, a: string, param: string, raw: string, impliedBy?: string): string {
   const parts = splitUnescaped(raw, '|');
   if (parts.length > 2) {
     throw badRequest(`Search parameter '${param}': token value '${raw}' has more than one unescaped '|'; use system|code.`, param);
@@ -35,10 +39,11 @@ export function tokenPredicate(q: SqlBuilder, a: string, param: string, raw: str
   if (system === '') {
     return `(${a}.system IS NULL AND ${a}.value = ${q.bind(code)})`;
   }
+  const systemMatch = system === impliedBy ? `(${a}.system = ${q.bind(system)} OR ${a}.system IS NULL)` : `${a}.system = ${q.bind(system)}`;
   if (code === '') {
-    return `${a}.system = ${q.bind(system)}`;
+    return systemMatch;
   }
-  return `(${a}.system = ${q.bind(system)} AND ${a}.value = ${q.bind(code)})`;
+  return `(${systemMatch} AND ${a}.value = ${q.bind(code)})`;
 }
 
 /** Identifier :of-type — type-system|type-code|value (search.html#modifiers). */
@@ -50,10 +55,25 @@ export function ofTypePredicate(q: SqlBuilder, a: string, param: string, raw: st
   return `(${a}.system = ${q.bind(`${parts[0]}|${parts[1]}`)} AND ${a}.value = ${q.bind(parts[2])})`;
 }
 
-/** :text on a token: the display / text starts with the value at a word boundary, case- and accent-insensitively. */
+/**
+ * :text on a token (search.html#modifiers: "searches text associated with the code/value"): each
+ * word of the value starts a word anywhere in the display / text, in any order, case- and
+ * accent-insensitively — `pressure blood` finds "Blood pressure (systolic)", `systolic` too. A
+ * word starts at the beginning or after any character that is not a letter or digit.
+ */
 export function tokenTextPredicate(q: SqlBuilder, a: string, raw: string): string {
-  const norm = escapeLike(normalizeString(unescapeValue(raw)));
-  return `(${a}.text LIKE ${q.bind(`${norm}%`)} OR ${a}.text LIKE ${q.bind(`% ${norm}%`)})`;
+  const words = normalizeString(unescapeValue(raw)).split(/\s+/).filter(Boolean);
+  if (!words.length) {
+    return 'false';
+  }
+  return words
+    .map((word) => `(${a}.text LIKE ${q.bind(`${escapeLike(word)}%`)} OR ${a}.text ~ ${q.bind(`[^[:alnum:]]${escapeRegex(word)}`)})`)
+    .join(' AND ');
+}
+
+/** Escapes POSIX regular expression metacharacters so a user value matches literally. */
+function escapeRegex(value: string): string {
+  return value.replace(/[.*+?^${}()|[\]\\]/g, (c) => `\\${c}`);
 }
 
 /** string: starts-with by default, :exact, :contains (search.html#string). */

@@ -94,7 +94,7 @@ export function searchConditions(
   // (an EXISTS correlated to r could only run after r is joined). See bench/RESULTS.md.
   const probe: SearchTarget = { resourceTypes: types, typeExpr: "''", idExpr: "''" };
   // A combination index answering several parameters with one key drives best (combination-index.ts).
-  const combination = useCombinations ? chooseCombination(conformance.searchParameters, types[0], indexed, input.baseUrl) : undefined;
+  const combination = useCombinations ? chooseCombination(conformance, types[0], indexed, input.baseUrl) : undefined;
   const probeCtx: ConditionContext = { q: new SqlBuilder(), baseUrl: input.baseUrl, conformance };
   // A reference to specific Patients drives whenever one is given; otherwise the first plain parameter.
   const patientIndex = types.length === 1 ? indexed.findIndex(([name, value]) => namesPatients(probeCtx, probe, name, value)) : -1;

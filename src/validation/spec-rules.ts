@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { isResourceType } from '@medplum/core';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { RepresentationVisitor } from './json-representation.ts';
+import { checkDifferentialPaths } from './differential-paths.ts';
 import { isObject } from './pattern-matching.ts';
+import { checkPeriodPrecision } from './period-precision.ts';
 
 /**
  * R4 rules that are written in the specification's prose rather than as FHIRPath invariants, so
@@ -225,6 +227,10 @@ export function specRuleVisitor(issues: OperationOutcomeIssue[]): Pick<Represent
         // que-12 as its text says ("more than one enableWhen"), as the HL7 validator applies it;
         // the expression published with R4 reads `> 2` (https://hl7.org/fhir/R4/questionnaire.html#invs).
         issues.push(error(`${path}.enableBehavior`, 'an item with more than one enableWhen needs enableBehavior (all or any)', 'invariant que-12', 'required'));
+      } else if (type === 'StructureDefinition') {
+        checkDifferentialPaths(value, path, issues);
+      } else if (type === 'Period') {
+        checkPeriodPrecision(value, path, issues);
       } else if (type === 'Attachment') {
         checkAttachment(value, path, issues);
       } else if (type === 'Bundle') {

@@ -438,7 +438,7 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
       const year = (created.meta?.lastUpdated as string).slice(0, 4);
       // The day version 2 was written: version 1 was current at its start, or written in it.
       const day = (updated.meta?.lastUpdated as string).slice(0, 10);
-      for (const value of [year, `${year}-01`, (created.meta?.lastUpdated as string).slice(0, 10), `${(created.meta?.lastUpdated as string).slice(0, 10)}T00:00`]) {
+      for (const value of [year, `${year}-01`, (created.meta?.lastUpdated as string).slice(0, 10), `${(created.meta?.lastUpdated as string).slice(0, 10)}T00:00Z`, `${(created.meta?.lastUpdated as string).slice(0, 10)}T00:00:00%2B00:00`]) {
         const since = await http(server, 'GET', `Patient/${id}/_history?_since=${value}`);
         expect(since.status).toBe(200);
         expect(since.body.entry).toHaveLength(2);
@@ -481,6 +481,15 @@ describe.each(testDatabases)('FHIR REST interactions on %s', (kind) => {
         expect(res.body.issue[0].expression).toEqual(['_since']);
       }
       expect((await http(server, 'GET', '_history?_at=2026-02-30T10:00:00Z')).status).toBe(400);
+    });
+
+    test('a _since or _at time without a time zone is 400 asking for one (R4 dateTime, instant)', async () => {
+      for (const query of ['_since=2026-01-31T12:00', '_since=2026-01-31T12:00:00', '_at=2026-01-31T12:00:00.5']) {
+        const res = await http(server, 'GET', `Patient/_history?${query}`);
+        expect(res.status).toBe(400);
+        expect(res.body.issue[0].expression).toEqual([query.split('=')[0]]);
+        expect(res.body.issue[0].diagnostics).toContain('no time zone; add Z or an offset');
+      }
     });
 
     test('rejects unknown history parameters and malformed dates', async () => {

@@ -93,10 +93,14 @@ describe.each(testDatabases)('search over HTTP on %s', (kind) => {
     const everything = await http(server, 'GET', `/Patient/${patientId}/*?_count=100`);
     // The Provenance of the Patient's own write is in the compartment too; not counted here.
     expect((everything.body as Bundle).entry?.filter((e) => e.search?.mode === 'match' && e.resource?.resourceType !== 'Provenance').length).toBe(8);
-    // R4's Patient compartment names Practitioner without parameters: never a member.
+    // R4's Patient compartment names Practitioner without parameters: never a member, so asking is a 400.
     const notInCompartment = await http(server, 'GET', `/Patient/${patientId}/Practitioner`);
-    expect(notInCompartment.status).toBe(200);
-    expect((notInCompartment.body as Bundle).total).toBe(0);
+    expect(notInCompartment.status).toBe(400);
+    expect((notInCompartment.body as OperationOutcome).issue[0].diagnostics).toContain('Practitioner is not in the Patient compartment');
+    const lenientType = await http(server, 'GET', `/Patient/${patientId}/*?_type=CarePlan,Practitioner`, { headers: { prefer: 'handling=lenient' } });
+    expect(lenientType.status).toBe(200);
+    expect((lenientType.body as Bundle).entry?.find((e) => e.search?.mode === 'outcome')?.resource).toMatchObject({ issue: [{ severity: 'warning', expression: ['_type'] }] });
+    expect((lenientType.body as Bundle).entry?.filter((e) => e.search?.mode === 'match').every((e) => e.resource?.resourceType === 'CarePlan')).toBe(true);
     const unknownType = await http(server, 'GET', '/?_type=Nonsense');
     expect(unknownType.status).toBe(400);
     expect((unknownType.body as OperationOutcome).issue[0].expression).toEqual(['_type']);

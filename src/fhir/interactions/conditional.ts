@@ -12,7 +12,7 @@ import { badRequest, preconditionFailed } from '../../outcomes.ts';
  */
 
 /** The lock name of conditional criteria: `Type?criteria`. */
-function lockKey(resourceType: string, criteria: string): string {
+export function lockKey(resourceType: string, criteria: string): string {
   return `${resourceType}?${criteria.replace(/^\?/, '')}`;
 }
 

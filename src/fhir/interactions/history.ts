@@ -30,8 +30,11 @@ function decodePage(token: string): PageKey {
 
 /**
  * The period a `_since` / `_at` value stands for, as instants [from, until): `2026` is the whole
- * year, `2026-01-31T12:00:00Z` that second (https://hl7.org/fhir/R4/search.html#date). A time
- * without a zone is read as UTC. Calendar-impossible values (2026-02-30) are 400, not SQL errors.
+ * year, `2026-01-31T12:00:00Z` that second (https://hl7.org/fhir/R4/search.html#date); a date
+ * without a time is a UTC day. A time without a zone is a 400: R4 requires one ("If hours and
+ * minutes are specified, a time zone SHALL be populated", datatypes.html#dateTime; `_since` is an
+ * instant, http.html#history), and reading a Kansas client's local time as UTC would shift the
+ * window by five or six hours. Calendar-impossible values (2026-02-30) are 400, not SQL errors.
  */
 function timeRangeParam(value: string | undefined, name: string): { from: string; until: string } | undefined {
   if (value === undefined) {
@@ -43,6 +46,9 @@ function timeRangeParam(value: string | undefined, name: string): { from: string
     throw invalid();
   }
   const [, year, month, day, hour, minute, second, fraction, zone] = match;
+  if (hour !== undefined && !zone) {
+    throw badRequest(`${name}=${value} has a time but no time zone; add Z or an offset, e.g. ${name}=${value}Z or ${name}=${value}-06:00.`, name);
+  }
   const parts = [Number(year), Number(month ?? 1) - 1, Number(day ?? 1), Number(hour ?? 0), Number(minute ?? 0), Number(second ?? 0)] as const;
   const local = new Date(Date.UTC(...parts));
   // Date.UTC rolls 2026-02-30 over to March 2; a changed field means the value was impossible.

@@ -4,12 +4,13 @@ import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resour
 import { isKnownResourceType } from '../../conformance/base-definitions.ts';
 import { requireAccess } from '../access/caller-access.ts';
 import { type FhirContext, withRepo } from '../context.ts';
-import { BearerTokenError, FhirError, badRequest, informational, notFound, outcomeOf, statusOf } from '../../outcomes.ts';
+import { BearerTokenError, FhirError, badRequest, conflict, informational, notFound, outcomeOf, statusOf } from '../../outcomes.ts';
 import type { Repository } from '../../store/repository.ts';
+import { ConcurrentCreateError } from '../../store/store-errors.ts';
 import { withStoreOutcome } from '../store-outcomes.ts';
 import { preferReturn, type FhirRequest, type FhirResponse, type PreferReturn } from '../request.ts';
 import { type BundleRequestEntry, expectRequestBundle, parseBundleEntry, statusLine } from './bundle-entries.ts';
-import { conditionalMatches, findConditionalMatches, lockAndMatchConditionalCriteria, singleMatch, type KnownMatches } from './conditional.ts';
+import { conditionalMatches, findConditionalMatches, lockAndMatchConditionalCriteria, lockKey, singleMatch, type KnownMatches } from './conditional.ts';
 import { createResource, locationOf } from './create.ts';
 import { readCurrentResource, resourceResponse } from './read.ts';
 import { collectReferences, parseConditionalReference, rewritePlaceholders } from './reference-rewrite.ts';
@@ -73,6 +74,9 @@ async function guarded<T>(entry: BundleRequestEntry, fn: () => Promise<T>): Prom
   try {
     return await fn();
   } catch (thrown) {
+    // A queued create meets its conflict when a later statement is sent, maybe in another
+    // entry: it is named by the key it lost (createRaceFailure), not by the entry running now.
+    if (thrown instanceof ConcurrentCreateError) throw thrown;
     const err = withStoreOutcome(thrown);
     // An unexpected failure goes up as it is, so that it is logged whole and answered 500.
     if (!(err instanceof OperationOutcomeError)) throw err;
@@ -81,14 +85,19 @@ async function guarded<T>(entry: BundleRequestEntry, fn: () => Promise<T>): Prom
 }
 
 /**
- * The resources the transaction names by id (PUT, PATCH, DELETE Type/id), locked at its start in
- * one sorted statement: two transactions that update the same resources in different orders
- * then wait for each other instead of deadlocking. Conditional targets are locked by their
- * criteria (lockAndMatchConditionalCriteria).
+ * The resources the transaction names by id (PUT, PATCH, DELETE Type/id) and the criteria of its
+ * conditional entries (DELETE, and POST/PUT/PATCH whose criteria need no placeholder), locked at
+ * its start in one sorted statement: two transactions that write the same resources or criteria
+ * in different orders then wait for each other instead of deadlocking. A conditional DELETE runs
+ * first of all entries (http.html#trules) and so takes its lock before anything else does.
  */
-async function lockNamedTargets(repo: Repository, entries: readonly BundleRequestEntry[]): Promise<void> {
+async function lockTargetsAndCriteria(repo: Repository, entries: readonly BundleRequestEntry[]): Promise<void> {
   const targets = entries.filter((e) => e.request.method !== 'POST' && e.request.method !== 'GET' && e.request.method !== 'HEAD' && /^[A-Za-z]+\/[^/?]+$/.test(e.request.path));
-  if (targets.length > 1) await repo.lock(targets.map((e) => `resource ${e.request.path}`));
+  const criteria = entries.filter((e) => e.request.method !== 'GET' && e.request.method !== 'HEAD').flatMap(conditionalCriteriaOf);
+  // One named target alone needs no lock: its row lock (read under FOR UPDATE) orders it.
+  if (targets.length > 1 || criteria.length > 0) {
+    await repo.lock([...targets.map((e) => `resource ${e.request.path}`), ...criteria.map((c) => lockKey(c.resourceType, c.criteria))]);
+  }
 }
 
 /** What a POST or PUT entry will be stored as, decided before anything is written. */
@@ -111,8 +120,9 @@ function typeOfPath(entry: BundleRequestEntry): string {
   return resourceType;
 }
 
+/** An entry's criteria as the router reads them (router.ts criteriaOf), so that their lock names agree. */
 function criteriaOf(entry: BundleRequestEntry): string {
-  return new URLSearchParams(entry.request.query.map(([k, v]) => [k, v])).toString();
+  return new URLSearchParams(entry.request.query.filter(([name]) => name !== '_format' && name !== '_pretty').map(([k, v]) => [k, v])).toString();
 }
 
 /** The criteria a write entry will search with, when known before planning (no placeholders in them). */
@@ -256,41 +266,73 @@ async function writePlanned(ctx: FhirContext, plan: PlannedWrite, ids: ReadonlyM
  * everything and the error names the entry.
  */
 async function processTransaction(ctx: FhirContext, entries: BundleRequestEntry[], prefer: PreferReturn, dispatch: Dispatch): Promise<Bundle> {
-  return ctx.repo.transaction(async (repo) => {
-    const scoped = withRepo(ctx, repo);
-    await lockNamedTargets(repo, entries);
-    const results = new Map<number, BundleEntry>();
-    const byMethod = (...methods: string[]): BundleRequestEntry[] => entries.filter((e) => methods.includes(e.request.method));
-    const record = (entry: BundleRequestEntry, response: FhirResponse): void => {
-      results.set(entry.index, responseEntry(ctx, response, prefer));
-    };
+  let plans: readonly PlannedWrite[] = [];
+  try {
+    return await ctx.repo.transaction(async (repo) => runTransaction(ctx, repo, entries, prefer, dispatch, (planned) => {
+      plans = planned;
+    }));
+  } catch (err) {
+    throw err instanceof ConcurrentCreateError ? createRaceFailure(err, plans) : err;
+  }
+}
 
-    const touched: { identity: string; entry: BundleRequestEntry }[] = [];
-    for (const entry of byMethod('DELETE')) {
-      // Resolved before the delete: afterwards its criteria match nothing.
-      const identity = await guarded(entry, () => deletedIdentity(scoped, entry));
-      if (identity) touched.push({ identity, entry });
-      record(entry, await guarded(entry, () => dispatch(scoped, entry.request)));
-    }
-    const ids = new Map<string, string>();
-    const writes = [...byMethod('POST'), ...byMethod('PUT', 'PATCH')];
-    const known = await lockAndMatchConditionalCriteria(scoped, writes.flatMap(conditionalCriteriaOf));
-    const plans = await planWrites(scoped, writes, ids, known);
-    // A conditional create that matched writes nothing; every other plan writes its resource.
-    assertNoOverlap([...touched, ...plans.filter((plan) => !plan.existing).map((plan) => ({ identity: `${plan.resourceType}/${plan.id}`, entry: plan.entry }))]);
-    await resolveConditionalReferences(scoped, plans.map((plan) => plan.entry), ids);
-    for (const plan of plans) {
-      record(plan.entry, await guarded(plan.entry, () => writePlanned(scoped, plan, ids)));
-    }
-    for (const entry of byMethod('GET', 'HEAD')) {
-      record(entry, await guarded(entry, () => dispatch(scoped, entry.request)));
-    }
-    return {
-      resourceType: 'Bundle',
-      type: 'transaction-response',
-      entry: entries.map((entry) => results.get(entry.index) as BundleEntry),
-    };
-  });
+/**
+ * A create of the transaction lost the race for its id to a concurrent request (the primary key
+ * decided at write time, https://hl7.org/fhir/R4/http.html#concurrency): 409, naming the entry
+ * that created it. The whole transaction was rolled back; it can be sent again as it is.
+ */
+function createRaceFailure(err: ConcurrentCreateError, plans: readonly PlannedWrite[]): unknown {
+  const plan = plans.find((p) => !p.existing && err.keys.includes(`${p.resourceType}/${p.id}`));
+  const outcome = withStoreOutcome(err);
+  if (!plan) return outcome;
+  return entryFailure(
+    conflict(`${plan.resourceType}/${plan.id} was created by a concurrent request while this transaction ran; nothing of the transaction was written: retry it.`),
+    plan.entry,
+  );
+}
+
+async function runTransaction(
+  ctx: FhirContext,
+  repo: Repository,
+  entries: BundleRequestEntry[],
+  prefer: PreferReturn,
+  dispatch: Dispatch,
+  planned: (plans: readonly PlannedWrite[]) => void,
+): Promise<Bundle> {
+  const scoped = withRepo(ctx, repo);
+  await lockTargetsAndCriteria(repo, entries);
+  const results = new Map<number, BundleEntry>();
+  const byMethod = (...methods: string[]): BundleRequestEntry[] => entries.filter((e) => methods.includes(e.request.method));
+  const record = (entry: BundleRequestEntry, response: FhirResponse): void => {
+    results.set(entry.index, responseEntry(ctx, response, prefer));
+  };
+
+  const touched: { identity: string; entry: BundleRequestEntry }[] = [];
+  for (const entry of byMethod('DELETE')) {
+    // Resolved before the delete: afterwards its criteria match nothing.
+    const identity = await guarded(entry, () => deletedIdentity(scoped, entry));
+    if (identity) touched.push({ identity, entry });
+    record(entry, await guarded(entry, () => dispatch(scoped, entry.request)));
+  }
+  const ids = new Map<string, string>();
+  const writes = [...byMethod('POST'), ...byMethod('PUT', 'PATCH')];
+  const known = await lockAndMatchConditionalCriteria(scoped, writes.flatMap(conditionalCriteriaOf));
+  const plans = await planWrites(scoped, writes, ids, known);
+  planned(plans);
+  // A conditional create that matched writes nothing; every other plan writes its resource.
+  assertNoOverlap([...touched, ...plans.filter((plan) => !plan.existing).map((plan) => ({ identity: `${plan.resourceType}/${plan.id}`, entry: plan.entry }))]);
+  await resolveConditionalReferences(scoped, plans.map((plan) => plan.entry), ids);
+  for (const plan of plans) {
+    record(plan.entry, await guarded(plan.entry, () => writePlanned(scoped, plan, ids)));
+  }
+  for (const entry of byMethod('GET', 'HEAD')) {
+    record(entry, await guarded(entry, () => dispatch(scoped, entry.request)));
+  }
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction-response',
+    entry: entries.map((entry) => results.get(entry.index) as BundleEntry),
+  };
 }
 
 /** batch: https://hl7.org/fhir/R4/http.html#batch. Each entry on its own; failures don't affect others. */
