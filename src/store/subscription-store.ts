@@ -96,22 +96,30 @@ export interface ClaimedLane {
 /**
  * Claims one lane that has work now — a handshake, due events, or a heartbeat — for `worker`
  * until the lease runs out, skipping lanes another process holds (FOR UPDATE SKIP LOCKED) and
- * lanes whose endpoint origin is in `busyOrigins` (this process's per-endpoint limit).
+ * lanes whose endpoint origin is in `busyOrigins` (this process's per-endpoint limit) and the lanes
+ * in `held` — this process's own deliveries in flight, whose lease may have run out meanwhile (a
+ * slow database): claiming one again would send its events twice, and out of order.
  */
-export async function claimLane(db: SqlExecutor, worker: string, leaseMs: number, busyOrigins: readonly string[]): Promise<ClaimedLane | undefined> {
+export async function claimLane(
+  db: SqlExecutor,
+  worker: string,
+  leaseMs: number,
+  busyOrigins: readonly string[],
+  held: readonly string[] = [],
+): Promise<ClaimedLane | undefined> {
   const [row] = await db.query<{ subscription_id: string; status: LaneStatus; endpoint_origin: string; events_numbered: string; failures: number; pending: boolean }>(
     `UPDATE subscription_lane l SET worker = $1, lease_until = now() + $2 * interval '1 millisecond'
      FROM (SELECT subscription_id, EXISTS (SELECT 1 FROM subscription_event e WHERE e.subscription_id = c.subscription_id AND e.delivered_at IS NULL) AS pending
            FROM subscription_lane c
            WHERE NOT c.parked AND c.status IN ('requested', 'active', 'error') AND c.next_attempt_at <= now()
-             AND (c.lease_until IS NULL OR c.lease_until < now()) AND c.endpoint_origin <> ALL($3::text[])
+             AND (c.lease_until IS NULL OR c.lease_until < now()) AND c.endpoint_origin <> ALL($3::text[]) AND c.subscription_id <> ALL($4::text[])
              AND (c.status = 'requested'
                   OR EXISTS (SELECT 1 FROM subscription_event e WHERE e.subscription_id = c.subscription_id AND e.delivered_at IS NULL)
                   OR (c.heartbeat_seconds IS NOT NULL AND coalesce(c.last_sent_at, '-infinity') < now() - c.heartbeat_seconds * interval '1 second'))
            ORDER BY c.next_attempt_at LIMIT 1 FOR UPDATE OF c SKIP LOCKED) AS due
      WHERE l.subscription_id = due.subscription_id
      RETURNING l.subscription_id, l.status, l.endpoint_origin, l.events_numbered, l.failures, due.pending`,
-    [worker, leaseMs, busyOrigins],
+    [worker, leaseMs, busyOrigins, held],
   );
   return (
     row && {
