@@ -65,6 +65,29 @@ export function outboxStatements(lanes: readonly LaneWrite[], events: readonly O
   return statements;
 }
 
+/**
+ * Queues a named event (no write: e.g. authorization-expiring) of one resource version for the
+ * subscriptions it matched, once per (event, version) ever: the marker row and the outbox rows are
+ * one statement, so a second call — the next run of the check, another process — inserts nothing.
+ * Returns whether it was queued now.
+ */
+export async function queueNamedEvent(
+  db: SqlExecutor,
+  event: string,
+  version: { readonly resourceType: string; readonly id: string; readonly versionId: number },
+  subscriptionIds: readonly string[],
+): Promise<boolean> {
+  const rows = await db.query<{ queued: boolean }>(
+    `WITH marked AS (INSERT INTO subscription_named_event (event, resource_type, resource_id, version_id) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT DO NOTHING RETURNING 1),
+          queued AS (INSERT INTO subscription_event (subscription_id, resource_type, resource_id, version_id, interaction)
+                     SELECT s, $2, $3, $4, $1 FROM unnest($5::text[]) AS s WHERE EXISTS (SELECT 1 FROM marked))
+     SELECT EXISTS (SELECT 1 FROM marked) AS queued`,
+    [event, version.resourceType, version.id, version.versionId, subscriptionIds],
+  );
+  return rows[0]?.queued === true;
+}
+
 /** The Subscriptions stored (not deleted), as JSON text: what each process's registry matches against. */
 export async function readStoredSubscriptions(db: SqlExecutor): Promise<string[]> {
   const rows = await db.query<{ content: string }>("SELECT content FROM resource WHERE resource_type = 'Subscription' AND NOT deleted");
