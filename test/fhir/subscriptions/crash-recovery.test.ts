@@ -125,9 +125,10 @@ describe.each(testDatabases)('Subscription delivery survives kill -9 (%s)', (kin
       return bundle.total === OWNERS.length;
     });
 
-    // Events queue faster than the slow receiver takes them; once all are written, the process is
-    // killed the moment a notification arrives, so that one (at least) is in flight, unanswered.
-    receiver.delayMs = 300;
+    // The receiver refuses (503) while the Tasks are written, so every event is still queued when it
+    // turns slow but willing; the process is killed the moment the first notification arrives, so
+    // that one is in flight, unanswered, and the rest are undelivered.
+    receiver.mode = 'down';
     const exited = new Promise<void>((resolve) => first.child.once('exit', () => resolve()));
     for (let n = 1; n <= BEFORE; n++) {
       for (const [i, owner] of OWNERS.entries()) expect(await put(first.url, `Task/kp-crash-${i}-${n}`, task(`kp-crash-${i}-${n}`, owner))).toBe(201);
@@ -139,11 +140,12 @@ describe.each(testDatabases)('Subscription delivery survives kill -9 (%s)', (kin
       beforeKill = [...receiver.received];
       receiver.onReceive = undefined;
     };
+    receiver.delayMs = 300;
+    receiver.mode = 'ok';
     await exited;
     expect(first.child.signalCode).toBe('SIGKILL');
     const delivered = beforeKill.filter((r) => r.type === 'event-notification');
     expect(delivered.length).toBeGreaterThanOrEqual(1);
-    expect(delivered.length).toBeLessThan(BEFORE * OWNERS.length);
 
     // The same database, a new process: it takes the lanes over once the dead one's leases run out.
     const second = await serve(database);
@@ -178,5 +180,6 @@ describe.each(testDatabases)('Subscription delivery survives kill -9 (%s)', (kin
     }
     second.child.kill('SIGTERM');
     await new Promise((resolve) => second.child.once('exit', resolve));
-  }, 180_000);
+    // Two starts of kanplan serve (the embedded database loads in each) take minutes on a loaded machine.
+  }, 420_000);
 });
