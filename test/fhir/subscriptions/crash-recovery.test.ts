@@ -26,6 +26,9 @@ interface Served {
   readonly lines: { msg?: string; subscription?: string; reason?: string }[];
 }
 
+/** Every process started, killed at the end even when a test timed out while one was starting. */
+const children: ChildProcess[] = [];
+
 /** `kanplan serve` on an ephemeral port without auth, delivering fast; resolves once it logged that it is ready. */
 function serve(database: Record<string, string>): Promise<Served> {
   const env = {
@@ -47,6 +50,7 @@ function serve(database: Record<string, string>): Promise<Served> {
     JOB_LEASE_MS: '1000',
   };
   const child = spawn(process.execPath, ['src/cli/main.ts', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   const lines: Served['lines'] = [];
   return new Promise((resolve, reject) => {
     let buffered = '';
@@ -84,7 +88,6 @@ describe.each(testDatabases)('Subscription delivery survives kill -9 (%s)', (kin
   let receiver: Receiver;
   let admin: Database | undefined;
   const schema = `t_subs_crash_${randomBytes(4).toString('hex')}`;
-  const children: ChildProcess[] = [];
   let database: Record<string, string>;
 
   beforeAll(async () => {
@@ -110,7 +113,6 @@ describe.each(testDatabases)('Subscription delivery survives kill -9 (%s)', (kin
 
   test('every event arrives, in order per subscription, duplicated only by the retry of what was in flight', async () => {
     const first = await serve(database);
-    children.push(first.child);
     const ids: string[] = [];
     for (const [i, owner] of OWNERS.entries()) {
       const response = await fetch(`${first.url}/Subscription`, {
@@ -149,7 +151,6 @@ describe.each(testDatabases)('Subscription delivery survives kill -9 (%s)', (kin
 
     // The same database, a new process: it takes the lanes over once the dead one's leases run out.
     const second = await serve(database);
-    children.push(second.child);
     for (let n = BEFORE + 1; n <= BEFORE + AFTER; n++) {
       for (const [i, owner] of OWNERS.entries()) expect(await put(second.url, `Task/kp-crash-${i}-${n}`, task(`kp-crash-${i}-${n}`, owner))).toBe(201);
     }
