@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openDatabase, type Database } from '../../../src/store/database.ts';
@@ -105,6 +105,7 @@ describe.each(testDatabases)('Subscription delivery survives kill -9 (%s)', (kin
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await receiver?.close();
+    if (database?.DATA_DIR) rmSync(database.DATA_DIR, { recursive: true, force: true });
     if (admin) {
       await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
       await admin.close();
