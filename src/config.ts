@@ -152,6 +152,8 @@ export interface SubscriptionSettings {
   readonly retentionMs: number;
   /** How often a process checks for Subscriptions another process wrote (SUBSCRIPTION_REFRESH_MS). */
   readonly refreshMs: number;
+  /** Days before its period ends that an active authorization notifies authorization-expiring (AUTHORIZATION_EXPIRING_DAYS, 30). */
+  readonly authorizationExpiringDays?: number;
 }
 
 export interface AuditSettings {
@@ -389,6 +391,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       errorAfterFailures: integer(env, 'SUBSCRIPTION_ERROR_AFTER', 5, 1, 1000),
       retentionMs: integer(env, 'SUBSCRIPTION_RETENTION_HOURS', 72, 1, 24 * 365) * 3_600_000,
       refreshMs: integer(env, 'SUBSCRIPTION_REFRESH_MS', 2_000, 50, 600_000),
+      authorizationExpiringDays: integer(env, 'AUTHORIZATION_EXPIRING_DAYS', 30, 1, 365),
     },
     rateLimits: overrides.rateLimits ?? {
       token: { limit: integer(env, 'TOKEN_RATE_LIMIT', 120, 0, 1_000_000), windowMs: integer(env, 'TOKEN_RATE_WINDOW_SECONDS', 60, 1, 86_400) * 1000 },

@@ -41,7 +41,7 @@ export async function grantedResources(
  * Whether a grant reaches a resource judged on its content, as a write is (its next version is not
  * indexed yet): in one of the grant's Patient compartments by the compartment parameters'
  * references, and matching its criteria. Criteria are judged for token parameters (`code`,
- * `system|code`, `|code`, `system|`) and plain references; anything else is undefined — the caller
+ * `system|code`, `|code`, `system|`, and with `:not`) and plain references; anything else is undefined — the caller
  * treats that as not reached, so a write never passes on criteria it could not check.
  */
 export function reachesResource(parameters: SearchParameterRegistry, resource: Resource, reach: GrantReach, baseUrl?: string): boolean | undefined {
@@ -54,11 +54,15 @@ export function reachesResource(parameters: SearchParameterRegistry, resource: R
   }
   let judged: boolean | undefined = true;
   for (const [name, value] of new URLSearchParams(reach.criteria)) {
-    const def = /[:.]/.test(name) ? undefined : parameters.param(resource.resourceType, name);
+    const [code, modifier] = name.split(':', 2) as [string, string?];
+    const def = code.includes('.') || (modifier !== undefined && modifier !== 'not') ? undefined : parameters.param(resource.resourceType, code);
     const values = splitUnescaped(value, ',').map(unescapeValue);
     if (def?.type === 'token') {
-      if (!values.some((v) => tokenMatches(rows, def.code, v))) return false;
-    } else if (def?.type === 'reference') {
+      // :not (R4 search.html#token): no value matches, an absent element included — the role rules'
+      // `_security:not=…|R` narrowing of Task reads, judged here for subscription matching too.
+      const matched = values.some((v) => tokenMatches(rows, def.code, v));
+      if (modifier === 'not' ? matched : !matched) return false;
+    } else if (def?.type === 'reference' && modifier === undefined) {
       if (!values.some((v) => referenceMatches(rows, def.code, v))) return false;
     } else {
       judged = undefined;

@@ -39,6 +39,7 @@ import { SubscriptionRegistry } from '../fhir/subscriptions/subscription-registr
 import { createSubscriptionOutbox } from '../fhir/subscriptions/outbox-participant.ts';
 import { subscriptionRule } from '../fhir/subscriptions/subscription-rule.ts';
 import { SubscriptionDelivery } from '../fhir/subscriptions/delivery.ts';
+import { EXPIRING_AUTHORIZATIONS_JOB, expiringAuthorizationsJob } from '../fhir/subscriptions/expiring-authorizations.ts';
 import { collectStartupGarbage } from './startup-garbage.ts';
 import { isEmbeddedAuthorizationServer } from '../auth/smart-configuration.ts';
 import { embeddedAuthorization } from './authorization.ts';
@@ -163,13 +164,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // Background jobs of this database (Bulk Data exports, reminders): claimed from the job table, so several
   // processes on one PostgreSQL share them and a restart resumes them (src/jobs/).
   // The plan-review and assessment-due reminders are a recurring job: one per period across processes.
-  const runner = new JobRunner(db, [bulkExportJob(base), dueRemindersJob(base), auditRetentionJob(config.audit.retentionDays)], {
+  const runner = new JobRunner(db, [bulkExportJob(base), dueRemindersJob(base), expiringAuthorizationsJob(base), auditRetentionJob(config.audit.retentionDays)], {
     pollMs: config.jobs.pollMs,
     leaseMs: config.jobs.leaseMs,
     retentionMs: config.bulkExport.retentionMs,
     logger,
     recurring: [
       ...(config.workflow.reminderJobEveryMs > 0 ? [{ kind: DUE_REMINDERS_JOB, everyMs: config.workflow.reminderJobEveryMs }] : []),
+      // Time-based subscription events (authorization-expiring) at the reminders' pace.
+      ...(config.workflow.reminderJobEveryMs > 0 ? [{ kind: EXPIRING_AUTHORIZATIONS_JOB, everyMs: config.workflow.reminderJobEveryMs }] : []),
       ...(config.audit.enabled && config.audit.retentionDays > 0 ? [{ kind: AUDIT_RETENTION_JOB, everyMs: AUDIT_RETENTION_EVERY_MS }] : []),
     ],
   });

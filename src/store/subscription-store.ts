@@ -65,6 +65,29 @@ export function outboxStatements(lanes: readonly LaneWrite[], events: readonly O
   return statements;
 }
 
+/**
+ * Queues a named event (no write: e.g. authorization-expiring) of one resource version for the
+ * subscriptions it matched, once per (event, version) ever: the marker row and the outbox rows are
+ * one statement, so a second call — the next run of the check, another process — inserts nothing.
+ * Returns whether it was queued now.
+ */
+export async function queueNamedEvent(
+  db: SqlExecutor,
+  event: string,
+  version: { readonly resourceType: string; readonly id: string; readonly versionId: number },
+  subscriptionIds: readonly string[],
+): Promise<boolean> {
+  const rows = await db.query<{ queued: boolean }>(
+    `WITH marked AS (INSERT INTO subscription_named_event (event, resource_type, resource_id, version_id) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT DO NOTHING RETURNING 1),
+          queued AS (INSERT INTO subscription_event (subscription_id, resource_type, resource_id, version_id, interaction)
+                     SELECT s, $2, $3, $4, $1 FROM unnest($5::text[]) AS s WHERE EXISTS (SELECT 1 FROM marked))
+     SELECT EXISTS (SELECT 1 FROM marked) AS queued`,
+    [event, version.resourceType, version.id, version.versionId, subscriptionIds],
+  );
+  return rows[0]?.queued === true;
+}
+
 /** The Subscriptions stored (not deleted), as JSON text: what each process's registry matches against. */
 export async function readStoredSubscriptions(db: SqlExecutor): Promise<string[]> {
   const rows = await db.query<{ content: string }>("SELECT content FROM resource WHERE resource_type = 'Subscription' AND NOT deleted");
@@ -96,22 +119,30 @@ export interface ClaimedLane {
 /**
  * Claims one lane that has work now — a handshake, due events, or a heartbeat — for `worker`
  * until the lease runs out, skipping lanes another process holds (FOR UPDATE SKIP LOCKED) and
- * lanes whose endpoint origin is in `busyOrigins` (this process's per-endpoint limit).
+ * lanes whose endpoint origin is in `busyOrigins` (this process's per-endpoint limit) and the lanes
+ * in `held` — this process's own deliveries in flight, whose lease may have run out meanwhile (a
+ * slow database): claiming one again would send its events twice, and out of order.
  */
-export async function claimLane(db: SqlExecutor, worker: string, leaseMs: number, busyOrigins: readonly string[]): Promise<ClaimedLane | undefined> {
+export async function claimLane(
+  db: SqlExecutor,
+  worker: string,
+  leaseMs: number,
+  busyOrigins: readonly string[],
+  held: readonly string[] = [],
+): Promise<ClaimedLane | undefined> {
   const [row] = await db.query<{ subscription_id: string; status: LaneStatus; endpoint_origin: string; events_numbered: string; failures: number; pending: boolean }>(
     `UPDATE subscription_lane l SET worker = $1, lease_until = now() + $2 * interval '1 millisecond'
      FROM (SELECT subscription_id, EXISTS (SELECT 1 FROM subscription_event e WHERE e.subscription_id = c.subscription_id AND e.delivered_at IS NULL) AS pending
            FROM subscription_lane c
            WHERE NOT c.parked AND c.status IN ('requested', 'active', 'error') AND c.next_attempt_at <= now()
-             AND (c.lease_until IS NULL OR c.lease_until < now()) AND c.endpoint_origin <> ALL($3::text[])
+             AND (c.lease_until IS NULL OR c.lease_until < now()) AND c.endpoint_origin <> ALL($3::text[]) AND c.subscription_id <> ALL($4::text[])
              AND (c.status = 'requested'
                   OR EXISTS (SELECT 1 FROM subscription_event e WHERE e.subscription_id = c.subscription_id AND e.delivered_at IS NULL)
                   OR (c.heartbeat_seconds IS NOT NULL AND coalesce(c.last_sent_at, '-infinity') < now() - c.heartbeat_seconds * interval '1 second'))
            ORDER BY c.next_attempt_at LIMIT 1 FOR UPDATE OF c SKIP LOCKED) AS due
      WHERE l.subscription_id = due.subscription_id
      RETURNING l.subscription_id, l.status, l.endpoint_origin, l.events_numbered, l.failures, due.pending`,
-    [worker, leaseMs, busyOrigins],
+    [worker, leaseMs, busyOrigins, held],
   );
   return (
     row && {

@@ -3,7 +3,7 @@ import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { SubscriptionSettings } from '../../config.ts';
 import type { Repository } from '../../store/repository.ts';
 import {
-  claimLane, numberEvents, parkLane, pruneDeliveredEvents, recordDelivery, recordFailure, releaseLane, undeliveredEvents,
+  claimLane, numberEvents, parkLane, pruneDeliveredEvents, recordDelivery, recordFailure, releaseLane, renewLaneLease, undeliveredEvents,
   type ClaimedLane, type StoredEvent,
 } from '../../store/subscription-store.ts';
 import type { Logger } from 'pino';
@@ -81,7 +81,7 @@ export class SubscriptionDelivery {
         await this.prune();
         while (this.running && this.inFlight.size < settings.workers) {
           const busy = [...this.perOrigin].filter(([, n]) => n >= settings.perEndpoint).map(([origin]) => origin);
-          const lane = await claimLane(this.deps.repo.db, this.worker, this.deps.leaseMs, busy);
+          const lane = await claimLane(this.deps.repo.db, this.worker, this.deps.leaseMs, busy, [...this.inFlight.keys()]);
           if (!lane) break;
           this.perOrigin.set(lane.endpointOrigin, (this.perOrigin.get(lane.endpointOrigin) ?? 0) + 1);
           const work = this.serve(lane).finally(() => {
@@ -137,7 +137,11 @@ export class SubscriptionDelivery {
       const numbered = await numberEvents(db, id, this.worker);
       const events = await undeliveredEvents(db, id, Math.min(spec.maxCount, MAX_EVENTS_PER_NOTIFICATION));
       const type: NotificationType = events.length > 0 ? 'event-notification' : 'heartbeat';
-      const failure = await this.post(spec, type, lane.status, numbered, await this.withResources(spec, events));
+      const notified = await this.withResources(spec, events);
+      // The attempt below lasts at most half a lease from now; a lane whose lease ran out meanwhile
+      // (a slow database) may be another process's already, and sending would duplicate its events.
+      if (!(await renewLaneLease(db, id, this.worker, this.deps.leaseMs))) return;
+      const failure = await this.post(spec, type, lane.status, numbered, notified);
       if (failure === undefined) {
         await recordDelivery(db, id, this.worker, events.at(-1)?.eventNumber);
         // Received again after failures: the subscription recovered (errors.md: the server may resume).

@@ -60,7 +60,8 @@ export function notificationBundle(input: NotificationInput): Bundle {
       : events.map(({ event, resource }) => ({
           fullUrl: `${baseUrl}/${event.resourceType}/${event.resourceId}`,
           ...(content === 'full-resource' && resource ? { resource } : {}),
-          request: { method: METHOD[event.interaction as keyof typeof METHOD] ?? 'PUT', url: `${event.resourceType}/${event.resourceId}` },
+          // A named event (authorization-expiring) is no write: its entry reads the version it is about.
+          request: { method: METHOD[event.interaction as keyof typeof METHOD] ?? 'GET', url: `${event.resourceType}/${event.resourceId}` },
           response: { status: event.interaction === 'create' ? '201' : '200' },
         }));
   return {

@@ -6,7 +6,7 @@ import type { SearchParameterRegistry } from '../../conformance/search-parameter
 import { extractIndexRows, matchesContent, reachesResource, type IndexRows } from '../../search/index.ts';
 import type { Database } from '../../store/database.ts';
 import { readLiveContent, readStoredSubscriptions, subscriptionsGeneration } from '../../store/subscription-store.ts';
-import { readSubscription, type SubscriptionSpec, type TriggerInteraction } from './subscription-spec.ts';
+import { readSubscription, type SubscriptionSpec, type SubscriptionTrigger, type TriggerInteraction } from './subscription-spec.ts';
 
 /** A subscription ready to match: its spec and what its owner may read of each triggering type. */
 export interface ActiveSubscription {
@@ -50,13 +50,22 @@ export class SubscriptionRegistry {
 
   /** Subscriptions that trigger on this version: interaction, criteria, and the owner's read access. */
   matching(resourceType: string, interaction: TriggerInteraction, resource: (Resource & { id: string }) | undefined): ActiveSubscription[] {
+    return this.judge(resourceType, resource, (t) => t.interactions.has(interaction));
+  }
+
+  /** Subscriptions whose topic has the named event (eventTrigger) for this resource: criteria and the owner's read access. */
+  matchingEvent(event: string, resource: Resource & { id: string }): ActiveSubscription[] {
+    return this.judge(resource.resourceType, resource, (t) => t.event === event);
+  }
+
+  private judge(resourceType: string, resource: (Resource & { id: string }) | undefined, fires: (trigger: SubscriptionTrigger) => boolean): ActiveSubscription[] {
     const candidates = this.candidates(resourceType);
     if (candidates.length === 0) return [];
     const matched: ActiveSubscription[] = [];
     // The version's index rows, extracted once for all candidates (100 subscriptions on one type cost one extraction).
     let rows: IndexRows | undefined;
     for (const candidate of candidates) {
-      const trigger = candidate.spec.triggers.find((t) => t.resourceType === resourceType && t.interactions.has(interaction));
+      const trigger = candidate.spec.triggers.find((t) => t.resourceType === resourceType && fires(t));
       if (!trigger) continue;
       // A delete has no content to judge: it notifies subscriptions without conditions only.
       if (!resource) {

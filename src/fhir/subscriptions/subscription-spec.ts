@@ -20,6 +20,8 @@ export type TriggerInteraction = 'create' | 'update' | 'delete';
 export interface SubscriptionTrigger {
   readonly resourceType: string;
   readonly interactions: ReadonlySet<TriggerInteraction>;
+  /** A named event of the topic (eventTrigger code) instead of interactions. */
+  readonly event?: string;
   readonly criteria: ContentCriteria;
 }
 
@@ -170,15 +172,20 @@ function topicTriggers(parameters: SearchParameterRegistry, topic: NonNullable<R
     }
     parsedFilters.push({ type: match[1], name: match[2], query: `${encodeURIComponent(match[2])}=${encodeURIComponent(match[3])}` });
   }
-  return topic.resourceTrigger.map((trigger) => {
-    const type = trigger.resource.replace(/^.*\//, '');
+  const triggerOf = (resource: string, current: string | undefined, interactions: readonly TriggerInteraction[], event?: string): SubscriptionTrigger => {
+    const type = resource.replace(/^.*\//, '');
     const own = parsedFilters.filter((f) => (f.type ?? type) === type && topic.canFilterBy.some((c) => c.resource === type && c.filterParameter === f.name.split(':')[0]));
-    const query = [trigger.queryCriteria?.current, ...own.map((f) => f.query)].filter(Boolean).join('&');
+    const query = [current, ...own.map((f) => f.query)].filter(Boolean).join('&');
     const parsed = parseContentCriteria(parameters, type, query);
     if (typeof parsed === 'string') {
       problems.push(`backport-filter-criteria: ${parsed}.`);
       return { resourceType: type, interactions: new Set(), criteria: { resourceType: type, conditions: [] } };
     }
-    return { resourceType: type, interactions: new Set(trigger.supportedInteraction), criteria: parsed };
-  });
+    return { resourceType: type, interactions: new Set(interactions), ...(event ? { event } : {}), criteria: parsed };
+  };
+  return [
+    ...topic.resourceTrigger.map((trigger) => triggerOf(trigger.resource, trigger.queryCriteria?.current, trigger.supportedInteraction)),
+    // A named event is judged on the resource's current version with the same filters (R5 SubscriptionTopic.eventTrigger).
+    ...(topic.eventTrigger ?? []).map((trigger) => triggerOf(trigger.resource, undefined, [], trigger.event.coding[0]?.code)),
+  ];
 }

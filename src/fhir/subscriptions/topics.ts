@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
  * R4 has no such resource, so the Subscriptions Backport IG has R4 servers advertise topic
  * canonicals in the CapabilityStatement, http://hl7.org/fhir/uv/subscriptions-backport/components.html).
  * A topic's trigger is a resource type, the interactions that fire it and optional criteria on the
- * new version (`queryCriteria.current`); its `canFilterBy` lists the filters a Subscription may use.
+ * new version (`queryCriteria.current`); an event trigger names an event the server finds itself
+ * (authorization-expiring); its `canFilterBy` lists the filters a Subscription may use.
  */
 export interface SubscriptionTopic {
   readonly resourceType: 'SubscriptionTopic';
@@ -16,6 +17,8 @@ export interface SubscriptionTopic {
   readonly title: string;
   readonly description: string;
   readonly resourceTrigger: readonly TopicTrigger[];
+  /** Named events that are no write (R5 SubscriptionTopic.eventTrigger): time-based ones, found by a recurring job. */
+  readonly eventTrigger?: readonly TopicEventTrigger[];
   readonly canFilterBy: readonly { readonly resource: string; readonly filterParameter: string; readonly description?: string }[];
 }
 
@@ -23,6 +26,12 @@ export interface TopicTrigger {
   readonly resource: string;
   readonly supportedInteraction: readonly ('create' | 'update' | 'delete')[];
   readonly queryCriteria?: { readonly current?: string };
+}
+
+export interface TopicEventTrigger {
+  readonly description: string;
+  readonly event: { readonly coding: readonly { readonly system: string; readonly code: string }[] };
+  readonly resource: string;
 }
 
 const topicsDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'profiles', 'topics');

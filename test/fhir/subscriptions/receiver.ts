@@ -13,11 +13,16 @@ export interface Received {
 
 /**
  * A real HTTP receiver on loopback for rest-hook tests: records every POST it accepts; `mode`
- * makes it answer 200, 503 (down), or hold the request until released (a receiver that hangs).
+ * makes it answer 200, 503 (down), or hold the request until released (a receiver that hangs);
+ * `delayMs` makes it answer 200 late (a slow receiver).
  */
 export class Receiver {
   readonly received: Received[] = [];
   mode: 'ok' | 'down' | 'hang' = 'ok';
+  /** How long an accepted notification waits before its 200 (a slow receiver); recorded on arrival. */
+  delayMs = 0;
+  /** Called with each notification as it arrives, before it is answered. */
+  onReceive: ((received: Received) => void) | undefined;
   private readonly server = http.createServer((req, res) => this.handle(req, res));
   private held: http.ServerResponse[] = [];
   url = '';
@@ -43,15 +48,18 @@ export class Receiver {
       const bundle = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       const status = bundle.entry[0].resource.parameter as any[];
       const value = (name: string): any => status.find((p) => p.name === name);
-      this.received.push({
+      const received: Received = {
         path: req.url ?? '',
         headers: req.headers,
         bundle,
         type: value('type').valueCode,
         subscription: value('subscription').valueReference.reference.replace(/^.*\/Subscription\//, ''),
         eventNumbers: status.filter((p) => p.name === 'notification-event').map((p) => Number(p.part.find((x: any) => x.name === 'event-number').valueString)),
-      });
-      res.writeHead(200).end();
+      };
+      this.received.push(received);
+      this.onReceive?.(received);
+      if (this.delayMs > 0) setTimeout(() => res.writeHead(200).end(), this.delayMs);
+      else res.writeHead(200).end();
     });
   }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Config } from '../../../src/config.ts';
 import { http, issueTestToken, startTestServer, testDatabases, type TestServer } from '../../harness.ts';
+import { RESTRICTED_LABEL } from '../../../src/workflow/kansas-workflow.ts';
 import { Receiver, waitFor } from './receiver.ts';
 
 /**
@@ -184,5 +185,49 @@ describe.each(testDatabases)('Subscriptions rest-hook (%s)', (kind) => {
     const stored = (await http(server, 'GET', `Subscription/${id}`)).body;
     const owner = stored.extension.find((e: any) => e.url === 'https://kanplan.org/fhir/StructureDefinition/subscription-owner');
     expect(owner.extension.filter((e: any) => e.url === 'scope').map((e: any) => e.valueString)).toContain('system/Task.rs?status=requested');
+  });
+  test('a subscription with a heartbeat period receives heartbeat bundles while nothing happens', async () => {
+    const id = await subscribe(
+      topicSubscription(`${receiver.url}/heartbeat`, ['Task.owner=Organization/kp-sub-quiet'], 'id-only', {
+        extension: [{ url: `${BACKPORT}/backport-heartbeat-period`, valueUnsignedInt: 1 }],
+      }),
+    );
+    const beats = await waitFor('two heartbeats', () => (receiver.of(id, 'heartbeat').length >= 2 ? receiver.of(id, 'heartbeat') : undefined));
+    for (const beat of beats) {
+      // Backport IG notifications.html: a heartbeat is the status entry alone, with the events counted so far.
+      expect(beat.bundle.type).toBe('history');
+      expect(beat.bundle.entry).toHaveLength(1);
+      expect(beat.eventNumbers).toEqual([]);
+      const parameters = beat.bundle.entry[0].resource.parameter;
+      expect(parameters.find((p: any) => p.name === 'status').valueCode).toBe('active');
+      expect(parameters.find((p: any) => p.name === 'events-since-subscription-start').valueString).toBe('0');
+    }
+    expect(receiver.of(id)).toEqual([]);
+    // Heartbeats keep coming after an event, counting it.
+    await http(server, 'PUT', 'Task/kp-sub-h1', { body: task('kp-sub-h1', 'Organization/kp-sub-quiet', 'kp-sub-ada') });
+    await waitFor('the event', () => receiver.of(id).length === 1);
+    const after = receiver.of(id, 'heartbeat').length;
+    const later = await waitFor('a heartbeat after the event', () => receiver.of(id, 'heartbeat')[after]);
+    expect(later.bundle.entry[0].resource.parameter.find((p: any) => p.name === 'events-since-subscription-start').valueString).toBe('1');
+  });
+
+  test("a subscription made with patient/ read scopes notifies only about that patient's Tasks, and never restricted ones", async () => {
+    // A patient app's token: it reads Tasks of the patient in its launch context. Subscription is in
+    // no patient's compartment, so patient/Subscription.c cannot create one; the app holds user/Subscription.cru.
+    const token = await issueTestToken(server.server, 'patient/Task.rs user/Subscription.cru', '1h', { patient: 'kp-sub-ada' });
+    const created = await http({ url: server.url, token }, 'POST', 'Subscription', { body: topicSubscription(`${receiver.url}/patient`, ['Task.owner=Organization/kp-sub-pat'], 'id-only') });
+    expect(created.status, created.text).toBe(201);
+    const id = created.body.id as string;
+    await waitFor('status active', async () => (await http(server, 'GET', `Subscription/${id}`)).body.status === 'active');
+    const writes = [
+      task('kp-sub-p1', 'Organization/kp-sub-pat', 'kp-sub-bo'),
+      { ...task('kp-sub-p2', 'Organization/kp-sub-pat', 'kp-sub-ada'), meta: { security: [RESTRICTED_LABEL] } },
+      task('kp-sub-p3', 'Organization/kp-sub-pat', 'kp-sub-ada'),
+    ] as { id: string }[];
+    for (const body of writes) expect((await http(server, 'PUT', `Task/${body.id}`, { body })).status).toBe(201);
+    const got = await waitFor('the readable event', () => (receiver.of(id).length >= 1 ? receiver.of(id) : undefined));
+    // kp-sub-p3 was written last: had p1 (another person) or p2 (restricted, role rules) matched, they would come first.
+    expect(got.map((r) => r.bundle.entry[1].fullUrl.replace(/^.*\//, ''))).toEqual(['kp-sub-p3']);
+    expect(got[0].eventNumbers).toEqual([1]);
   });
 });
