@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Database, SqlExecutor } from '../store/database.ts';
 import {
@@ -190,6 +191,10 @@ export class JobRunner {
   }
 
   private async checkpoint(id: string, controller: AbortController, progress: string, write?: (writes: JobWrites) => Promise<void>): Promise<void> {
+    // The embedded database answers statements without going back to the event loop (PGlite runs
+    // in this thread), so a job awaiting only statements would hold off every request, timer and
+    // stop until it ended: each checkpoint first lets waiting I/O run.
+    await setImmediate();
     if (controller.signal.aborted) throw new JobLostError(this.running ? 'cancelled or taken over' : 'the runner is stopping');
     await this.db.transaction(async (tx: SqlExecutor) => {
       // The lease first: it locks the job row, so a cancellation either happened before (and

@@ -238,9 +238,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     db,
     async close() {
       accepting = false;
+      // The running job goes back to the queue at its next checkpoint now, not after the requests
+      // drain: a restart hands an export to the next process without working through the grace period.
+      const jobsStopped = runner.stop();
       await drainHttpServer(server, config.shutdownGraceMs, logger);
       await audit?.close();
-      await runner.stop();
+      await jobsStopped;
       await delivery.stop();
       registry.stop();
       revokedTokens?.stop();
