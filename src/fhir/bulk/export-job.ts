@@ -34,7 +34,7 @@ export function bulkExportJob(ctx: FhirContext): JobHandler {
           resourceType,
           point: input.point.tx,
           since: input.since,
-          patients: input.level === 'system' ? undefined : input.level === 'patient' ? 'any' : (input.patients ?? []),
+          patients: input.patients ?? (input.level === 'patient' ? 'any' : undefined),
           filters: input.filters[resourceType],
           afterId: progress.afterId,
           limit: batchSize,
@@ -44,10 +44,17 @@ export function bulkExportJob(ctx: FhirContext): JobHandler {
           ? { typeIndex: progress.typeIndex + 1, part: 0, exported: progress.exported + rows.length }
           : { typeIndex: progress.typeIndex, afterId: rows[rows.length - 1].id, part: progress.part + 1, exported: progress.exported + rows.length };
         const part = progress.part;
+        const last = done && next.typeIndex === input.types.length;
         await job.checkpoint(JSON.stringify(next), async (writes) => {
-          if (rows.length === 0) return;
-          const content = `${rows.map((row) => row.content).join('\n')}\n`;
-          await writes.appendOutput({ fileNo: progress.typeIndex, part, kind: 'output', resourceType, lines: rows.length, content });
+          if (rows.length > 0) {
+            const content = `${rows.map((row) => row.content).join('\n')}\n`;
+            await writes.appendOutput({ fileNo: progress.typeIndex, part, kind: 'output', resourceType, lines: rows.length, content });
+          }
+          // What was asked for and not exported, with the last part: the error file follows the types' files.
+          if (last && input.errors?.length) {
+            const content = `${input.errors.map((issue) => JSON.stringify({ resourceType: 'OperationOutcome', issue: [issue] })).join('\n')}\n`;
+            await writes.appendOutput({ fileNo: input.types.length, part: 0, kind: 'error', resourceType: 'OperationOutcome', lines: input.errors.length, content });
+          }
         });
         progress = next;
       }

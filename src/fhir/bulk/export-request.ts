@@ -15,8 +15,14 @@ export const BULK_EXPORT_JOB = 'bulk-export';
 /** What a kick-off asked for, checked, as the export job's input (JSON in the job row). */
 export interface ExportJobInput {
   readonly level: 'system' | 'patient' | 'group';
-  /** Group export: the members' Patient ids at kick-off. */
+  /**
+   * The Patient ids whose compartments are exported, fixed at kick-off: a Group's members, or the
+   * `patient` parameter's (within the Group's members); absent: every Patient (Patient level) or
+   * everything (system level).
+   */
   readonly patients?: readonly string[];
+  /** Requested patients that are not exported (missing, or not in the Group): the error file (OperationOutcome NDJSON). */
+  readonly errors?: readonly OperationOutcomeIssue[];
   /** One output file per type, in this order. */
   readonly types: readonly string[];
   readonly filters: Readonly<Record<string, readonly string[]>>;
@@ -29,7 +35,7 @@ export interface ExportJobInput {
 }
 
 /** https://hl7.org/fhir/uv/bulkdata/STU2/export.html#query-parameters */
-const SUPPORTED = new Set(['_outputFormat', '_since', '_type', '_typeFilter', '_format', '_pretty']);
+const SUPPORTED = new Set(['_outputFormat', '_since', '_type', '_typeFilter', 'patient', '_format', '_pretty']);
 const NDJSON_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 
 /** `_typeFilter` values: comma-separated queries, each `Type?params` (a comma inside a query's values stays with it). */
@@ -53,6 +59,46 @@ async function groupMembers(ctx: FhirContext, id: string): Promise<string[]> {
   const mco = mcoOf(group);
   if (mco !== undefined) return mcoMembers(ctx, mco);
   return [...new Set((group.member ?? []).flatMap((m) => /^Patient\/([^/]+)$/.exec(m.entity?.reference ?? '')?.[1] ?? []))];
+}
+
+/**
+ * The `patient` parameter's Patient ids (https://hl7.org/fhir/uv/bulkdata/STU2/export.html#query-parameters:
+ * FHIR References, sent in a POST kick-off's Parameters as valueReference; a GET query's
+ * `patient=Patient/123` is read alike). Undefined when absent.
+ */
+function patientParameter(ctx: FhirContext, call: OperationCall): string[] | undefined {
+  const given = (call.parameters.parameter ?? []).filter((p) => p.name === 'patient');
+  if (given.length === 0) return undefined;
+  return [...new Set(given.map((p) => {
+    const reference = p.valueReference?.reference ?? p.valueString ?? '';
+    const local = reference.startsWith(`${ctx.config.baseUrl}/`) ? reference.slice(ctx.config.baseUrl.length + 1) : reference;
+    const id = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(local)?.[1];
+    if (id === undefined) {
+      throw badRequest(`patient=${reference || JSON.stringify(p)} is not a reference to a Patient on this server; send {"name": "patient", "valueReference": {"reference": "Patient/<id>"}}.`, 'patient');
+    }
+    return id;
+  }))];
+}
+
+/**
+ * The patients a Patient- or Group-level export with the `patient` parameter reads: those asked for
+ * that exist (and, for a Group, are its members); the others become error-file issues, as the IG
+ * recommends (https://hl7.org/fhir/uv/bulkdata/STU2/export.html#query-parameters).
+ */
+async function requestedPatients(ctx: FhirContext, requested: readonly string[], members: readonly string[] | undefined, groupId: string | undefined): Promise<{ patients: string[]; errors: OperationOutcomeIssue[] }> {
+  const patients: string[] = [];
+  const errors: OperationOutcomeIssue[] = [];
+  const inGroup = members ? new Set(members) : undefined;
+  for (const id of requested) {
+    if (inGroup && !inGroup.has(id)) {
+      errors.push({ severity: 'error', code: 'not-found', diagnostics: `Patient/${id} is not a member of Group/${groupId}; nothing of theirs is exported.`, expression: ['patient'] });
+    } else if (inGroup || (await ctx.repo.readCurrent('Patient', id).then((current) => current !== undefined && !current.deleted))) {
+      patients.push(id);
+    } else {
+      errors.push({ severity: 'error', code: 'not-found', diagnostics: `Patient/${id} does not exist on this server; nothing of theirs is exported.`, expression: ['patient'] });
+    }
+  }
+  return { patients, errors };
 }
 
 /**
@@ -105,7 +151,13 @@ export async function exportRequestOf(ctx: FhirContext, call: OperationCall, poi
     if (!types.includes(type)) issues.push({ severity: 'warning', code: 'informational', diagnostics: `_typeFilter for ${type} ignored: ${type} is not exported.` });
   }
   const sinceInstant = instantParameter(call.parameters, '_since');
-  const patients = call.id !== undefined ? await groupMembers(ctx, call.id) : undefined;
+  const requestedIds = patientParameter(ctx, call);
+  if (requestedIds && level === 'system') {
+    throw badRequest('The patient parameter does not apply to a system-level export; POST it to [base]/Patient/$export or [base]/Group/{id}/$export.', 'patient');
+  }
+  const members = call.id !== undefined ? await groupMembers(ctx, call.id) : undefined;
+  const chosen = requestedIds ? await requestedPatients(ctx, requestedIds, members, call.id) : undefined;
+  const patients = chosen?.patients ?? members;
   const taken = await point();
   // A _since that is an earlier export's transactionTime continues exactly from that export's point.
   const sinceTx = sinceInstant === undefined ? undefined : await pointAt(ctx.repo.sql, sinceInstant);
@@ -114,6 +166,7 @@ export async function exportRequestOf(ctx: FhirContext, call: OperationCall, poi
   return {
     level,
     patients,
+    ...(chosen?.errors.length ? { errors: chosen.errors } : {}),
     types,
     filters: Object.fromEntries([...filters].filter(([type]) => types.includes(type))),
     point: taken,

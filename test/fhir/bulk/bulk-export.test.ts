@@ -145,6 +145,37 @@ for (const kind of testDatabases) {
       expect((await kickOff('Group/kp-bx-missing/$export')).status).toBe(404);
     });
 
+    test('a POST kick-off with the patient parameter exports only those patients; one missing or outside the Group is reported in the error file', async () => {
+      const post = async (path: string, parameter: object[]) => {
+        const res = await http(server, 'POST', path, { body: { resourceType: 'Parameters', parameter }, headers: { prefer: 'respond-async', accept: 'application/fhir+json' } });
+        expect(res.status, res.text).toBe(202);
+        const manifest = await manifestOf(res.headers.get('content-location') as string);
+        const errors = [];
+        for (const error of manifest.error as { type: string; url: string; count: number }[]) {
+          expect(error.type).toBe('OperationOutcome');
+          const text = await (await fetch(error.url, { headers: { authorization: `Bearer ${server.token}` } })).text();
+          errors.push(...text.split('\n').filter(Boolean).map((line) => JSON.parse(line).issue[0].diagnostics as string));
+          expect(errors).toHaveLength(error.count);
+        }
+        return { files: await download(manifest), errors };
+      };
+      const types = { name: '_type', valueString: 'Patient,Goal' };
+      const patients = await post('Patient/$export', [types, { name: 'patient', valueReference: { reference: `Patient/${ADA}` } }, { name: 'patient', valueReference: { reference: 'Patient/kp-bx-nobody' } }]);
+      expect(idsOf(patients.files, 'Patient')).toEqual([ADA]);
+      expect(idsOf(patients.files, 'Goal')).toEqual(['kp-bx-goal-ada-1', 'kp-bx-goal-ada-2']);
+      expect(patients.errors).toEqual([expect.stringContaining('Patient/kp-bx-nobody does not exist')]);
+      // Group kp-bx-group has Ada only: Bo is not exported from it.
+      const group = await post('Group/kp-bx-group/$export', [types, { name: 'patient', valueReference: { reference: `Patient/${BO}` } }, { name: 'patient', valueReference: { reference: `${server.url}/Patient/${ADA}` } }]);
+      expect(idsOf(group.files, 'Patient')).toEqual([ADA]);
+      expect(group.errors).toEqual([expect.stringContaining(`Patient/${BO} is not a member of Group/kp-bx-group`)]);
+      const system = await http(server, 'POST', '$export', { body: { resourceType: 'Parameters', parameter: [{ name: 'patient', valueReference: { reference: `Patient/${ADA}` } }] }, headers: { prefer: 'respond-async' } });
+      expect(system.status).toBe(400);
+      expect(system.body.issue[0].diagnostics).toContain('Patient/$export');
+      const notPatient = await http(server, 'POST', 'Patient/$export', { body: { resourceType: 'Parameters', parameter: [{ name: 'patient', valueReference: { reference: 'Group/kp-bx-group' } }] }, headers: { prefer: 'respond-async' } });
+      expect(notPatient.status).toBe(400);
+      expect(notPatient.body.issue[0].diagnostics).toContain('Patient/<id>');
+    });
+
     test("the server keeps one Group per KanCare MCO; its export holds the Patients whose KS MCO extension names it", async () => {
       const group = await http(server, 'GET', 'Group/ks-mco-sunflower');
       expect(group.status).toBe(200);
