@@ -4,6 +4,8 @@
  *
  *   npm run bench:export -- --db pglite|postgres [--size 10000] [--rounds 3] [--everything 500]
  *   npm run bench:export -- --smoke    # 3 members, 1 round, PGlite unless --db says otherwise; nothing appended
+ *   npm run bench:export -- --reuse …   # keeps the loaded database (.tmp/bench-export-<db>-<size>, schema
+ *                                        # bench_export_<size>) and measures on it again next time, skipping the load
  *
  * Members are loaded through `$import-document` (bench/load/dataset.ts) into a fresh database, by
  * a first `kanplan serve`; a second one, started on the loaded database, is measured, so its RSS
@@ -16,7 +18,7 @@
  * SAMPLE_MS from kick-off to the last byte downloaded. Results: a table on stdout, appended to
  * bench/RESULTS.md with the command unless --smoke.
  */
-import { appendFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { issueAccessToken, loadOrCreateSigningKey } from '../src/auth/signing-key.ts';
@@ -30,6 +32,8 @@ export interface ExportBenchOptions {
   readonly rounds: number;
   readonly everythingRequests: number;
   readonly smoke: boolean;
+  /** Keep the loaded database for the next run with the same --db and --size, and measure on a kept one. */
+  readonly reuse?: boolean;
 }
 
 function parseOptions(argv: string[]): ExportBenchOptions {
@@ -44,6 +48,7 @@ function parseOptions(argv: string[]): ExportBenchOptions {
     size: Number(value('--size') ?? (smoke ? 3 : 10_000)),
     rounds: Number(value('--rounds') ?? (smoke ? 1 : 3)),
     everythingRequests: Number(value('--everything') ?? (smoke ? 20 : 500)),
+    reuse: argv.includes('--reuse'),
   };
 }
 
@@ -52,11 +57,13 @@ const SAMPLE_MS = 50;
 /** Issue 17: exporting the 10k-member data set must not grow the server's RSS by more than ~100 MiB. */
 const RSS_GROWTH_BUDGET_MIB = 100;
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const work = path.join(root, '.tmp', `bench-export-${process.pid}`);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const PG_SCHEMA = 'bench_export';
+const workOf = (options: ExportBenchOptions): string => path.join(root, '.tmp', options.reuse ? `bench-export-${options.db}-${options.size}` : `bench-export-${process.pid}`);
+const schemaOf = (options: ExportBenchOptions): string => (options.reuse ? `bench_export_${options.size}` : 'bench_export');
 
 function kanplanEnv(options: ExportBenchOptions): Record<string, string> {
+  const work = workOf(options);
+  const PG_SCHEMA = schemaOf(options);
   const env: Record<string, string> = { AUTH_KEY_FILE: path.join(work, 'signing-key.json'), DATA_DIR: path.join(work, 'data') };
   if (options.db === 'postgres') {
     env.DATABASE_URL = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${PG_SCHEMA}`)}`;
@@ -64,7 +71,7 @@ function kanplanEnv(options: ExportBenchOptions): Record<string, string> {
   return env;
 }
 
-async function resetPostgresSchema(): Promise<void> {
+async function resetPostgresSchema(PG_SCHEMA: string): Promise<void> {
   const admin = await openDatabase({ databaseUrl: PG_URL, maxConnections: 1 });
   await admin.exec(`DROP SCHEMA IF EXISTS ${PG_SCHEMA} CASCADE; CREATE SCHEMA ${PG_SCHEMA}`);
   await admin.close();
@@ -208,23 +215,33 @@ export async function runExportBenchmark(options: ExportBenchOptions): Promise<E
     notes.push(line);
     process.stderr.write(`${line}\n`);
   };
-  rmSync(work, { recursive: true, force: true });
-  if (options.db === 'postgres') await resetPostgresSchema();
+  const work = workOf(options);
+  const loadedMark = path.join(work, 'loaded');
+  const reused = options.reuse && existsSync(loadedMark);
+  if (!reused) {
+    rmSync(work, { recursive: true, force: true });
+    if (options.db === 'postgres') await resetPostgresSchema(schemaOf(options));
+  }
   const env = kanplanEnv(options);
   const server: { current?: ServerProcess } = {};
+  const key = async () => loadOrCreateSigningKey(env.AUTH_KEY_FILE);
+  // Issuer and audience default to the server's BASE_URL, which has a new port at each start.
+  const tokenFor = async (url: string): Promise<string> =>
+    issueAccessToken(await key(), { scope: 'system/*.cruds', subject: 'bench', issuer: url, audience: url, expiresIn: '4h' });
   try {
-    server.current = await startKanplan(env);
-    const key = await loadOrCreateSigningKey(env.AUTH_KEY_FILE);
-    // Issuer and audience default to the server's BASE_URL, which has a new port at each start.
-    const tokenFor = (url: string): Promise<string> =>
-      issueAccessToken(key, { scope: 'system/*.cruds', subject: 'bench', issuer: url, audience: url, expiresIn: '4h' });
-    const loadStarted = performance.now();
-    await loadDataset(server.current.url, await tokenFor(server.current.url), options.size, (done) => {
-      if (done % 500 === 0) process.stderr.write(`loaded ${done} of ${options.size} members (${((performance.now() - loadStarted) / 1000).toFixed(0)} s)\n`);
-    });
-    note(`dataset: ${options.size} members loaded through $import-document into a new ${options.db} database in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s`);
-    await server.current.stop();
-    server.current = undefined;
+    if (reused) {
+      note(`dataset: ${options.size} members loaded by an earlier run (--reuse, ${work})`);
+    } else {
+      server.current = await startKanplan(env);
+      const loadStarted = performance.now();
+      await loadDataset(server.current.url, await tokenFor(server.current.url), options.size, (done) => {
+        if (done % 500 === 0) process.stderr.write(`loaded ${done} of ${options.size} members (${((performance.now() - loadStarted) / 1000).toFixed(0)} s)\n`);
+      });
+      note(`dataset: ${options.size} members loaded through $import-document into a new ${options.db} database in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s`);
+      await server.current.stop();
+      server.current = undefined;
+      if (options.reuse) writeFileSync(loadedMark, new Date().toISOString());
+    }
 
     server.current = await startKanplan(env);
     const measured = server.current;
@@ -243,7 +260,7 @@ export async function runExportBenchmark(options: ExportBenchOptions): Promise<E
     return { notes, rounds, everything: { ...everything, requests: options.everythingRequests } };
   } finally {
     await server.current?.stop();
-    rmSync(work, { recursive: true, force: true });
+    if (!options.reuse) rmSync(work, { recursive: true, force: true });
   }
 }
 

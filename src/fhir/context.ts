@@ -6,6 +6,7 @@ import type { CostlySearchSlots } from './search-limits.ts';
 import type { Conformance } from '../conformance/conformance.ts';
 import type { SearchParameterSummary } from '../conformance/search-parameters.ts';
 import type { AccessPermission, EverythingQuery, ExportBatchQuery, EverythingRow, GrantReach, SearchAccess, SearchInput } from '../search/index.ts';
+import type { SqlStatement } from '../store/database.ts';
 import type { Repository, ResourceKey } from '../store/repository.ts';
 import type { ResourceValidator } from '../validation/validator.ts';
 import type { FhirOperation } from './operations/operation.ts';
@@ -31,6 +32,8 @@ export interface SearchService {
   everythingPage(repo: Repository, query: EverythingQuery): Promise<EverythingRow[]>;
   /** One batch of a Bulk Data export: resources of one type as of a transaction point (search/export-batch.ts). */
   exportBatch(repo: Repository, query: ExportBatchQuery): Promise<{ id: string; content: string }[]>;
+  /** The same batch as a statement (columns id, content), for an export part written inside the database. */
+  exportBatchStatement(query: ExportBatchQuery): SqlStatement;
 }
 
 /** Tells this process's job runner (if it runs one) that a job was queued. */

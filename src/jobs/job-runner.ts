@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Database, SqlExecutor } from '../store/database.ts';
+import type { Database, SqlExecutor, SqlStatement } from '../store/database.ts';
 import {
-  claimJob, deleteExpiredJobs, finishJob, insertJobOnce, insertJobOutput, releaseJob, renewLease, type JobOutputPart, type StoredJob,
+  claimJob, deleteExpiredJobs, finishJob, insertJobOnce, insertJobOutput, insertJobOutputFrom, releaseJob, renewLease, setJobProgress, type JobOutputPart, type StoredJob,
 } from '../store/job-store.ts';
 
 /** What a checkpoint may write in its transaction: parts of the job's output. */
 export interface JobWrites {
   appendOutput(part: JobOutputPart): Promise<void>;
+  /** A part whose lines are the `content` of a statement's rows (id order), assembled in the database; nothing when it has none. */
+  appendOutputFrom(part: Omit<JobOutputPart, 'lines' | 'content'>, rows: SqlStatement): Promise<{ lines: number; lastId?: string }>;
 }
 
 /** A claimed job as its handler sees it. */
@@ -25,6 +27,11 @@ export interface RunningJob {
    * and another process claimed it): nothing of the checkpoint is written.
    */
   checkpoint(progress: string, write?: (writes: JobWrites) => Promise<void>): Promise<void>;
+  /**
+   * A checkpoint whose progress depends on what it wrote (how far an export part reached): `write`
+   * returns the progress, recorded in the same transaction.
+   */
+  checkpointAfter(write: (writes: JobWrites) => Promise<string>): Promise<void>;
 }
 
 /** A kind of job and the code that runs it; returns the result (JSON text) kept with the finished job. */
@@ -171,6 +178,7 @@ export class JobRunner {
       progress: job.progress,
       signal: controller.signal,
       checkpoint: (progress, write) => this.checkpoint(job.id, controller, progress, write),
+      checkpointAfter: (write) => this.checkpoint(job.id, controller, undefined, write),
     };
     try {
       const result = await handler.run(running, this.db);
@@ -190,7 +198,7 @@ export class JobRunner {
     }
   }
 
-  private async checkpoint(id: string, controller: AbortController, progress: string, write?: (writes: JobWrites) => Promise<void>): Promise<void> {
+  private async checkpoint(id: string, controller: AbortController, progress: string | undefined, write?: (writes: JobWrites) => Promise<string | void>): Promise<void> {
     // The embedded database answers statements without going back to the event loop (PGlite runs
     // in this thread), so a job awaiting only statements would hold off every request, timer and
     // stop until it ended: each checkpoint first lets waiting I/O run.
@@ -203,7 +211,8 @@ export class JobRunner {
         controller.abort();
         throw new JobLostError('cancelled or taken over');
       }
-      await write?.({ appendOutput: (part) => insertJobOutput(tx, id, part) });
+      const after = await write?.({ appendOutput: (part) => insertJobOutput(tx, id, part), appendOutputFrom: (part, rows) => insertJobOutputFrom(tx, id, part, rows) });
+      if (typeof after === 'string') await setJobProgress(tx, id, after);
     });
   }
 }

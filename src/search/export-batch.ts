@@ -1,5 +1,6 @@
 import type { Conformance } from '../conformance/conformance.ts';
 import { badRequest } from '../outcomes.ts';
+import type { SqlStatement } from '../store/database.ts';
 import type { Repository } from '../store/repository.ts';
 import { patientCompartmentCondition } from './compartments.ts';
 import { searchTarget, type SearchTarget } from './condition-target.ts';
@@ -57,6 +58,17 @@ function membership(conformance: Conformance, q: SqlBuilder, target: SearchTarge
  * point is exported (as of the point) when its current version matches.
  */
 export async function exportBatch(conformance: Conformance, repo: Repository, query: ExportBatchQuery): Promise<{ id: string; content: string }[]> {
+  const statement = exportBatchStatement(conformance, query);
+  return repo.sql.query<{ id: string; content: string }>(statement.sql, statement.params);
+}
+
+/**
+ * The statement of one export batch (columns `id`, `content`, in id order), for the store to run
+ * inside another statement: an export part is written by `INSERT … SELECT` from it
+ * (store/job-store.ts), so the resources go from table to part inside the database and never
+ * through the server's memory (issue 17: memory stays flat).
+ */
+export function exportBatchStatement(conformance: Conformance, query: ExportBatchQuery): SqlStatement {
   const q = new SqlBuilder();
   const point = q.bind(query.point);
   const type = q.bind(query.resourceType);
@@ -84,5 +96,5 @@ export async function exportBatch(conformance: Conformance, repo: Repository, qu
     ) AS v
     WHERE ${conditions.join(' AND ')}
     ORDER BY r.id LIMIT ${q.bind(query.limit)}`;
-  return repo.sql.query<{ id: string; content: string }>(sql, q.params);
+  return { sql, params: q.params };
 }

@@ -1,6 +1,6 @@
 import type { Conformance } from '../conformance/conformance.ts';
 import type { SearchService } from '../fhir/context.ts';
-import { createSearchIndexParticipant, everythingPage, exportBatch, findMatchingIds, findMatchingIdsOfMany, grantedResources, reachesResource, searchResources } from '../search/index.ts';
+import { createSearchIndexParticipant, everythingPage, exportBatch, exportBatchStatement, findMatchingIds, findMatchingIdsOfMany, grantedResources, reachesResource, searchResources } from '../search/index.ts';
 import type { WriteParticipant } from '../store/write-participant.ts';
 
 /**
@@ -20,5 +20,6 @@ export function createSearchEngine(conformance: Conformance, baseUrl?: string): 
     describeSearchParameters: (resourceType) => parameters.describe(resourceType),
     everythingPage: (repo, query) => everythingPage(conformance, repo, query),
     exportBatch: (repo, query) => exportBatch(conformance, repo, query),
+    exportBatchStatement: (query) => exportBatchStatement(conformance, query),
   };
 }

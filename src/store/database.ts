@@ -4,6 +4,12 @@
  */
 export type SqlParam = string | number | boolean | null | Date | readonly (string | null)[] | readonly number[];
 
+/** A statement with its parameters (`$1` …), built in one tier and run by the store inside another statement. */
+export interface SqlStatement {
+  readonly sql: string;
+  readonly params: readonly SqlParam[];
+}
+
 export interface SqlExecutor {
   query<R extends object = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<R[]>;
   /** Runs a multi-statement script without parameters (migrations). */

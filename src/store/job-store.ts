@@ -1,4 +1,4 @@
-import type { Database, SqlExecutor } from './database.ts';
+import type { Database, SqlExecutor, SqlStatement } from './database.ts';
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed';
 
@@ -104,6 +104,11 @@ export async function renewLease(tx: SqlExecutor, id: string, worker: string, le
   return rows.length > 0;
 }
 
+/** Records a running job's progress (in a checkpoint's transaction, after renewLease has locked the row). */
+export async function setJobProgress(tx: SqlExecutor, id: string, progress: string): Promise<void> {
+  await tx.query('UPDATE job SET progress = $2 WHERE id = $1', [id, progress]);
+}
+
 /** Ends the job as completed or failed (only if it is still `worker`'s); its output expires at `expiresAt`. */
 export async function finishJob(
   db: SqlExecutor,
@@ -148,6 +153,32 @@ export async function insertJobOutput(tx: SqlExecutor, jobId: string, part: JobO
 }
 
 /** The files of a job: number, kind, resource type and line count, in file order. */
+/**
+ * Writes one output part from a statement yielding `id` and `content` in id order (an export
+ * batch, search/export-batch.ts): the NDJSON is assembled by `string_agg` in the database, so the
+ * rows never travel to the server and back. Writes nothing when the statement yields no row.
+ * Answers how many lines were written and the last id, where the next part continues.
+ */
+export async function insertJobOutputFrom(
+  tx: SqlExecutor,
+  jobId: string,
+  part: Omit<JobOutputPart, 'lines' | 'content'>,
+  rows: SqlStatement,
+): Promise<{ lines: number; lastId?: string }> {
+  const at = (i: number): string => `$${rows.params.length + i}`;
+  const [written] = await tx.query<{ lines: string; last_id: string | null }>(
+    `WITH batch AS MATERIALIZED (${rows.sql}),
+     part AS (
+       INSERT INTO job_output (job_id, file_no, part, kind, resource_type, lines, content)
+       SELECT ${at(1)}, ${at(2)}, ${at(3)}, ${at(4)}, ${at(5)}, count(*), string_agg(content, E'\n' ORDER BY id) || E'\n'
+       FROM batch HAVING count(*) > 0
+       RETURNING lines)
+     SELECT (SELECT count(*) FROM batch) AS lines, (SELECT id FROM batch ORDER BY id DESC LIMIT 1) AS last_id`,
+    [...rows.params, jobId, part.fileNo, part.part, part.kind, part.resourceType],
+  );
+  return { lines: Number(written.lines), ...(written.last_id !== null ? { lastId: written.last_id } : {}) };
+}
+
 export async function listJobFiles(db: SqlExecutor, jobId: string): Promise<{ fileNo: number; kind: string; resourceType: string; lines: number }[]> {
   const rows = await db.query<{ file_no: number; kind: string; resource_type: string; lines: string }>(
     'SELECT file_no, min(kind) AS kind, min(resource_type) AS resource_type, sum(lines) AS lines FROM job_output WHERE job_id = $1 GROUP BY file_no ORDER BY file_no',

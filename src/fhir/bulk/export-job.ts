@@ -19,7 +19,8 @@ export function exportProgressOf(progress: string | undefined): ExportProgress {
  * Runs a Bulk Data export (https://hl7.org/fhir/uv/bulkdata/STU2/export.html): for each type, batches
  * of resources as of the export's transaction point, in id order, each written as one NDJSON part
  * of the type's file together with the checkpoint after it — so a resumed export (restart, another
- * process) continues after the last part and never writes one twice, and memory holds one batch.
+ * process) continues after the last part and never writes one twice. A part is assembled in the
+ * database from the batch's statement (INSERT … SELECT): the server's memory holds no resource.
  */
 export function bulkExportJob(ctx: FhirContext): JobHandler {
   return {
@@ -30,7 +31,7 @@ export function bulkExportJob(ctx: FhirContext): JobHandler {
       const batchSize = ctx.config.bulkExport.batchSize;
       while (progress.typeIndex < input.types.length) {
         const resourceType = input.types[progress.typeIndex];
-        const rows = await ctx.search.exportBatch(ctx.repo, {
+        const batch = ctx.search.exportBatchStatement({
           resourceType,
           point: input.point.tx,
           since: input.since,
@@ -39,22 +40,21 @@ export function bulkExportJob(ctx: FhirContext): JobHandler {
           afterId: progress.afterId,
           limit: batchSize,
         });
-        const done = rows.length < batchSize;
-        const next: ExportProgress = done
-          ? { typeIndex: progress.typeIndex + 1, part: 0, exported: progress.exported + rows.length }
-          : { typeIndex: progress.typeIndex, afterId: rows[rows.length - 1].id, part: progress.part + 1, exported: progress.exported + rows.length };
-        const part = progress.part;
-        const last = done && next.typeIndex === input.types.length;
-        await job.checkpoint(JSON.stringify(next), async (writes) => {
-          if (rows.length > 0) {
-            const content = `${rows.map((row) => row.content).join('\n')}\n`;
-            await writes.appendOutput({ fileNo: progress.typeIndex, part, kind: 'output', resourceType, lines: rows.length, content });
-          }
+        const at = progress;
+        let next = at;
+        await job.checkpointAfter(async (writes) => {
+          // The part is written from the batch inside the database: no resource passes through this process.
+          const { lines, lastId } = await writes.appendOutputFrom({ fileNo: at.typeIndex, part: at.part, kind: 'output', resourceType }, batch);
+          const done = lines < batchSize;
+          next = done
+            ? { typeIndex: at.typeIndex + 1, part: 0, exported: at.exported + lines }
+            : { typeIndex: at.typeIndex, afterId: lastId, part: at.part + 1, exported: at.exported + lines };
           // What was asked for and not exported, with the last part: the error file follows the types' files.
-          if (last && input.errors?.length) {
+          if (next.typeIndex === input.types.length && input.errors?.length) {
             const content = `${input.errors.map((issue) => JSON.stringify({ resourceType: 'OperationOutcome', issue: [issue] })).join('\n')}\n`;
             await writes.appendOutput({ fileNo: input.types.length, part: 0, kind: 'error', resourceType: 'OperationOutcome', lines: input.errors.length, content });
           }
+          return JSON.stringify(next);
         });
         progress = next;
       }
