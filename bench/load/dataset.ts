@@ -47,9 +47,26 @@ export async function loadDataset(baseUrl: string, token: string, members: numbe
   }));
 }
 
+/**
+ * A POST on a kept-alive connection the server closed as idle just as it was reused is reset
+ * before the server reads it (seen loading the embedded database on a loaded machine, where a
+ * statistics refresh holds the server's thread past its 5 s keep-alive): nothing was imported, so
+ * it is sent again on a new connection.
+ */
+async function postDocument(url: string, init: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (code !== 'ECONNRESET' || attempt >= 3) throw err;
+    }
+  }
+}
+
 async function loadMember(baseUrl: string, token: string, member: number): Promise<void> {
   for (const document of memberDocuments(member)) {
-    const response = await fetch(`${baseUrl}/CarePlan/$import-document`, {
+    const response = await postDocument(`${baseUrl}/CarePlan/$import-document`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: document.body,

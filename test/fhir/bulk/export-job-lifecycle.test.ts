@@ -2,14 +2,15 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
 import { startServer, type RunningServer } from '../../../src/server/server.ts';
-import { readJob } from '../../../src/store/job-store.ts';
+import { deleteExpiredJobs, readJob } from '../../../src/store/job-store.ts';
 import { http, startTestServer, testDatabases, type TestServer } from '../../harness.ts';
 
 /**
- * A Bulk Data export (https://hl7.org/fhir/uv/bulkdata/STU2/export.html) across a graceful server
- * restart: the stopping process gives the job back at its next checkpoint, the restarted one
- * resumes after the last committed part, and the files hold every resource exactly once. The test
- * server itself runs no jobs; the two "processes" are servers on its database. Fictional persons.
+ * A Bulk Data export job's life (https://hl7.org/fhir/uv/bulkdata/STU2/export.html) across a
+ * graceful server restart — the stopping process gives the job back at its next checkpoint, the
+ * restarted one resumes after the last committed part, and the files hold every resource exactly
+ * once — and its expiry. The test server itself runs no jobs; the "processes" are servers on its
+ * database. Fictional persons.
  */
 const TEST_JOBS = { enabled: true, pollMs: 20, leaseMs: 2_000 };
 /** One resource per part: the export takes many checkpoints, so the restart falls in its middle. */
@@ -17,13 +18,13 @@ const TEST_BULK = { batchSize: 1, retentionMs: 3_600_000 };
 const OBSERVATIONS = 400;
 
 for (const kind of testDatabases) {
-  describe(`Bulk Data $export across a server restart (${kind})`, () => {
+  describe(`Bulk Data export jobs: restart and expiry (${kind})`, () => {
     let server: TestServer;
     const processes: RunningServer[] = [];
 
-    async function serverProcess(): Promise<RunningServer> {
+    async function serverProcess(bulkExport = TEST_BULK): Promise<RunningServer> {
       const config = loadConfig({}, {
-        port: 0, host: '127.0.0.1', baseUrl: 'http://127.0.0.1:0/fhir', loadDemoData: false, jobs: TEST_JOBS, bulkExport: TEST_BULK,
+        port: 0, host: '127.0.0.1', baseUrl: 'http://127.0.0.1:0/fhir', loadDemoData: false, jobs: TEST_JOBS, bulkExport,
         auth: server.server.ctx.config.auth,
       });
       const running = await startServer(config, { db: server.db, logger: pino({ level: 'silent' }) });
@@ -87,6 +88,30 @@ for (const kind of testDatabases) {
       const ids = (await downloaded.text()).split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { id: string }).id);
       // In id order, none missing, none twice: the parts before and after the restart join exactly.
       expect(ids).toEqual(observations.map((o) => o.id));
+    });
+
+    test('a finished export expires after its retention: the sweep removes it, and its status URL and files answer 404', async () => {
+      const auth = { authorization: `Bearer ${server.token}` };
+      const shortLived = await serverProcess({ ...TEST_BULK, batchSize: 1000, retentionMs: 1 });
+      const kickOff = await fetch(`${shortLived.url}/$export?_type=Patient`, { headers: { ...auth, prefer: 'respond-async' } });
+      expect(kickOff.status, await kickOff.text()).toBe(202);
+      const statusUrl = kickOff.headers.get('content-location') as string;
+      let poll = await fetch(statusUrl, { headers: auth });
+      while (poll.status === 202) {
+        await poll.arrayBuffer();
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        poll = await fetch(statusUrl, { headers: auth });
+      }
+      expect(poll.status).toBe(200);
+      const manifest = (await poll.json()) as { output: { url: string }[] };
+      expect(Date.parse(poll.headers.get('expires') as string)).toBeLessThanOrEqual(Date.now() + 1000);
+      await shortLived.close();
+      // The runner sweeps every few minutes; the sweep's own statement is called here.
+      expect(await deleteExpiredJobs(server.db)).toBeGreaterThanOrEqual(1);
+      const gone = await fetch(statusUrl.replace(shortLived.url, server.url), { headers: auth });
+      expect(gone.status).toBe(404);
+      expect(((await gone.json()) as { issue: { diagnostics: string }[] }).issue[0].diagnostics).toContain('expired');
+      expect((await fetch(manifest.output[0].url.replace(shortLived.url, server.url), { headers: auth })).status).toBe(404);
     });
   });
 }
