@@ -49,9 +49,9 @@ export async function loadDataset(baseUrl: string, token: string, members: numbe
 
 /**
  * A POST on a kept-alive connection the server closed as idle just as it was reused is reset
- * before the server reads it (seen loading the embedded database on a loaded machine, where a
- * statistics refresh holds the server's thread past its 5 s keep-alive): nothing was imported, so
- * it is sent again on a new connection.
+ * before the server reads it (seen loading the embedded database on a machine under heavy load,
+ * where the server's thread can stay busy past its 5 s keep-alive): nothing was imported, so it is
+ * sent again on a new connection.
  */
 async function postDocument(url: string, init: RequestInit): Promise<Response> {
   for (let attempt = 1; ; attempt++) {
