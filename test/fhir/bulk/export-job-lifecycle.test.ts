@@ -88,6 +88,8 @@ for (const kind of testDatabases) {
       const ids = (await downloaded.text()).split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { id: string }).id);
       // In id order, none missing, none twice: the parts before and after the restart join exactly.
       expect(ids).toEqual(observations.map((o) => o.id));
+      // No runner of this test is left to take the next test's job.
+      await restarted.close();
     });
 
     test('a finished export expires after its retention: the sweep removes it, and its status URL and files answer 404', async () => {
