@@ -1,6 +1,6 @@
 import type { Resource, Task } from '@medplum/fhirtypes';
 import { isAuthorizedService } from './authorization-decisions.ts';
-import { codeIn, extension, isPlanStep, planTypeOf, system, taskTypeOf, type KansasRole, type PlanType } from './kansas-workflow.ts';
+import { PLAN_TYPES, codeIn, extension, isPlanStep, planTypeOf, system, taskTypeOf, type KansasRole, type PlanType } from './kansas-workflow.ts';
 import { signsOwnPlan, type PlanSigner } from './plan-signatures.ts';
 
 /**
@@ -167,6 +167,18 @@ export const ROLE_RULES: readonly RoleRule[] = [
 export function brokenRoleRule(actor: WorkflowActor, write: WorkflowWrite): RoleRule | undefined {
   if (actor.kind === 'administrator') return undefined;
   return ROLE_RULES.find((rule) => rule.applies(write) && !rule.permits(actor, write));
+}
+
+/**
+ * Whether the plan a written resource is an item of can change the verdict for this actor. When
+ * every plan type (and none) gives the same verdict — a system token, which every plan rule
+ * trusts — the write path need not look the plan up: that lookup is a search and a read per
+ * written resource, and each makes the transaction send its queued writes first, so a document
+ * import by a system sent one write statement per resource instead of one in all.
+ */
+export function planOfItemMatters(actor: WorkflowActor, write: WorkflowWrite): boolean {
+  const without = brokenRoleRule(actor, { ...write, itemOfPlan: undefined });
+  return PLAN_TYPES.some((type) => brokenRoleRule(actor, { ...write, itemOfPlan: type }) !== without);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { CarePlan, Resource } from '@medplum/fhirtypes';
 import { planTypeOf, system, type PlanType } from '../../workflow/kansas-workflow.ts';
 import { isPlanSignatures, signedPlanOf } from '../../workflow/plan-signatures.ts';
-import { brokenRoleRule } from '../../workflow/role-rules.ts';
+import { brokenRoleRule, planOfItemMatters } from '../../workflow/role-rules.ts';
 import { callerOfContext } from '../access/caller-access.ts';
 import type { FhirContext } from '../context.ts';
 import { readReference } from './consequences/care-coordinator.ts';
@@ -59,7 +59,10 @@ export const roleRule: WriteRule = {
     const actor = (await callerOfContext(ctx)).actor;
     if (actor.kind === 'administrator') return { issues: [] };
     const signed = write.resourceType === 'Contract' ? await signedPlanSubject(ctx, write) : undefined;
-    const broken = brokenRoleRule(actor, { ...write, itemOfPlan: await planOfItem(ctx, write), ...(signed ? { signedPlanSubject: signed } : {}) });
+    const judged = { ...write, ...(signed ? { signedPlanSubject: signed } : {}) };
+    // The plan is looked up only when its type could change the verdict (a system's writes skip it).
+    const itemOfPlan = planOfItemMatters(actor, judged) ? await planOfItem(ctx, write) : undefined;
+    const broken = brokenRoleRule(actor, { ...judged, itemOfPlan });
     if (!broken) return { issues: [] };
     const who = ctx.access.fhirUser ?? (actor.kind === 'system' ? 'a system token' : 'a caller without fhirUser');
     const role = actor.kind === 'practitioner' ? ` (${actor.role ?? 'no Kansas role code'})` : '';
