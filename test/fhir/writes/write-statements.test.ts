@@ -133,4 +133,36 @@ describe.each(testDatabases)('the statements of writes on %s', (kind) => {
     // Every entry, the import's Provenance included, goes in one write statement.
     expect(writesOf(db.sent)).toHaveLength(1);
   });
+
+  it("imports a document for a targeted case manager looking up no item's plan: the plan written first is known", async () => {
+    const role = (await send(request('POST', 'PractitionerRole', {
+      resourceType: 'PractitionerRole',
+      active: true,
+      code: [{ coding: [{ system: system.practitionerRole, code: 'targeted-case-manager' }] }],
+    }))).resource?.id;
+    const tcm: FhirContext = { ...ctx, access: accessOf({ sub: 'tcm-fictional', scope: 'user/*.cruds', fhirUser: `PractitionerRole/${role}` }) };
+    const document = JSON.parse(readFileSync(new URL('../../../bundles/documents/sam-testperson.pcsp.json', import.meta.url), 'utf8'));
+    db.sent.length = 0;
+    const response = await dispatch(tcm, request('POST', 'CarePlan/$import-document', document, 'application/json'));
+    expect(response.status).toBe(201);
+    expect(planLookupsOf(db.sent)).toHaveLength(1);
+    // Outside the import the item's plan is still looked up: a care coordinator may not add a PCSP goal.
+    const cc = (await send(request('POST', 'PractitionerRole', {
+      resourceType: 'PractitionerRole',
+      active: true,
+      code: [{ coding: [{ system: system.practitionerRole, code: 'mco-care-coordinator' }] }],
+    }))).resource?.id;
+    const coordinator: FhirContext = { ...ctx, access: accessOf({ sub: 'cc-fictional', scope: 'user/*.cruds', fhirUser: `PractitionerRole/${cc}` }) };
+    const goal: Goal = {
+      resourceType: 'Goal',
+      identifier: [{ system: system.planItem, value: `${document.planId}/goal/G9` }],
+      lifecycleStatus: 'proposed',
+      description: { text: 'Visit my sister every month' },
+      subject: { reference: `Patient/${patient}` },
+    };
+    await expect(dispatch(coordinator, request('POST', 'Goal', goal))).rejects.toMatchObject({
+      status: 403,
+      outcome: { issue: [expect.objectContaining({ diagnostics: expect.stringMatching(/^Rule ks-pcsp-bsp-author/) })] },
+    });
+  });
 });
