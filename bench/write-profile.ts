@@ -39,15 +39,15 @@ const SCHEMA = 'bench_write_profile';
 /** Statements sent, by their first words (e.g. "SELECT", "WITH", "BEGIN"). */
 const statements = new Map<string, number>();
 let statementCount = 0;
-/** `--trace`: each statement of the first measured operation with the calls that sent it. */
+/**
+ * `--trace`: each statement of one operation (a member's imports), with its parameters except
+ * for the version statements'. (Who sent it is not in a stack trace: a transaction's statements
+ * run through one promise chain.)
+ */
 let tracing = false;
 function counted(sql: string): void {
   statementCount++;
-  if (tracing) {
-    Error.stackTraceLimit = 60;
-    const callers = (new Error().stack ?? '').split('\n').filter((line) => line.includes('/src/')).slice(0, 8);
-    console.log(`  ${sql.trimStart().slice(0, 60).replace(/\s+/g, ' ')}\n    ${callers.map((line) => line.trim().replace(/\(.*\/src\//, '(')).join('\n    ')}`);
-  }
+  if (tracing) console.log(`  ${sql.trimStart().slice(0, 60).replace(/\s+/g, ' ')}`);
   const head = sql.trimStart().slice(0, 40).split(/\s+/).slice(0, 2).join(' ');
   statements.set(head, (statements.get(head) ?? 0) + 1);
 }
@@ -201,3 +201,8 @@ if (creates > 0) {
 }
 await closeAudit();
 await raw.close();
+if (kind === 'postgres') {
+  const admin = await openDatabase({ databaseUrl: PG_URL, maxConnections: 1 });
+  await admin.exec(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  await admin.close();
+}
