@@ -96,6 +96,15 @@ function planSignerOf(actor: WorkflowActor): PlanSigner | undefined {
 /** The rule that confines a person or guardian to their own records; reads name it too (fhir/access/caller-access.ts). */
 export const PERSON_READS_OWN = 'ks-person-reads-own';
 
+/**
+ * Whether the subject of the plan a KS Plan Signatures Contract signs can change the verdict: only
+ * for a person or guardian (ks-plan-signer), so only then does the write path read the plan — for
+ * anyone else a document import's signatures cost no read (and no early send of its writes).
+ */
+export function signedPlanMatters(actor: WorkflowActor): boolean {
+  return planSignerOf(actor) !== undefined;
+}
+
 /** The role rules of issue 16, in the order they are checked. */
 export const ROLE_RULES: readonly RoleRule[] = [
   {

@@ -1,7 +1,7 @@
 import type { CarePlan, Resource } from '@medplum/fhirtypes';
 import { planTypeOf, system, type PlanType } from '../../workflow/kansas-workflow.ts';
 import { isPlanSignatures, signedPlanOf } from '../../workflow/plan-signatures.ts';
-import { brokenRoleRule, planOfItemMatters } from '../../workflow/role-rules.ts';
+import { brokenRoleRule, planOfItemMatters, signedPlanMatters } from '../../workflow/role-rules.ts';
 import { callerOfContext } from '../access/caller-access.ts';
 import type { Repository } from '../../store/repository.ts';
 import type { FhirContext } from '../context.ts';
@@ -86,7 +86,7 @@ export const roleRule: WriteRule = {
   async check(write, ctx) {
     const actor = (await callerOfContext(ctx)).actor;
     if (actor.kind === 'administrator') return { issues: [] };
-    const signed = write.resourceType === 'Contract' ? await signedPlanSubject(ctx, write) : undefined;
+    const signed = write.resourceType === 'Contract' && signedPlanMatters(actor) ? await signedPlanSubject(ctx, write) : undefined;
     const judged = { ...write, ...(signed ? { signedPlanSubject: signed } : {}) };
     // The plan is looked up only when its type could change the verdict (a system's writes skip it).
     const itemOfPlan = planOfItemMatters(actor, judged) ? await planOfItem(ctx, write) : undefined;
