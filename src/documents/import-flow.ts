@@ -6,6 +6,7 @@ import { checkDocument, parseDocumentText, problemsToOutcome, DocumentSyntaxErro
 import { mapDocumentToBundle, referencesToResolve, translateTransactionIssues } from './document-mapping.ts';
 import type { DocumentRuleOptions } from './document-rules.ts';
 import { skipUnchangedEntries, type DocumentTransaction } from './mapping/document-transaction.ts';
+import { identifiersOf } from './mapping/plan-references.ts';
 import type { DocumentType, PlanDocument } from './plan-document.ts';
 import type { DocumentProblem } from './schema-validation.ts';
 
@@ -119,15 +120,26 @@ export async function importPlanDocument(
     }
     throw err;
   }
-  const plan = previous ?? (await store.findPlan(doc.planId));
+  const planId = previous?.id ?? writtenPlanId(transaction.bundle, response, doc.planId) ?? (await store.findPlan(doc.planId))?.id;
   return {
     ok: true,
     documentType: doc.documentType,
     planId: doc.planId,
-    carePlan: `CarePlan/${plan?.id ?? ''}`,
+    carePlan: `CarePlan/${planId ?? ''}`,
     response,
     summary: countResponses(response, unchanged),
   };
+}
+
+/**
+ * The id the transaction stored the document's CarePlan under, from its response entry's location
+ * (`CarePlan/{id}/_history/{n}`, entries answer in request order): no search after the write.
+ */
+function writtenPlanId(bundle: Bundle, response: Bundle, planId: string): string | undefined {
+  const index = (bundle.entry ?? []).findIndex(
+    (e) => e.resource?.resourceType === 'CarePlan' && identifiersOf(e.resource).some((i) => i.system === identifierSystem.planId && i.value === planId),
+  );
+  return index < 0 ? undefined : /(?:^|\/)CarePlan\/([^/]+)\/_history\/\d+$/.exec(response.entry?.[index]?.response?.location ?? '')?.[1];
 }
 
 /**

@@ -65,6 +65,12 @@ export interface Repository {
 
   /** The current version, including a delete marker; undefined if the id was never used. `lock`: FOR UPDATE until commit. */
   readCurrent(resourceType: string, id: string, lock?: boolean): Promise<StoredVersion | undefined>;
+  /**
+   * Reads the current versions of these resources under lock (FOR UPDATE until commit) in one
+   * statement, ahead of their writes: this transaction's next locked `readCurrent` of each is
+   * answered from it instead of a statement per resource. Only on a repository bound to a transaction.
+   */
+  lockCurrent(keys: readonly ResourceKey[]): Promise<void>;
   readVersion(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined>;
   /** Current, non-deleted resources by key, in one query (used by _include and transactions). */
   readMany(keys: readonly ResourceKey[]): Promise<Resource[]>;

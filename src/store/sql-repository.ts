@@ -62,6 +62,8 @@ export class SqlRepository implements Repository {
   private readonly pendingSteps = new Map<string, (repo: Repository) => Promise<void>>();
   /** Lock names this transaction holds (locks last until commit). */
   private readonly held = new Set<string>();
+  /** Current versions read under lock ahead of their writes (lockCurrent), by `Type/id`; null: nothing stored. */
+  private readonly lockedAhead = new Map<string, StoredVersion | null>();
   /** Coalesced primary-key reads of the root repository (undefined inside a transaction). */
   private readonly currentReads: CurrentReads | undefined;
 
@@ -151,6 +153,12 @@ export class SqlRepository implements Repository {
   }
 
   async readCurrent(resourceType: string, id: string, lock = false): Promise<StoredVersion | undefined> {
+    const ahead = lock ? this.lockedAhead.get(`${resourceType}/${id}`) : undefined;
+    if (ahead !== undefined) {
+      // Used once: after this read the transaction writes it, and a later read must see that.
+      this.lockedAhead.delete(`${resourceType}/${id}`);
+      return ahead ?? undefined;
+    }
     if (this.currentReads && !lock) {
       const row = await this.currentReads.read(resourceType, id);
       return row && toStoredVersion(row);
@@ -160,6 +168,23 @@ export class SqlRepository implements Repository {
       [resourceType, id],
     );
     return rows[0] && toStoredVersion(rows[0]);
+  }
+
+  async lockCurrent(keys: readonly ResourceKey[]): Promise<void> {
+    if (!this.tx) {
+      throw new Error('Rows are locked until commit: lock them inside transaction()');
+    }
+    const wanted = [...new Set(keys.map((key) => `${key.resourceType}/${key.id}`))].filter((key) => !this.lockedAhead.has(key)).sort();
+    if (wanted.length === 0) return;
+    const types = wanted.map((key) => key.slice(0, key.indexOf('/')));
+    const ids = wanted.map((key) => key.slice(key.indexOf('/') + 1));
+    // Locked in key order, as `lock` takes names: two transactions locking overlapping rows wait, never deadlock.
+    const rows = await this.sql.query<VersionRow>(
+      `SELECT ${CURRENT_ROW_COLUMNS} FROM resource WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY resource_type, id FOR UPDATE`,
+      [types, ids],
+    );
+    for (const key of wanted) this.lockedAhead.set(key, null);
+    for (const row of rows) this.lockedAhead.set(`${row.resource_type}/${row.id}`, toStoredVersion(row));
   }
 
   async readVersion(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
@@ -199,6 +224,7 @@ export class SqlRepository implements Repository {
    */
   async writeVersion(next: Resource & { id: string }, previous: StoredVersion | undefined, method: Exclude<VersionMethod, 'DELETE'>): Promise<Resource> {
     const version = nextVersion(next, previous, method);
+    this.lockedAhead.delete(`${next.resourceType}/${next.id}`);
     if (!this.tx) {
       if (previous) {
         throw new Error(`${next.resourceType}/${next.id}: a version after an existing one is written in the transaction that read it under lock`);
@@ -215,6 +241,7 @@ export class SqlRepository implements Repository {
 
   async writeNewVersions(resources: readonly (Resource & { id: string })[]): Promise<Resource[]> {
     const versions = resources.map((resource) => nextVersion(resource, undefined, 'POST'));
+    for (const resource of resources) this.lockedAhead.delete(`${resource.resourceType}/${resource.id}`);
     if (!this.tx) {
       await writeVersions(this.db, versions, null, this.participants);
       this.options.statistics?.noteWrites(versions.length);
@@ -231,6 +258,7 @@ export class SqlRepository implements Repository {
     }
     const tx = await this.nextTx();
     const version = deletionVersion(previous);
+    this.lockedAhead.delete(`${previous.resourceType}/${previous.id}`);
     this.pending.push(version);
     return { ...previous, versionId: version.versionId, tx, lastUpdated: version.lastUpdated, deleted: true, method: 'DELETE', content: undefined, resource: undefined };
   }

@@ -61,6 +61,9 @@ export const KANSAS_ROLES: readonly KansasRole[] = ['targeted-case-manager', 'mc
 
 export type PlanType = 'pcsp' | 'bsp' | 'isp' | 'backup-plan';
 
+/** CodeSystem-ks-plan-type: every plan type the role rules may be asked about. */
+export const PLAN_TYPES: readonly PlanType[] = ['pcsp', 'bsp', 'isp', 'backup-plan'];
+
 interface Coded {
   readonly coding?: readonly { readonly system?: string; readonly code?: string }[];
 }

@@ -1,6 +1,6 @@
 import type { Resource, Task } from '@medplum/fhirtypes';
 import { isAuthorizedService } from './authorization-decisions.ts';
-import { codeIn, extension, isPlanStep, planTypeOf, system, taskTypeOf, type KansasRole, type PlanType } from './kansas-workflow.ts';
+import { PLAN_TYPES, codeIn, extension, isPlanStep, planTypeOf, system, taskTypeOf, type KansasRole, type PlanType } from './kansas-workflow.ts';
 import { signsOwnPlan, type PlanSigner } from './plan-signatures.ts';
 
 /**
@@ -96,6 +96,15 @@ function planSignerOf(actor: WorkflowActor): PlanSigner | undefined {
 /** The rule that confines a person or guardian to their own records; reads name it too (fhir/access/caller-access.ts). */
 export const PERSON_READS_OWN = 'ks-person-reads-own';
 
+/**
+ * Whether the subject of the plan a KS Plan Signatures Contract signs can change the verdict: only
+ * for a person or guardian (ks-plan-signer), so only then does the write path read the plan — for
+ * anyone else a document import's signatures cost no read (and no early send of its writes).
+ */
+export function signedPlanMatters(actor: WorkflowActor): boolean {
+  return planSignerOf(actor) !== undefined;
+}
+
 /** The role rules of issue 16, in the order they are checked. */
 export const ROLE_RULES: readonly RoleRule[] = [
   {
@@ -167,6 +176,18 @@ export const ROLE_RULES: readonly RoleRule[] = [
 export function brokenRoleRule(actor: WorkflowActor, write: WorkflowWrite): RoleRule | undefined {
   if (actor.kind === 'administrator') return undefined;
   return ROLE_RULES.find((rule) => rule.applies(write) && !rule.permits(actor, write));
+}
+
+/**
+ * Whether the plan a written resource is an item of can change the verdict for this actor. When
+ * every plan type (and none) gives the same verdict — a system token, which every plan rule
+ * trusts — the write path need not look the plan up: that lookup is a search and a read per
+ * written resource, and each makes the transaction send its queued writes first, so a document
+ * import by a system sent one write statement per resource instead of one in all.
+ */
+export function planOfItemMatters(actor: WorkflowActor, write: WorkflowWrite): boolean {
+  const without = brokenRoleRule(actor, { ...write, itemOfPlan: undefined });
+  return PLAN_TYPES.some((type) => brokenRoleRule(actor, { ...write, itemOfPlan: type }) !== without);
 }
 
 /**

@@ -322,6 +322,10 @@ async function runTransaction(
   // A conditional create that matched writes nothing; every other plan writes its resource.
   assertNoOverlap([...touched, ...plans.filter((plan) => !plan.existing).map((plan) => ({ identity: `${plan.resourceType}/${plan.id}`, entry: plan.entry }))]);
   await resolveConditionalReferences(scoped, plans.map((plan) => plan.entry), ids);
+  // The current versions of everything it updates, read under lock in one statement rather
+  // than one per entry (a re-imported document updates every resource it holds).
+  const updated = plans.filter((plan) => !plan.existing && !plan.fresh && plan.entry.request.method !== 'POST');
+  await repo.lockCurrent(updated.map((plan) => ({ resourceType: plan.resourceType, id: plan.id })));
   for (const plan of plans) {
     record(plan.entry, await guarded(plan.entry, () => writePlanned(scoped, plan, ids)));
   }

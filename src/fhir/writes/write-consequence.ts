@@ -28,12 +28,18 @@ export interface WriteConsequence {
   readonly name: string;
   /** The resource types whose writes it follows (the others never open a transaction for it). */
   readonly resourceTypes: ReadonlySet<string>;
+  /**
+   * Whether creating this resource can have a consequence; false only where `follow` would do
+   * nothing with its create. A create no consequence concerns stays one statement (no
+   * transaction): a plain Goal or ServiceRequest that names no plan item, for instance.
+   */
+  concernsCreated(resource: Resource): boolean;
   follow(change: WrittenChange, ctx: FhirContext): Promise<void>;
 }
 
-/** Whether any consequence follows writes of this type. */
-export function followed(ctx: FhirContext, resourceType: string): boolean {
-  return ctx.writeConsequences.some((c) => c.resourceTypes.has(resourceType));
+/** Whether any consequence follows the create of this resource. */
+export function followed(ctx: FhirContext, created: Resource): boolean {
+  return ctx.writeConsequences.some((c) => c.resourceTypes.has(created.resourceType) && c.concernsCreated(created));
 }
 
 export async function followWrite(ctx: FhirContext, change: WrittenChange): Promise<void> {

@@ -111,7 +111,7 @@ export async function writeResource(ctx: FhirContext, intent: WriteIntent): Prom
       return { kind: 'written', resource: stored, created: true, notes: checked.notes };
     };
     // A create is one statement on its own, unless a write consequence follows its type.
-    return followed(ctx, next.resourceType) ? ctx.repo.transaction((repo) => create(withRepo(ctx, repo))) : create(ctx);
+    return followed(ctx, next) ? ctx.repo.transaction((repo) => create(withRepo(ctx, repo))) : create(ctx);
   }
   const resourceType = intent.interaction === 'update' ? intent.resource.resourceType : intent.resourceType;
   const id = intent.interaction === 'update' ? intent.resource.id : intent.id;

@@ -14,6 +14,7 @@ import { serverWriting, type WriteConsequence } from '../write-consequence.ts';
 export const aneReportConsequence: WriteConsequence = {
   name: 'ANE report: stat, restricted, deadline',
   resourceTypes: new Set(['Task']),
+  concernsCreated: (resource) => taskTypeOf(resource as Task) === 'ane-report',
   async follow(written, ctx) {
     const task = written.next as (Task & { id: string }) | undefined;
     if (!task || taskTypeOf(task) !== 'ane-report') return;

@@ -11,6 +11,8 @@ import { careCoordinatorOf, readReference } from './care-coordinator.ts';
 interface PlanChange {
   carePlanId?: string;
   createdPlan: boolean;
+  /** The plan written in this transaction is no PCSP (a BSP's or ISP's items name their plan too). */
+  otherPlan?: boolean;
   readonly items: Map<string, PlanItemChange>;
   readonly removed: Set<string>;
   requester?: string;
@@ -47,7 +49,7 @@ async function findPlan(ctx: FhirContext, key: string, change: PlanChange): Prom
 async function writeChangeTask(ctx: FhirContext, key: string): Promise<void> {
   const change = collected.get(ctx.repo)?.get(key);
   collected.get(ctx.repo)?.delete(key);
-  if (!change || change.createdPlan) return; // a first import is no change
+  if (!change || change.createdPlan || change.otherPlan) return; // a first import is no change
   const plan = await findPlan(ctx, key, change);
   if (!plan || planTypeOf(plan) !== 'pcsp' || !plan.subject?.reference) return;
   const items = [...change.items.values()];
@@ -87,13 +89,19 @@ async function writeChangeTask(ctx: FhirContext, key: string): Promise<void> {
 export const changeOfNeedsConsequence: WriteConsequence = {
   name: 'notify-change-of-needs on a PCSP change',
   resourceTypes: new Set(['CarePlan', 'Goal', 'ServiceRequest', 'Condition', 'RiskAssessment']),
+  // A new PCSP is no change (createdPlan); a new item is one only when it names its plan.
+  concernsCreated: (resource) => resource.resourceType !== 'CarePlan' && planItemOf(resource) !== undefined,
   async follow(written: WrittenChange, ctx) {
     let key: string | undefined;
     let plan: CarePlan | undefined;
     if (written.resourceType === 'CarePlan') {
       plan = (written.next ?? written.previous) as CarePlan;
-      if (planTypeOf(plan) !== 'pcsp') return;
       key = planIdOf(plan) ?? `CarePlan/${written.id}`;
+      if (planTypeOf(plan) !== 'pcsp') {
+        // Its items, written in the same transaction, are no PCSP's: no lookup of their plan before commit.
+        collect(ctx.repo, key).otherPlan = true;
+        return;
+      }
     } else {
       key = planItemOf(written.next ?? written.previous)?.planId;
     }
