@@ -14,6 +14,8 @@ export interface ServerProcess {
   readonly startupMs: number;
   rssMiB(): number;
   stop(): Promise<void>;
+  /** SIGKILL: no shutdown, no drain (a crash, as the kill campaign makes one). */
+  kill(): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -34,6 +36,12 @@ function spawnUntilReady(args: string[], env: NodeJS.ProcessEnv, ready: (line: s
   const started = performance.now();
   const child: ChildProcess = spawn(node, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  const signal = (name: NodeJS.Signals): Promise<void> =>
+    new Promise((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      child.once('exit', () => done());
+      child.kill(name);
+    });
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-4000);
   });
@@ -58,11 +66,8 @@ function spawnUntilReady(args: string[], env: NodeJS.ProcessEnv, ready: (line: s
             pid,
             startupMs: Math.round(performance.now() - started),
             rssMiB: () => rssOf(pid),
-            stop: () =>
-              new Promise((done) => {
-                child.once('exit', () => done());
-                child.kill('SIGTERM');
-              }),
+            stop: () => signal('SIGTERM'),
+            kill: () => signal('SIGKILL'),
           });
           return;
         }

@@ -1,0 +1,41 @@
+/**
+ * kill -9 campaign (issue 20): `kanplan serve` killed at random moments during document imports,
+ * concurrent transactions and updates; after each kill `kanplan check`, a restart, and every
+ * acknowledged write looked for (bench/crash/campaign.ts).
+ *
+ *   npm run bench:kill -- pglite [kills=20] [seed]
+ *   npm run bench:kill -- postgres [kills=20] [seed]     # BENCH_DATABASE_URL (admin connection)
+ *
+ * Prints a line per kill and a summary; exit 1 when anything acknowledged was lost, a document
+ * was partly written, the pair was torn, a 5xx was answered or `kanplan check` found drift.
+ */
+import { runKillCampaign } from './crash/campaign.ts';
+
+const kind = process.argv[2] === 'postgres' ? 'postgres' : 'pglite';
+const kills = Number(process.argv[3] ?? 20);
+const seed = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
+const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+const started = performance.now();
+const result = await runKillCampaign({ kind, kills, seed, adminUrl, log: (line) => console.log(line) });
+const sum = (pick: (k: (typeof result.kills)[number]) => number) => result.kills.reduce((total, k) => total + pick(k), 0);
+const checks = result.kills.filter((k) => k.check);
+const restarts = result.kills.map((k) => k.restartMs).sort((a, b) => a - b);
+const problems = [
+  ...result.final.lost,
+  ...result.kills.flatMap((k) => [...k.findings.lost, ...k.findings.partial, ...k.findings.torn]),
+  ...result.final.torn,
+  ...result.ledger.serverErrors,
+  ...result.ledger.driverErrors,
+  ...checks.filter((k) => k.check?.exit !== 0).map((k) => `kill ${k.kill}: kanplan check exit ${k.check?.exit}: ${k.check?.output}`),
+  ...(result.finalCheck.exit === 0 ? [] : [`final kanplan check exit ${result.finalCheck.exit}: ${result.finalCheck.output}`]),
+];
+console.log(`
+kill -9 campaign on ${kind}, seed ${result.seed}, ${Math.round((performance.now() - started) / 1000)} s
+kills: ${result.kills.length}; kanplan check after ${checks.length} of them (all exit 0: ${checks.every((k) => k.check?.exit === 0)}), and once at the end (exit ${result.finalCheck.exit})
+acknowledged: ${result.ledger.documents.length} documents (1 before the first kill), ${sum((k) => k.transactions)} transactions, ${sum((k) => k.updates)} updates; verified after each restart and all again at the end: lost ${result.final.lost.length}
+documents in flight at a kill: ${sum((k) => k.inFlightDocuments)}: complete ${sum((k) => k.findings.inFlightComplete)}, absent ${sum((k) => k.findings.inFlightAbsent)}, partial ${sum((k) => k.findings.partial.length)}
+torn pair: ${result.kills.filter((k) => k.findings.torn.length > 0).length + result.final.torn.length}; 5xx answers: ${result.ledger.serverErrors.length}; other answers: ${JSON.stringify(result.ledger.otherAnswers)}
+restart to ready: median ${restarts[Math.floor(restarts.length / 2)]} ms, max ${restarts.at(-1)} ms`);
+for (const problem of problems) console.log(`PROBLEM ${problem}`);
+process.exit(problems.length ? 1 : 0);
