@@ -33,7 +33,7 @@ export interface CampaignOptions {
   readonly adminUrl?: string;
   /** A dump of a migrated embedded database to start from instead of creating one (tests). */
   readonly pgliteDump?: string;
-  /** The kill comes this many milliseconds after the writes start, drawn uniformly. */
+  /** The kill comes this many milliseconds after the first write of the round was acknowledged, drawn uniformly. */
   readonly killAfterMs?: readonly [number, number];
   readonly seed?: number;
   readonly log?: (line: string) => void;
@@ -74,9 +74,10 @@ function random(seed: number): () => number {
   };
 }
 
-function runCheck(env: NodeJS.ProcessEnv): Promise<{ exit: number; ms: number; output: string }> {
+function runCheck(env: Record<string, string>): Promise<{ exit: number; ms: number; output: string }> {
   const started = performance.now();
-  const child = spawn(node, ['src/cli/main.ts', 'check'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BASE_URL of its own: a test runner's environment may carry one of another meaning (Vite sets "/").
+  const child = spawn(node, ['src/cli/main.ts', 'check'], { cwd: root, env: { ...process.env, ...env, BASE_URL: 'http://127.0.0.1/fhir' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -111,7 +112,7 @@ async function databaseFor(options: CampaignOptions, dir: string): Promise<{ env
 export async function runKillCampaign(options: CampaignOptions): Promise<CampaignResult> {
   const seed = options.seed ?? Date.now() % 1_000_000;
   const next = random(seed);
-  const [minMs, maxMs] = options.killAfterMs ?? [1000, 6000];
+  const [minMs, maxMs] = options.killAfterMs ?? [0, 4000];
   const log = options.log ?? (() => undefined);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kanplan-crash-'));
   const database = await databaseFor(options, dir);
@@ -141,6 +142,11 @@ export async function runKillCampaign(options: CampaignOptions): Promise<Campaig
     for (let kill = 1; kill <= options.kills; kill++) {
       const since = { documents: ledger.documents.length, transactions: ledger.transactions.length, updates: ledger.updates.length };
       const workload = startWorkload(api, ledger, run, counter);
+      // The kill falls at a random moment once the writes are flowing (something acknowledged),
+      // so that a slow first request after a restart does not make the kill hit an idle server.
+      const acknowledgedSoFar = () => ledger.documents.length + ledger.transactions.length + ledger.updates.length;
+      const before = acknowledgedSoFar();
+      for (let waited = 0; acknowledgedSoFar() === before && waited < 120_000; waited += 50) await sleep(50);
       const afterMs = Math.round(minMs + next() * (maxMs - minMs));
       await sleep(afterMs);
       await server.kill();
@@ -148,7 +154,7 @@ export async function runKillCampaign(options: CampaignOptions): Promise<Campaig
       const inFlightDocuments = ledger.unacknowledgedDocuments.length;
       // The embedded database: every other kill is recovered by the server itself.
       const checkFirst = options.kind === 'postgres' || kill % 2 === 1;
-      const check = checkFirst ? await runCheck({ ...process.env, ...env }) : undefined;
+      const check = checkFirst ? await runCheck(env) : undefined;
       server = await startKanplan(env);
       api = { url: server.url, token };
       const findings = await verifyLedger(api, ledger, reference, since);
@@ -174,7 +180,7 @@ export async function runKillCampaign(options: CampaignOptions): Promise<Campaig
     const final = await verifyLedger(api, ledger, reference);
     await server.stop();
     server = undefined;
-    const finalCheck = await runCheck({ ...process.env, ...env });
+    const finalCheck = await runCheck(env);
     log(`final: ${final.acknowledged} acknowledged writes verified, lost ${final.lost.length}; kanplan check exit ${finalCheck.exit}: ${finalCheck.output.split('\n').at(-1)}`);
     return { seed, kills, final, finalCheck, ledger };
   } finally {

@@ -125,6 +125,14 @@ export async function openPostgres(connectionString: string, max: number, schema
         throw storeError(err);
       });
       let broken: Error | undefined;
+      // pg-pool takes its own error listener off a client while it is checked out, and a client
+      // whose connection drops between two statements (PostgreSQL restarted or stopped while the
+      // transaction runs its JavaScript) emits 'error': with no listener that is an uncaught
+      // exception, which ended the process. The next statement fails with the same cause.
+      const onError = (err: Error): void => {
+        broken = err;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(executor(client));
@@ -136,6 +144,7 @@ export async function openPostgres(connectionString: string, max: number, schema
         await client.query('ROLLBACK').catch(() => undefined);
         throw storeError(err);
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
