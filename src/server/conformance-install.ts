@@ -21,6 +21,10 @@ export async function installConformanceResources(repo: Repository, resources: r
   }
   const key = (r: Resource): string => `${r.resourceType}/${r.id}`;
   return repo.transaction(async (tx) => {
+    // Processes started together on one database (the scale-out path) install one at a time:
+    // otherwise each sees a resource missing, creates it, and all but one fail at start with a
+    // concurrent create. The later ones then find everything stored and write nothing.
+    await tx.lock(['kanplan:install-conformance-resources']);
     // One query for the stored versions: this runs at every start.
     const stored = new Map(
       (await tx.readMany(resources.map((r) => ({ resourceType: r.resourceType, id: r.id as string })))).map((r) => [key(r), withoutMeta(r)]),

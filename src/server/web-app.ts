@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { findRegisteredClient, registerClient, removeClient } from '../auth/server/clients.ts';
+import { holdTransactionLock } from '../store/advisory-lock.ts';
 import type { Database } from '../store/database.ts';
 
 /**
@@ -25,10 +26,15 @@ export function webAppRedirectUri(fhirBaseUrl: string): string {
  */
 export async function ensureWebAppClient(db: Database, fhirBaseUrl: string): Promise<void> {
   const redirectUri = webAppRedirectUri(fhirBaseUrl);
-  const existing = await findRegisteredClient(db, WEB_APP_CLIENT_ID);
-  if (existing?.redirectUris.includes(redirectUri)) return;
-  if (existing) await removeClient(db, WEB_APP_CLIENT_ID);
-  await registerClient(db, { type: 'public', clientId: WEB_APP_CLIENT_ID, name: 'kanplan care plans', redirectUris: [...(existing?.redirectUris ?? []), redirectUri] });
+  await db.transaction(async (tx) => {
+    // Processes started together take turns (else all but one failed at start: "registered
+    // already"), and the client is never missing between the removal and the new registration.
+    await holdTransactionLock(tx, 'kanplan:web-app-client');
+    const existing = await findRegisteredClient(tx, WEB_APP_CLIENT_ID);
+    if (existing?.redirectUris.includes(redirectUri)) return;
+    if (existing) await removeClient(tx, WEB_APP_CLIENT_ID);
+    await registerClient(tx, { type: 'public', clientId: WEB_APP_CLIENT_ID, name: 'kanplan care plans', redirectUris: [...(existing?.redirectUris ?? []), redirectUri] });
+  });
 }
 
 /** The static files, revalidated on each load (a new build is picked up at once), not framable. */
