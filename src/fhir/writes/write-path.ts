@@ -107,7 +107,10 @@ export async function writeResource(ctx: FhirContext, intent: WriteIntent): Prom
       const provenance = await traceWrite(scoped, { resourceType: next.resourceType, id: next.id, versionId: 1 }, 'create');
       const written = (checked.next ?? next) as Resource & { id: string };
       const [stored] = await scoped.repo.writeNewVersions(provenance ? [written, provenance] : [written]);
-      await followWrite(scoped, { interaction: 'create', resourceType: next.resourceType, id: next.id, next: stored });
+      // Alone, only a create some consequence concerns is followed (it opened the transaction);
+      // within a transaction (a bundle, an import) every consequence sees it: a new PCSP is what
+      // its items, written after it, are collected under.
+      if (scoped.repo.inTransaction) await followWrite(scoped, { interaction: 'create', resourceType: next.resourceType, id: next.id, next: stored });
       return { kind: 'written', resource: stored, created: true, notes: checked.notes };
     };
     // A create is one statement on its own, unless a write consequence follows its type.

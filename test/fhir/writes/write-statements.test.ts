@@ -87,6 +87,14 @@ describe.each(testDatabases)('the statements of writes on %s', (kind) => {
     expect(Number(provenance[0]?.n)).toBe(1);
   });
 
+  it('creates a PCSP CarePlan on its own in one statement: a new plan is no change of needs', async () => {
+    const pcsp = JSON.parse(readFileSync(new URL('../../../bundles/examples/valid/ks-pcsp-careplan.json', import.meta.url), 'utf8'));
+    const { id: _id, ...body } = pcsp;
+    const response = await send(request('POST', 'CarePlan', { ...body, subject: { reference: `Patient/${patient}` } }));
+    expect(response.status).toBe(201);
+    expect(db.sent.map((s) => s.sql.slice(0, 6))).toEqual(['WITH v']);
+  });
+
   it("opens a transaction for a Goal that is a plan's item, so its change-of-needs consequence can write with it", async () => {
     const goal: Goal = {
       resourceType: 'Goal',
