@@ -272,7 +272,7 @@ async function processTransaction(ctx: FhirContext, entries: BundleRequestEntry[
       plans = planned;
     }));
   } catch (err) {
-    throw err instanceof ConcurrentCreateError ? createRaceFailure(err, plans) : err;
+    throw err instanceof ConcurrentCreateError ? await createRaceFailure(ctx, err, plans) : err;
   }
 }
 
@@ -281,8 +281,17 @@ async function processTransaction(ctx: FhirContext, entries: BundleRequestEntry[
  * decided at write time, https://hl7.org/fhir/R4/http.html#concurrency): 409, naming the entry
  * that created it. The whole transaction was rolled back; it can be sent again as it is.
  */
-function createRaceFailure(err: ConcurrentCreateError, plans: readonly PlannedWrite[]): unknown {
-  const plan = plans.find((p) => !p.existing && err.keys.includes(`${p.resourceType}/${p.id}`));
+async function createRaceFailure(ctx: FhirContext, err: ConcurrentCreateError, plans: readonly PlannedWrite[]): Promise<unknown> {
+  // The transaction's creates go in one statement, so the error names all of them; the entry that
+  // lost is the one whose id now exists (committed by the concurrent request).
+  const candidates = plans.filter((p) => !p.existing && err.keys.includes(`${p.resourceType}/${p.id}`));
+  let plan: PlannedWrite | undefined;
+  for (const candidate of candidates) {
+    if (await ctx.repo.readCurrent(candidate.resourceType, candidate.id)) {
+      plan = candidate;
+      break;
+    }
+  }
   const outcome = withStoreOutcome(err);
   if (!plan) return outcome;
   return entryFailure(
