@@ -83,6 +83,10 @@ describe.each(testDatabases)('Subscription delivery across processes (%s)', (kin
     const b = await start();
     const owners = ['Organization/kp-sub-c1', 'Organization/kp-sub-c2', 'Organization/kp-sub-c3'];
     const ids = [await subscribe(a, 'c1', owners[0]), await subscribe(b, 'c2', owners[1]), await subscribe(a, 'c3', owners[2])];
+    // Each process matches writes against its own registry, refreshed every `refreshMs`: a write
+    // in the other process before its next refresh is not matched (a known gap, issue 18). Give
+    // both registries time to load the three subscriptions before writing.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < 30; i++) {
       const api = i % 2 ? a : b;
