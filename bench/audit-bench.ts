@@ -21,12 +21,8 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { issueAccessToken, loadOrCreateSigningKey } from '../src/auth/signing-key.ts';
 import { openDatabase } from '../src/store/database.ts';
+import { option } from './bench-database.ts';
 import { startKanplan, type ServerProcess } from './load/processes.ts';
-
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? (process.argv[i + 1] as string) : fallback;
-}
 
 const kind = option('--db', 'pglite');
 const rounds = Number(option('--rounds', '3'));

@@ -21,32 +21,16 @@ import type { FhirContext } from '../src/fhir/context.ts';
 import { dispatch } from '../src/fhir/router.ts';
 import type { FhirRequest } from '../src/fhir/request.ts';
 import { createFhirContext } from '../src/server/server.ts';
-import { openDatabase, type Database } from '../src/store/database.ts';
-import { migrate } from '../src/store/migrate.ts';
-
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? (process.argv[i + 1] as string) : fallback;
-}
+import type { Database } from '../src/store/database.ts';
+import { openBenchDatabase, option } from './bench-database.ts';
 
 const kind = option('--db', 'postgres');
 const creates = Number(option('--creates', '3000'));
 const reads = Number(option('--reads', '20000'));
 const concurrency = Number(option('--concurrency', '10'));
-const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-async function open(): Promise<Database> {
-  if (kind === 'pglite') {
-    const db = await openDatabase({});
-    await migrate(db);
-    return db;
-  }
-  const admin = await openDatabase({ databaseUrl: PG_URL, maxConnections: 1 });
-  await admin.exec('DROP SCHEMA IF EXISTS bench_trace CASCADE; CREATE SCHEMA bench_trace');
-  await admin.close();
-  const db = await openDatabase({ databaseUrl: PG_URL, schema: 'bench_trace', maxConnections: 10 });
-  await migrate(db);
-  return db;
+function open(): Promise<Database> {
+  return openBenchDatabase(kind, 'bench_trace', 10);
 }
 
 const request = (method: FhirRequest['method'], path: string, body?: unknown): FhirRequest => ({

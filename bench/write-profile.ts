@@ -22,12 +22,7 @@ import type { FhirRequest, FhirResponse } from '../src/fhir/request.ts';
 import { dispatch } from '../src/fhir/router.ts';
 import { createFhirContext } from '../src/server/server.ts';
 import { openDatabase, type Database, type SqlExecutor } from '../src/store/database.ts';
-import { migrate } from '../src/store/migrate.ts';
-
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? (process.argv[i + 1] as string) : fallback;
-}
+import { openBenchDatabase, option } from './bench-database.ts';
 
 const kind = option('--db', 'pglite');
 const members = Number(option('--members', '100'));
@@ -79,18 +74,8 @@ function countingDatabase(inner: Database): Database {
   };
 }
 
-async function open(): Promise<Database> {
-  if (kind === 'pglite') {
-    const db = await openDatabase({});
-    await migrate(db);
-    return db;
-  }
-  const admin = await openDatabase({ databaseUrl: PG_URL, maxConnections: 1 });
-  await admin.exec(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}`);
-  await admin.close();
-  const db = await openDatabase({ databaseUrl: PG_URL, schema: SCHEMA, maxConnections: concurrency + 2 });
-  await migrate(db);
-  return db;
+function open(): Promise<Database> {
+  return openBenchDatabase(kind, SCHEMA, concurrency + 2);
 }
 
 const examples = ['pcsp', 'bsp', 'isp'].map((type) => readFileSync(new URL(`../bundles/documents/avery-example.${type}.json`, import.meta.url), 'utf8'));
