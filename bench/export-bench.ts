@@ -6,6 +6,9 @@
  *   npm run bench:export -- --smoke    # 3 members, 1 round, PGlite unless --db says otherwise; nothing appended
  *   npm run bench:export -- --reuse …   # keeps the loaded database (.tmp/bench-export-<db>-<size>, schema
  *                                        # bench_export_<size>) and measures on it again next time, skipping the load
+ *   npm run bench:export -- --size 1000 --replicate 10 …   # loads 1,000 members, then copies every resource row
+ *                                        # 9 times in SQL (ids suffixed -r2 … -r10): the row count and sizes of the
+ *                                        # 10,000-member set in a tenth of its load time; see replicateRows
  *
  * Members are loaded through `$import-document` (bench/load/dataset.ts) into a fresh database, by
  * a first `kanplan serve`; a second one, started on the loaded database, is measured, so its RSS
@@ -34,6 +37,8 @@ export interface ExportBenchOptions {
   readonly smoke: boolean;
   /** Keep the loaded database for the next run with the same --db and --size, and measure on a kept one. */
   readonly reuse?: boolean;
+  /** Copies of every loaded resource row (1: none); the export then holds size × replicate members' worth of rows. */
+  readonly replicate: number;
 }
 
 function parseOptions(argv: string[]): ExportBenchOptions {
@@ -49,6 +54,7 @@ function parseOptions(argv: string[]): ExportBenchOptions {
     rounds: Number(value('--rounds') ?? (smoke ? 1 : 3)),
     everythingRequests: Number(value('--everything') ?? (smoke ? 20 : 500)),
     reuse: argv.includes('--reuse'),
+    replicate: Number(value('--replicate') ?? 1),
   };
 }
 
@@ -58,8 +64,9 @@ const SAMPLE_MS = 50;
 const RSS_GROWTH_BUDGET_MIB = 100;
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const workOf = (options: ExportBenchOptions): string => path.join(root, '.tmp', options.reuse ? `bench-export-${options.db}-${options.size}` : `bench-export-${process.pid}`);
-const schemaOf = (options: ExportBenchOptions): string => (options.reuse ? `bench_export_${options.size}` : 'bench_export');
+const keptName = (options: ExportBenchOptions): string => `${options.size}${options.replicate > 1 ? `x${options.replicate}` : ''}`;
+const workOf = (options: ExportBenchOptions): string => path.join(root, '.tmp', options.reuse ? `bench-export-${options.db}-${keptName(options)}` : `bench-export-${process.pid}`);
+const schemaOf = (options: ExportBenchOptions): string => (options.reuse ? `bench_export_${keptName(options)}` : 'bench_export');
 
 function kanplanEnv(options: ExportBenchOptions): Record<string, string> {
   const work = workOf(options);
@@ -75,6 +82,33 @@ async function resetPostgresSchema(PG_SCHEMA: string): Promise<void> {
   const admin = await openDatabase({ databaseUrl: PG_URL, maxConnections: 1 });
   await admin.exec(`DROP SCHEMA IF EXISTS ${PG_SCHEMA} CASCADE; CREATE SCHEMA ${PG_SCHEMA}`);
   await admin.close();
+}
+
+/**
+ * Copies every current resource row `copies - 1` times with the id suffixed `-rN` (its JSON `id`
+ * changed to match), in the loaded transaction numbers: a system export then reads and writes as
+ * many rows of the same sizes as a data set `copies` times larger. Only the `resource` table is
+ * copied (no history or index rows): a system-level export of every type reads nothing else, and
+ * nothing else in the benchmark reads the copies. One statement per copy keeps PGlite's memory low.
+ */
+async function replicateRows(options: ExportBenchOptions, env: Record<string, string>): Promise<number> {
+  const db = await openDatabase(options.db === 'postgres' ? { databaseUrl: PG_URL, maxConnections: 1, schema: schemaOf(options) } : { dataDir: env.DATA_DIR });
+  try {
+    let rows = 0;
+    for (let copy = 2; copy <= options.replicate; copy++) {
+      const inserted = await db.query<{ n: string }>(
+        `WITH c AS (INSERT INTO resource (resource_type, id, version_id, tx, last_updated, deleted, content, index_hash)
+           SELECT resource_type, id || $1, version_id, tx, last_updated, false, jsonb_set(content::jsonb, '{id}', to_jsonb(id || $1))::text, index_hash
+           FROM resource WHERE NOT deleted AND id NOT LIKE '%-r%' RETURNING 1)
+         SELECT count(*) AS n FROM c`,
+        [`-r${copy}`],
+      );
+      rows += Number(inserted[0]?.n ?? 0);
+    }
+    return rows;
+  } finally {
+    await db.close();
+  }
 }
 
 /** One export, kick-off to last file downloaded. */
@@ -230,7 +264,7 @@ export async function runExportBenchmark(options: ExportBenchOptions): Promise<E
     issueAccessToken(await key(), { scope: 'system/*.cruds', subject: 'bench', issuer: url, audience: url, expiresIn: '4h' });
   try {
     if (reused) {
-      note(`dataset: ${options.size} members loaded by an earlier run (--reuse, ${work})`);
+      note(`dataset: ${options.size} members${options.replicate > 1 ? ` × ${options.replicate} copies` : ''} loaded by an earlier run (--reuse, ${work})`);
     } else {
       server.current = await startKanplan(env);
       const loadStarted = performance.now();
@@ -240,6 +274,11 @@ export async function runExportBenchmark(options: ExportBenchOptions): Promise<E
       note(`dataset: ${options.size} members loaded through $import-document into a new ${options.db} database in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s`);
       await server.current.stop();
       server.current = undefined;
+      if (options.replicate > 1) {
+        const copyStarted = performance.now();
+        const copied = await replicateRows(options, env);
+        note(`replicated: every resource row copied ${options.replicate - 1} times in SQL (${copied} rows, ${((performance.now() - copyStarted) / 1000).toFixed(1)} s), as many rows as ${options.size * options.replicate} members`);
+      }
       if (options.reuse) writeFileSync(loadedMark, new Date().toISOString());
     }
 
@@ -307,7 +346,7 @@ if (import.meta.main) {
   const command = `npm run bench:export -- ${process.argv.slice(2).join(' ')}`;
   const result = await runExportBenchmark(options);
   const section = [
-    `## Export benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${options.db}, ${options.size} members)`,
+    `## Export benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${options.db}, ${options.size} members${options.replicate > 1 ? ` × ${options.replicate} copies` : ''})`,
     '',
     `Command: \`${command}\`. Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average at end ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}; node ${process.version}. System-level \`$export\` (all types), the client in the benchmark process, the server in its own; status polled every ${POLL_MS} ms; RSS of the server process sampled every ${SAMPLE_MS} ms from kick-off to the last byte downloaded (peak and growth: the highest of the rounds). The server runs with its defaults (AUDIT on), so a round also exports the AuditEvents of the requests before it. ${options.db === 'postgres' ? 'PostgreSQL runs in its own processes, not counted in the RSS.' : 'The embedded database (PGlite) runs inside the server process and is counted in its RSS.'}`,
     '',
