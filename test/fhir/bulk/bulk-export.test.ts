@@ -114,6 +114,9 @@ for (const kind of testDatabases) {
       const group = await post('Group/kp-bx-group/$export', [types, { name: 'patient', valueReference: { reference: `Patient/${BO}` } }, { name: 'patient', valueReference: { reference: `${server.url}/Patient/${ADA}` } }]);
       expect(idsOf(group.files, 'Patient')).toEqual([ADA]);
       expect(group.errors).toEqual([expect.stringContaining(`Patient/${BO} is not a member of Group/kp-bx-group`)]);
+      const systemPost = await http(server, 'POST', '$export', { body: { resourceType: 'Parameters', parameter: [types] }, headers: { prefer: 'respond-async' } });
+      expect(systemPost.status, systemPost.text).toBe(202);
+      expect((await manifestOf(systemPost.headers.get('content-location') as string)).output.map((o) => [o.type, o.count])).toEqual([['Patient', 3], ['Goal', 4]]);
       const system = await http(server, 'POST', '$export', { body: { resourceType: 'Parameters', parameter: [{ name: 'patient', valueReference: { reference: `Patient/${ADA}` } }] }, headers: { prefer: 'respond-async' } });
       expect(system.status).toBe(400);
       expect(system.body.issue[0].diagnostics).toContain('Patient/$export');
@@ -131,6 +134,14 @@ for (const kind of testDatabases) {
       expect(idsOf(files, 'Goal')).toEqual(['kp-bx-goal-cy']);
       const empty = await exportAll('Group/ks-mco-healthy-blue/$export');
       expect(empty.manifest.output).toEqual([]);
+      // Enrolment changes with the Patient's extension: the Group follows at once, and back.
+      const dee = { resourceType: 'Patient', id: 'kp-bx-dee', name: [{ family: 'Testperson', given: ['Dee'] }] };
+      const healthyBlue = { url: 'https://kanplan.org/fhir/StructureDefinition/ks-mco', valueCodeableConcept: { coding: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-mco', code: 'healthy-blue' }] } };
+      expect((await http(server, 'PUT', 'Patient/kp-bx-dee', { body: { ...dee, extension: [healthyBlue] } })).status).toBe(201);
+      expect(idsOf((await exportAll('Group/ks-mco-healthy-blue/$export?_type=Patient')).files, 'Patient')).toEqual(['kp-bx-dee']);
+      expect((await http(server, 'PUT', 'Patient/kp-bx-dee', { body: dee })).status).toBe(200);
+      expect((await exportAll('Group/ks-mco-healthy-blue/$export?_type=Patient')).manifest.output).toEqual([]);
+      expect((await http(server, 'DELETE', 'Patient/kp-bx-dee')).status).toBeLessThan(300);
     });
 
     test('_typeFilter exports only the resources matching one of its queries', async () => {
