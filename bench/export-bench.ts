@@ -4,6 +4,8 @@
  *
  *   npm run bench:export -- --db pglite|postgres [--size 10000] [--rounds 3] [--everything 500]
  *   npm run bench:export -- --smoke    # 3 members, 1 round, PGlite unless --db says otherwise; nothing appended
+ *   npm run bench:export -- --kickoff 'Group/ks-mco-sunflower/$export?includeAssociatedData=LatestProvenanceResources' …
+ *                                        # another kick-off than the default system-level `$export` (path and query)
  *   npm run bench:export -- --reuse …   # keeps the loaded database (.tmp/bench-export-<db>-<size>, schema
  *                                        # bench_export_<size>) and measures on it again next time, skipping the load
  *
@@ -34,6 +36,8 @@ export interface ExportBenchOptions {
   readonly smoke: boolean;
   /** Keep the loaded database for the next run with the same --db and --size, and measure on a kept one. */
   readonly reuse?: boolean;
+  /** The kick-off, relative to the FHIR base (default `$export`). */
+  readonly kickoff: string;
 }
 
 function parseOptions(argv: string[]): ExportBenchOptions {
@@ -49,6 +53,7 @@ function parseOptions(argv: string[]): ExportBenchOptions {
     rounds: Number(value('--rounds') ?? (smoke ? 1 : 3)),
     everythingRequests: Number(value('--everything') ?? (smoke ? 20 : 500)),
     reuse: argv.includes('--reuse'),
+    kickoff: value('--kickoff') ?? '$export',
   };
 }
 
@@ -121,11 +126,11 @@ async function countLines(body: ReadableStream<Uint8Array>): Promise<number> {
   return lines;
 }
 
-async function exportRound(server: ServerProcess, token: string): Promise<ExportRound> {
+async function exportRound(server: ServerProcess, token: string, kickoffPath: string): Promise<ExportRound> {
   const auth = { authorization: `Bearer ${token}` };
   const rss = sampleRss(server);
   const started = performance.now();
-  const kickOff = await fetch(`${server.url}/$export`, { headers: { ...auth, accept: 'application/fhir+json', prefer: 'respond-async' } });
+  const kickOff = await fetch(`${server.url}/${kickoffPath}`, { headers: { ...auth, accept: 'application/fhir+json', prefer: 'respond-async' } });
   const statusUrl = kickOff.headers.get('content-location');
   if (kickOff.status !== 202 || !statusUrl) throw new Error(`kick-off answered ${kickOff.status}: ${(await kickOff.text()).slice(0, 500)}`);
   await kickOff.arrayBuffer();
@@ -249,7 +254,7 @@ export async function runExportBenchmark(options: ExportBenchOptions): Promise<E
     const token = await tokenFor(measured.url);
     const rounds: ExportRound[] = [];
     for (let round = 1; round <= options.rounds; round++) {
-      const result = await exportRound(measured, token);
+      const result = await exportRound(measured, token, options.kickoff);
       process.stderr.write(`export round ${round}: ${result.resources} resources in ${result.totalSeconds.toFixed(1)} s, RSS ${result.rssStartMiB} → peak ${result.rssPeakMiB} MiB\n`);
       rounds.push(result);
     }
@@ -309,7 +314,7 @@ if (import.meta.main) {
   const section = [
     `## Export benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${options.db}, ${options.size} members)`,
     '',
-    `Command: \`${command}\`. Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average at end ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}; node ${process.version}. System-level \`$export\` (all types), the client in the benchmark process, the server in its own; status polled every ${POLL_MS} ms; RSS of the server process sampled every ${SAMPLE_MS} ms from kick-off to the last byte downloaded (peak and growth: the highest of the rounds). The server runs with its defaults (AUDIT on), so a round also exports the AuditEvents of the requests before it. ${options.db === 'postgres' ? 'PostgreSQL runs in its own processes, not counted in the RSS.' : 'The embedded database (PGlite) runs inside the server process and is counted in its RSS.'}`,
+    `Command: \`${command}\`. Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average at end ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}; node ${process.version}. ${options.kickoff === '$export' ? 'System-level \`$export\` (all types)' : `Kick-off \`${options.kickoff}\``}, the client in the benchmark process, the server in its own; status polled every ${POLL_MS} ms; RSS of the server process sampled every ${SAMPLE_MS} ms from kick-off to the last byte downloaded (peak and growth: the highest of the rounds). The server runs with its defaults (AUDIT on), so a round also exports the AuditEvents of the requests before it. ${options.db === 'postgres' ? 'PostgreSQL runs in its own processes, not counted in the RSS.' : 'The embedded database (PGlite) runs inside the server process and is counted in its RSS.'}`,
     '',
     ...result.notes.map((line) => `- ${line}`),
     '',
