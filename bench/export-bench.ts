@@ -4,7 +4,7 @@
  *
  *   npm run bench:export -- --db pglite|postgres [--size 10000] [--rounds 3] [--everything 500]
  *   npm run bench:export -- --smoke    # 3 members, 1 round, PGlite unless --db says otherwise; nothing appended
- *   npm run bench:export -- --kickoff 'Group/ks-mco-sunflower/$export?includeAssociatedData=LatestProvenanceResources' …
+ *   npm run bench:export -- --kickoff 'Patient/$export?_type=Patient,CarePlan,Goal&includeAssociatedData=LatestProvenanceResources' …
  *                                        # another kick-off than the default system-level `$export` (path and query)
  *   npm run bench:export -- --reuse …   # keeps the loaded database (.tmp/bench-export-<db>-<size>, schema
  *                                        # bench_export_<size>) and measures on it again next time, skipping the load
@@ -36,8 +36,8 @@ export interface ExportBenchOptions {
   readonly smoke: boolean;
   /** Keep the loaded database for the next run with the same --db and --size, and measure on a kept one. */
   readonly reuse?: boolean;
-  /** The kick-off, relative to the FHIR base (default `$export`). */
-  readonly kickoff: string;
+  /** The kick-off, relative to the FHIR base; absent: the system-level `$export`. */
+  readonly kickoff?: string;
 }
 
 function parseOptions(argv: string[]): ExportBenchOptions {
@@ -53,7 +53,7 @@ function parseOptions(argv: string[]): ExportBenchOptions {
     rounds: Number(value('--rounds') ?? (smoke ? 1 : 3)),
     everythingRequests: Number(value('--everything') ?? (smoke ? 20 : 500)),
     reuse: argv.includes('--reuse'),
-    kickoff: value('--kickoff') ?? '$export',
+    ...(value('--kickoff') !== undefined ? { kickoff: value('--kickoff') } : {}),
   };
 }
 
@@ -254,7 +254,7 @@ export async function runExportBenchmark(options: ExportBenchOptions): Promise<E
     const token = await tokenFor(measured.url);
     const rounds: ExportRound[] = [];
     for (let round = 1; round <= options.rounds; round++) {
-      const result = await exportRound(measured, token, options.kickoff);
+      const result = await exportRound(measured, token, options.kickoff ?? '$export');
       process.stderr.write(`export round ${round}: ${result.resources} resources in ${result.totalSeconds.toFixed(1)} s, RSS ${result.rssStartMiB} → peak ${result.rssPeakMiB} MiB\n`);
       rounds.push(result);
     }
@@ -314,7 +314,7 @@ if (import.meta.main) {
   const section = [
     `## Export benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${options.db}, ${options.size} members)`,
     '',
-    `Command: \`${command}\`. Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average at end ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}; node ${process.version}. ${options.kickoff === '$export' ? 'System-level \`$export\` (all types)' : `Kick-off \`${options.kickoff}\``}, the client in the benchmark process, the server in its own; status polled every ${POLL_MS} ms; RSS of the server process sampled every ${SAMPLE_MS} ms from kick-off to the last byte downloaded (peak and growth: the highest of the rounds). The server runs with its defaults (AUDIT on), so a round also exports the AuditEvents of the requests before it. ${options.db === 'postgres' ? 'PostgreSQL runs in its own processes, not counted in the RSS.' : 'The embedded database (PGlite) runs inside the server process and is counted in its RSS.'}`,
+    `Command: \`${command}\`. Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average at end ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}; node ${process.version}. ${(options.kickoff ?? '$export') === '$export' ? 'System-level \`$export\` (all types)' : `Kick-off \`${options.kickoff}\``}, the client in the benchmark process, the server in its own; status polled every ${POLL_MS} ms; RSS of the server process sampled every ${SAMPLE_MS} ms from kick-off to the last byte downloaded (peak and growth: the highest of the rounds). The server runs with its defaults (AUDIT on), so a round also exports the AuditEvents of the requests before it. ${options.db === 'postgres' ? 'PostgreSQL runs in its own processes, not counted in the RSS.' : 'The embedded database (PGlite) runs inside the server process and is counted in its RSS.'}`,
     '',
     ...result.notes.map((line) => `- ${line}`),
     '',
