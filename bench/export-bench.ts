@@ -4,6 +4,8 @@
  *
  *   npm run bench:export -- --db pglite|postgres [--size 10000] [--rounds 3] [--everything 500]
  *   npm run bench:export -- --smoke    # 3 members, 1 round, PGlite unless --db says otherwise; nothing appended
+ *   npm run bench:export -- --kickoff 'Patient/$export?_type=Patient,CarePlan,Goal&includeAssociatedData=LatestProvenanceResources' …
+ *                                        # another kick-off than the default system-level `$export` (path and query)
  *   npm run bench:export -- --reuse …   # keeps the loaded database (.tmp/bench-export-<db>-<size>, schema
  *                                        # bench_export_<size>) and measures on it again next time, skipping the load
  *   npm run bench:export -- --size 1000 --replicate 10 …   # loads 1,000 members, then copies every resource row
@@ -39,6 +41,8 @@ export interface ExportBenchOptions {
   readonly reuse?: boolean;
   /** Copies of every loaded resource row (1: none); the export then holds size × replicate members' worth of rows. */
   readonly replicate: number;
+  /** The kick-off, relative to the FHIR base; absent: the system-level `$export`. */
+  readonly kickoff?: string;
 }
 
 function parseOptions(argv: string[]): ExportBenchOptions {
@@ -55,6 +59,7 @@ function parseOptions(argv: string[]): ExportBenchOptions {
     everythingRequests: Number(value('--everything') ?? (smoke ? 20 : 500)),
     reuse: argv.includes('--reuse'),
     replicate: Number(value('--replicate') ?? 1),
+    ...(value('--kickoff') !== undefined ? { kickoff: value('--kickoff') } : {}),
   };
 }
 
@@ -155,11 +160,11 @@ async function countLines(body: ReadableStream<Uint8Array>): Promise<number> {
   return lines;
 }
 
-async function exportRound(server: ServerProcess, token: string): Promise<ExportRound> {
+async function exportRound(server: ServerProcess, token: string, kickoffPath: string): Promise<ExportRound> {
   const auth = { authorization: `Bearer ${token}` };
   const rss = sampleRss(server);
   const started = performance.now();
-  const kickOff = await fetch(`${server.url}/$export`, { headers: { ...auth, accept: 'application/fhir+json', prefer: 'respond-async' } });
+  const kickOff = await fetch(`${server.url}/${kickoffPath}`, { headers: { ...auth, accept: 'application/fhir+json', prefer: 'respond-async' } });
   const statusUrl = kickOff.headers.get('content-location');
   if (kickOff.status !== 202 || !statusUrl) throw new Error(`kick-off answered ${kickOff.status}: ${(await kickOff.text()).slice(0, 500)}`);
   await kickOff.arrayBuffer();
@@ -288,7 +293,7 @@ export async function runExportBenchmark(options: ExportBenchOptions): Promise<E
     const token = await tokenFor(measured.url);
     const rounds: ExportRound[] = [];
     for (let round = 1; round <= options.rounds; round++) {
-      const result = await exportRound(measured, token);
+      const result = await exportRound(measured, token, options.kickoff ?? '$export');
       process.stderr.write(`export round ${round}: ${result.resources} resources in ${result.totalSeconds.toFixed(1)} s, RSS ${result.rssStartMiB} → peak ${result.rssPeakMiB} MiB\n`);
       rounds.push(result);
     }
@@ -348,7 +353,7 @@ if (import.meta.main) {
   const section = [
     `## Export benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${options.db}, ${options.size} members${options.replicate > 1 ? ` × ${options.replicate} copies` : ''})`,
     '',
-    `Command: \`${command}\`. Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average at end ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}; node ${process.version}. System-level \`$export\` (all types), the client in the benchmark process, the server in its own; status polled every ${POLL_MS} ms; RSS of the server process sampled every ${SAMPLE_MS} ms from kick-off to the last byte downloaded (peak and growth: the highest of the rounds). The server runs with its defaults (AUDIT on), so a round also exports the AuditEvents of the requests before it. ${options.db === 'postgres' ? 'PostgreSQL runs in its own processes, not counted in the RSS.' : 'The embedded database (PGlite) runs inside the server process and is counted in its RSS.'}`,
+    `Command: \`${command}\`. Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average at end ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')}; node ${process.version}. ${(options.kickoff ?? '$export') === '$export' ? 'System-level \`$export\` (all types)' : `Kick-off \`${options.kickoff}\``}, the client in the benchmark process, the server in its own; status polled every ${POLL_MS} ms; RSS of the server process sampled every ${SAMPLE_MS} ms from kick-off to the last byte downloaded (peak and growth: the highest of the rounds). The server runs with its defaults (AUDIT on), so a round also exports the AuditEvents of the requests before it. ${options.db === 'postgres' ? 'PostgreSQL runs in its own processes, not counted in the RSS.' : 'The embedded database (PGlite) runs inside the server process and is counted in its RSS.'}`,
     '',
     ...result.notes.map((line) => `- ${line}`),
     '',

@@ -8,7 +8,7 @@ import { createProgressDisplay, quietOption } from './progress.ts';
 import { connectToServer, serverOptions, type ServerConnection } from './server-connection.ts';
 
 /**
- * `kanplan export-bulk --out DIR [--group ID] [--type T,…] [--since INSTANT]`: a FHIR Bulk Data
+ * `kanplan export-bulk --out DIR [--group ID] [--type T,…] [--since INSTANT] [--provenance latest|relevant]`: a FHIR Bulk Data
  * client (https://hl7.org/fhir/uv/bulkdata/STU2/export.html) — kicks off, polls the status URL as
  * Retry-After says, downloads every file into DIR (streamed, never held whole) and writes the
  * manifest as DIR/manifest.json; its transactionTime is the next run's --since.
@@ -26,6 +26,9 @@ function headersOf(connection: ServerConnection, extra: Record<string, string> =
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** --provenance → includeAssociatedData (https://hl7.org/fhir/uv/bulkdata/STU2/export.html#query-parameters). */
+const ASSOCIATED_DATA: Readonly<Record<string, string>> = { latest: 'LatestProvenanceResources', relevant: 'RelevantProvenanceResources' };
+
 export const exportBulkCommand = defineCommand({
   name: 'export-bulk',
   summary: 'Bulk Data export (NDJSON files) of the server, all patients or a Group',
@@ -36,6 +39,7 @@ export const exportBulkCommand = defineCommand({
     patients: { type: 'boolean', description: 'Export all patients (Patient/$export) instead of the whole server' },
     type: { type: 'string', placeholder: 'TYPES', description: 'Comma-separated resource types (_type)' },
     since: { type: 'string', placeholder: 'INSTANT', description: 'Only what changed after this instant (_since; a previous manifest\'s transactionTime continues exactly)' },
+    provenance: { type: 'string', placeholder: 'latest|relevant', description: 'Add the exported resources\' Provenance: each one\'s latest, or all (includeAssociatedData)' },
     quiet: quietOption,
     ...serverOptions,
   },
@@ -45,6 +49,8 @@ export const exportBulkCommand = defineCommand({
       const query = new URLSearchParams();
       if (values.type) query.set('_type', values.type);
       if (values.since) query.set('_since', values.since);
+      // Any other value goes to the server as given, which names what it accepts.
+      if (values.provenance) query.set('includeAssociatedData', ASSOCIATED_DATA[values.provenance] ?? values.provenance);
       const level = values.group ? `Group/${encodeURIComponent(values.group)}/` : values.patients ? 'Patient/' : '';
       const kickOff = await fetch(`${connection.baseUrl}/${level}$export${query.size ? `?${query}` : ''}`, {
         headers: headersOf(connection, { accept: 'application/fhir+json', prefer: 'respond-async' }),

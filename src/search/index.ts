@@ -7,7 +7,7 @@ export type { AccessPermission, GrantReach, SearchAccess, SearchInput, TypeAcces
 export { grantedResources, reachesResource } from './granted-resources.ts';
 export { reindex, type ReindexProgress } from './reindex.ts';
 export { everythingPage, EVERYTHING_REFERENCED_TYPES, type EverythingPosition, type EverythingQuery, type EverythingRow } from './patient-everything.ts';
-export { exportBatch, exportBatchStatement, typeFilterParams, type ExportBatchQuery } from './export-batch.ts';
+export { exportBatch, exportBatchStatement, typeFilterParams, type AssociatedProvenance, type ExportBatchQuery } from './export-batch.ts';
 export { matchesContent, parseContentCriteria, type ContentCriteria } from './content-match.ts';
 export { extractIndexRows } from './extract.ts';
 export type { IndexRows } from './index-rows.ts';

@@ -33,6 +33,19 @@ describe('kanplan export-bulk against a server', () => {
     expect(next.out()).toContain('0 resources in 0 file(s)');
   });
 
+  it('--provenance adds the exported resources\' Provenance in a Provenance file', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'kanplan-bulk-'));
+    const capture = captureIo();
+    const code = await exportBulkCommand.run(['--type', 'Patient', '--provenance', 'latest', '--quiet', '--out', out, '--server', server.url, '--token', server.token], capture.io);
+    expect(code, capture.err()).toBe(0);
+    const file = readdirSync(out).find((name) => name.startsWith('Provenance-')) as string;
+    const targets = readFileSync(path.join(out, file), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { target: { reference: string }[] }).target[0].reference);
+    expect(targets.sort()).toEqual(['Patient/kp-cli-1/_history/1', 'Patient/kp-cli-2/_history/1', 'Patient/kp-cli-3/_history/1']);
+    const wrong = captureIo();
+    expect(await exportBulkCommand.run(['--provenance', 'newest', '--out', out, '--server', server.url, '--token', server.token], wrong.io)).toBe(1);
+    expect(wrong.err()).toContain('includeAssociatedData=newest');
+  });
+
   it('reports a refused kick-off with exit code 1', async () => {
     const capture = captureIo();
     expect(await exportBulkCommand.run(['--type', 'NoSuchType', '--out', os.tmpdir(), '--server', server.url, '--token', server.token], capture.io)).toBe(1);

@@ -1,5 +1,7 @@
 import type { JobHandler } from '../../jobs/job-runner.ts';
+import type { AssociatedProvenance } from '../../search/index.ts';
 import type { FhirContext } from '../context.ts';
+import type { AssociatedData } from './associated-data.ts';
 import { BULK_EXPORT_JOB, type ExportJobInput } from './export-request.ts';
 
 /** Where an export stands: the type being written (its index is its file number), the last id written, the next part. */
@@ -13,6 +15,12 @@ interface ExportProgress {
 
 export function exportProgressOf(progress: string | undefined): ExportProgress {
   return progress ? (JSON.parse(progress) as ExportProgress) : { typeIndex: 0, part: 0, exported: 0 };
+}
+
+/** The Provenance file's `includeAssociatedData` part: the Provenance of the resources of every other exported type. */
+function associatedProvenance(input: ExportJobInput, associated: AssociatedData): AssociatedProvenance {
+  const of = input.types.filter((type) => type !== 'Provenance').map((resourceType) => ({ resourceType, filters: input.filters[resourceType] }));
+  return { which: associated.which, of, asType: associated.asType };
 }
 
 /**
@@ -39,6 +47,7 @@ export function bulkExportJob(ctx: FhirContext): JobHandler {
           filters: input.filters[resourceType],
           afterId: progress.afterId,
           limit: batchSize,
+          ...(resourceType === 'Provenance' && input.associated ? { associated: associatedProvenance(input, input.associated) } : {}),
         });
         const at = progress;
         let next = at;

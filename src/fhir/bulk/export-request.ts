@@ -7,6 +7,7 @@ import type { FhirContext } from '../context.ts';
 import type { OperationCall } from '../operations/operation.ts';
 import { instantParameter, listParameter, parameterStrings, refuseUnsupported } from '../operations/operation-parameters.ts';
 import { preferLenient } from '../request.ts';
+import { associatedDataOf, type AssociatedData } from './associated-data.ts';
 import { mcoMembers, mcoOf } from './mco-groups.ts';
 
 /** The job kind of a Bulk Data export (src/jobs/). */
@@ -21,10 +22,15 @@ export interface ExportJobInput {
    * everything (system level).
    */
   readonly patients?: readonly string[];
-  /** Requested patients that are not exported (missing, or not in the Group): the error file (OperationOutcome NDJSON). */
+  /**
+   * Requested patients that are not exported (missing, or not in the Group), and parameter values
+   * ignored under `Prefer: handling=lenient`: the error file (OperationOutcome NDJSON).
+   */
   readonly errors?: readonly OperationOutcomeIssue[];
-  /** One output file per type, in this order. */
+  /** One output file per type, in this order (Provenance last when only `includeAssociatedData` brings it). */
   readonly types: readonly string[];
+  /** `includeAssociatedData`: the Provenance of the exported resources, in the Provenance file. */
+  readonly associated?: AssociatedData;
   readonly filters: Readonly<Record<string, readonly string[]>>;
   /** The transaction point the export reads as of; its instant is the manifest's transactionTime. */
   readonly point: TransactionPoint;
@@ -35,7 +41,7 @@ export interface ExportJobInput {
 }
 
 /** https://hl7.org/fhir/uv/bulkdata/STU2/export.html#query-parameters */
-const SUPPORTED = new Set(['_outputFormat', '_since', '_type', '_typeFilter', 'patient', '_format', '_pretty']);
+const SUPPORTED = new Set(['_outputFormat', '_since', '_type', '_typeFilter', 'patient', 'includeAssociatedData', '_format', '_pretty']);
 const NDJSON_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 
 /** `_typeFilter` values: comma-separated queries, each `Type?params` (a comma inside a query's values stays with it). */
@@ -109,10 +115,11 @@ async function requestedPatients(ctx: FhirContext, requested: readonly string[],
  */
 export async function exportRequestOf(ctx: FhirContext, call: OperationCall, point: () => Promise<TransactionPoint>): Promise<ExportJobInput> {
   const issues: OperationOutcomeIssue[] = [];
+  const lenient = preferLenient(call.request);
   if (!/(^|[;,\s])respond-async\b/.test(call.request.headers.prefer ?? '')) {
     throw badRequest('A Bulk Data kick-off needs the header Prefer: respond-async (https://hl7.org/fhir/uv/bulkdata/STU2/export.html#headers).');
   }
-  refuseUnsupported(call.parameters, SUPPORTED, preferLenient(call.request), issues);
+  refuseUnsupported(call.parameters, SUPPORTED, lenient, issues);
   const [format] = parameterStrings(call.parameters, '_outputFormat');
   if (format !== undefined && !NDJSON_FORMATS.has(format.replace(/ /g, '+'))) {
     throw badRequest(`_outputFormat=${format} is not supported; use application/fhir+ndjson (or application/ndjson, ndjson).`, '_outputFormat');
@@ -146,9 +153,16 @@ export async function exportRequestOf(ctx: FhirContext, call: OperationCall, poi
   if (types.length === 0) {
     throw forbidden('This access token has no system/ scope that reads a resource type, so it cannot start a Bulk Data export (patient/ and user/ scopes reach persons, not populations): ask for system/ scopes, e.g. system/*.read (https://hl7.org/fhir/uv/bulkdata/STU2/authorization.html).');
   }
+  // Kick-off answer and error file alike: what was ignored under handling=lenient.
+  const ignored: OperationOutcomeIssue[] = [];
+  const associated = associatedDataOf(call, lenient, decideAccess(caller, 'Provenance', 'r', parameters), types.includes('Provenance'), ignored);
+  issues.push(...ignored);
+  if (associated && !associated.asType) types.push('Provenance');
   const filters = typeFilters(call);
+  // A type exported for its own sake takes its _typeFilter; Provenance brought only by includeAssociatedData does not.
+  const filtered = (type: string): boolean => types.includes(type) && !(type === 'Provenance' && associated && !associated.asType);
   for (const type of filters.keys()) {
-    if (!types.includes(type)) issues.push({ severity: 'warning', code: 'informational', diagnostics: `_typeFilter for ${type} ignored: ${type} is not exported.` });
+    if (!filtered(type)) issues.push({ severity: 'warning', code: 'informational', diagnostics: `_typeFilter for ${type} ignored: ${type} is not exported.` });
   }
   const sinceInstant = instantParameter(call.parameters, '_since');
   const requestedIds = patientParameter(ctx, call);
@@ -166,9 +180,10 @@ export async function exportRequestOf(ctx: FhirContext, call: OperationCall, poi
   return {
     level,
     patients,
-    ...(chosen?.errors.length ? { errors: chosen.errors } : {}),
+    ...(chosen?.errors.length || ignored.length ? { errors: [...(chosen?.errors ?? []), ...ignored] } : {}),
     types,
-    filters: Object.fromEntries([...filters].filter(([type]) => types.includes(type))),
+    ...(associated ? { associated } : {}),
+    filters: Object.fromEntries([...filters].filter(([type]) => filtered(type))),
     point: taken,
     since,
     request: `${ctx.config.baseUrl}/${call.request.path}${query ? `?${query}` : ''}`,

@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../../../src/config.ts';
 import { startServer, type RunningServer } from '../../../src/server/server.ts';
 import { claimJob } from '../../../src/store/job-store.ts';
 import { http, issueTestToken, startTestServer, testDatabases, TEST_KEY_FILE, type TestServer } from '../../harness.ts';
+import { bulkDataClient, idsOf } from './bulk-data-client.ts';
 
 /**
  * FHIR Bulk Data $export over real HTTP (https://hl7.org/fhir/uv/bulkdata/STU2/export.html): the
@@ -30,14 +31,6 @@ const fixtures = [
   { resourceType: 'Group', id: 'kp-bx-group', type: 'person', actual: true, member: [{ entity: { reference: `Patient/${ADA}` } }] },
 ];
 
-interface Manifest {
-  transactionTime: string;
-  request: string;
-  requiresAccessToken: boolean;
-  output: { type: string; url: string; count: number }[];
-  error: unknown[];
-}
-
 const TEST_JOBS = { enabled: true, pollMs: 20, leaseMs: 2_000 };
 const TEST_BULK = { batchSize: 2, retentionMs: 3_600_000 };
 
@@ -57,47 +50,7 @@ for (const kind of testDatabases) {
       return running;
     }
 
-    async function kickOff(path: string, options: { token?: string; prefer?: string; at?: { url: string } } = {}) {
-      const at = options.at ?? server;
-      return http({ url: at.url, token: options.token ?? server.token }, 'GET', path, { headers: { prefer: options.prefer ?? 'respond-async', accept: 'application/fhir+json' } });
-    }
-
-    /** Polls the status URL until the manifest (each poll is answered 202 with X-Progress first). */
-    async function manifestOf(statusUrl: string, token = server.token): Promise<Manifest> {
-      for (;;) {
-        const res = await fetch(statusUrl, { headers: { authorization: `Bearer ${token}` } });
-        if (res.status === 200) {
-          expect(res.headers.get('expires')).toBeTruthy();
-          return (await res.json()) as Manifest;
-        }
-        expect(res.status, await res.text()).toBe(202);
-        expect(res.headers.get('x-progress')).toBeTruthy();
-        expect(res.headers.get('retry-after')).toBe('2');
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    }
-
-    async function download(manifest: Manifest, token = server.token): Promise<Map<string, { resourceType: string; id: string; meta: { versionId: string } }[]>> {
-      const files = new Map<string, { resourceType: string; id: string; meta: { versionId: string } }[]>();
-      for (const output of manifest.output) {
-        const res = await fetch(output.url, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+ndjson' } });
-        expect(res.status).toBe(200);
-        expect(res.headers.get('content-type')).toContain('application/fhir+ndjson');
-        const lines = (await res.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line));
-        expect(lines).toHaveLength(output.count);
-        files.set(output.type, [...(files.get(output.type) ?? []), ...lines]);
-      }
-      return files;
-    }
-
-    const idsOf = (files: Awaited<ReturnType<typeof download>>, type: string) => (files.get(type) ?? []).map((r) => r.id).sort();
-
-    async function exportAll(path: string, options: Parameters<typeof kickOff>[1] = {}) {
-      const res = await kickOff(path, options);
-      expect(res.status, res.text).toBe(202);
-      const manifest = await manifestOf(res.headers.get('content-location') as string, options.token);
-      return { manifest, files: await download(manifest, options.token), statusUrl: res.headers.get('content-location') as string };
-    }
+    const { kickOff, manifestOf, download, errorsOf, exportAll } = bulkDataClient(() => server);
 
     beforeAll(async () => {
       server = await startTestServer(kind, { jobs: TEST_JOBS, bulkExport: TEST_BULK });
@@ -150,14 +103,7 @@ for (const kind of testDatabases) {
         const res = await http(server, 'POST', path, { body: { resourceType: 'Parameters', parameter }, headers: { prefer: 'respond-async', accept: 'application/fhir+json' } });
         expect(res.status, res.text).toBe(202);
         const manifest = await manifestOf(res.headers.get('content-location') as string);
-        const errors = [];
-        for (const error of manifest.error as { type: string; url: string; count: number }[]) {
-          expect(error.type).toBe('OperationOutcome');
-          const text = await (await fetch(error.url, { headers: { authorization: `Bearer ${server.token}` } })).text();
-          errors.push(...text.split('\n').filter(Boolean).map((line) => JSON.parse(line).issue[0].diagnostics as string));
-          expect(errors).toHaveLength(error.count);
-        }
-        return { files: await download(manifest), errors };
+        return { files: await download(manifest), errors: await errorsOf(manifest) };
       };
       const types = { name: '_type', valueString: 'Patient,Goal' };
       const patients = await post('Patient/$export', [types, { name: 'patient', valueReference: { reference: `Patient/${ADA}` } }, { name: 'patient', valueReference: { reference: 'Patient/kp-bx-nobody' } }]);
@@ -168,6 +114,9 @@ for (const kind of testDatabases) {
       const group = await post('Group/kp-bx-group/$export', [types, { name: 'patient', valueReference: { reference: `Patient/${BO}` } }, { name: 'patient', valueReference: { reference: `${server.url}/Patient/${ADA}` } }]);
       expect(idsOf(group.files, 'Patient')).toEqual([ADA]);
       expect(group.errors).toEqual([expect.stringContaining(`Patient/${BO} is not a member of Group/kp-bx-group`)]);
+      const systemPost = await http(server, 'POST', '$export', { body: { resourceType: 'Parameters', parameter: [types] }, headers: { prefer: 'respond-async' } });
+      expect(systemPost.status, systemPost.text).toBe(202);
+      expect((await manifestOf(systemPost.headers.get('content-location') as string)).output.map((o) => [o.type, o.count])).toEqual([['Patient', 3], ['Goal', 4]]);
       const system = await http(server, 'POST', '$export', { body: { resourceType: 'Parameters', parameter: [{ name: 'patient', valueReference: { reference: `Patient/${ADA}` } }] }, headers: { prefer: 'respond-async' } });
       expect(system.status).toBe(400);
       expect(system.body.issue[0].diagnostics).toContain('Patient/$export');
@@ -185,6 +134,14 @@ for (const kind of testDatabases) {
       expect(idsOf(files, 'Goal')).toEqual(['kp-bx-goal-cy']);
       const empty = await exportAll('Group/ks-mco-healthy-blue/$export');
       expect(empty.manifest.output).toEqual([]);
+      // Enrolment changes with the Patient's extension: the Group follows at once, and back.
+      const dee = { resourceType: 'Patient', id: 'kp-bx-dee', name: [{ family: 'Testperson', given: ['Dee'] }] };
+      const healthyBlue = { url: 'https://kanplan.org/fhir/StructureDefinition/ks-mco', valueCodeableConcept: { coding: [{ system: 'https://kanplan.org/fhir/CodeSystem/ks-mco', code: 'healthy-blue' }] } };
+      expect((await http(server, 'PUT', 'Patient/kp-bx-dee', { body: { ...dee, extension: [healthyBlue] } })).status).toBe(201);
+      expect(idsOf((await exportAll('Group/ks-mco-healthy-blue/$export?_type=Patient')).files, 'Patient')).toEqual(['kp-bx-dee']);
+      expect((await http(server, 'PUT', 'Patient/kp-bx-dee', { body: dee })).status).toBe(200);
+      expect((await exportAll('Group/ks-mco-healthy-blue/$export?_type=Patient')).manifest.output).toEqual([]);
+      expect((await http(server, 'DELETE', 'Patient/kp-bx-dee')).status).toBeLessThan(300);
     });
 
     test('_typeFilter exports only the resources matching one of its queries', async () => {
@@ -231,10 +188,10 @@ for (const kind of testDatabases) {
       expect((await kickOff('$export', { prefer: '' })).status).toBe(400);
       expect((await kickOff('$export?_outputFormat=text/csv')).status).toBe(400);
       expect((await kickOff('$export?_outputFormat=ndjson&_type=Patient')).status).toBe(202);
-      const strict = await kickOff('$export?includeAssociatedData=LatestProvenanceResources');
+      const strict = await kickOff('$export?_elements=id');
       expect(strict.status).toBe(400);
-      expect(strict.body.issue[0].diagnostics).toContain('includeAssociatedData');
-      const lenient = await kickOff('$export?_type=Patient&includeAssociatedData=LatestProvenanceResources', { prefer: 'respond-async, handling=lenient' });
+      expect(strict.body.issue[0].diagnostics).toContain('_elements');
+      const lenient = await kickOff('$export?_type=Patient&_elements=id', { prefer: 'respond-async, handling=lenient' });
       expect(lenient.status).toBe(202);
     });
 

@@ -128,6 +128,15 @@ for (const kind of testDatabases) {
       expect(other.status).toBe(404);
     });
 
+    test('Patient/$everything over several patients: a token reaching two persons gets both records, each entry once, over stable pages', async () => {
+      // patient/ scopes for Bo, and user/ scopes as Ada's guardian: two persons' compartments.
+      const token = await issueTestToken(server.server, 'patient/*.rs user/*.rs', '1h', { patient: BO, fhirUser: 'RelatedPerson/kp-ev-guardian' });
+      const { keys: got, pages } = await allPages('Patient/$everything?_count=3', token);
+      expect(new Set(got).size).toBe(got.length);
+      expect(got.sort()).toEqual([...ADA_RECORD, `Patient/${BO}`, 'Goal/kp-ev-goal-bo', 'Observation/kp-ev-obs-bo'].sort());
+      expect(pages).toBeGreaterThanOrEqual(4);
+    });
+
     test('entries are limited to the types the scopes grant', async () => {
       const token = await issueTestToken(server.server, 'patient/Patient.rs patient/Goal.rs', '1h', { patient: ADA });
       const res = await http(server, 'GET', `Patient/${ADA}/$everything`, { headers: { authorization: `Bearer ${token}` } });
