@@ -9,8 +9,10 @@ import { taskSubscription } from './served-process.ts';
 
 /**
  * Delivery across server processes on one database: a server stopped while a receiver holds its
- * notification loses nothing (the next process sends it again, same event number), and two
- * processes delivering at once send each event once, in order per subscription.
+ * notification loses nothing (the next process sends it again, same event number), two
+ * processes delivering at once send each event once, in order per subscription, and a handshake
+ * waits for every live process to match the Subscription, but not for one that stopped renewing
+ * its liveness.
  */
 function configOf(): Config {
   return loadConfig({}, {
@@ -87,5 +89,30 @@ describe.each(testDatabases)('Subscription delivery across processes (%s)', (kin
       });
       expect(numbers).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     }
+  }, 180_000);
+
+  test('a process that stopped renewing its liveness holds a handshake only until it counts as gone', async () => {
+    const api = await start();
+    // A process that is live (its row renewed just now, refreshing every 10 minutes) but never loads.
+    const stalled = 'kp-test-host/1/stalled';
+    await db.query("INSERT INTO subscription_process (process_id, alive_at, refresh_ms) VALUES ($1, now(), 600000)", [stalled]);
+    const id = (await http(api, 'POST', 'Subscription', { body: taskSubscription(`${receiver.url}/stalled`, 'Organization/kp-sub-stalled') })).body.id as string;
+    // Every running server has acknowledged it; only the stalled process has not.
+    await waitFor('the running servers to acknowledge', async () => {
+      const rows = await db.query<{ process_id: string }>(
+        `SELECT p.process_id FROM subscription_process p
+         WHERE NOT EXISTS (SELECT 1 FROM subscription_acknowledgement a WHERE a.subscription_id = $1 AND a.process_id = p.process_id)`,
+        [id],
+      );
+      return rows.length === 1 && rows[0].process_id === stalled;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(receiver.of(id, 'handshake')).toEqual([]);
+    expect((await http(api, 'GET', `Subscription/${id}`)).body.status).toBe('requested');
+
+    // Its row goes stale (as if it died an hour ago): the handshake no longer waits for it.
+    await db.query("UPDATE subscription_process SET alive_at = now() - interval '1 hour' WHERE process_id = $1", [stalled]);
+    await waitFor('status active', async () => (await http(api, 'GET', `Subscription/${id}`)).body.status === 'active');
+    expect(receiver.of(id, 'handshake')).toHaveLength(1);
   }, 180_000);
 });
