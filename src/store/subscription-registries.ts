@@ -37,9 +37,9 @@ export interface Generation {
   readonly newlyAlive: boolean;
 }
 
-/** The Subscriptions' generation; with `process`, also renews that process's liveness, in the same statement. */
-export async function subscriptionsGeneration(db: SqlExecutor, process?: RegistryProcess): Promise<Generation> {
-  if (!process) {
+/** The Subscriptions' generation; with `registry`, also renews that process's liveness, in the same statement. */
+export async function subscriptionsGeneration(db: SqlExecutor, registry?: RegistryProcess): Promise<Generation> {
+  if (!registry) {
     const [row] = await db.query<{ g: string }>(GENERATION);
     return { generation: String(row?.g ?? ''), newlyAlive: false };
   }
@@ -48,7 +48,7 @@ export async function subscriptionsGeneration(db: SqlExecutor, process?: Registr
     `WITH alive AS (INSERT INTO subscription_process (process_id, alive_at, refresh_ms) VALUES ($1, now(), $2)
                     ON CONFLICT (process_id) DO UPDATE SET alive_at = now(), refresh_ms = $2 RETURNING xmax = 0 AS inserted)
      SELECT g.g, (SELECT inserted FROM alive) AS inserted FROM (${GENERATION}) AS g`,
-    [process.processId, process.refreshMs],
+    [registry.processId, registry.refreshMs],
   );
   return { generation: String(row?.g ?? ''), newlyAlive: row?.inserted === true };
 }
