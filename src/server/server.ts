@@ -245,7 +245,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       await audit?.close();
       await jobsStopped;
       await delivery.stop();
-      registry.stop();
+      await registry.stop();
       revokedTokens?.stop();
       await statistics?.settled();
       if (!options.db) await db.close();

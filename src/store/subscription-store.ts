@@ -100,12 +100,6 @@ export async function readLiveContent(db: SqlExecutor, resourceType: string, id:
   return row?.content;
 }
 
-/** Changes whenever a Subscription is written or deleted: a registry reloads only then. */
-export async function subscriptionsGeneration(db: SqlExecutor): Promise<string> {
-  const [row] = await db.query<{ g: string }>("SELECT count(*) || ':' || coalesce(max(tx), 0) AS g FROM resource WHERE resource_type = 'Subscription'");
-  return String(row?.g ?? '');
-}
-
 export interface ClaimedLane {
   readonly subscriptionId: string;
   readonly status: LaneStatus;
@@ -251,6 +245,17 @@ export async function recordFailure(
 /** Gives a lane back without changing its state (a clean stop, or nothing was due). */
 export async function releaseLane(db: SqlExecutor, subscriptionId: string, worker: string): Promise<void> {
   await db.query('UPDATE subscription_lane SET worker = NULL, lease_until = NULL WHERE subscription_id = $1 AND worker = $2', [subscriptionId, worker]);
+}
+
+/**
+ * Gives a lane back to be tried again after `delayMs`, counting no failure: a handshake that waits
+ * for every server process to match its Subscription (subscription-registries.ts).
+ */
+export async function postponeLane(db: SqlExecutor, subscriptionId: string, worker: string, delayMs: number): Promise<void> {
+  await db.query(
+    "UPDATE subscription_lane SET next_attempt_at = now() + $3 * interval '1 millisecond', worker = NULL, lease_until = NULL WHERE subscription_id = $1 AND worker = $2",
+    [subscriptionId, worker, delayMs],
+  );
 }
 
 /** Renews the lease of a lane this worker holds; false when it lost it. */

@@ -40,6 +40,18 @@ export async function takeTransactionPoint(db: Database): Promise<TransactionPoi
   });
 }
 
+/**
+ * Returns once every write transaction that holds a number at the moment of the call has committed
+ * or rolled back (the number lock taken exclusively, then released): a barrier after which no
+ * write composed before it is still to commit, except a one-statement write not yet started in the
+ * database (its statement takes the shared lock itself, see NEXT_TX_NUMBER and version-statement.ts).
+ */
+export async function awaitNumberedWrites(db: Database): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [TX_NUMBER_LOCK]);
+  });
+}
+
 /** The point recorded for exactly this instant, if any (a continuation's `_since`). */
 export async function pointAt(sql: SqlExecutor, at: string): Promise<number | undefined> {
   const [row] = await sql.query<{ tx: string }>('SELECT tx FROM transaction_point WHERE at = $1::timestamptz', [at]);

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { SubscriptionSettings } from '../../config.ts';
-import type { Repository } from '../../store/repository.ts';
+import type { Repository, StoredVersion } from '../../store/repository.ts';
 import {
-  claimLane, numberEvents, parkLane, pruneDeliveredEvents, recordDelivery, recordFailure, releaseLane, renewLaneLease, undeliveredEvents,
+  claimLane, numberEvents, parkLane, postponeLane, pruneDeliveredEvents, recordDelivery, recordFailure, releaseLane, renewLaneLease, undeliveredEvents,
   type ClaimedLane, type StoredEvent,
 } from '../../store/subscription-store.ts';
+import { processesYetToAcknowledge, pruneRegistries } from '../../store/subscription-registries.ts';
+import { awaitNumberedWrites } from '../../store/transaction-points.ts';
 import type { Logger } from 'pino';
 import { notificationBundle, type NotificationType, type NotifiedEvent } from './notification.ts';
 import type { SubscriptionRegistry } from './subscription-registry.ts';
@@ -15,6 +17,8 @@ import type { SearchParameterRegistry } from '../../conformance/search-parameter
 const PRUNE_EVERY_MS = 60_000;
 /** Most events a notification carries when the Subscription sets a larger backport-max-count. */
 const MAX_EVENTS_PER_NOTIFICATION = 100;
+/** A handshake still waiting for a process to match its Subscription after this long is logged as a warning, and checked once a second. */
+const SLOW_ACTIVATION_MS = 30_000;
 
 export interface DeliveryDeps {
   readonly repo: Repository;
@@ -116,6 +120,7 @@ export class SubscriptionDelivery {
     this.lastPrune = Date.now();
     const removed = await pruneDeliveredEvents(this.deps.repo.db, this.deps.settings.retentionMs);
     if (removed) this.deps.logger.info({ removed }, 'delivered subscription events pruned');
+    await pruneRegistries(this.deps.repo.db);
   }
 
   private async serve(lane: ClaimedLane): Promise<void> {
@@ -131,7 +136,7 @@ export class SubscriptionDelivery {
         return;
       }
       if (lane.status === 'requested') {
-        await this.handshake(spec);
+        await this.handshake(spec, stored as StoredVersion);
         return;
       }
       const numbered = await numberEvents(db, id, this.worker);
@@ -165,11 +170,29 @@ export class SubscriptionDelivery {
     }
   }
 
-  /** Handshake (workflow.md): requested → active when the endpoint accepts it, else error with the reason and the lane parked. */
-  private async handshake(spec: SubscriptionSpec): Promise<void> {
-    // Matched in this process from now on, before it turns active.
-    await this.deps.registry.refresh();
+  /**
+   * Handshake (workflow.md): requested → active when the endpoint accepts it, else error with the
+   * reason and the lane parked. Not before every live server process matches this version of the
+   * Subscription (each acknowledges it after loading, subscription-registries.ts): until then it is
+   * postponed, counting no failure. Then a barrier (awaitNumberedWrites): a write transaction
+   * matched with an older registry holds a transaction number from before its matching until it
+   * commits, so once the barrier passes none is left to commit, and every write committed after
+   * the activation — in any process — has this Subscription's events. A process that stopped
+   * renewing its liveness row is not waited for (it counts as gone after a few refresh periods).
+   */
+  private async handshake(spec: SubscriptionSpec, version: StoredVersion): Promise<void> {
     const db = this.deps.repo.db;
+    // Matched (and acknowledged) in this process from now on.
+    await this.deps.registry.refresh();
+    const waiting = await processesYetToAcknowledge(db, { id: spec.id, versionId: version.versionId });
+    if (waiting.length > 0) {
+      const waitedMs = Date.now() - Date.parse(version.lastUpdated);
+      const slow = waitedMs > SLOW_ACTIVATION_MS;
+      this.deps.logger[slow ? 'warn' : 'debug']({ subscription: spec.id, waiting, waitedMs }, 'handshake waits until every server process matches the subscription');
+      await postponeLane(db, spec.id, this.worker, slow ? 1_000 : Math.max(this.deps.settings.pollMs, 100));
+      return;
+    }
+    await awaitNumberedWrites(db);
     const failure = await this.post(spec, 'handshake', 'requested', 0, []);
     if (failure === undefined) {
       await this.setStatus(spec.id, 'active');

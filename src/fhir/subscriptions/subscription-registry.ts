@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import { callerOf, decideAccess, type AccessDecision } from '../../auth/access-policy.ts';
@@ -5,7 +7,8 @@ import { parseScopes } from '../../auth/scopes.ts';
 import type { SearchParameterRegistry } from '../../conformance/search-parameters.ts';
 import { extractIndexRows, matchesContent, reachesResource, type IndexRows } from '../../search/index.ts';
 import type { Database } from '../../store/database.ts';
-import { readLiveContent, readStoredSubscriptions, subscriptionsGeneration } from '../../store/subscription-store.ts';
+import { acknowledgeSubscriptions, forgetProcess, subscriptionsGeneration, type SubscriptionVersion } from '../../store/subscription-registries.ts';
+import { readLiveContent, readStoredSubscriptions } from '../../store/subscription-store.ts';
 import { readSubscription, type SubscriptionSpec, type SubscriptionTrigger, type TriggerInteraction } from './subscription-spec.ts';
 
 /** A subscription ready to match: its spec and what its owner may read of each triggering type. */
@@ -21,15 +24,25 @@ const MATCHING_STATUSES = new Set(['requested', 'active', 'error']);
  * records nothing), indexed by triggering resource type and kept per process, so that matching a
  * write costs a map lookup when nothing subscribes to its type. Reloaded when a Subscription is
  * written here (`invalidate`, from the outbox participant) and when another process wrote one
- * (a cheap generation query every `refreshMs`); the delivery worker reloads before a handshake, so
- * a Subscription is matched in this process before it turns active.
+ * (a cheap generation query every `refreshMs`, which also renews this process's liveness row).
+ * After each load that holds a `requested` Subscription version, the registry acknowledges it in
+ * the database: the delivery worker hand-shakes (requested → active) only once every live process
+ * has, so from activation on every process matches it (docs/architecture.md, "Subscriptions").
  */
 export class SubscriptionRegistry {
+  /** This registry's row in subscription_process: host, pid and a random part (several servers may share one Node process in tests). */
+  readonly processId = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   private byType = new Map<string, ActiveSubscription[]>();
   private generation = '';
   private loading: Promise<void> | undefined;
   private stale = true;
   private timer: NodeJS.Timeout | undefined;
+  /** Set by `start`: only a started registry takes part in activation (liveness and acknowledgements). */
+  private refreshMs: number | undefined;
+  private stopped = false;
+  /** The requested Subscription versions of the last load, and those already acknowledged in the database. */
+  private requested: SubscriptionVersion[] = [];
+  private readonly acknowledged = new Set<string>();
 
   private readonly db: Database;
   private readonly parameters: SearchParameterRegistry;
@@ -100,22 +113,40 @@ export class SubscriptionRegistry {
     await this.loading;
   }
 
-  /** Loads now and keeps checking every `refreshMs` for Subscriptions other processes wrote. */
+  /** Records this process as live, loads, and keeps checking every `refreshMs` for Subscriptions other processes wrote. */
   async start(refreshMs: number): Promise<void> {
+    this.refreshMs = refreshMs;
     await this.refresh();
     this.timer = setInterval(() => void this.refresh().catch((err: unknown) => this.logger.error({ err }, 'subscriptions: reload failed')), refreshMs);
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops refreshing and removes this process's liveness row, so no handshake waits for it. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    if (this.stopped || this.refreshMs === undefined) return;
+    this.stopped = true;
+    while (this.loading) await this.loading.catch(() => undefined);
+    await forgetProcess(this.db, this.processId).catch((err: unknown) => this.logger.warn({ err }, 'subscriptions: could not remove this process from the live ones'));
   }
 
   private async load(): Promise<void> {
-    const generation = await subscriptionsGeneration(this.db);
-    if (!this.stale && generation === this.generation) return;
-    this.stale = false;
+    if (this.stopped) return;
+    const registryProcess = this.refreshMs === undefined ? undefined : { processId: this.processId, refreshMs: this.refreshMs };
+    const { generation, newlyAlive } = await subscriptionsGeneration(this.db, registryProcess);
+    // Recorded afresh (first load, or pruned while this process was stalled): acknowledge everything again.
+    if (newlyAlive) this.acknowledged.clear();
+    if (this.stale || generation !== this.generation) {
+      this.stale = false;
+      await this.reload();
+      this.generation = generation;
+    }
+    if (registryProcess) await this.acknowledge(registryProcess.processId);
+  }
+
+  private async reload(): Promise<void> {
     const byType = new Map<string, ActiveSubscription[]>();
+    const requested: SubscriptionVersion[] = [];
     for (const content of await readStoredSubscriptions(this.db)) {
       const subscription = JSON.parse(content) as Subscription;
       if (!MATCHING_STATUSES.has(subscription.status ?? '')) continue;
@@ -128,9 +159,26 @@ export class SubscriptionRegistry {
       for (const type of new Set(spec.triggers.map((t) => t.resourceType))) {
         byType.set(type, [...(byType.get(type) ?? []), active]);
       }
+      if (subscription.status === 'requested') requested.push({ id: spec.id, versionId: Number(subscription.meta?.versionId) });
     }
     this.byType = byType;
-    this.generation = generation;
+    this.requested = requested;
+  }
+
+  /**
+   * Acknowledges the requested versions this registry matches from now on — after `byType` holds
+   * them, so every write composed afterwards in this process matches them. A one-statement write
+   * composed just before is already waiting for a connection of the same pool, whose checkout is
+   * first come, first served, so it reaches the database before this acknowledgement does.
+   */
+  private async acknowledge(processId: string): Promise<void> {
+    const keys = new Set(this.requested.map((v) => `${v.id}/${v.versionId}`));
+    // Versions no longer requested (activated, changed, deleted) need no acknowledgement any more.
+    for (const key of this.acknowledged) if (!keys.has(key)) this.acknowledged.delete(key);
+    const fresh = this.requested.filter((v) => !this.acknowledged.has(`${v.id}/${v.versionId}`));
+    if (fresh.length === 0) return;
+    await acknowledgeSubscriptions(this.db, processId, fresh);
+    for (const v of fresh) this.acknowledged.add(`${v.id}/${v.versionId}`);
   }
 
   /**

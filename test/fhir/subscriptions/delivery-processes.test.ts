@@ -5,15 +5,15 @@ import { startServer, type RunningServer } from '../../../src/server/server.ts';
 import type { Database } from '../../../src/store/database.ts';
 import { http, issueTestToken, openTestDatabase, testDatabases, TEST_KEY_FILE } from '../../harness.ts';
 import { Receiver, waitFor } from './receiver.ts';
+import { taskSubscription } from './served-process.ts';
 
 /**
  * Delivery across server processes on one database: a server stopped while a receiver holds its
- * notification loses nothing (the next process sends it again, same event number), and two
- * processes delivering at once send each event once, in order per subscription.
+ * notification loses nothing (the next process sends it again, same event number), two
+ * processes delivering at once send each event once, in order per subscription, and a handshake
+ * waits for every live process to match the Subscription, but not for one that stopped renewing
+ * its liveness.
  */
-const TASK_TOPIC = 'https://kanplan.org/fhir/SubscriptionTopic/task';
-const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
-
 function configOf(): Config {
   return loadConfig({}, {
     port: 0, host: '127.0.0.1', baseUrl: 'http://127.0.0.1:0/fhir', loadDemoData: false,
@@ -24,14 +24,6 @@ function configOf(): Config {
       retryBaseMs: 30, retryMaxMs: 200, retryWindowMs: 86_400_000, errorAfterFailures: 100, retentionMs: 3_600_000, refreshMs: 50,
     },
   });
-}
-
-function subscription(endpoint: string, owner: string): object {
-  return {
-    resourceType: 'Subscription', status: 'requested', reason: 'test', criteria: TASK_TOPIC,
-    _criteria: { extension: [{ url: `${BACKPORT}/backport-filter-criteria`, valueString: `Task.owner=${owner}` }] },
-    channel: { type: 'rest-hook', endpoint, payload: 'application/fhir+json', _payload: { extension: [{ url: `${BACKPORT}/backport-payload-content`, valueCode: 'id-only' }] } },
-  };
 }
 
 describe.each(testDatabases)('Subscription delivery across processes (%s)', (kind) => {
@@ -57,7 +49,7 @@ describe.each(testDatabases)('Subscription delivery across processes (%s)', (kin
   });
 
   async function subscribe(api: { url: string; token: string }, path: string, owner: string): Promise<string> {
-    const id = (await http(api, 'POST', 'Subscription', { body: subscription(`${receiver.url}/${path}`, owner) })).body.id as string;
+    const id = (await http(api, 'POST', 'Subscription', { body: taskSubscription(`${receiver.url}/${path}`, owner) })).body.id as string;
     await waitFor('status active', async () => (await http(api, 'GET', `Subscription/${id}`)).body.status === 'active');
     return id;
   }
@@ -83,10 +75,7 @@ describe.each(testDatabases)('Subscription delivery across processes (%s)', (kin
     const b = await start();
     const owners = ['Organization/kp-sub-c1', 'Organization/kp-sub-c2', 'Organization/kp-sub-c3'];
     const ids = [await subscribe(a, 'c1', owners[0]), await subscribe(b, 'c2', owners[1]), await subscribe(a, 'c3', owners[2])];
-    // Each process matches writes against its own registry, refreshed every `refreshMs`: a write
-    // in the other process before its next refresh is not matched (a known gap, issue 18). Give
-    // both registries time to load the three subscriptions before writing.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // No wait: a Subscription turns active only once both processes' registries match it.
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < 30; i++) {
       const api = i % 2 ? a : b;
@@ -100,5 +89,30 @@ describe.each(testDatabases)('Subscription delivery across processes (%s)', (kin
       });
       expect(numbers).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     }
+  }, 180_000);
+
+  test('a process that stopped renewing its liveness holds a handshake only until it counts as gone', async () => {
+    const api = await start();
+    // A process that is live (its row renewed just now, refreshing every 10 minutes) but never loads.
+    const stalled = 'kp-test-host/1/stalled';
+    await db.query("INSERT INTO subscription_process (process_id, alive_at, refresh_ms) VALUES ($1, now(), 600000)", [stalled]);
+    const id = (await http(api, 'POST', 'Subscription', { body: taskSubscription(`${receiver.url}/stalled`, 'Organization/kp-sub-stalled') })).body.id as string;
+    // Every running server has acknowledged it; only the stalled process has not.
+    await waitFor('the running servers to acknowledge', async () => {
+      const rows = await db.query<{ process_id: string }>(
+        `SELECT p.process_id FROM subscription_process p
+         WHERE NOT EXISTS (SELECT 1 FROM subscription_acknowledgement a WHERE a.subscription_id = $1 AND a.process_id = p.process_id)`,
+        [id],
+      );
+      return rows.length === 1 && rows[0].process_id === stalled;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(receiver.of(id, 'handshake')).toEqual([]);
+    expect((await http(api, 'GET', `Subscription/${id}`)).body.status).toBe('requested');
+
+    // Its row goes stale (as if it died an hour ago): the handshake no longer waits for it.
+    await db.query("UPDATE subscription_process SET alive_at = now() - interval '1 hour' WHERE process_id = $1", [stalled]);
+    await waitFor('status active', async () => (await http(api, 'GET', `Subscription/${id}`)).body.status === 'active');
+    expect(receiver.of(id, 'handshake')).toHaveLength(1);
   }, 180_000);
 });
