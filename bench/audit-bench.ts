@@ -10,7 +10,9 @@
  * rounds so a busy machine's drift falls on both. Figures are medians over the rounds, ratios
  * those of the medians; the 1-minute load average is printed next to them.
  *
- *   npm run bench:audit -- [--db pglite|postgres] [--rounds 3] [--seconds 5]
+ *   npm run bench:audit -- [--db pglite|postgres] [--rounds 3] [--seconds 5] [--read-grouping on|off]
+ *
+ * `--read-grouping` is the audited server's AUDIT_READ_GROUPING (default on, as the server's).
  *
  * PostgreSQL: BENCH_DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/test), in a
  * database of its own (kanplan_bench_audit), made anew and dropped at the end.
@@ -27,6 +29,7 @@ import { startKanplan, type ServerProcess } from './load/processes.ts';
 const kind = option('--db', 'pglite');
 const rounds = Number(option('--rounds', '3'));
 const seconds = Number(option('--seconds', '5'));
+const readGrouping = option('--read-grouping', 'on');
 const CONNECTIONS = 10;
 const PATIENTS = 100;
 const GOALS_PER_PATIENT = 5;
@@ -73,6 +76,7 @@ function serverEnv(setting: Setting): Record<string, string> {
     AUTH_ISSUER: AUDIENCE,
     AUTH_AUDIENCE: AUDIENCE,
     AUDIT: setting,
+    AUDIT_READ_GROUPING: readGrouping,
     LOAD_DEMO_DATA: 'false',
   };
 }
@@ -172,7 +176,7 @@ async function main(): Promise<void> {
   if (kind === 'postgres') await adminExec(`DROP DATABASE IF EXISTS ${PG_DATABASE} WITH (FORCE)`);
 
   const lines = [
-    `Command: \`npm run bench:audit -- --db ${kind} --rounds ${rounds} --seconds ${seconds}\`; ${new Date().toISOString()}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}; node ${process.version}; load average (1 min) during the run ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}.`,
+    `Command: \`npm run bench:audit -- --db ${kind} --rounds ${rounds} --seconds ${seconds} --read-grouping ${readGrouping}\`; ${new Date().toISOString()}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}; node ${process.version}; load average (1 min) during the run ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}.`,
     `${kind === 'postgres' ? 'PostgreSQL' : 'Embedded database (PGlite, DATA_DIR)'}; ${PATIENTS} patients with ${GOALS_PER_PATIENT} Goals each; ${CONNECTIONS} connections, one cached token (system/*.cruds); ${seconds} s per measurement after 2,000 warm-up requests; median of ${rounds} rounds.`,
     '',
     `| request | AUDIT | req/s (median) | on / off | p50 ms | p99 ms | req/s per round | timeouts (> ${TIMEOUT_S} s) |`,

@@ -55,7 +55,7 @@ describe.each(testDatabases)('a year of TCM ⇄ care coordinator workflow for on
   let yearStarted: string;
 
   beforeAll(async () => {
-    server = await startTestServer(kind, { audit: { enabled: true, retentionDays: 0, flushMs: 1000 } });
+    server = await startTestServer(kind, { audit: { enabled: true, retentionDays: 0, flushMs: 1000, readGrouping: true } });
     yearStarted = new Date().toISOString();
     for (const resource of CAST) expect((await http(server, 'PUT', `${resource.resourceType}/${resource.id}`, { body: resource })).status).toBe(201);
     const token = async (fhirUser: string, scope = 'user/*.cruds') => {

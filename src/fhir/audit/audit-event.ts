@@ -18,8 +18,8 @@ const AUDIT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type';
 const INTERACTION = 'http://hl7.org/fhir/restful-interaction';
 const DICOM = 'http://dicom.nema.org/resources/ontology/DCM';
 const BALP_USER_AGENT = 'https://profiles.ihe.net/ITI/BALP/CodeSystem/UserAgentTypes';
-const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
-const ENTITY_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
+export const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
+export const ENTITY_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
 const SOURCE_TYPE = 'http://terminology.hl7.org/CodeSystem/security-source-type';
 
 export type AuditAction = 'C' | 'R' | 'U' | 'D' | 'E';

@@ -4,7 +4,7 @@ import { pruneAuditEvents } from '../../../src/fhir/audit/audit-retention.ts';
 import type { AuditLog } from '../../../src/fhir/audit/audit-log.ts';
 import { http, issueTestToken, startTestServer, testDatabases, type TestServer } from '../../harness.ts';
 
-const AUDIT = { enabled: true, retentionDays: 0, flushMs: 1000 };
+const AUDIT = { enabled: true, retentionDays: 0, flushMs: 1000, readGrouping: true };
 const ROLE = 'PractitionerRole/cc-fictional-role';
 
 describe.each(testDatabases)('AuditEvents on %s', (kind) => {
