@@ -152,7 +152,9 @@ function entitiesOf(request: FhirRequest, interaction: AuditedInteraction, resul
       description: text.slice(0, 1000),
     });
   }
-  // A batch or transaction: every entry's resource (up to a bound).
+  // A batch or transaction: every entry's resource (up to a bound). Only then is the response's
+  // resource looked at: a read's is stored JSON parsed on first access, which would double its cost.
+  if (interaction.subtype !== 'batch' && interaction.subtype !== 'transaction') return entities;
   const bundle = result.response?.resource as Bundle | undefined;
   if (bundle?.resourceType === 'Bundle' && (bundle.type === 'batch-response' || bundle.type === 'transaction-response')) {
     for (const entry of (bundle.entry ?? []).slice(0, MAX_BUNDLE_ENTITIES)) {

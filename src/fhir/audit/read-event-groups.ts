@@ -53,6 +53,17 @@ function splitEntities(entities: readonly AuditEventEntity[]): RequestEntities |
   return own.length === 1 ? { patient, request: own[0] as AuditEventEntity } : undefined;
 }
 
+/**
+ * The caller an event names: its agents (the user, the client, this server) are built from the
+ * token alone (audit-event.ts agentsOf), so who each is and the subject (altId) tell them apart;
+ * cheaper than comparing their JSON, which is per read.
+ */
+function callerOf(event: AuditEvent): string {
+  let caller = '';
+  for (const agent of event.agent) caller += `${agent.who?.reference ?? ''}\u0000${agent.who?.identifier?.value ?? ''}\u0000${agent.who?.display ?? ''}\u0000${agent.altId ?? ''}\u0001`;
+  return caller;
+}
+
 interface OpenGroup {
   readonly event: StoredAuditEvent & { entity: AuditEventEntity[]; period: { start: string; end: string } };
   requests: number;
@@ -68,8 +79,7 @@ export class ReadEventGroups {
     if (event.outcome !== '0' || !event.recorded) return false;
     const entities = splitEntities(event.entity ?? []);
     if (!entities) return false;
-    // The agents (user, client, this server) are built from the token alone: equal JSON, same caller.
-    const key = `${event.subtype?.[0]?.code}|${event.action}|${entities.patient?.what?.reference ?? ''}|${JSON.stringify(event.agent)}`;
+    const key = `${event.subtype?.[0]?.code}|${event.action}|${entities.patient?.what?.reference ?? ''}|${callerOf(event)}`;
     let group = this.open.get(key);
     if (!group) {
       group = {
