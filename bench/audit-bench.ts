@@ -10,7 +10,13 @@
  * rounds so a busy machine's drift falls on both. Figures are medians over the rounds, ratios
  * those of the medians; the 1-minute load average is printed next to them.
  *
- *   npm run bench:audit -- [--db pglite|postgres] [--rounds 3] [--seconds 5]
+ *   npm run bench:audit -- [--db pglite|postgres] [--rounds 3] [--seconds 5] [--read-grouping on|off]
+ *
+ * `--read-grouping` is the audited server's AUDIT_READ_GROUPING (default on, as the server's).
+ * `--requests-per-patient k` (default 1: round robin over the 100 patients) sends k requests in a
+ * row about each patient, as a caller working through one person's record does: read grouping
+ * makes one AuditEvent of the requests of one caller about one patient within a flush window, so
+ * round robin at a low rate (a loaded machine) leaves each group one request.
  *
  * PostgreSQL: BENCH_DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/test), in a
  * database of its own (kanplan_bench_audit), made anew and dropped at the end.
@@ -27,6 +33,8 @@ import { startKanplan, type ServerProcess } from './load/processes.ts';
 const kind = option('--db', 'pglite');
 const rounds = Number(option('--rounds', '3'));
 const seconds = Number(option('--seconds', '5'));
+const readGrouping = option('--read-grouping', 'on');
+const perPatient = Number(option('--requests-per-patient', '1'));
 const CONNECTIONS = 10;
 const PATIENTS = 100;
 const GOALS_PER_PATIENT = 5;
@@ -73,6 +81,7 @@ function serverEnv(setting: Setting): Record<string, string> {
     AUTH_ISSUER: AUDIENCE,
     AUTH_AUDIENCE: AUDIENCE,
     AUDIT: setting,
+    AUDIT_READ_GROUPING: readGrouping,
     LOAD_DEMO_DATA: 'false',
   };
 }
@@ -97,7 +106,14 @@ async function drive(server: ServerProcess, pathOf: (n: number) => string, autho
     ],
   });
   if (result.non2xx || result.errors > result.timeouts) {
-    throw new Error(`${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`);
+    const alive = (() => {
+      try {
+        return process.kill(server.pid, 0);
+      } catch {
+        return false;
+      }
+    })();
+    throw new Error(`${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts; the server process is ${alive ? 'alive' : 'gone'}`);
   }
   return { reqPerSec: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, timeouts: result.timeouts };
 }
@@ -146,8 +162,8 @@ async function main(): Promise<void> {
   await loader.stop();
 
   const paths: Record<Scenario, (n: number) => string> = {
-    read: (n) => `Patient/${ids[n % ids.length]}`,
-    search: (n) => `Goal?patient=${ids[n % ids.length]}&lifecycle-status=active`,
+    read: (n) => `Patient/${ids[Math.floor(n / perPatient) % ids.length]}`,
+    search: (n) => `Goal?patient=${ids[Math.floor(n / perPatient) % ids.length]}&lifecycle-status=active`,
   };
   const results: Record<`${Scenario}-${Setting}`, Measurement[]> = { 'read-off': [], 'read-on': [], 'search-off': [], 'search-on': [] };
   const loads: number[] = [];
@@ -172,7 +188,7 @@ async function main(): Promise<void> {
   if (kind === 'postgres') await adminExec(`DROP DATABASE IF EXISTS ${PG_DATABASE} WITH (FORCE)`);
 
   const lines = [
-    `Command: \`npm run bench:audit -- --db ${kind} --rounds ${rounds} --seconds ${seconds}\`; ${new Date().toISOString()}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}; node ${process.version}; load average (1 min) during the run ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}.`,
+    `Command: \`npm run bench:audit -- --db ${kind} --rounds ${rounds} --seconds ${seconds} --read-grouping ${readGrouping} --requests-per-patient ${perPatient}\`; ${new Date().toISOString()}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}; node ${process.version}; load average (1 min) during the run ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}.`,
     `${kind === 'postgres' ? 'PostgreSQL' : 'Embedded database (PGlite, DATA_DIR)'}; ${PATIENTS} patients with ${GOALS_PER_PATIENT} Goals each; ${CONNECTIONS} connections, one cached token (system/*.cruds); ${seconds} s per measurement after 2,000 warm-up requests; median of ${rounds} rounds.`,
     '',
     `| request | AUDIT | req/s (median) | on / off | p50 ms | p99 ms | req/s per round | timeouts (> ${TIMEOUT_S} s) |`,

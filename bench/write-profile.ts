@@ -110,7 +110,7 @@ let closeAudit = async (): Promise<void> => {};
 try {
   const { AuditLog } = await import('../src/fhir/audit/audit-log.ts');
   const { handleFhirRequest } = await import('../src/fhir/audit/audited-request.ts');
-  const audit = new AuditLog(base.repo, { flushMs: config.audit.flushMs, logger });
+  const audit = new AuditLog(base.repo, { flushMs: config.audit.flushMs, readGrouping: config.audit.readGrouping, logger });
   const audited: FhirContext = { ...base, audit };
   handle = (r) => handleFhirRequest(audited, r, () => Promise.resolve(access));
   closeAudit = () => audit.close();

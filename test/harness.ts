@@ -93,7 +93,7 @@ export async function startTestServer(kind: TestDatabaseKind, overrides: Partial
       auth: { mode: 'jwt', keyFile: TEST_KEY_FILE, issuer: TEST_ISSUER, audience: TEST_ISSUER },
       // AuditEvents only where a test looks at them (test/fhir/audit/): elsewhere they would add
       // resources to every system search, history and Patient compartment a test counts.
-      audit: { enabled: false, retentionDays: 0, flushMs: 1000 },
+      audit: { enabled: false, retentionDays: 0, flushMs: 1000, readGrouping: true },
       ...overrides,
     },
   );

@@ -39,6 +39,12 @@ export interface AuditSettings {
   readonly retentionDays: number;
   /** Longest time a read's AuditEvent waits in memory before it is stored (AUDIT_FLUSH_MS). */
   readonly flushMs: number;
+  /**
+   * Successful reads, searches and operation reads of one user, client, patient and interaction
+   * within a flush window are one AuditEvent, with one entity per request (AUDIT_READ_GROUPING,
+   * on by default; off: one AuditEvent per request, exactly BALP's). See src/fhir/audit/read-event-groups.ts.
+   */
+  readonly readGrouping: boolean;
 }
 
 export interface JobSettings {
@@ -128,5 +134,6 @@ export function auditSettings(env: Env): AuditSettings {
     enabled: boolean(env, 'AUDIT', true),
     retentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 2190, 0, 36_500),
     flushMs: integer(env, 'AUDIT_FLUSH_MS', 1000, 10, 1000),
+    readGrouping: boolean(env, 'AUDIT_READ_GROUPING', true),
   };
 }

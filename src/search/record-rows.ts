@@ -23,7 +23,7 @@ const R4_CODES = new Set([
   '_id', '_lastUpdated', '_profile', '_security', '_source', '_tag', '_text', '_content', '_list', '_has', '_type', '_query',
 ]);
 
-const ELEMENTS = new Set(['resourceType', 'id', 'meta', 'type', 'subtype', 'action', 'recorded', 'outcome', 'outcomeDesc', 'agent', 'source', 'entity']);
+const ELEMENTS = new Set(['resourceType', 'id', 'meta', 'type', 'subtype', 'action', 'period', 'recorded', 'outcome', 'outcomeDesc', 'agent', 'source', 'entity']);
 const META = new Set(['versionId', 'lastUpdated']);
 const AGENT = new Set(['type', 'who', 'altId', 'name', 'requestor', 'network']);
 const SOURCE = new Set(['site', 'observer', 'type']);

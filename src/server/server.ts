@@ -177,7 +177,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     ],
   });
   // Every request's AuditEvent (src/fhir/audit/): reads' stored at least once a second and at close.
-  const audit = config.audit.enabled ? new AuditLog(base.repo, { flushMs: config.audit.flushMs, logger }) : undefined;
+  const audit = config.audit.enabled ? new AuditLog(base.repo, { flushMs: config.audit.flushMs, readGrouping: config.audit.readGrouping, logger }) : undefined;
   const ctx: FhirContext = { ...base, jobs: runner, audit };
   const registry = base.subscriptions as SubscriptionRegistry;
   await registry.start(config.subscriptions.refreshMs);

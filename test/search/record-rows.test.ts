@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AccessContext } from '../../src/auth/access.ts';
 import { loadConformance } from '../../src/conformance/conformance.ts';
 import { auditEventOf, interactionOf } from '../../src/fhir/audit/audit-event.ts';
+import { ReadEventGroups } from '../../src/fhir/audit/read-event-groups.ts';
 import type { FhirRequest, FhirResponse } from '../../src/fhir/request.ts';
 import { DocumentProvenance, provenanceOf, writeAgents } from '../../src/fhir/writes/provenance.ts';
 import { auditEventIndexRows, provenanceIndexRows } from '../../src/search/record-rows.ts';
@@ -39,6 +40,10 @@ const events: [string, AuditEvent][] = [
   ['a transaction', eventOf(request('POST', '', [], { resourceType: 'Bundle', type: 'transaction' }), user, 200, { status: 200, resource: transactionResponse })],
   ['an operation', eventOf(request('GET', 'Patient/p-1/$everything'), user, 200)],
 ];
+// The grouped read events (AUDIT_READ_GROUPING): a period and one entity per request.
+const groups = new ReadEventGroups();
+for (const [, event] of events.slice(0, 3)) groups.add({ ...event, id: 'x' } as AuditEvent & { id: string });
+events.push(...groups.take().map((event, n): [string, AuditEvent] => [`grouped reads ${n + 1}`, event]));
 
 describe('AuditEvent index rows without FHIRPath', () => {
   it.each(events)('are the FHIRPath rows for %s', (_, event) => {

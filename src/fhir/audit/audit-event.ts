@@ -18,8 +18,8 @@ const AUDIT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type';
 const INTERACTION = 'http://hl7.org/fhir/restful-interaction';
 const DICOM = 'http://dicom.nema.org/resources/ontology/DCM';
 const BALP_USER_AGENT = 'https://profiles.ihe.net/ITI/BALP/CodeSystem/UserAgentTypes';
-const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
-const ENTITY_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
+export const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
+export const ENTITY_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
 const SOURCE_TYPE = 'http://terminology.hl7.org/CodeSystem/security-source-type';
 
 export type AuditAction = 'C' | 'R' | 'U' | 'D' | 'E';
@@ -152,7 +152,9 @@ function entitiesOf(request: FhirRequest, interaction: AuditedInteraction, resul
       description: text.slice(0, 1000),
     });
   }
-  // A batch or transaction: every entry's resource (up to a bound).
+  // A batch or transaction: every entry's resource (up to a bound). Only then is the response's
+  // resource looked at: a read's is stored JSON parsed on first access, which would double its cost.
+  if (interaction.subtype !== 'batch' && interaction.subtype !== 'transaction') return entities;
   const bundle = result.response?.resource as Bundle | undefined;
   if (bundle?.resourceType === 'Bundle' && (bundle.type === 'batch-response' || bundle.type === 'transaction-response')) {
     for (const entry of (bundle.entry ?? []).slice(0, MAX_BUNDLE_ENTITIES)) {

@@ -1,6 +1,7 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import type { Repository } from '../../store/repository.ts';
+import { ReadEventGroups } from './read-event-groups.ts';
 
 export type StoredAuditEvent = AuditEvent & { id: string };
 
@@ -8,7 +9,9 @@ export type StoredAuditEvent = AuditEvent & { id: string };
  * Where AuditEvents go. A write's event is stored before the response, in a statement apart from
  * the write (its own transaction: a write that rolled back is still audited); the events of
  * concurrent writes share that statement (group commit). A read's waits in memory and is stored
- * with the others of the same second, many in one statement, so auditing costs reads little.
+ * with the others of the same second, many in one statement, so auditing costs reads little; with
+ * read grouping (read-event-groups.ts) the successful reads of one caller on one patient in that
+ * second are one AuditEvent.
  * `close()` stores what is waiting (server shutdown).
  */
 export interface AuditTrail {
@@ -19,6 +22,8 @@ export interface AuditTrail {
 export interface AuditLogOptions {
   /** Longest time a read's event waits before it is stored (AUDIT_FLUSH_MS, at most a second by default). */
   readonly flushMs: number;
+  /** Successful read-side requests of one caller, patient and interaction per flush window as one AuditEvent (AUDIT_READ_GROUPING). */
+  readonly readGrouping: boolean;
   readonly logger: Logger;
 }
 
@@ -32,12 +37,19 @@ export interface AuditLogOptions {
 const BATCH = 50;
 /** Events kept while the database does not answer; beyond it the oldest are dropped (and logged). */
 const MAX_WAITING = 50_000;
+/**
+ * Grouped events open at once before the window is closed early: bounds the memory a window
+ * holds (each records at most MAX_REQUESTS_PER_EVENT requests) without cutting groups short at
+ * ordinary rates — a flush every BATCH requests would leave most groups of one request.
+ */
+const MAX_OPEN_GROUPS = 500;
 
 /** The AuditTrail over the repository: AuditEvents are resources, indexed and searched like any other. */
 export class AuditLog implements AuditTrail {
   private readonly repo: Repository;
   private readonly options: AuditLogOptions;
   private waiting: StoredAuditEvent[] = [];
+  private readonly groups: ReadEventGroups | undefined;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   /** The statement of writes' events in flight, and the next one, open to events arriving meanwhile. */
@@ -47,14 +59,15 @@ export class AuditLog implements AuditTrail {
   constructor(repo: Repository, options: AuditLogOptions) {
     this.repo = repo;
     this.options = options;
+    this.groups = options.readGrouping ? new ReadEventGroups() : undefined;
   }
 
   async record(event: StoredAuditEvent, durable: boolean): Promise<void> {
     if (durable) {
       return this.storeDurable(event);
     }
-    this.waiting.push(event);
-    if (this.waiting.length >= BATCH) {
+    if (!this.groups?.add(event)) this.waiting.push(event);
+    if (this.waiting.length >= BATCH || (this.groups?.size ?? 0) >= MAX_OPEN_GROUPS) {
       void this.flush();
     } else if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), this.options.flushMs);
@@ -96,6 +109,7 @@ export class AuditLog implements AuditTrail {
   }
 
   private async storeWaiting(): Promise<void> {
+    if (this.groups?.size) this.waiting.push(...this.groups.take());
     while (this.waiting.length > 0) {
       const batch = this.waiting.slice(0, BATCH);
       try {

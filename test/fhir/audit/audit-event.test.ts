@@ -1,10 +1,10 @@
-import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneAuditEvents } from '../../../src/fhir/audit/audit-retention.ts';
 import type { AuditLog } from '../../../src/fhir/audit/audit-log.ts';
 import { http, issueTestToken, startTestServer, testDatabases, type TestServer } from '../../harness.ts';
 
-const AUDIT = { enabled: true, retentionDays: 0, flushMs: 1000 };
+const AUDIT = { enabled: true, retentionDays: 0, flushMs: 1000, readGrouping: true };
 const ROLE = 'PractitionerRole/cc-fictional-role';
 
 describe.each(testDatabases)('AuditEvents on %s', (kind) => {
@@ -65,6 +65,46 @@ describe.each(testDatabases)('AuditEvents on %s', (kind) => {
     await http(server, 'GET', `Patient/${patient}/$everything`);
     const operations = await search(`patient=${patient}&subtype=operation&action=E`);
     expect(operations.length).toBe(1);
+  });
+
+  it('groups the reads of one user on one patient within a flush window into one valid AuditEvent, one entity per read, each read still found by patient, agent, entity, date, action and outcome', async () => {
+    await flush();
+    const goals: string[] = [];
+    for (const text of ['Walk', 'Swim']) {
+      goals.push((await http(server, 'POST', 'Goal', { body: { resourceType: 'Goal', lifecycleStatus: 'active', description: { text }, subject: { reference: `Patient/${patient}` } } })).body.id);
+    }
+    // The earlier tests' reads by the same user were stored before: this window's begins now.
+    const since = new Date().toISOString();
+    for (const path of [`Goal/${goals[0]}`, `Goal/${goals[1]}`, `Goal/${goals[0]}`, `Patient/${patient}`]) expect((await http(user, 'GET', path)).status).toBe(200);
+    const [event, ...others] = await search(`agent=${ROLE}&action=R&outcome=0&date=ge${since}`);
+    expect(others).toEqual([]);
+    expect(event?.entity?.map((e) => e.what?.reference)).toEqual([
+      `Patient/${patient}`,
+      `Goal/${goals[0]}/_history/1`,
+      `Goal/${goals[1]}/_history/1`,
+      `Goal/${goals[0]}/_history/1`,
+      `Patient/${patient}/_history/1`,
+    ]);
+    // The number of reads it records: its entities that are not the patient's.
+    expect(event?.entity?.filter((e) => e.role?.code !== '1')).toHaveLength(4);
+    expect(Date.parse(event?.period?.start ?? '')).toBeLessThanOrEqual(Date.parse(event?.period?.end ?? ''));
+    for (const query of [`entity=Goal/${goals[1]}`, `patient=${patient}&action=R`, `entity=Patient/${patient}&agent=${ROLE}&outcome=0`]) {
+      expect((await search(query)).map((e) => e.id), query).toContain(event?.id);
+    }
+    // A valid R4 AuditEvent by the server's own validator.
+    const validated = await http(server, 'POST', 'AuditEvent/$validate', { body: event });
+    expect(validated.status).toBe(200);
+    expect((validated.body as OperationOutcome).issue?.filter((i) => i.severity === 'error' || i.severity === 'fatal')).toEqual([]);
+  });
+
+  it('records one AuditEvent per read with AUDIT_READ_GROUPING off', async () => {
+    const other = await startTestServer(kind, { audit: { ...AUDIT, readGrouping: false } });
+    const id = (await http(other, 'POST', 'Patient', { body: { resourceType: 'Patient', name: [{ family: 'Ungrouped' }] } })).body.id;
+    for (let n = 0; n < 3; n++) expect((await http(other, 'GET', `Patient/${id}`)).status).toBe(200);
+    await (other.server.ctx.audit as AuditLog).flush();
+    const found = ((await http(other, 'GET', `AuditEvent?entity=Patient/${id}&action=R`)).body as Bundle).entry ?? [];
+    expect(found.map((e) => (e.resource as AuditEvent).entity?.map((entity) => entity.what?.reference))).toEqual(Array(3).fill([`Patient/${id}/_history/1`]));
+    await other.stop();
   });
 
   it('records refused requests: no token (401), a scope that does not allow it (403), a missing resource (404), with outcome and reason', async () => {

@@ -42,7 +42,7 @@ describe.each(testDatabases)("writes' AuditEvents on %s", (kind) => {
   });
 
   it('are stored before each write answers, those of concurrent writes together in fewer statements', async () => {
-    const log = new AuditLog(repo, { flushMs: 1000, logger: pino({ level: 'silent' }) });
+    const log = new AuditLog(repo, { flushMs: 1000, readGrouping: true, logger: pino({ level: 'silent' }) });
     const stored = await Promise.all(
       Array.from({ length: 12 }, async (_, n) => {
         await log.record(event(n), true);
@@ -57,7 +57,7 @@ describe.each(testDatabases)("writes' AuditEvents on %s", (kind) => {
   });
 
   it('fail the recording of each write whose statement failed, and the next ones are stored', async () => {
-    const log = new AuditLog(repo, { flushMs: 1000, logger: pino({ level: 'silent' }) });
+    const log = new AuditLog(repo, { flushMs: 1000, readGrouping: true, logger: pino({ level: 'silent' }) });
     // An id taken by the test before: the statement's primary key refuses it.
     const results = await Promise.allSettled([log.record(event(0), true), log.record(event(100), true)]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);

@@ -24,7 +24,7 @@ describe.each(testDatabases)('AuditEvents of requests refused at the edge on %s'
   const withStatus = (events: AuditEvent[], status: number): AuditEvent[] => events.filter((e) => e.outcomeDesc?.startsWith(`${status}: `));
 
   beforeAll(async () => {
-    server = await startTestServer(kind, { audit: { enabled: true, retentionDays: 0, flushMs: 1000 }, maxBodyBytes: MAX_BODY });
+    server = await startTestServer(kind, { audit: { enabled: true, retentionDays: 0, flushMs: 1000, readGrouping: true }, maxBodyBytes: MAX_BODY });
     user = { ...server, token: await issueTestToken(server, 'user/*.cruds', '1h', { fhirUser: ROLE }) };
   });
   afterAll(async () => {

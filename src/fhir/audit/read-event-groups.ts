@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditEvent, AuditEventEntity } from '@medplum/fhirtypes';
+import { ENTITY_ROLE, ENTITY_TYPE } from './audit-event.ts';
+
+type StoredAuditEvent = AuditEvent & { id: string };
+
+/**
+ * Grouped read-side AuditEvents (AUDIT_READ_GROUPING). Stored as an ordinary resource, an
+ * AuditEvent is a resource row, a history row and ~15 index rows: 0.7–1.2 ms of CPU on the
+ * embedded database, several times the read it records (bench/RESULTS-audit.md). So the reads,
+ * searches and operation reads of one flush window that share the user, the client application,
+ * the patient, the interaction (subtype and action) and a successful outcome become ONE
+ * AuditEvent, still of the IHE Basic Audit Log Patterns' shapes (https://profiles.ihe.net/ITI/BALP/):
+ * the same type, subtype, action, outcome, agents and source; `period` from the first request to
+ * the last (`recorded` is the last); the patient entity once (role 1), then exactly ONE entity per
+ * request — the resource read (type 2, role 4, versioned) or the query (role 24) — repeats kept,
+ * so the number of requests an event records is its number of entities that are not the
+ * patient's. Writes, refused requests and anything stored before its response stay one event per
+ * request (audit-log.ts), as does a read whose event has no single entity of its own to stand for it
+ * (a system-level history or operation without a patient).
+ */
+
+/** Requests one grouped AuditEvent records at most; the next ones of the group start another. */
+export const MAX_REQUESTS_PER_EVENT = 100;
+
+const PATIENT_ROLE = '1';
+const PATIENT_OF_REFERENCE = /^Patient\/[A-Za-z0-9\-.]{1,64}/;
+
+interface RequestEntities {
+  /** The patient entity (role 1) the request's event named, unversioned; absent when none. */
+  readonly patient?: AuditEventEntity;
+  /** The one entity standing for the request: what it read, or its query. */
+  readonly request: AuditEventEntity;
+}
+
+/**
+ * The entities of a one-request event (audit-event.ts) split into its patient's and the request's
+ * own; undefined when the request has not exactly one of its own. A read of the Patient itself
+ * (or an operation on it) named it once, as patient (role 1): in a group it becomes the patient
+ * entity plus the Patient as the resource read (type 2, role 4), as BALP's PatientRead has it.
+ */
+function splitEntities(entities: readonly AuditEventEntity[]): RequestEntities | undefined {
+  const [first, ...rest] = entities;
+  if (first?.role?.code !== PATIENT_ROLE) return rest.length === 0 && first ? { request: first } : undefined;
+  const reference = first.what?.reference ?? '';
+  const patientReference = PATIENT_OF_REFERENCE.exec(reference)?.[0];
+  if (!patientReference) return undefined;
+  const patient: AuditEventEntity = { ...first, what: { reference: patientReference } };
+  const own =
+    reference !== patientReference || rest.length === 0
+      ? [{ what: { reference }, type: { system: ENTITY_TYPE, code: '2' }, role: { system: ENTITY_ROLE, code: '4' } }, ...rest]
+      : rest;
+  return own.length === 1 ? { patient, request: own[0] as AuditEventEntity } : undefined;
+}
+
+/**
+ * The caller an event names: its agents (the user, the client, this server) are built from the
+ * token alone (audit-event.ts agentsOf), so who each is and the subject (altId) tell them apart;
+ * cheaper than comparing their JSON, which is per read.
+ */
+function callerOf(event: AuditEvent): string {
+  let caller = '';
+  for (const agent of event.agent) caller += `${agent.who?.reference ?? ''}\u0000${agent.who?.identifier?.value ?? ''}\u0000${agent.who?.display ?? ''}\u0000${agent.altId ?? ''}\u0001`;
+  return caller;
+}
+
+interface OpenGroup {
+  readonly event: StoredAuditEvent & { entity: AuditEventEntity[]; period: { start: string; end: string } };
+  requests: number;
+}
+
+/** The grouped events of one flush window: `add` each read-side event, `take` them all when the window closes. */
+export class ReadEventGroups {
+  private open = new Map<string, OpenGroup>();
+  private full: StoredAuditEvent[] = [];
+
+  /** Adds a read-side request's event to its group; false when it is not one to group (store it as it is). */
+  add(event: StoredAuditEvent): boolean {
+    if (event.outcome !== '0' || !event.recorded) return false;
+    const entities = splitEntities(event.entity ?? []);
+    if (!entities) return false;
+    const key = `${event.subtype?.[0]?.code}|${event.action}|${entities.patient?.what?.reference ?? ''}|${callerOf(event)}`;
+    let group = this.open.get(key);
+    if (!group) {
+      group = {
+        event: { ...event, id: randomUUID(), period: { start: event.recorded, end: event.recorded }, entity: entities.patient ? [entities.patient] : [] },
+        requests: 0,
+      };
+      this.open.set(key, group);
+    }
+    group.event.entity.push(entities.request);
+    group.event.period.end = event.recorded;
+    group.event.recorded = event.recorded;
+    group.requests++;
+    if (group.requests >= MAX_REQUESTS_PER_EVENT) {
+      this.full.push(group.event);
+      this.open.delete(key);
+    }
+    return true;
+  }
+
+  /** Grouped events waiting, open or full. */
+  get size(): number {
+    return this.open.size + this.full.length;
+  }
+
+  /** Every grouped event so far; the next requests start new groups. */
+  take(): StoredAuditEvent[] {
+    const events = [...this.full];
+    for (const group of this.open.values()) events.push(group.event);
+    this.open = new Map();
+    this.full = [];
+    return events;
+  }
+}
