@@ -78,7 +78,11 @@ export interface WorkflowSettings {
 export interface BulkExportSettings {
   /** How long the files of a finished export are kept (BULK_EXPORT_RETENTION_HOURS). */
   readonly retentionMs: number;
-  /** Resources per stored part and per checkpoint (BULK_EXPORT_BATCH). */
+  /**
+   * Resources per stored part and per checkpoint (BULK_EXPORT_BATCH). A download holds one part
+   * as a string at a time; at 1,000 (~1.6 MB parts) a 620,000-resource export grew the server's
+   * RSS by 158 MiB, at 250 by 113 MiB (bench/RESULTS.md, issue 17's budget is ~100 MiB).
+   */
   readonly batchSize: number;
 }
 
@@ -105,7 +109,7 @@ export function jobsSettings(env: Env): JobSettings {
 export function bulkExportSettings(env: Env): BulkExportSettings {
   return {
     retentionMs: integer(env, 'BULK_EXPORT_RETENTION_HOURS', 24, 1, 24 * 365) * 3_600_000,
-    batchSize: integer(env, 'BULK_EXPORT_BATCH', 1000, 1, 100_000),
+    batchSize: integer(env, 'BULK_EXPORT_BATCH', 250, 1, 100_000),
   };
 }
 
