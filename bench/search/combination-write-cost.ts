@@ -1,5 +1,6 @@
 /**
- * What the Observation combination indexes (patient-category, patient-code; issue 23) cost a
+ * What the Observation combination indexes (patient-category-date, patient-category-status,
+ * patient-code; issue 23) cost a
  * write: the same Synthea-shaped patients (synthea-shaped.ts) are written through the Repository,
  * one transaction per patient, into a new in-memory PGlite, once with the search parameters as
  * shipped and once without the two combinations, runs alternating. PGlite runs in this process,
@@ -19,7 +20,7 @@ import type { WriteParticipant } from '../../src/store/write-participant.ts';
 import { SqlRepository } from '../../src/store/sql-repository.ts';
 import { syntheaShapedPatient, type SyntheaShapedOptions } from './synthea-shaped.ts';
 
-const COMBINATIONS = new Set(['patient-category', 'patient-code']);
+const COMBINATIONS = new Set(['patient-category-date', 'patient-category-status', 'patient-code']);
 const patients = Number(process.argv[2] ?? 5);
 const runs = Number(process.argv[3] ?? 3);
 const options: SyntheaShapedOptions = { patients, longHistoryObservations: 800, observationsPerPatient: 200 };

@@ -3,9 +3,11 @@ import type { Database } from '../store/database.ts';
 import type { Repository } from '../store/repository.ts';
 import { COMPOSITE_KEY_TYPES, type SearchParamDef } from '../conformance/search-parameter-definition.ts';
 import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
+import { anyOf } from './condition-target.ts';
 import { parseReference } from './references.ts';
-import { splitUnescaped } from './sql.ts';
+import { splitUnescaped, type SqlBuilder } from './sql.ts';
 import { impliedSystemOf } from './token-terminology.ts';
+import { datePredicate } from './value-conditions.ts';
 
 /**
  * Combination indexes: composite SearchParameters marked as HAPI FHIR's non-unique "combo"
@@ -16,6 +18,12 @@ import { impliedSystemOf } from './token-terminology.ts';
  * than the one key (a modifier, an OR list, `system|`, a bare id of a multi-type reference) is
  * answered by its own index table as before, and so is every search on a type whose rows are
  * not all indexed with the current parameters yet (see combinationIndexesCurrent).
+ *
+ * A combination may end in a date component (Observation patient-category-date): its rows carry
+ * the resource's dates in their range columns, so a date parameter besides the keys is answered
+ * on the same rows (any prefix, an OR list) instead of by a probe per candidate. The date is
+ * optional there: a resource without one has a row with an empty range (composite-rows.ts), so
+ * the combination answers its keys alone as well.
  */
 
 /** A combination that answers some of a search's parameters with one key. */
@@ -26,23 +34,41 @@ export interface CombinationMatch {
   readonly key: string;
   /** Positions in the filter list of the parameters it answers. */
   readonly covered: ReadonlySet<number>;
+  /** The date parameter answered on the rows' range columns, when the combination ends in one and it is given. */
+  readonly range?: { readonly name: string; readonly value: string };
 }
 
-const usableCache = new WeakMap<ReadonlyMap<string, SearchParamDef>, { def: SearchParamDef; components: SearchParamDef[] }[]>();
+interface UsableCombination {
+  readonly def: SearchParamDef;
+  /** The key components' parameters, in key order. */
+  readonly keys: SearchParamDef[];
+  /** The final date component's parameter, if the combination ends in one. */
+  readonly range?: SearchParamDef;
+}
 
-/** The combination parameters of a type whose components are all key (token, reference, uri) parameters. */
-function combinationsOf(parameters: SearchParameterRegistry, resourceType: string): { def: SearchParamDef; components: SearchParamDef[] }[] {
+const usableCache = new WeakMap<ReadonlyMap<string, SearchParamDef>, UsableCombination[]>();
+
+const isKey = (c: SearchParamDef | undefined): c is SearchParamDef => c !== undefined && COMPOSITE_KEY_TYPES.has(c.type) && c.type !== 'string';
+
+/**
+ * The combination parameters of a type whose components are key (token, reference, uri)
+ * parameters, at least two, with at most a final date.
+ */
+function combinationsOf(parameters: SearchParameterRegistry, resourceType: string): UsableCombination[] {
   const params = parameters.paramsOf(resourceType);
   let found = usableCache.get(params);
   if (!found) {
     found = [];
     for (const def of params.values()) {
-      if (!def.combination || def.components.length < 2) {
+      if (!def.combination) {
         continue;
       }
       const components = def.components.map((c) => parameters.paramByUrl(resourceType, c.definition));
-      if (components.every((c): c is SearchParamDef => c !== undefined && COMPOSITE_KEY_TYPES.has(c.type) && c.type !== 'string')) {
-        found.push({ def, components });
+      const last = components.at(-1);
+      const range = last?.type === 'date' ? last : undefined;
+      const keys = range ? components.slice(0, -1) : components;
+      if (keys.length >= 2 && keys.every(isKey)) {
+        found.push({ def, keys, range });
       }
     }
     usableCache.set(params, found);
@@ -102,7 +128,7 @@ export function chooseCombination(
   baseUrl: string,
 ): CombinationMatch | undefined {
   let best: CombinationMatch | undefined;
-  for (const { def, components } of combinationsOf(conformance.searchParameters, resourceType)) {
+  for (const { def, keys: components, range } of combinationsOf(conformance.searchParameters, resourceType)) {
     const covered = new Set<number>();
     const keys: string[] = [];
     for (const component of components) {
@@ -114,11 +140,38 @@ export function chooseCombination(
       covered.add(at);
       keys.push(key);
     }
-    if (keys.length === components.length && (!best || covered.size > best.covered.size)) {
-      best = { code: def.code, key: keys.join('$'), covered };
+    if (keys.length !== components.length) {
+      continue;
+    }
+    // The date as the plain parameter (no modifier); a value that is not a date is rejected where
+    // the predicate is built, an empty one (or an empty item of a list) by the date's own table.
+    const dateAt = range ? filters.findIndex(([name, value], i) => name === range.code && !covered.has(i) && splitUnescaped(value, ',').every((v) => v !== '')) : -1;
+    if (dateAt >= 0) {
+      covered.add(dateAt);
+    }
+    if (!best || covered.size > best.covered.size) {
+      const [name, value] = dateAt >= 0 ? filters[dateAt] : [];
+      best = { code: def.code, key: keys.join('$'), covered, ...(name !== undefined && value !== undefined ? { range: { name, value } } : {}) };
     }
   }
   return best;
+}
+
+/**
+ * The condition on a combination's rows (alias `$ALIAS`) that a match selects: its key, and the
+ * date parameter's prefixes on the range columns as the date's own table compares them
+ * (indexed-conditions.ts; https://hl7.org/fhir/R4/search.html#date). Rows with an empty range
+ * match no date.
+ */
+export function combinationPredicate(q: SqlBuilder, match: CombinationMatch): string {
+  const key = `$ALIAS.value = ${q.bind(match.key)}`;
+  if (!match.range) {
+    return key;
+  }
+  const { name, value } = match.range;
+  const values = splitUnescaped(value, ',');
+  const dates = anyOf(values, (v) => datePredicate(q, { low: '$ALIAS.low', high: '$ALIAS.high', instant: false }, name, v));
+  return `${key} AND (${dates})`;
 }
 
 /** Per database: whether every current resource of a type is indexed with the current parameters. */

@@ -78,7 +78,12 @@ export function compositeRowsOf(parameters: SearchParameterRegistry, resourceTyp
     const values = valuesOf(component, componentDef);
     const last = i === def.components.length - 1;
     if (last && COMPOSITE_RANGE_TYPES.has(componentDef.type)) {
-      ranges = values.flatMap((value) => componentRanges(componentDef, value));
+      const found = values.flatMap((value) => componentRanges(componentDef, value));
+      // A combination index's range is optional: a resource without the value keeps one row with
+      // empty range columns, so the combination answers its key parameters alone too
+      // (search/combination-index.ts). No range prefix matches an empty range (NULL comparisons),
+      // so the row is never a match of the composite searched with a range.
+      ranges = found.length || !def.combination ? found : ranges;
     } else if (COMPOSITE_KEY_TYPES.has(componentDef.type)) {
       const keys = [...new Set(values.flatMap((value) => componentKeys(componentDef, value)))];
       combos = combos.flatMap((prefix) => keys.map((k) => (prefix ? `${prefix}$${k}` : k)));

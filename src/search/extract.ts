@@ -50,15 +50,27 @@ export function extractIndexRowsWithFhirPath(parameters: SearchParameterRegistry
   const resource = localizeReferences(original, options.baseUrl);
   const typed = toTypedValue(resource);
   const variables = { '%resource': typed, '%rootResource': typed };
+  // A combination's components are parameters of their own, evaluated for their own rows too:
+  // each parameter's FHIRPath runs once per resource (a combination costs its rows, not a second
+  // evaluation; bench/search/combination-write-cost.ts).
+  const evaluated = new Map<SearchParamDef, TypedValue[]>();
+  const valuesOf = (def: SearchParamDef): TypedValue[] => {
+    let values = evaluated.get(def);
+    if (!values) {
+      values = evaluate(def, typed, variables);
+      evaluated.set(def, values);
+    }
+    return values;
+  };
   for (const def of parameters.paramsOf(resource.resourceType).values()) {
     if (RESOURCE_COLUMN_PARAMS.has(def.code) || def.type === 'special') {
       continue;
     }
     if (def.combination) {
-      compositeRowsOf(parameters, resource.resourceType, def, (_, componentDef) => evaluate(componentDef, typed, variables), rows);
+      compositeRowsOf(parameters, resource.resourceType, def, (_, componentDef) => valuesOf(componentDef), rows);
       continue;
     }
-    for (const tv of evaluate(def, typed, variables)) {
+    for (const tv of valuesOf(def)) {
       switch (def.type) {
         case 'token':
           tokenRowsOf(def.code, tv, rows);

@@ -1,5 +1,5 @@
 import type { Conformance } from '../conformance/conformance.ts';
-import { chooseCombination } from './combination-index.ts';
+import { chooseCombination, combinationPredicate } from './combination-index.ts';
 import { compartmentClause } from './compartments.ts';
 import type { ConditionContext, SearchTarget } from './condition-target.ts';
 import { accessClause, buildCondition } from './conditions.ts';
@@ -102,7 +102,7 @@ export function searchConditions(
     ? patientIndex >= 0 ? patientIndex : indexed.findIndex(([name, value]) => drivingCondition(probeCtx, probe, name, value) !== undefined)
     : -1;
   // Driven from one person's rows (their reference rows, or a combination key that includes the
-  // person, like Observation patient-category), the other parameters probe each candidate.
+  // person, like Observation patient-category-date), the other parameters probe each candidate.
   const personDriven = patientIndex >= 0 && (!combination || combination.covered.has(patientIndex));
   // Nothing but the type and `NOT r.deleted` on r: index rows exist only for current resources
   // (index-writer.ts replaces them in the statement that writes each version, a delete leaves none).
@@ -119,7 +119,7 @@ export function searchConditions(
   const inner: SearchTarget = { resourceTypes: types, typeExpr: `${typeParam ?? q.bind(types[0])}::text`, idExpr: 'd.resource_id', probe: personDriven };
   const driven = (i: number): boolean => (combination ? combination.covered.has(i) : i === driverIndex);
   const driver: IndexedCondition = combination
-    ? { table: 'sp_composite', code: combination.code, predicate: `$ALIAS.value = ${q.bind(combination.key)}`, negate: false }
+    ? { table: 'sp_composite', code: combination.code, predicate: combinationPredicate(q, combination), negate: false }
     : (drivingCondition(ctx, inner, ...indexed[driverIndex]) as IndexedCondition);
   const innerConditions = [`d.resource_type = ${inner.typeExpr}`, `d.code = ${q.bind(driver.code)}`];
   if (driver.predicate) {

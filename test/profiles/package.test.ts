@@ -89,9 +89,9 @@ describe('Kansas FHIR package (profiles/)', () => {
     ]);
   });
 
-  it('has SearchParameters for waiver program, plan type, authorization number, review due date, MCO, the Task owner-status and Observation patient-category and patient-code combinations and the Task restriction period', () => {
+  it('has SearchParameters for waiver program, plan type, authorization number, review due date, MCO, the Task owner-status and Observation patient-category-date, patient-category-status and patient-code combinations and the Task restriction period', () => {
     expect(pkg.searchParameters.map((sp) => sp.code).sort()).toEqual(
-      ['activity-category', 'authorization-number', 'mco', 'owner-status', 'patient-category', 'patient-code', 'plan-type', 'restriction-period', 'review-due-date', 'waiver-program'].sort(),
+      ['activity-category', 'authorization-number', 'mco', 'owner-status', 'patient-category-date', 'patient-category-status', 'patient-code', 'plan-type', 'restriction-period', 'review-due-date', 'waiver-program'].sort(),
     );
     for (const sp of pkg.searchParameters) {
       expect(sp.expression, sp.id).toBeTruthy();

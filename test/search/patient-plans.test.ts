@@ -27,12 +27,12 @@ function input(resourceType: string, params: [string, string][]): SearchInput {
 
 /** The patient's reference rows (alias d of the page query's candidate subquery). */
 const PATIENT_REFERENCE_ROWS = /Index (Only )?Scan using sp_reference_(target|resource) on sp_reference d\b|Bitmap Heap Scan on sp_reference d\b/;
-/** The rows of one key of a combination index that includes the patient (Observation patient-category, patient-code). */
+/** The rows of one key of a combination index that includes the patient (Observation patient-category-date, patient-category-status, patient-code). */
 const PATIENT_COMBINATION_ROWS = /Index (Only )?Scan using sp_composite_value on sp_composite d\b/;
 
 /**
  * Observation searches naming the patient and one exact category or code are answered by the
- * patient-category / patient-code combination index (profiles/input); the others by the patient's
+ * patient-category-date / patient-category-status / patient-code combination index (profiles/input); the others by the patient's
  * reference rows.
  */
 function drivenByCombination(resourceType: string, params: readonly (readonly [string, string])[]): boolean {
@@ -117,7 +117,7 @@ describe.each(searchTestDatabases)('US Core per-patient search plans on %s', (ki
     expect((await search(repo, 'Observation', [...both, ['_summary', 'count']])).total).toBe(DATA.longHistoryObservations);
   });
 
-  it('the patient-category and patient-code combinations answer what the patient\'s reference rows answer', async () => {
+  it('the patient-category-date, patient-category-status and patient-code combinations answer what the patient\'s reference rows answer', async () => {
     const labs = longHistory.filter((r) => r.resourceType === 'Observation' && JSON.stringify(r).includes('"laboratory"'));
     const glucose = labs.filter((r) => JSON.stringify(r).includes('"2339-0"'));
     expect(glucose.length).toBeGreaterThan(0);
@@ -127,7 +127,9 @@ describe.each(searchTestDatabases)('US Core per-patient search plans on %s', (ki
       [[['patient', LONG_HISTORY_PATIENT], ['code', 'http://loinc.org|2339-0']], glucose.length],
       [[['patient', LONG_HISTORY_PATIENT], ['code', '2339-0']], glucose.length],
       [[['patient', LONG_HISTORY_PATIENT], ['category', 'laboratory'], ['code', 'http://loinc.org|2339-0']], glucose.length],
-      [[['patient-category', `Patient/${LONG_HISTORY_PATIENT}$laboratory`]], labs.length],
+      [[['patient-category-status', `Patient/${LONG_HISTORY_PATIENT}$laboratory$final`]], labs.length],
+      [[['patient', LONG_HISTORY_PATIENT], ['category', 'laboratory'], ['status', 'final']], labs.length],
+      [[['patient', LONG_HISTORY_PATIENT], ['category', 'laboratory'], ['date', 'ge1900-01-01']], labs.length],
     ];
     for (const [params, expected] of cases) {
       expect((await search(repo, 'Observation', [...params, ['_summary', 'count']])).total, JSON.stringify(params)).toBe(expected);
