@@ -7,7 +7,7 @@ import { installInitialContent } from '../server/initial-content.ts';
 import { createFhirContext } from '../server/server.ts';
 import { openDatabase } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
-import { UsageError, defineCommand } from './command.ts';
+import { defineCommand } from './command.ts';
 
 export interface MadeTemplate {
   readonly dir: string;
@@ -46,11 +46,15 @@ export async function makeEmbeddedTemplate(config: Config, templateRoot: string)
 export const templateCommand = defineCommand({
   name: 'template',
   summary: 'Make the template a new embedded database (DATA_DIR) starts from (npm install runs it)',
-  description: 'Written to EMBEDDED_TEMPLATE_DIR (.cache/embedded-template by default), keyed by the version and the settings that change a first start. Exit codes: 0 made or already there, 1 failed, 2 misused.',
+  description: 'Written to EMBEDDED_TEMPLATE_DIR (.cache/embedded-template by default), keyed by the version and the settings that change a first start. Exit codes: 0 made, already there or turned off, 1 failed, 2 misused.',
   options: {},
   async run(_args, io) {
     const config = loadConfig();
-    if (!config.embeddedTemplateDir) throw new UsageError('EMBEDDED_TEMPLATE_DIR=off: no template is made or used.');
+    if (!config.embeddedTemplateDir) {
+      // Said, not refused: npm install runs this, and turning the template off is a choice.
+      io.stderr.write('EMBEDDED_TEMPLATE_DIR=off: no embedded database template is made or used.\n');
+      return 0;
+    }
     const { dir, made } = await makeEmbeddedTemplate(config, config.embeddedTemplateDir);
     io.stderr.write(made ? `Embedded database template made in ${dir}.\n` : `Embedded database template is up to date (${dir}).\n`);
     return 0;
