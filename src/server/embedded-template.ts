@@ -57,6 +57,8 @@ export function embeddedTemplatePath(config: Config, templateRoot: string): stri
 export function findEmbeddedTemplate(config: Config): string | undefined {
   if (config.databaseUrl || !config.embeddedTemplateDir) return undefined;
   if (fs.existsSync(path.join(config.dataDir, 'PG_VERSION'))) return undefined;
+  // The key reads ~10 MB of sources: not worth it where no template was ever made.
+  if (!fs.existsSync(config.embeddedTemplateDir) || fs.readdirSync(config.embeddedTemplateDir).length === 0) return undefined;
   const dir = embeddedTemplatePath(config, config.embeddedTemplateDir);
   return fs.existsSync(path.join(dir, 'PG_VERSION')) ? dir : undefined;
 }
