@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bytes, boolean, ConfigError, integer, url, type Env } from './config/env-values.ts';
 import {
   auditSettings,
@@ -69,6 +70,11 @@ export interface Config {
    * memory, so they count fully in the server's RSS; the files it reads stay in the OS page cache.
    */
   readonly embeddedSharedBuffersBytes: number;
+  /**
+   * Where install time leaves the embedded database's template data directories (EMBEDDED_TEMPLATE_DIR,
+   * `.cache/embedded-template` in the package by default; `off`: none), src/server/embedded-template.ts.
+   */
+  readonly embeddedTemplateDir: string | undefined;
   readonly maxBodyBytes: number;
   /** SHUTDOWN_GRACE_SECONDS: how long a shutdown waits for running requests before closing their connections. */
   readonly shutdownGraceMs: number;
@@ -197,6 +203,14 @@ function refuseAuthOffInProduction(env: Env, auth: AuthSettings): void {
   }
 }
 
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function embeddedTemplateDir(env: Env): string | undefined {
+  const value = env.EMBEDDED_TEMPLATE_DIR;
+  if (value === 'off') return undefined;
+  return path.resolve(value || path.join(PACKAGE_ROOT, '.cache', 'embedded-template'));
+}
+
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
   const port = overrides.port ?? integer(env, 'PORT', 8080, 0, 65535);
   const host = overrides.host ?? env.HOST ?? '0.0.0.0';
@@ -240,6 +254,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     databaseUrl,
     dataDir,
     embeddedSharedBuffersBytes: overrides.embeddedSharedBuffersBytes ?? sharedBuffers(env),
+    embeddedTemplateDir: 'embeddedTemplateDir' in overrides ? overrides.embeddedTemplateDir : embeddedTemplateDir(env),
     maxBodyBytes: overrides.maxBodyBytes ?? bytes(env, 'MAX_BODY_SIZE', 16 * 1024 ** 2),
     shutdownGraceMs: overrides.shutdownGraceMs ?? integer(env, 'SHUTDOWN_GRACE_SECONDS', 10, 0, 3600) * 1000,
     maxBundleEntries: overrides.maxBundleEntries ?? integer(env, 'MAX_BUNDLE_ENTRIES', 10_000, 1, 100_000),

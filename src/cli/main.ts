@@ -11,6 +11,7 @@ import { launchCommand } from './launch.ts';
 import { reindexCommand } from './reindex.ts';
 import { serveCommand } from './serve.ts';
 import { subscriptionsCommand } from './subscriptions.ts';
+import { templateCommand } from './template.ts';
 import { tokenCommand } from './token.ts';
 import { userCommand } from './user.ts';
 import { validateCommand } from './validate.ts';
@@ -34,6 +35,7 @@ export const commands: readonly Command[] = [
   backupCommand,
   restoreCommand,
   subscriptionsCommand,
+  templateCommand,
 ];
 
 function help(): string {

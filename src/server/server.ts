@@ -23,17 +23,16 @@ import { PlannerStatistics } from '../store/planner-statistics.ts';
 import { SqlRepository } from '../store/sql-repository.ts';
 import { loadConformance } from '../conformance/conformance.ts';
 import { createResourceValidator } from '../validation/validator.ts';
-import { installConformanceResources } from './conformance-install.ts';
 import { createApp } from './app.ts';
+import { installInitialContent } from './initial-content.ts';
+import { findEmbeddedTemplate } from './embedded-template.ts';
 import { answerWhileStarting, drainHttpServer } from './http-lifecycle.ts';
 import { JobRunner } from '../jobs/job-runner.ts';
 import { AuditLog } from '../fhir/audit/audit-log.ts';
 import { AUDIT_RETENTION_EVERY_MS, AUDIT_RETENTION_JOB, auditRetentionJob } from '../fhir/audit/audit-retention.ts';
 import { bulkExportJob } from '../fhir/bulk/export-job.ts';
 import { DUE_REMINDERS_JOB, dueRemindersJob } from '../fhir/reminders/due-reminders.ts';
-import { mcoGroups } from '../fhir/bulk/mco-groups.ts';
 import { NO_REGISTERED_ORIGINS, corsPolicy, type OriginSource } from './cors.ts';
-import { importExampleDocuments } from '../fhir/operations/import-document.ts';
 import { createSearchEngine } from './search-engine.ts';
 import { SubscriptionRegistry } from '../fhir/subscriptions/subscription-registry.ts';
 import { createSubscriptionOutbox } from '../fhir/subscriptions/outbox-participant.ts';
@@ -127,21 +126,16 @@ export function createFhirContext(config: Config, db: Database, logger: Logger, 
   };
 }
 
-/** The example plans (bundles/documents/) on a database that holds no patient yet. */
-async function loadDemoData(ctx: FhirContext, logger: Logger): Promise<boolean> {
-  if (await ctx.repo.everStored('Patient')) return false;
-  const results = await importExampleDocuments(ctx);
-  const failed = results.filter((result) => !result.ok);
-  logger.info({ documents: results.length - failed.length }, 'demo data loaded from bundles/documents');
-  for (const failure of failed) logger.warn({ file: failure.file, reason: failure.reason }, 'demo document not loaded');
-  return true;
-}
-
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
   warnIfAuthorizationOff(config, logger);
   const started = Date.now();
-  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sharedBuffersBytes: config.embeddedSharedBuffersBytes }));
+  // A new embedded data directory starts as a copy of the template made at install time, when one
+  // of this version exists: no initdb, migrations or initial content to run (embedded-template.ts).
+  const template = options.db ? undefined : findEmbeddedTemplate(config);
+  const fromTemplate = template !== undefined;
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sharedBuffersBytes: config.embeddedSharedBuffersBytes, pgliteTemplate: template }));
+  if (fromTemplate) logger.info({ template }, 'embedded database created from the install-time template');
   if (!options.db) {
     const applied = await migrate(db);
     if (applied.length) logger.info({ migrations: applied }, 'database schema migrated');
@@ -191,16 +185,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     leaseMs: Math.max(config.jobs.leaseMs, config.subscriptions.timeoutMs * 3),
     logger,
   });
-  // The CapabilityStatement names each operation by its OperationDefinition's canonical URL; the
-  // kanplan ones ($import-document, $document, $render) are in the Kansas package, so they resolve
-  // once the package is stored here
-  // (https://hl7.org/fhir/R4/capabilitystatement-definitions.html#CapabilityStatement.rest.resource.operation.definition).
-  const installed = await installConformanceResources(ctx.repo, ctx.conformance.kansas.resources);
-  if (installed) logger.info({ resources: installed }, 'Kansas conformance resources installed');
-  // One Group per KanCare MCO, whose members are the Patients with that MCO (fhir/bulk/mco-groups.ts).
-  const groups = await installConformanceResources(ctx.repo, mcoGroups(ctx.conformance.kansas));
-  if (groups) logger.info({ groups }, 'KanCare MCO groups installed');
-  const demoLoaded = config.loadDemoData && (await loadDemoData(ctx, logger));
+  // A data directory copied from the template holds the demo data already, but no sign-ins yet.
+  const demoLoaded = (await installInitialContent(ctx, config, logger)) || (fromTemplate && config.loadDemoData);
   if (demoLoaded && isEmbeddedAuthorizationServer(config.auth)) {
     const credentials = await seedDemoSignIn(ctx, db);
     if (credentials.length) {

@@ -36,6 +36,8 @@ export interface DatabaseOptions {
   readonly schema?: string;
   /** An in-memory PGlite database restored from a dump (tests start from a migrated template). */
   readonly pgliteDump?: Blob;
+  /** A PGlite data directory copied into `dataDir` when that holds no database yet (src/server/embedded-template.ts). */
+  readonly pgliteTemplate?: string;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
@@ -44,5 +46,5 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return openPostgres(options.databaseUrl, options.maxConnections ?? 10, options.schema);
   }
   const { openPglite } = await import('./pglite.ts');
-  return openPglite(options.dataDir, options.pgliteDump, options.sharedBuffersBytes);
+  return openPglite(options.dataDir, options.pgliteDump, options.sharedBuffersBytes, options.pgliteTemplate);
 }

@@ -10,8 +10,9 @@ import { PgliteStatements } from './pglite-statements.ts';
  * connection for the whole callback, so interactions are serialized, which is what makes every
  * interaction atomic without row locks here.
  */
-export async function openPglite(dataDir: string | undefined, dump?: Blob, sharedBuffersBytes?: number): Promise<Database> {
+export async function openPglite(dataDir: string | undefined, dump?: Blob, sharedBuffersBytes?: number, template?: string): Promise<Database> {
   const release = dataDir ? lockDataDir(dataDir) : () => undefined;
+  if (dataDir && template) copyTemplateIfNew(template, dataDir);
   // int8 as text, like node-postgres, so both drivers hand the same shapes to the store.
   const db = await PGlite.create(dataDir, {
     parsers: { [types.INT8]: (value: string) => value },
@@ -83,6 +84,21 @@ function lockDataDir(dataDir: string): () => void {
     }
   }
   throw new Error(`Could not lock the embedded database in ${dataDir}.`);
+}
+
+/**
+ * A new data directory (no PG_VERSION yet) becomes a copy of `template`, a closed PGlite data
+ * directory: PostgreSQL's data directories hold no absolute paths, so a copy opens as the
+ * original would, without initdb (most of a first start's time). Runs under the directory's
+ * lock; whatever else is already there (the lock, the auth keys) is kept.
+ */
+function copyTemplateIfNew(template: string, dataDir: string): void {
+  if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) return;
+  // PG_VERSION last: a copy cut short is not taken for a database at the next start.
+  const entries = fs.readdirSync(template).filter((entry) => entry !== 'kanplan.lock' && entry !== 'PG_VERSION');
+  for (const entry of [...entries, 'PG_VERSION']) {
+    fs.cpSync(path.join(template, entry), path.join(dataDir, entry), { recursive: true });
+  }
 }
 
 /** A compressed dump of a PGlite database, restorable with `openDatabase({ pgliteDump })`. */

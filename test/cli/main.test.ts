@@ -13,7 +13,7 @@ describe('kanplan CLI', () => {
   test('lists every command with its summary, and `help COMMAND` shows that command\'s help', async () => {
     const help = captureIo();
     expect(await main(['--help'], help.io)).toBe(0);
-    expect(commands.map((c) => c.name)).toEqual(['serve', 'token', 'client', 'user', 'launch', 'import', 'export', 'export-bulk', 'validate', 'reindex', 'check', 'backup', 'restore', 'subscriptions']);
+    expect(commands.map((c) => c.name)).toEqual(['serve', 'token', 'client', 'user', 'launch', 'import', 'export', 'export-bulk', 'validate', 'reindex', 'check', 'backup', 'restore', 'subscriptions', 'template']);
     for (const command of commands) {
       expect(help.out()).toMatch(new RegExp(`^  ${command.name}\\s+${command.summary.replace(/[()*.]/g, '\\$&')}$`, 'm'));
     }
