@@ -1,6 +1,7 @@
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Conformance } from '../conformance/conformance.ts';
+import { compileCanonicalDefinitions } from './canonical-targets.ts';
 import { checkExtensionList, type ExtensionCheckOptions } from './core-extensions.ts';
 import { checkRepresentation } from './json-representation.ts';
 import { specRuleVisitor } from './spec-rules.ts';
@@ -185,6 +186,7 @@ function validateWithProfiles(
 export function createResourceValidator(conformance: Conformance, options: ResourceValidatorOptions = {}): ResourceValidator {
   const registry = compileProfileRegistry(conformance);
   const detection = compileKansasProfileDetection(conformance.kansas.profiles, registry);
+  const definitions = compileCanonicalDefinitions(conformance, (url) => registry.has(url) || registry.extension(url) !== undefined);
   const extensionOptions: ExtensionCheckOptions = {
     isKnown: (url) => registry.extension(url) !== undefined,
     strict: options.strictExtensions === true,
@@ -197,7 +199,7 @@ export function createResourceValidator(conformance: Conformance, options: Resou
       const walkIssues: OperationOutcomeIssue[] = [];
       const representation = checkRepresentation(resource, {
         extensions: (extensions, host) => checkExtensionList(extensions, host, extensionOptions, walkIssues),
-        ...specRuleVisitor(walkIssues),
+        ...specRuleVisitor(walkIssues, definitions),
       });
       if (representation.blocking) {
         return representation.issues;
@@ -208,7 +210,7 @@ export function createResourceValidator(conformance: Conformance, options: Resou
     conformsToBase: (resource) => {
       // JSON representation and the R4 prose rules are base R4; extension definitions are not.
       const specIssues: OperationOutcomeIssue[] = [];
-      const representation = checkRepresentation(resource, specRuleVisitor(specIssues));
+      const representation = checkRepresentation(resource, specRuleVisitor(specIssues, definitions));
       if (representation.issues.length > 0 || hasErrors(specIssues)) {
         return false;
       }
