@@ -2,6 +2,7 @@ import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Conformance } from '../conformance/conformance.ts';
 import { compileCanonicalDefinitions } from './canonical-targets.ts';
+import { contentPolicyVisitor } from './content-policies.ts';
 import { checkExtensionList, type ExtensionCheckOptions } from './core-extensions.ts';
 import { checkRepresentation } from './json-representation.ts';
 import { specRuleVisitor } from './spec-rules.ts';
@@ -59,6 +60,10 @@ export interface ResourceValidatorOptions {
    * (default: a warning; core-extensions.ts).
    */
   readonly strictExtensions?: boolean;
+  /** SECURITY_CHECKS: a string with an HTML tag in it is an error (content-policies.ts). */
+  readonly securityChecks?: boolean;
+  /** REFUSE_EXAMPLE_URLS: a URL or reference in a reserved example domain is an error (content-policies.ts). */
+  readonly refuseExampleUrls?: boolean;
 }
 
 /**
@@ -191,15 +196,24 @@ export function createResourceValidator(conformance: Conformance, options: Resou
     isKnown: (url) => registry.extension(url) !== undefined,
     strict: options.strictExtensions === true,
   };
+  const policyOptions = { securityChecks: options.securityChecks === true, refuseExampleUrls: options.refuseExampleUrls === true };
   return {
     validate: (resource, validationOptions) => {
       // Shape first: nothing below may read a value whose JSON shape is not the element's.
       // The same walk hands every extension list, uri and Attachment/Bundle to the checks that need
       // a value's type (core-extensions.ts, spec-rules.ts).
       const walkIssues: OperationOutcomeIssue[] = [];
+      const specRules = specRuleVisitor(walkIssues, definitions);
+      const policies = contentPolicyVisitor(policyOptions, walkIssues);
       const representation = checkRepresentation(resource, {
         extensions: (extensions, host) => checkExtensionList(extensions, host, extensionOptions, walkIssues),
-        ...specRuleVisitor(walkIssues, definitions),
+        complex: specRules.complex,
+        primitive: policies
+          ? (...value) => {
+            specRules.primitive?.(...value);
+            policies.primitive?.(...value);
+          }
+          : specRules.primitive,
       });
       if (representation.blocking) {
         return representation.issues;
