@@ -96,7 +96,9 @@ export function checkNarrativeXhtml(div: string, path: string, issues: Operation
       continue;
     }
     // A prefixed name (<x:p> with xmlns:x="http://www.w3.org/1999/xhtml") is the XHTML element p.
-    for (const a of m[4].matchAll(ATTRIBUTE)) {
+    // Most elements have no attributes: matchAll copies its regular expression on each call.
+    const attributes = m[4] === '' ? [] : [...m[4].matchAll(ATTRIBUTE)];
+    for (const a of attributes) {
       if (a[1].startsWith('xmlns:') && (a[2] ?? a[3]) === XHTML_NS) {
         xhtmlPrefixes.add(a[1].slice(6));
       }
@@ -129,7 +131,7 @@ export function checkNarrativeXhtml(div: string, path: string, issues: Operation
       content = true;
     }
     let namespace: string | undefined = name !== qualified ? XHTML_NS : undefined;
-    for (const a of m[4].matchAll(ATTRIBUTE)) {
+    for (const a of attributes) {
       const attribute = a[1];
       if (attribute === 'xmlns') {
         namespace = a[2] ?? a[3];
