@@ -5,8 +5,13 @@
  * when kanplan and the Java validator's recorded outcome (validator/outcomes/java/...) both find
  * at least one error, or both find none.
  *
- * Usage: node bench/validator-agreement.ts /path/to/fhir-test-cases [--list] [--strict]
+ * Usage: node bench/validator-agreement.ts /path/to/fhir-test-cases [--list] [--strict] [--defaults]
  * Prints the agreement figure and, with --list, every disagreement (docs/validation.md).
+ *
+ * A case that switches on a Java option kanplan has a counterpart for (`security-checks` →
+ * SECURITY_CHECKS, `examples: false` → REFUSE_EXAMPLE_URLS) is run by kanplan with that setting
+ * on too, as a deployment that wants the same check would; `--defaults` runs every case with
+ * kanplan's default settings instead.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,7 +58,22 @@ const cases = manifest['test-cases'].filter(
   (t) => (t.version === '4.0' || t.version === '4.0.1') && t.file.endsWith('.json') && !OUT_OF_SCOPE.has(t.module ?? '') && t.java &&
     !t.packages && !t.profile && !t.supporting && !t.profiles && !t.logical && !t['bundle-param'] && !t.validateContains && t['use-test'] !== false,
 );
-const validator = createResourceValidator(loadConformance(), { strictExtensions });
+// --defaults: no case's options are mirrored onto kanplan's settings.
+const mirrorOptions = !process.argv.includes('--defaults');
+const conformance = loadConformance();
+const validators = new Map<string, ReturnType<typeof createResourceValidator>>();
+/** The validator with kanplan's counterparts of the case's Java options switched on. */
+function validatorFor(t: TestCase): ReturnType<typeof createResourceValidator> {
+  const securityChecks = mirrorOptions && t['security-checks'] === true;
+  const refuseExampleUrls = mirrorOptions && t.examples === false;
+  const key = `${securityChecks}|${refuseExampleUrls}`;
+  let validator = validators.get(key);
+  if (!validator) {
+    validator = createResourceValidator(conformance, { strictExtensions, securityChecks, refuseExampleUrls });
+    validators.set(key, validator);
+  }
+  return validator;
+}
 let agree = 0;
 let total = 0;
 let defaultAgree = 0;
@@ -76,7 +96,7 @@ for (const t of cases) {
   const javaInvalid = hasErrors(expected.issue ?? []);
   let issues: OperationOutcomeIssue[];
   try {
-    issues = validator.validate(JSON.parse(text) as Resource);
+    issues = validatorFor(t).validate(JSON.parse(text) as Resource);
   } catch (err) {
     issues = err instanceof SyntaxError ? [{ severity: 'error', code: 'structure', details: { text: `JSON: ${err.message}` } }] : [{ severity: 'fatal', code: 'exception', details: { text: `crash: ${String(err)}` } }];
   }

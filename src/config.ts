@@ -91,6 +91,10 @@ export interface Config {
    * than a warning (STRICT_EXTENSIONS; docs/validation.md).
    */
   readonly strictExtensions: boolean;
+  /** A string with an HTML tag in it is refused (SECURITY_CHECKS; docs/validation.md). */
+  readonly securityChecks: boolean;
+  /** A URL or reference in a reserved example domain is refused (REFUSE_EXAMPLE_URLS; docs/validation.md). */
+  readonly refuseExampleUrls: boolean;
   /**
    * Longest time from a plan's start to its next review that `$import-document` accepts. 42 CFR
    * 441.301(c)(3) requires a review at least every 12 months; no Kansas-specific interval was
@@ -265,6 +269,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     validateKansasPlansWithoutMetaProfile:
       overrides.validateKansasPlansWithoutMetaProfile ?? boolean(env, 'VALIDATE_KANSAS_WITHOUT_PROFILE', true),
     strictExtensions: overrides.strictExtensions ?? boolean(env, 'STRICT_EXTENSIONS', false),
+    securityChecks: overrides.securityChecks ?? boolean(env, 'SECURITY_CHECKS', false),
+    refuseExampleUrls: overrides.refuseExampleUrls ?? boolean(env, 'REFUSE_EXAMPLE_URLS', false),
     planReviewIntervalMonths: overrides.planReviewIntervalMonths ?? integer(env, 'PLAN_REVIEW_INTERVAL_MONTHS', 12, 1, 12),
     workflow: overrides.workflow ?? workflowSettings(env),
     jobs: overrides.jobs ?? jobsSettings(env),

@@ -109,6 +109,8 @@ export function createFhirContext(config: Config, db: Database, logger: Logger, 
     validator: createResourceValidator(conformance, {
       validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile,
       strictExtensions: config.strictExtensions,
+      securityChecks: config.securityChecks,
+      refuseExampleUrls: config.refuseExampleUrls,
     }),
     // The JSON shape first (400), so that no rule reads a value whose shape it cannot trust; then
     // scopes: a write outside the caller's grant is 403 before its content is judged; then who may

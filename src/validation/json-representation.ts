@@ -27,6 +27,8 @@ interface JsonProperty {
   readonly element: InternalSchemaElement;
   /** The type of this property's values: for a choice element, the one its name carries. */
   readonly type: string;
+  /** For a canonical: the StructureDefinitions of the resource types it may point to (targetProfile). */
+  readonly targets?: readonly string[];
 }
 
 const propertiesByType = new Map<string, Map<string, JsonProperty> | null>();
@@ -50,10 +52,10 @@ function propertiesOf(type: string): Map<string, JsonProperty> | undefined {
     if (name.endsWith('[x]')) {
       const stem = name.slice(0, -3);
       for (const t of element.type ?? []) {
-        out.set(stem + t.code[0].toUpperCase() + t.code.slice(1), { element, type: t.code });
+        out.set(stem + t.code[0].toUpperCase() + t.code.slice(1), { element, type: t.code, targets: t.targetProfile });
       }
     } else if (element.type?.length) {
-      out.set(name, { element, type: element.type[0].code });
+      out.set(name, { element, type: element.type[0].code, targets: element.type[0].targetProfile });
     }
   }
   propertiesByType.set(type, out);
@@ -87,8 +89,11 @@ export interface ExtensionHost {
  */
 export interface RepresentationVisitor {
   extensions?(extensions: readonly unknown[], host: ExtensionHost): void;
-  /** A primitive value of an element of type `type` (uri, canonical, ...). */
-  primitive?(value: string | number | boolean, type: string, path: string, elementPath: string): void;
+  /**
+   * A primitive value of an element of type `type` (uri, canonical, ...); `targets`, for a
+   * canonical, the StructureDefinitions of the resource types it may point to.
+   */
+  primitive?(value: string | number | boolean, type: string, path: string, elementPath: string, targets?: readonly string[]): void;
   /** An object of a complex type or a resource ('Attachment', 'Bundle'). */
   complex?(value: Record<string, unknown>, type: string, path: string): void;
 }
@@ -205,7 +210,7 @@ function walkProperty(obj: Record<string, unknown>, key: string, property: JsonP
         }
         continue;
       }
-      walkValue(item, property.type, `${path}[${i}]`, property.element.path, walk);
+      walkValue(item, property.type, `${path}[${i}]`, property.element.path, walk, property.targets);
     }
     return;
   }
@@ -213,10 +218,10 @@ function walkProperty(obj: Record<string, unknown>, key: string, property: JsonP
     flag(walk, path, `expected a single value, got an array`, 'json-single', true);
     return;
   }
-  walkValue(value, property.type, path, property.element.path, walk);
+  walkValue(value, property.type, path, property.element.path, walk, property.targets);
 }
 
-function walkValue(value: unknown, type: string, path: string, elementPath: string, walk: Walk): void {
+function walkValue(value: unknown, type: string, path: string, elementPath: string, walk: Walk, targets?: readonly string[]): void {
   if (value === null) {
     flag(walk, path, 'null is not allowed', 'json-null', true);
     return;
@@ -225,7 +230,7 @@ function walkValue(value: unknown, type: string, path: string, elementPath: stri
     if (typeof value === 'object') {
       flag(walk, path, `expected a ${type} value (a JSON string, number or boolean), got ${jsonKind(value)}`, 'json-primitive', true);
     } else if (walk.visitor?.primitive && (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')) {
-      walk.visitor.primitive(value, type, path, elementPath);
+      walk.visitor.primitive(value, type, path, elementPath, targets);
     }
     return;
   }

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { isResourceType } from '@medplum/core';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { RepresentationVisitor } from './json-representation.ts';
+import { checkCanonicalTarget, type CanonicalDefinitions } from './canonical-targets.ts';
 import { checkDifferentialPaths } from './differential-paths.ts';
+import { checkNarrativeXhtml } from './narrative-xhtml.ts';
 import { isObject } from './pattern-matching.ts';
 import { checkPeriodPrecision } from './period-precision.ts';
 
@@ -14,6 +16,8 @@ import { checkPeriodPrecision } from './period-precision.ts';
  *  - `urn:uuid:` and `urn:oid:` syntax in every uri (https://hl7.org/fhir/R4/datatypes.html#uri);
  *  - absolute URIs where R4 requires them: canonical `url`s of conformance and knowledge
  *    resources, code systems in Coding and ValueSet.compose, Identifier.system;
+ *  - the narrative's XHTML, txt-1 and txt-2 (narrative-xhtml.ts);
+ *  - a canonical naming a definition of a type its element does not allow (canonical-targets.ts);
  *  - Attachment.size and Attachment.hash agreeing with Attachment.data (datatypes.html#Attachment);
  *  - Bundle: fullUrl absolute and matching the resource, duplicate resource identity, link
  *    relations that occur once, entry.request per method (https://hl7.org/fhir/R4/bundle.html).
@@ -214,12 +218,20 @@ function checkBundle(bundle: Record<string, unknown>, path: string, issues: Oper
   }
 }
 
-/** The visitor that applies these rules during the JSON walk, collecting into `issues`. */
-export function specRuleVisitor(issues: OperationOutcomeIssue[]): Pick<RepresentationVisitor, 'primitive' | 'complex'> {
+/**
+ * The visitor that applies these rules during the JSON walk, collecting into `issues`; with
+ * `definitions`, a canonical that names a held definition of the wrong type is refused too.
+ */
+export function specRuleVisitor(issues: OperationOutcomeIssue[], definitions?: CanonicalDefinitions): Pick<RepresentationVisitor, 'primitive' | 'complex'> {
   return {
-    primitive(value, type, path, elementPath) {
+    primitive(value, type, path, elementPath, targets) {
       if (typeof value === 'string' && URI_TYPES.has(type)) {
         checkUri(value, type, path, elementPath, issues);
+        if (type === 'canonical' && definitions) {
+          checkCanonicalTarget(value, targets, path, definitions, issues);
+        }
+      } else if (type === 'xhtml' && typeof value === 'string') {
+        checkNarrativeXhtml(value, path, issues); // txt-1, txt-2
       }
     },
     complex(value, type, path) {

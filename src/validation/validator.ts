@@ -1,6 +1,8 @@
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Conformance } from '../conformance/conformance.ts';
+import { compileCanonicalDefinitions } from './canonical-targets.ts';
+import { contentPolicyVisitor } from './content-policies.ts';
 import { checkExtensionList, type ExtensionCheckOptions } from './core-extensions.ts';
 import { checkRepresentation } from './json-representation.ts';
 import { specRuleVisitor } from './spec-rules.ts';
@@ -58,6 +60,10 @@ export interface ResourceValidatorOptions {
    * (default: a warning; core-extensions.ts).
    */
   readonly strictExtensions?: boolean;
+  /** SECURITY_CHECKS: a string with an HTML tag in it is an error (content-policies.ts). */
+  readonly securityChecks?: boolean;
+  /** REFUSE_EXAMPLE_URLS: a URL or reference in a reserved example domain is an error (content-policies.ts). */
+  readonly refuseExampleUrls?: boolean;
 }
 
 /**
@@ -185,19 +191,29 @@ function validateWithProfiles(
 export function createResourceValidator(conformance: Conformance, options: ResourceValidatorOptions = {}): ResourceValidator {
   const registry = compileProfileRegistry(conformance);
   const detection = compileKansasProfileDetection(conformance.kansas.profiles, registry);
+  const definitions = compileCanonicalDefinitions(conformance, (url) => registry.has(url) || registry.extension(url) !== undefined);
   const extensionOptions: ExtensionCheckOptions = {
     isKnown: (url) => registry.extension(url) !== undefined,
     strict: options.strictExtensions === true,
   };
+  const policyOptions = { securityChecks: options.securityChecks === true, refuseExampleUrls: options.refuseExampleUrls === true };
   return {
     validate: (resource, validationOptions) => {
       // Shape first: nothing below may read a value whose JSON shape is not the element's.
       // The same walk hands every extension list, uri and Attachment/Bundle to the checks that need
       // a value's type (core-extensions.ts, spec-rules.ts).
       const walkIssues: OperationOutcomeIssue[] = [];
+      const specRules = specRuleVisitor(walkIssues, definitions);
+      const policies = contentPolicyVisitor(policyOptions, walkIssues);
       const representation = checkRepresentation(resource, {
         extensions: (extensions, host) => checkExtensionList(extensions, host, extensionOptions, walkIssues),
-        ...specRuleVisitor(walkIssues),
+        complex: specRules.complex,
+        primitive: policies
+          ? (...value) => {
+            specRules.primitive?.(...value);
+            policies.primitive?.(...value);
+          }
+          : specRules.primitive,
       });
       if (representation.blocking) {
         return representation.issues;
@@ -208,7 +224,7 @@ export function createResourceValidator(conformance: Conformance, options: Resou
     conformsToBase: (resource) => {
       // JSON representation and the R4 prose rules are base R4; extension definitions are not.
       const specIssues: OperationOutcomeIssue[] = [];
-      const representation = checkRepresentation(resource, specRuleVisitor(specIssues));
+      const representation = checkRepresentation(resource, specRuleVisitor(specIssues, definitions));
       if (representation.issues.length > 0 || hasErrors(specIssues)) {
         return false;
       }

@@ -1,9 +1,11 @@
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backupPlanNarrative, escapeXml, planNarrative, plainDate, xhtml } from '../../src/documents/narrative.ts';
 import { listExampleDocuments } from '../../src/documents/example-documents.ts';
 import type { PcspDocument } from '../../src/documents/pcsp/pcsp-types.ts';
 import { renderPlanHtml } from '../../src/documents/render.ts';
+import { checkNarrativeXhtml } from '../../src/validation/narrative-xhtml.ts';
 import { pcspDocument } from './generated-documents.ts';
 import { readExample } from './examples.ts';
 
@@ -58,6 +60,9 @@ describe('CarePlan.text narrative', () => {
     expect(div.endsWith('</div>')).toBe(true);
     expect(isWellFormed(div)).toBe(true);
     expect(meetsNarrativeRules(div)).toBe(true);
+    const validation: OperationOutcomeIssue[] = [];
+    checkNarrativeXhtml(div, 'CarePlan.text.div', validation);
+    expect(validation).toEqual([]);
     if (doc.documentType === 'pcsp') {
       const backup = backupPlanNarrative(doc.backupPlan);
       expect(isWellFormed(backup) && meetsNarrativeRules(backup)).toBe(true);
@@ -76,6 +81,9 @@ describe('CarePlan.text narrative', () => {
       fc.property(pcspDocument, (doc) => {
         expect(isWellFormed(planNarrative(doc))).toBe(true);
         expect(meetsNarrativeRules(planNarrative(doc))).toBe(true);
+        const validation: OperationOutcomeIssue[] = [];
+        checkNarrativeXhtml(planNarrative(doc), 'CarePlan.text.div', validation);
+        expect(validation).toEqual([]);
       }),
       { numRuns: 100 },
     );

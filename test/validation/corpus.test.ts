@@ -47,7 +47,7 @@ describe('validation corpus', () => {
   it('covers every class of issue 21 with at least two cases', () => {
     const classes = new Map<string, number>();
     for (const [name] of invalid) classes.set(name.split('-')[0], (classes.get(name.split('-')[0]) ?? 0) + 1);
-    for (const c of ['structure', 'id', 'json', 'extension', 'binding', 'bundle', 'uri', 'attachment', 'conformance']) {
+    for (const c of ['structure', 'id', 'json', 'extension', 'binding', 'bundle', 'uri', 'attachment', 'conformance', 'narrative', 'canonical']) {
       expect(classes.get(c) ?? 0, c).toBeGreaterThanOrEqual(2);
     }
   });
