@@ -1,3 +1,4 @@
+import { postDocument } from './dataset.ts';
 import type { Row } from './run.ts';
 
 /** What the import scenario sends: the same bundles, in the same order, to kanplan and the peer. */
@@ -24,7 +25,8 @@ export async function importBundles(baseUrl: string, bundles: readonly PatientBu
     Array.from({ length: Math.min(clients, bundles.length) }, async () => {
       for (let i = next++; i < bundles.length; i = next++) {
         const sent = performance.now();
-        const response = await fetch(baseUrl, {
+        // A kept-alive connection the server closed while idle is retried (dataset.ts).
+        const response = await postDocument(baseUrl, {
           method: 'POST',
           headers: { 'content-type': 'application/fhir+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
           body: bundles[i].body,

@@ -53,7 +53,7 @@ export async function loadDataset(baseUrl: string, token: string, members: numbe
  * where the server's thread can stay busy past its 5 s keep-alive): nothing was imported, so it is
  * sent again on a new connection.
  */
-async function postDocument(url: string, init: RequestInit): Promise<Response> {
+export async function postDocument(url: string, init: RequestInit): Promise<Response> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fetch(url, init);
