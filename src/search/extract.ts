@@ -40,7 +40,16 @@ export function extractIndexRowsWithFhirPath(parameters: SearchParameterRegistry
   const variables = { '%resource': typed, '%rootResource': typed };
   // Every parameter's FHIRPath (https://hl7.org/fhir/R4/searchparameter.html), sharing the walk.
   const evaluation = new ParameterEvaluation();
-  const evaluate = (def: SearchParamDef): TypedValue[] => (def.expression ? evaluation.evaluate(def.expression, [typed], variables) : []);
+  // Once per parameter: a combination index's components are parameters evaluated on their own too.
+  const values = new Map<SearchParamDef, TypedValue[]>();
+  const evaluate = (def: SearchParamDef): TypedValue[] => {
+    let found = values.get(def);
+    if (!found) {
+      found = def.expression ? evaluation.evaluate(def.expression, [typed], variables) : [];
+      values.set(def, found);
+    }
+    return found;
+  };
   for (const def of parameters.paramsOf(resource.resourceType).values()) {
     if (RESOURCE_COLUMN_PARAMS.has(def.code) || def.type === 'special') {
       continue;

@@ -65,12 +65,18 @@ export class ParameterEvaluation {
   /** SymbolAtom.eval of @medplum/core: `$this`, a variable, the resource by its type, or an element. */
   private symbol(name: string, context: AtomContext, input: TypedValue[]): TypedValue[] {
     if (name === '$this') return input;
-    for (let scope: AtomContext | undefined = context; scope; scope = scope.parent) {
-      const value = scope.variables[name];
-      if (value !== undefined) return [value];
+    // Variables are named with `%` or `$` (%resource, %rootResource, $this, $index, $total).
+    if (name[0] === '%' || name[0] === '$') {
+      for (let scope: AtomContext | undefined = context; scope; scope = scope.parent) {
+        const value = scope.variables[name];
+        if (value !== undefined) return [value];
+      }
+      if (name[0] === '%') throw new Error(`Undefined variable ${name}`);
     }
-    if (name.startsWith('%')) throw new Error(`Undefined variable ${name}`);
-    return input.flatMap((e) => this.element(e, name));
+    if (input.length === 1) return this.element(input[0], name);
+    const out: TypedValue[] = [];
+    for (const e of input) out.push(...this.element(e, name));
+    return out;
   }
 
   private element(typed: TypedValue, name: string): TypedValue[] {
