@@ -6,7 +6,10 @@
  * sends (every `query` and `exec` on the database and in its transactions, BEGIN/COMMIT included)
  * and this process's CPU per operation; both move less than throughput on a shared machine.
  *
- *   node [--cpu-prof --cpu-prof-dir=DIR] bench/write-profile.ts [--db pglite|postgres] [--members 100] [--creates 2000] [--concurrency 4]
+ *   node [--cpu-prof --cpu-prof-dir=DIR] bench/write-profile.ts [--db pglite|postgres] [--members 100] [--creates 2000] [--concurrency 4] [--bundles 12]
+ *
+ * `--bundles N`: also imports the load benchmark's first N Synthea-style patient transactions
+ * (bench/load/synthea-bundles.ts), reported per resource.
  *
  * It imports only modules that the checkout before the workflow work (ba95de5) also has, so a copy
  * of it there gives the "before" figures. PostgreSQL: BENCH_DATABASE_URL (default
@@ -28,6 +31,7 @@ const kind = option('--db', 'pglite');
 const members = Number(option('--members', '100'));
 const creates = Number(option('--creates', '2000'));
 const concurrency = Number(option('--concurrency', '4'));
+const bundleCount = Number(option('--bundles', '0'));
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = 'bench_write_profile';
 
@@ -183,6 +187,20 @@ if (creates > 0) {
   const result = await measure(creates, createGoal);
   console.log(`Goal creates: ${JSON.stringify(result)}`);
   console.log(`statements per create by kind: ${JSON.stringify(Object.fromEntries([...statements].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number((v / creates).toFixed(2))])))}`);
+}
+if (bundleCount > 0) {
+  const { syntheaPatientBundles } = await import('./load/synthea-bundles.ts');
+  const bundles = syntheaPatientBundles(bundleCount).map(({ body, entries }) => ({ bundle: JSON.parse(body) as unknown, entries }));
+  const importBundle = async (i: number): Promise<void> => {
+    await expectOk(handle(request('POST', '', bundles[i % bundles.length].bundle, 'application/fhir+json')), `bundle ${i}`);
+  };
+  // Warm-up on the smallest bundle.
+  await importBundle(0);
+  statements.clear();
+  const result = await measure(bundles.length, importBundle);
+  const resources = bundles.reduce((sum, b) => sum + b.entries, 0);
+  console.log(`Synthea-style transactions: ${JSON.stringify(result)}; ${resources} resources, ${Math.round(resources / result.seconds)} resources/s, CPU ${((result.cpuMsPerOperation * bundles.length) / resources).toFixed(3)} ms per resource`);
+  console.log(`statements per resource by kind: ${JSON.stringify(Object.fromEntries([...statements].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number((v / resources).toFixed(3))])))}`);
 }
 await closeAudit();
 await raw.close();

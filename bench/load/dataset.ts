@@ -53,7 +53,7 @@ export async function loadDataset(baseUrl: string, token: string, members: numbe
  * where the server's thread can stay busy past its 5 s keep-alive): nothing was imported, so it is
  * sent again on a new connection.
  */
-async function postDocument(url: string, init: RequestInit): Promise<Response> {
+export async function postDocument(url: string, init: RequestInit): Promise<Response> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fetch(url, init);
@@ -64,13 +64,29 @@ async function postDocument(url: string, init: RequestInit): Promise<Response> {
   }
 }
 
+/**
+ * A 409 that says a concurrent request wrote the same resources rolled this one back whole and
+ * asks for a retry (seen on a heavily loaded machine, where the member's previous document's
+ * follow-up work can still be running): sent again, as the server asks, up to 3 times.
+ */
+const CONCURRENT_WRITE = 'A concurrent request wrote the same resources';
+
 async function loadMember(baseUrl: string, token: string, member: number): Promise<void> {
   for (const document of memberDocuments(member)) {
-    const response = await postDocument(`${baseUrl}/CarePlan/$import-document`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: document.body,
-    });
+    const send = (): Promise<Response> =>
+      postDocument(`${baseUrl}/CarePlan/$import-document`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: document.body,
+      });
+    let response = await send();
+    for (let retry = 1; retry <= 3 && response.status === 409; retry++) {
+      const text = await response.text();
+      if (!text.includes(CONCURRENT_WRITE)) {
+        throw new Error(`import of member ${member} ${document.type} failed: 409 ${text.slice(0, 500)}`);
+      }
+      response = await send();
+    }
     if (!response.ok) {
       throw new Error(`import of member ${member} ${document.type} failed: ${response.status} ${(await response.text()).slice(0, 500)}`);
     }

@@ -16,7 +16,9 @@ import { openDatabase } from '../../src/store/database.ts';
 import { readProfileIn, topCosts, type CpuCost } from './cpu-profile.ts';
 import { datasetIds, exportAll, loadDataset, type DatasetIds } from './dataset.ts';
 import { startKanplan, startScript, type ServerProcess } from './processes.ts';
-import { IMPORT, MIXED, READ_AND_SEARCH, type Scenario } from './scenarios.ts';
+import { importBundles } from './bundle-import.ts';
+import { IMPORT, MIXED, READ_AND_SEARCH, WRITES, type Scenario } from './scenarios.ts';
+import { syntheaPatientBundles } from './synthea-bundles.ts';
 
 interface Options {
   readonly size: number;
@@ -34,6 +36,8 @@ export interface Row {
   readonly p50: number;
   readonly p99: number;
   readonly errors: number;
+  /** Transaction imports: resources written per second (their rows' req/s counts bundles). */
+  readonly resourcesPerSec?: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -113,6 +117,9 @@ async function measure(scenario: Scenario, target: string, baseUrl: string, ids:
   };
 }
 
+/** Patient bundles imported at once: a few hospital feeds at a time, as a 2-core server serves them. */
+const BUNDLE_CLIENTS = 4;
+
 const BASELINE: Scenario = { name: 'GET 3 KB JSON', peer: false, connections: [50], next: () => ({ method: 'GET', path: '/' }) };
 
 /** The CPU profile of kanplan serving the scenario with the lowest throughput. */
@@ -171,8 +178,17 @@ export async function runBenchmark(options: Options): Promise<{ rows: Row[]; not
   note(`dataset: ${resources.length} resources (${ids.patients.length} patients, ${ids.carePlans.length} care plans)`);
 
   for (const scenario of READ_AND_SEARCH) await run(scenario, 'kanplan', server.url, ids, token);
+  for (const scenario of WRITES) await run(scenario, 'kanplan', server.url, ids, token);
   await run(IMPORT, 'kanplan', server.url, ids, token);
   await run(MIXED, 'kanplan', server.url, ids, token);
+  const bundles = syntheaPatientBundles(options.smoke ? 2 : 12);
+  note(`Synthea-style patient bundles: ${bundles.length}, ${bundles.map((b) => b.entries).join(', ')} entries (${bundles.reduce((sum, b) => sum + b.entries, 0)} resources), imported by ${BUNDLE_CLIENTS} clients`);
+  const importRow = async (url: string, target: string, bearer?: string): Promise<void> => {
+    const row = await importBundles(url, bundles, BUNDLE_CLIENTS, target, bearer);
+    rows.push(row);
+    process.stderr.write(`${JSON.stringify(row)}\n`);
+  };
+  await importRow(server.url, 'kanplan', token);
   note(`kanplan RSS after the run: ${server.rssMiB()} MiB`);
   await server.stop();
   const profile = await profileSlowestScenario(options, env, rows, ids, tokenFor);
@@ -186,6 +202,12 @@ export async function runBenchmark(options: Options): Promise<{ rows: Row[]; not
   note(`peer (@medplum/fhir-router MemoryRepository) loaded in ${peer.startupMs} ms, RSS ${peer.rssMiB()} MiB`);
   for (const scenario of READ_AND_SEARCH.filter((s) => s.peer)) await run(scenario, 'peer', `${peer.url}/fhir`, ids);
   await peer.stop();
+  // The writes on a peer of their own: one still working through the searches it was sent (it
+  // scans) answers nothing else within a run.
+  const writingPeer = await startScript('bench/load/peer-server.ts', [datasetFile]);
+  for (const scenario of WRITES) await run(scenario, 'peer', `${writingPeer.url}/fhir`, ids);
+  await importRow(`${writingPeer.url}/fhir`, 'peer');
+  await writingPeer.stop();
   rmSync(work, { recursive: true, force: true });
   return { rows, notes, profile };
 }
@@ -201,8 +223,9 @@ async function profileSlowestScenario(
   ids: DatasetIds,
   tokenFor: (url: string) => Promise<string>,
 ): Promise<SlowestScenarioProfile> {
-  const scenarios = [...READ_AND_SEARCH, IMPORT, MIXED];
-  const slowest = rows.filter((row) => row.target === 'kanplan').reduce((a, b) => (b.reqPerSec < a.reqPerSec ? b : a));
+  const scenarios = [...READ_AND_SEARCH, ...WRITES, IMPORT, MIXED];
+  // Of the autocannon scenarios (a bundle import's req/s counts bundles of hundreds of entries).
+  const slowest = rows.filter((row) => row.target === 'kanplan' && row.resourcesPerSec === undefined).reduce((a, b) => (b.reqPerSec < a.reqPerSec ? b : a));
   const scenario = scenarios.find((s) => s.name === slowest.scenario) as Scenario;
   const connections = Math.max(...rows.filter((row) => row.target === 'kanplan' && row.scenario === scenario.name).map((row) => row.connections));
   const dir = path.join(work, 'cpu-profile');
@@ -227,12 +250,15 @@ export function formatTable(rows: readonly Row[]): string {
   const express = rows.find((r) => r.target === 'baseline express')?.reqPerSec ?? 0;
   const peerOf = (row: Row): Row | undefined => rows.find((r) => r.target === 'peer' && r.scenario === row.scenario && r.connections === row.connections);
   const lines = [
-    '| scenario | server | conn. | req/s | p50 ms | p99 ms | errors | vs express | vs peer |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| scenario | server | conn. | req/s | resources/s | p50 ms | p99 ms | errors | vs express | vs peer |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((row) => {
       const peer = row.target === 'kanplan' ? peerOf(row) : undefined;
-      const vsPeer = !peer ? '-' : peer.requests === 0 ? 'peer gave no answer in the run' : `${(row.reqPerSec / Math.max(peer.reqPerSec, 1)).toFixed(1)}x`;
-      return `| ${row.scenario} | ${row.target} | ${row.connections} | ${row.reqPerSec} | ${row.p50} | ${row.p99} | ${row.errors} | ${express ? (row.reqPerSec / express).toFixed(2) : '-'} | ${vsPeer} |`;
+      // Imports compare resources written per second; the other scenarios requests per second.
+      const rate = (r: Row): number => r.resourcesPerSec ?? r.reqPerSec;
+      const vsPeer = !peer ? '-' : peer.requests === 0 ? 'peer gave no answer in the run' : `${(rate(row) / Math.max(rate(peer), 1)).toFixed(2)}x`;
+      const vsExpress = express && row.resourcesPerSec === undefined ? (row.reqPerSec / express).toFixed(2) : '-';
+      return `| ${row.scenario} | ${row.target} | ${row.connections} | ${row.reqPerSec} | ${row.resourcesPerSec ?? '-'} | ${row.p50} | ${row.p99} | ${row.errors} | ${vsExpress} | ${vsPeer} |`;
     }),
   ];
   return lines.join('\n');

@@ -7,7 +7,7 @@ export interface Scenario {
   /** Also run against the Medplum peer (reads and searches it can answer). */
   readonly peer: boolean;
   readonly connections: readonly number[];
-  next(ids: DatasetIds): { method: 'GET' | 'POST'; path: string; body?: string; contentType?: string };
+  next(ids: DatasetIds): { method: 'GET' | 'POST' | 'PUT'; path: string; body?: string; contentType?: string };
 }
 
 const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)];
@@ -44,21 +44,42 @@ export const IMPORT: Scenario = {
   },
 };
 
+const newGoal = (ids: DatasetIds): string =>
+  JSON.stringify({
+    resourceType: 'Goal',
+    lifecycleStatus: 'proposed',
+    description: { text: 'Take the bus to the library on my own' },
+    subject: { reference: `Patient/${pick(ids.patients)}` },
+  });
+
+/**
+ * Validated single-resource writes, also run against the peer (which validates every write too
+ * but keeps nothing durable): a create, and an update of a Goal the scenario owns (PUT at an id
+ * of its own, so the first PUT of each creates it and every later one is an update).
+ */
+let updateCounter = 0;
+export const WRITES: readonly Scenario[] = [
+  { name: 'create Goal', peer: true, connections: [10], next: (ids) => ({ method: 'POST', path: '/Goal', body: newGoal(ids), contentType: 'application/fhir+json' }) },
+  {
+    name: 'update Goal (PUT)',
+    peer: true,
+    connections: [10],
+    next: (ids) => {
+      updateCounter += 1;
+      const id = `bench-goal-${updateCounter % 50}`;
+      const goal = { ...(JSON.parse(newGoal(ids)) as object), id, subject: { reference: `Patient/${ids.patients[updateCounter % 50 % ids.patients.length]}` }, note: [{ text: `revision ${updateCounter}` }] };
+      return { method: 'PUT', path: `/Goal/${id}`, body: JSON.stringify(goal), contentType: 'application/fhir+json' };
+    },
+  },
+];
+
 /** 70% reads and searches, 30% validated writes (new Goals for existing members). */
 export const MIXED: Scenario = {
   name: 'mixed 70% read/search, 30% write',
   peer: false,
   connections: [10],
   next: (ids) => {
-    if (Math.random() < 0.3) {
-      const goal = {
-        resourceType: 'Goal',
-        lifecycleStatus: 'proposed',
-        description: { text: 'Take the bus to the library on my own' },
-        subject: { reference: `Patient/${pick(ids.patients)}` },
-      };
-      return { method: 'POST', path: '/Goal', body: JSON.stringify(goal), contentType: 'application/fhir+json' };
-    }
+    if (Math.random() < 0.3) return WRITES[0].next(ids);
     return pick(READ_AND_SEARCH.slice(0, 4)).next(ids);
   },
 };

@@ -19,6 +19,12 @@ export interface SyntheaShapedOptions {
   readonly longHistoryObservations: number;
   /** Observations of every other patient. */
   readonly observationsPerPatient: number;
+  /**
+   * Synthea's per-encounter records as well (https://github.com/synthetichealth/synthea, its FHIR
+   * R4 exporter): a Claim and an ExplanationOfBenefit for every Encounter, a Procedure at every
+   * second and an Immunization at every fourth. Off unless asked (the search data sets predate it).
+   */
+  readonly encounterRecords?: boolean;
 }
 
 export type GeneratedResource = Resource & { id: string };
@@ -194,6 +200,7 @@ export function syntheaShapedPatient(n: number, options: SyntheaShapedOptions): 
       occurrenceDateTime: instant(encounterDays[v % encounters], 10), primarySource: true,
     } as GeneratedResource);
   });
+  if (options.encounterRecords) out.push(...encounterRecords(id, encounterDays, random));
   out.push(
     {
       resourceType: 'Goal', id: `${id}-goal0`, lifecycleStatus: 'active',
@@ -207,6 +214,67 @@ export function syntheaShapedPatient(n: number, options: SyntheaShapedOptions): 
       text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Care plan</div>' },
     } as GeneratedResource,
   );
+  return out;
+}
+
+const CLAIM_TYPE = 'http://terminology.hl7.org/CodeSystem/claim-type';
+/** Synthea's payer and provider references are conditional on identifiers; display-only here. */
+const PAYER = { display: 'Kansas Medicaid (fictional)' };
+const PROVIDER = { display: 'Example Community Clinic' };
+
+/**
+ * For every Encounter: a Claim for the visit (and the Procedure or Immunization done in it), and
+ * the ExplanationOfBenefit adjudicating it, as Synthea bills every encounter.
+ */
+function encounterRecords(id: string, encounterDays: readonly number[], random: () => number): GeneratedResource[] {
+  const subject = { reference: `Patient/${id}` };
+  const out: GeneratedResource[] = [];
+  encounterDays.forEach((day, e) => {
+    const encounter = { reference: `Encounter/${id}-enc${e}` };
+    const period = { start: instant(day, 9), end: instant(day, 10) };
+    const items: { sequence: number; productOrService: ReturnType<typeof coding>; encounter: { reference: string }[]; net: { value: number; currency: string } }[] = [
+      { sequence: 1, productOrService: coding(SNOMED, ['185349003', 'Encounter for check up']), encounter: [encounter], net: { value: 136.8, currency: 'USD' } },
+    ];
+    if (e % 2 === 0) {
+      const procedure = PROCEDURES[(e / 2) % PROCEDURES.length];
+      out.push({
+        resourceType: 'Procedure', id: `${id}-eproc${e}`, status: 'completed',
+        code: coding(SNOMED, procedure), subject, encounter, performedPeriod: period,
+      } as GeneratedResource);
+      items.push({ sequence: 2, productOrService: coding(SNOMED, procedure), encounter: [encounter], net: { value: 411.5, currency: 'USD' } });
+    }
+    if (e % 4 === 0) {
+      out.push({
+        resourceType: 'Immunization', id: `${id}-eimm${e}`, status: 'completed',
+        vaccineCode: coding('http://hl7.org/fhir/sid/cvx', VACCINES[(e / 4) % VACCINES.length]),
+        patient: subject, encounter, occurrenceDateTime: instant(day, 10), primarySource: true,
+      } as GeneratedResource);
+    }
+    const total = Math.round(items.reduce((sum, item) => sum + item.net.value, 0) * 100) / 100;
+    out.push(
+      {
+        resourceType: 'Claim', id: `${id}-claim${e}`, status: 'active',
+        type: coding(CLAIM_TYPE, ['professional', 'Professional']), use: 'claim',
+        patient: subject, billablePeriod: period, created: instant(day, 10),
+        provider: PROVIDER, priority: coding('http://terminology.hl7.org/CodeSystem/processpriority', ['normal', 'Normal']),
+        insurance: [{ sequence: 1, focal: true, coverage: PAYER }],
+        item: items, total: { value: total, currency: 'USD' },
+      } as GeneratedResource,
+      {
+        resourceType: 'ExplanationOfBenefit', id: `${id}-eob${e}`, status: 'active',
+        type: coding(CLAIM_TYPE, ['professional', 'Professional']), use: 'claim',
+        patient: subject, billablePeriod: period, created: instant(day, 10),
+        insurer: PAYER, provider: PROVIDER, claim: { reference: `Claim/${id}-claim${e}` }, outcome: 'complete',
+        insurance: [{ focal: true, coverage: PAYER }],
+        item: items.map(({ sequence, productOrService, encounter: encounters, net }) => ({
+          sequence, productOrService, encounter: encounters, net,
+          adjudication: [{ category: coding('http://terminology.hl7.org/CodeSystem/adjudication', ['benefit', 'Benefit Amount']), amount: { value: Math.round(net.value * (0.7 + random() * 0.1) * 100) / 100, currency: 'USD' } }],
+        })),
+        total: [{ category: coding('http://terminology.hl7.org/CodeSystem/adjudication', ['submitted', 'Submitted Amount']), amount: { value: total, currency: 'USD' } }],
+        payment: { amount: { value: Math.round(total * 0.75 * 100) / 100, currency: 'USD' } },
+      } as GeneratedResource,
+    );
+  });
   return out;
 }
 

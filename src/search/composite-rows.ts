@@ -1,19 +1,7 @@
-import { evalFhirPathTyped, type TypedValue } from '@medplum/core';
+import type { TypedValue } from '@medplum/core';
 import { COMPOSITE_KEY_TYPES, COMPOSITE_RANGE_TYPES, type CompositeComponent, type SearchParamDef } from '../conformance/search-parameter-definition.ts';
 import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
 import { dateRowsOf, emptyRows, numberRowsOf, quantityRowsOf, referenceRowsOf, stringRowsOf, tokenRowsOf, uriRowsOf, type IndexRows } from './index-rows.ts';
-
-/** A component's expression on one value of its composite's expression. */
-export function evaluateComponent(component: CompositeComponent, tv: TypedValue): TypedValue[] {
-  if (!component.expression) {
-    return [];
-  }
-  try {
-    return evalFhirPathTyped(component.expression, [tv]);
-  } catch {
-    return [];
-  }
-}
 
 /** The search-form strings of one key component value, as the composite query side builds them. */
 function componentKeys(def: SearchParamDef, tv: TypedValue): string[] {

@@ -1,9 +1,9 @@
-import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
+import { toTypedValue, type TypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { recordIndexRows } from './record-rows.ts';
 import { RESOURCE_COLUMN_PARAMS, type SearchParamDef } from '../conformance/search-parameter-definition.ts';
 import type { SearchParameterRegistry } from '../conformance/search-parameters.ts';
-import { compositeRowsOf, evaluateComponent } from './composite-rows.ts';
+import { compositeRowsOf } from './composite-rows.ts';
 import {
   dateRowsOf,
   dedupe,
@@ -16,20 +16,8 @@ import {
   uriRowsOf,
   type IndexRows,
 } from './index-rows.ts';
+import { ParameterEvaluation } from './parameter-evaluation.ts';
 import { localizeReferences } from './references.ts';
-
-/** Evaluates one parameter's FHIRPath on the resource (https://hl7.org/fhir/R4/searchparameter.html). */
-function evaluate(def: SearchParamDef, typed: TypedValue, variables: Record<string, TypedValue>): TypedValue[] {
-  if (!def.expression) {
-    return [];
-  }
-  try {
-    return evalFhirPathTyped(def.expression, [typed], variables);
-  } catch {
-    // An expression the FHIRPath engine cannot evaluate on this resource indexes nothing.
-    return [];
-  }
-}
 
 export interface ExtractOptions {
   /** This server's base URL: absolute references under it are indexed as local ones. */
@@ -50,27 +38,27 @@ export function extractIndexRowsWithFhirPath(parameters: SearchParameterRegistry
   const resource = localizeReferences(original, options.baseUrl);
   const typed = toTypedValue(resource);
   const variables = { '%resource': typed, '%rootResource': typed };
-  // A combination's components are parameters of their own, evaluated for their own rows too:
-  // each parameter's FHIRPath runs once per resource (a combination costs its rows, not a second
-  // evaluation; bench/search/combination-write-cost.ts).
-  const evaluated = new Map<SearchParamDef, TypedValue[]>();
-  const valuesOf = (def: SearchParamDef): TypedValue[] => {
-    let values = evaluated.get(def);
-    if (!values) {
-      values = evaluate(def, typed, variables);
-      evaluated.set(def, values);
+  // Every parameter's FHIRPath (https://hl7.org/fhir/R4/searchparameter.html), sharing the walk.
+  const evaluation = new ParameterEvaluation();
+  // Once per parameter: a combination index's components are parameters evaluated on their own too.
+  const values = new Map<SearchParamDef, TypedValue[]>();
+  const evaluate = (def: SearchParamDef): TypedValue[] => {
+    let found = values.get(def);
+    if (!found) {
+      found = def.expression ? evaluation.evaluate(def.expression, [typed], variables) : [];
+      values.set(def, found);
     }
-    return values;
+    return found;
   };
   for (const def of parameters.paramsOf(resource.resourceType).values()) {
     if (RESOURCE_COLUMN_PARAMS.has(def.code) || def.type === 'special') {
       continue;
     }
     if (def.combination) {
-      compositeRowsOf(parameters, resource.resourceType, def, (_, componentDef) => valuesOf(componentDef), rows);
+      compositeRowsOf(parameters, resource.resourceType, def, (_, componentDef) => evaluate(componentDef), rows);
       continue;
     }
-    for (const tv of valuesOf(def)) {
+    for (const tv of evaluate(def)) {
       switch (def.type) {
         case 'token':
           tokenRowsOf(def.code, tv, rows);
@@ -94,7 +82,7 @@ export function extractIndexRowsWithFhirPath(parameters: SearchParameterRegistry
           uriRowsOf(def.code, tv, rows);
           break;
         case 'composite':
-          compositeRowsOf(parameters, resource.resourceType, def, (component) => evaluateComponent(component, tv), rows);
+          compositeRowsOf(parameters, resource.resourceType, def, (component) => (component.expression ? evaluation.evaluate(component.expression, [tv]) : []), rows);
           break;
       }
     }

@@ -1,5 +1,6 @@
-import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
+import type { Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { patientTransaction as transactionOf } from '../../bench/load/synthea-bundles.ts';
 import { LONG_HISTORY_PATIENT, syntheaShapedPatient } from '../../bench/search/synthea-shaped.ts';
 import { http, startTestServer, testDatabases, type TestServer } from '../harness.ts';
 
@@ -13,11 +14,7 @@ const ENTRIES = 5_000;
 
 function patientTransaction(): Bundle {
   const resources = syntheaShapedPatient(0, { patients: 1, longHistoryObservations: ENTRIES, observationsPerPatient: 0 }).slice(0, ENTRIES);
-  return {
-    resourceType: 'Bundle',
-    type: 'transaction',
-    entry: resources.map((resource): BundleEntry => ({ fullUrl: `urn:uuid:${crypto.randomUUID()}`, resource, request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` } })),
-  };
+  return transactionOf(resources, 'PUT');
 }
 
 describe.each(testDatabases)('a long-lived patient as one transaction on %s', (kind) => {
