@@ -74,7 +74,7 @@ function random(seed: number): () => number {
   };
 }
 
-function runCheck(env: Record<string, string>): Promise<{ exit: number; ms: number; output: string }> {
+export function runCheck(env: Record<string, string>): Promise<{ exit: number; ms: number; output: string }> {
   const started = performance.now();
   // BASE_URL of its own: a test runner's environment may carry one of another meaning (Vite sets "/").
   const child = spawn(node, ['src/cli/main.ts', 'check'], { cwd: root, env: { ...process.env, ...env, BASE_URL: 'http://127.0.0.1/fhir' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -86,7 +86,8 @@ function runCheck(env: Record<string, string>): Promise<{ exit: number; ms: numb
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function databaseFor(options: CampaignOptions, dir: string): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
+/** A database of the campaign's own: a directory for the embedded one, a new PostgreSQL database (dropped afterwards). */
+export async function databaseFor(options: Pick<CampaignOptions, 'kind' | 'adminUrl' | 'pgliteDump'>, dir: string): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
   if (options.kind === 'pglite') {
     const dataDir = path.join(dir, 'data');
     if (options.pgliteDump) await restorePglite(options.pgliteDump, dataDir);
