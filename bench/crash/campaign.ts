@@ -63,7 +63,7 @@ export interface CampaignResult {
 }
 
 /** mulberry32: a small seeded generator, so a run's kill moments can be repeated. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
