@@ -71,6 +71,7 @@ async function ask(path: string): Promise<{ status: number; json: any }> {
     return await send(api, 'GET', path);
   } catch (err) {
     serverErrors.push(`${path.slice(0, 80)}: no answer: ${String((err as Error).cause ?? err)}`);
+    console.log(`no answer (server alive: ${fs.existsSync(`/proc/${server.pid}`)}): ${serverErrors.at(-1)}`);
     return { status: 0, json: undefined };
   }
 }
@@ -88,7 +89,7 @@ async function readLoop(until: number, latencies: number[], failures: string[]):
     const t0 = performance.now();
     const answer = await ask(path);
     latencies.push(performance.now() - t0);
-    if (answer.status !== 200) failures.push(`${path}: ${answer.status} ${JSON.stringify(answer.json).slice(0, 200)}`);
+    if (answer.status !== 200) failures.push(`${path}: ${answer.status} ${String(JSON.stringify(answer.json)).slice(0, 200)}`);
     if (answer.status >= 500) serverErrors.push(`${path}: ${answer.status}`);
   }
 }
@@ -110,7 +111,7 @@ async function attackLoop(until: number, offset: number): Promise<void> {
     attack.ms.push(performance.now() - t0);
     attack.statuses[answer.status] = (attack.statuses[answer.status] ?? 0) + 1;
     if (answer.status !== 200) attack.examples[answer.status] ??= String(answer.json?.issue?.[0]?.diagnostics ?? JSON.stringify(answer.json)).slice(0, 300);
-    if (answer.status >= 500 && answer.status !== 503) serverErrors.push(`${name}: ${answer.status} ${JSON.stringify(answer.json).slice(0, 300)}`);
+    if (answer.status >= 500 && answer.status !== 503) serverErrors.push(`${name}: ${answer.status} ${String(JSON.stringify(answer.json)).slice(0, 300)}`);
     // A client told to retry later waits as told (Retry-After: 2), as a well-behaved one would — at most briefly here, to keep the pressure on.
     if (answer.status === 503) await sleep(250);
   }

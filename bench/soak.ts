@@ -65,7 +65,7 @@ async function timed(what: string, method: string, url: string, expected: number
   try {
     answer = await send(api, method, url, body);
   } catch (err) {
-    errors.push(`${what} ${method} ${url}: ${String(err)}`);
+    errors.push(`${what} ${method} ${url}: ${String(err)} (${String((err as Error).cause ?? '')})`);
     return undefined;
   }
   const ms = performance.now() - t0;

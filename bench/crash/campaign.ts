@@ -81,7 +81,7 @@ export function runCheck(env: Record<string, string>): Promise<{ exit: number; m
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ exit: code ?? -1, ms: Math.round(performance.now() - started), output: output.trim().slice(-2000) })));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ exit: code ?? -1, ms: Math.round(performance.now() - started), output: output.trim().slice(-2000) })));
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -69,10 +69,14 @@ function runImport(dir: string, api: Api): { done: Promise<{ exit: number; faile
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const done = new Promise<{ exit: number; failed: Set<string>; output: string }>((resolve) =>
-    child.once('exit', (code) => {
+  // 'close', not 'exit': the process can exit before its output has all been read.
+  const done = new Promise<{ exit: number; failed: Set<string>; output: string }>((resolve, reject) =>
+    child.once('close', (code) => {
       const failed = new Set([...output.matchAll(/^\s+FAILED (\S+?): /gm)].map((m) => path.basename(m[1])));
-      resolve({ exit: code ?? -1, failed, output: output.trim().slice(-1500) });
+      // The command's own count of failures must be the FAILED lines read, or the ledger is wrong.
+      const summary = /(\d+) document\(s\): \d+ created, \d+ updated, \d+ unchanged, (\d+) failed/.exec(output);
+      if (!summary || Number(summary[2]) !== failed.size) reject(new Error(`kanplan import output not understood (${failed.size} FAILED lines): ${output.slice(-1500)}`));
+      else resolve({ exit: code ?? -1, failed, output: output.trim().slice(-1500) });
     }),
   );
   return { done };
@@ -81,7 +85,7 @@ function runImport(dir: string, api: Api): { done: Promise<{ exit: number; faile
 export async function runImportUnderKills(options: ImportUnderKillsOptions): Promise<ImportUnderKillsResult> {
   const seed = options.seed ?? Date.now() % 1_000_000;
   const next = random(seed);
-  const [minMs, maxMs] = options.killAfterMs ?? [0, 30_000];
+  const [minMs, maxMs] = options.killAfterMs ?? [0, 10_000];
   const log = options.log ?? (() => undefined);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kanplan-import-kills-'));
   const database = await databaseFor(options, dir);
@@ -121,7 +125,7 @@ export async function runImportUnderKills(options: ImportUnderKillsOptions): Pro
       // The kill falls at a random moment once this run has imported something, so that a slow
       // start of the command does not make the kill hit a server it has not reached yet.
       let exited = false;
-      void importing.done.then(() => (exited = true));
+      importing.done.then(() => (exited = true), () => (exited = true)); // its failure is seen by the await below
       const before = await carePlanCount();
       while (!exited && (await carePlanCount()) === before) await sleep(300);
       const finished = exited || (await Promise.race([importing.done.then(() => true), sleep(afterMs).then(() => false)]));
