@@ -110,17 +110,31 @@ export async function databaseFor(options: Pick<CampaignOptions, 'kind' | 'admin
   };
 }
 
+/** What a kill run works in: a directory, a database of its own, a token and the server's environment. */
+export interface KillRunSetup {
+  readonly dir: string;
+  readonly database: { env: Record<string, string>; drop: () => Promise<void> };
+  readonly token: string;
+  readonly env: Record<string, string>;
+  /** Tells this run's plan ids and Medicaid IDs apart from any other's. */
+  readonly run: string;
+}
+
+export async function setUpKillRun(options: Pick<CampaignOptions, 'kind' | 'adminUrl' | 'pgliteDump'>, issuer: string, subject: string): Promise<KillRunSetup> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kanplan-${subject}-`));
+  const database = await databaseFor(options, dir);
+  const keyFile = path.join(dir, 'signing-key.json');
+  const token = await issueAccessToken(await loadOrCreateSigningKey(keyFile), { scope: 'system/*.cruds', subject, issuer, audience: issuer, expiresIn: '12h' });
+  const env = { ...database.env, AUTH_KEY_FILE: keyFile, AUTH_ISSUER: issuer, AUTH_AUDIENCE: issuer, LOAD_DEMO_DATA: 'false' };
+  return { dir, database, token, env, run: randomBytes(3).toString('hex') };
+}
+
 export async function runKillCampaign(options: CampaignOptions): Promise<CampaignResult> {
   const seed = options.seed ?? Date.now() % 1_000_000;
   const next = random(seed);
   const [minMs, maxMs] = options.killAfterMs ?? [0, 4000];
   const log = options.log ?? (() => undefined);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kanplan-crash-'));
-  const database = await databaseFor(options, dir);
-  const keyFile = path.join(dir, 'signing-key.json');
-  const token = await issueAccessToken(await loadOrCreateSigningKey(keyFile), { scope: 'system/*.cruds', subject: 'crash-campaign', issuer: ISSUER, audience: ISSUER, expiresIn: '12h' });
-  const env = { ...database.env, AUTH_KEY_FILE: keyFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: ISSUER, LOAD_DEMO_DATA: 'false' };
-  const run = randomBytes(3).toString('hex');
+  const { dir, database, token, env, run } = await setUpKillRun(options, ISSUER, 'crash-campaign');
   const counter = { n: 0 };
   const ledger = emptyLedger();
   let server: ServerProcess | undefined;

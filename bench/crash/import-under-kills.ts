@@ -14,13 +14,10 @@
  * earlier one vanished). At the end every one of the documents is verified whole once more.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { issueAccessToken, loadOrCreateSigningKey } from '../../src/auth/signing-key.ts';
 import { startKanplan, type ServerProcess } from '../load/processes.ts';
-import { databaseFor, random, runCheck, type CampaignOptions } from './campaign.ts';
+import { random, runCheck, setUpKillRun, type CampaignOptions } from './campaign.ts';
 import { documentState, referenceShape } from './verify.ts';
 import { documentFor, send, versionLocation, type Api } from './workload.ts';
 
@@ -87,12 +84,7 @@ export async function runImportUnderKills(options: ImportUnderKillsOptions): Pro
   const next = random(seed);
   const [minMs, maxMs] = options.killAfterMs ?? [0, 10_000];
   const log = options.log ?? (() => undefined);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kanplan-import-kills-'));
-  const database = await databaseFor(options, dir);
-  const keyFile = path.join(dir, 'signing-key.json');
-  const token = await issueAccessToken(await loadOrCreateSigningKey(keyFile), { scope: 'system/*.cruds', subject: 'import-under-kills', issuer: ISSUER, audience: ISSUER, expiresIn: '12h' });
-  const env = { ...database.env, AUTH_KEY_FILE: keyFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: ISSUER, LOAD_DEMO_DATA: 'false' };
-  const run = randomBytes(3).toString('hex');
+  const { dir, database, token, env, run } = await setUpKillRun(options, ISSUER, 'import-under-kills');
   const documentsDir = path.join(dir, 'documents');
   fs.mkdirSync(documentsDir);
   const files = Array.from({ length: options.documents }, (_, i) => {
