@@ -63,7 +63,7 @@ export interface CampaignResult {
 }
 
 /** mulberry32: a small seeded generator, so a run's kill moments can be repeated. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -74,19 +74,20 @@ function random(seed: number): () => number {
   };
 }
 
-function runCheck(env: Record<string, string>): Promise<{ exit: number; ms: number; output: string }> {
+export function runCheck(env: Record<string, string>): Promise<{ exit: number; ms: number; output: string }> {
   const started = performance.now();
   // BASE_URL of its own: a test runner's environment may carry one of another meaning (Vite sets "/").
   const child = spawn(node, ['src/cli/main.ts', 'check'], { cwd: root, env: { ...process.env, ...env, BASE_URL: 'http://127.0.0.1/fhir' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ exit: code ?? -1, ms: Math.round(performance.now() - started), output: output.trim().slice(-2000) })));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ exit: code ?? -1, ms: Math.round(performance.now() - started), output: output.trim().slice(-2000) })));
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function databaseFor(options: CampaignOptions, dir: string): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
+/** A database of the campaign's own: a directory for the embedded one, a new PostgreSQL database (dropped afterwards). */
+export async function databaseFor(options: Pick<CampaignOptions, 'kind' | 'adminUrl' | 'pgliteDump'>, dir: string): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
   if (options.kind === 'pglite') {
     const dataDir = path.join(dir, 'data');
     if (options.pgliteDump) await restorePglite(options.pgliteDump, dataDir);
@@ -109,17 +110,31 @@ async function databaseFor(options: CampaignOptions, dir: string): Promise<{ env
   };
 }
 
+/** What a kill run works in: a directory, a database of its own, a token and the server's environment. */
+export interface KillRunSetup {
+  readonly dir: string;
+  readonly database: { env: Record<string, string>; drop: () => Promise<void> };
+  readonly token: string;
+  readonly env: Record<string, string>;
+  /** Tells this run's plan ids and Medicaid IDs apart from any other's. */
+  readonly run: string;
+}
+
+export async function setUpKillRun(options: Pick<CampaignOptions, 'kind' | 'adminUrl' | 'pgliteDump'>, issuer: string, subject: string): Promise<KillRunSetup> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kanplan-${subject}-`));
+  const database = await databaseFor(options, dir);
+  const keyFile = path.join(dir, 'signing-key.json');
+  const token = await issueAccessToken(await loadOrCreateSigningKey(keyFile), { scope: 'system/*.cruds', subject, issuer, audience: issuer, expiresIn: '12h' });
+  const env = { ...database.env, AUTH_KEY_FILE: keyFile, AUTH_ISSUER: issuer, AUTH_AUDIENCE: issuer, LOAD_DEMO_DATA: 'false' };
+  return { dir, database, token, env, run: randomBytes(3).toString('hex') };
+}
+
 export async function runKillCampaign(options: CampaignOptions): Promise<CampaignResult> {
   const seed = options.seed ?? Date.now() % 1_000_000;
   const next = random(seed);
   const [minMs, maxMs] = options.killAfterMs ?? [0, 4000];
   const log = options.log ?? (() => undefined);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kanplan-crash-'));
-  const database = await databaseFor(options, dir);
-  const keyFile = path.join(dir, 'signing-key.json');
-  const token = await issueAccessToken(await loadOrCreateSigningKey(keyFile), { scope: 'system/*.cruds', subject: 'crash-campaign', issuer: ISSUER, audience: ISSUER, expiresIn: '12h' });
-  const env = { ...database.env, AUTH_KEY_FILE: keyFile, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: ISSUER, LOAD_DEMO_DATA: 'false' };
-  const run = randomBytes(3).toString('hex');
+  const { dir, database, token, env, run } = await setUpKillRun(options, ISSUER, 'crash-campaign');
   const counter = { n: 0 };
   const ledger = emptyLedger();
   let server: ServerProcess | undefined;

@@ -56,6 +56,14 @@ function shapeOf(resources: readonly Entry['resource'][]): DocumentShape {
 
 const sameShape = (a: DocumentShape, b: DocumentShape): boolean => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 
+/** What a document left in its person's record: all of it, nothing, or a part (the shape found). */
+export async function documentState(api: Api, medicaidId: string, reference: { shape: DocumentShape; types: string[] }): Promise<'whole' | 'absent' | DocumentShape> {
+  const record = await recordOf(api, medicaidId, reference.types);
+  if (!record) return 'absent';
+  const shape = shapeOf(record);
+  return sameShape(shape, reference.shape) ? 'whole' : shape;
+}
+
 /** The shape of a document imported before any kill: what "wholly there" means. */
 export async function referenceShape(api: Api, doc: AcknowledgedDocument): Promise<{ shape: DocumentShape; types: string[] }> {
   const types = typesOf(doc.locations);

@@ -66,10 +66,17 @@ export interface Answer {
 }
 
 export async function send(api: Api, method: string, path: string, body?: string): Promise<Answer> {
-  const response = await fetch(`${api.url}/${path}`, {
-    method,
-    headers: { authorization: `Bearer ${api.token}`, accept: 'application/fhir+json', ...(body ? { 'content-type': path.includes('$import-document') ? 'application/json' : 'application/fhir+json' } : {}) },
-    body,
+  const request = () =>
+    fetch(`${api.url}/${path}`, {
+      method,
+      headers: { authorization: `Bearer ${api.token}`, accept: 'application/fhir+json', ...(body ? { 'content-type': path.includes('$import-document') ? 'application/json' : 'application/fhir+json' } : {}) },
+      body,
+    });
+  // A kept-alive connection the server closed as idle just as it was reused is reset before the
+  // request is read (bench/load/dataset.ts): a read is sent again; a write's failure is the caller's.
+  const response = await request().catch((err: Error) => {
+    if (method === 'GET' && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET') return request();
+    throw err;
   });
   const text = await response.text();
   let json: unknown;

@@ -1,6 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { readOrCreateKeyFile } from './key-file.ts';
 
 const ALG = 'ES256';
 
@@ -14,24 +14,21 @@ export interface LocalSigningKey {
  * The server's own token-signing key pair, kept beside the data (never in the repository): made
  * on first start so a fresh install is protected at once, and used by `kanplan token` to mint
  * access tokens for scripts and development. Production deployments point AUTH_JWKS_URL at their
- * authorization server instead.
+ * authorization server instead. Processes starting together on a fresh install all end up with
+ * the one key that was written first (src/auth/key-file.ts).
  */
 export async function loadOrCreateSigningKey(file: string): Promise<LocalSigningKey> {
-  if (fs.existsSync(file)) {
-    const jwk = JSON.parse(fs.readFileSync(file, 'utf8')) as JWK & { kid: string };
-    const { d: _d, ...publicJwk } = jwk;
-    return {
-      privateKey: (await importJWK(jwk, ALG)) as CryptoKey,
-      publicKey: (await importJWK(publicJwk, ALG)) as CryptoKey,
-      kid: jwk.kid,
-    };
-  }
-  const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: true });
-  const kid = `kanplan-${Date.now().toString(36)}`;
-  const jwk = { ...(await exportJWK(privateKey)), kid, alg: ALG };
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(jwk), { mode: 0o600 });
-  return { privateKey, publicKey, kid };
+  const text = await readOrCreateKeyFile(file, async () => {
+    const { privateKey } = await generateKeyPair(ALG, { extractable: true });
+    return JSON.stringify({ ...(await exportJWK(privateKey)), kid: `kanplan-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`, alg: ALG });
+  });
+  const jwk = JSON.parse(text) as JWK & { kid: string };
+  const { d: _d, ...publicJwk } = jwk;
+  return {
+    privateKey: (await importJWK(jwk, ALG)) as CryptoKey,
+    publicKey: (await importJWK(publicJwk, ALG)) as CryptoKey,
+    kid: jwk.kid,
+  };
 }
 
 export interface TokenRequest {

@@ -88,12 +88,22 @@ export async function main(argv: readonly string[], io: CommandIo = processIo): 
   }
 }
 
+/**
+ * Exits once stdout and stderr have taken everything written to them. A write to a full pipe
+ * (64 KiB unread: `kanplan import big-dir | less`, or a parent process reading late) is queued,
+ * and process.exit would drop it — a long list of failed documents would be cut short.
+ */
+async function exitAfterOutput(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
+  process.exit(code);
+}
+
 if (import.meta.main) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitAfterOutput(code),
     (err: unknown) => {
       process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
+      return exitAfterOutput(1);
     },
   );
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { readOrCreateKeyFile } from '../key-file.ts';
 import { loadOrCreateSigningKey } from '../signing-key.ts';
 
 /**
@@ -12,6 +13,7 @@ import { loadOrCreateSigningKey } from '../signing-key.ts';
  * - an RS256 key for id_tokens (OpenID Connect Core §15.1 makes RS256 the one every client
  *   supports; SMART's test kit requires it);
  * - the keys that sign the login-session cookies.
+ * Each is made once, atomically, so processes starting together agree (src/auth/key-file.ts).
  */
 export interface AuthorizationKeys {
   /** Private JWKs, access-token key first. */
@@ -19,24 +21,16 @@ export interface AuthorizationKeys {
   readonly cookieKeys: string[];
 }
 
-function writePrivate(file: string, content: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, content, { mode: 0o600 });
-}
-
 async function loadOrCreateRsaKey(file: string): Promise<JWK> {
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as JWK;
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
-  const jwk = { ...(await exportJWK(privateKey)), kid: `kanplan-id-${Date.now().toString(36)}`, alg: 'RS256', use: 'sig' };
-  writePrivate(file, JSON.stringify(jwk));
-  return jwk;
+  const text = await readOrCreateKeyFile(file, async () => {
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
+    return JSON.stringify({ ...(await exportJWK(privateKey)), kid: `kanplan-id-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`, alg: 'RS256', use: 'sig' });
+  });
+  return JSON.parse(text) as JWK;
 }
 
-function loadOrCreateCookieKeys(file: string): string[] {
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as string[];
-  const keys = [randomBytes(32).toString('base64url')];
-  writePrivate(file, JSON.stringify(keys));
-  return keys;
+async function loadOrCreateCookieKeys(file: string): Promise<string[]> {
+  return JSON.parse(await readOrCreateKeyFile(file, () => JSON.stringify([randomBytes(32).toString('base64url')]))) as string[];
 }
 
 /** Loads (or makes, on first start) the keys; `accessTokenKeyFile` is AUTH_KEY_FILE. */
@@ -45,5 +39,5 @@ export async function loadAuthorizationKeys(accessTokenKeyFile: string): Promise
   const accessKey = { ...(JSON.parse(fs.readFileSync(accessTokenKeyFile, 'utf8')) as JWK), use: 'sig' };
   const dir = path.dirname(accessTokenKeyFile);
   const idTokenKey = await loadOrCreateRsaKey(path.join(dir, 'id-token-key.json'));
-  return { jwks: { keys: [accessKey, idTokenKey] }, cookieKeys: loadOrCreateCookieKeys(path.join(dir, 'cookie-keys.json')) };
+  return { jwks: { keys: [accessKey, idTokenKey] }, cookieKeys: await loadOrCreateCookieKeys(path.join(dir, 'cookie-keys.json')) };
 }
