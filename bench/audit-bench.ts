@@ -170,7 +170,9 @@ async function main(): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     const order: Setting[] = round % 2 === 1 ? ['off', 'on'] : ['on', 'off'];
     for (const setting of order) {
-      const server = await startKanplan(serverEnv(setting));
+      // BENCH_CPU_PROF=DIR: the audited server writes a V8 CPU profile there when it stops.
+      const profile = process.env.BENCH_CPU_PROF && setting === 'on' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+      const server = await startKanplan(serverEnv(setting), profile);
       try {
         for (const scenario of ['read', 'search'] as const) {
           await drive(server, paths[scenario], authorization, { amount: 2000 });

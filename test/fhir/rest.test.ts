@@ -601,7 +601,7 @@ const SAMPLE_VALUES: Record<string, string[]> = {
   uri: ['http://example.org/x'],
   reference: ['Patient/1'],
   // A composite's components are not in the CapabilityStatement: one of these shapes fits each.
-  composite: ['x$x', 'x$1', 'x$2020', 'x$x$x'],
+  composite: ['x$x', 'x$1', 'x$2020', 'x$x$x', 'x$x$2020'],
 };
 
 describe('CapabilityStatement tells the truth', () => {
