@@ -108,14 +108,22 @@ export class AuditLog implements AuditTrail {
     return this.flushing;
   }
 
+  /**
+   * Takes every waiting event (and the grouped ones) out of `waiting` before writing them, so the
+   * requests that arrive while the statements run start new groups and a new count: left in
+   * `waiting` during the write, they kept `waiting.length >= BATCH` true, every request scheduled
+   * another flush, and on a fast server groups closed after one to three requests.
+   */
   private async storeWaiting(): Promise<void> {
     if (this.groups?.size) this.waiting.push(...this.groups.take());
-    while (this.waiting.length > 0) {
-      const batch = this.waiting.slice(0, BATCH);
+    const events = this.waiting;
+    this.waiting = [];
+    for (let stored = 0; stored < events.length; stored += BATCH) {
       try {
-        await this.repo.writeNewVersions(batch);
-        this.waiting = this.waiting.slice(batch.length);
+        await this.repo.writeNewVersions(events.slice(stored, stored + BATCH));
       } catch (err) {
+        // What was not stored goes back ahead of what arrived meanwhile, within MAX_WAITING.
+        this.waiting = [...events.slice(stored), ...this.waiting];
         const dropped = Math.max(0, this.waiting.length - MAX_WAITING);
         if (dropped) this.waiting = this.waiting.slice(dropped);
         this.options.logger.error({ err, waiting: this.waiting.length, dropped }, 'audit events could not be stored; retrying with the next flush');

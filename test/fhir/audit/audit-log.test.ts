@@ -67,3 +67,57 @@ describe.each(testDatabases)("writes' AuditEvents on %s", (kind) => {
     await log.close();
   });
 });
+
+/** A successful read of one fictional person's record by one caller: an event that groups. */
+function patientRead(n: number): StoredAuditEvent {
+  return {
+    ...event(1000 + n),
+    id: `audit-log-read-${n}`,
+    action: 'R',
+    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'read' }],
+    agent: [{ requestor: true, who: { display: 'fictional reader' } }],
+    entity: [{ what: { reference: 'Patient/audit-log-group-p1' }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1' } }],
+  } as StoredAuditEvent;
+}
+
+describe.each(testDatabases)("reads' AuditEvents on %s", (kind) => {
+  let db: Database;
+  let release: () => void = () => undefined;
+  let repo: Repository;
+
+  beforeAll(async () => {
+    db = await openTestDatabase(kind);
+    const sql = new SqlRepository(db);
+    // The first statement waits until the test lets it go: reads keep arriving while a flush writes.
+    let held: Promise<void> | undefined = new Promise((resolve) => (release = resolve));
+    repo = Object.assign(Object.create(sql) as SqlRepository, {
+      writeNewVersions: async (resources: Parameters<Repository['writeNewVersions']>[0]) => {
+        const wait = held;
+        held = undefined;
+        await wait;
+        return sql.writeNewVersions(resources);
+      },
+    });
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('arriving while a flush writes stay grouped: one event for the reads of one caller and person', async () => {
+    const log = new AuditLog(repo, { flushMs: 1000, readGrouping: true, logger: pino({ level: 'silent' }) });
+    // 50 failed reads are not grouped: the 50th starts a flush, whose statement is held.
+    for (let n = 0; n < 50; n++) await log.record({ ...event(2000 + n), id: `audit-log-failed-${n}`, action: 'R', outcome: '4' } as StoredAuditEvent, false);
+    for (let n = 0; n < 30; n++) await log.record(patientRead(n), false);
+    release();
+    // More reads while the held flush finishes and the database answers.
+    for (let n = 30; n < 60; n++) {
+      await log.record(patientRead(n), false);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await log.close();
+    const grouped = await db.query<{ content: string }>("SELECT content FROM resource WHERE resource_type = 'AuditEvent' AND content LIKE '%audit-log-group-p1%'");
+    expect(grouped).toHaveLength(1);
+    // The person once, then one entity per read.
+    expect((JSON.parse(grouped[0].content) as AuditEvent).entity).toHaveLength(61);
+  });
+});
