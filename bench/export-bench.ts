@@ -269,7 +269,7 @@ export async function runExportBenchmark(options: ExportBenchOptions): Promise<E
     issueAccessToken(await key(), { scope: 'system/*.cruds', subject: 'bench', issuer: url, audience: url, expiresIn: '4h' });
   try {
     if (reused) {
-      note(`dataset: ${options.size} members${options.replicate > 1 ? ` × ${options.replicate} copies` : ''} loaded by an earlier run (--reuse, ${work})`);
+      note(`dataset: ${options.size} members${options.replicate > 1 ? ` × ${options.replicate} copies` : ''} loaded by an earlier run (--reuse, ${path.relative(root, work)})`);
     } else {
       server.current = await startKanplan(env);
       const loadStarted = performance.now();
