@@ -128,6 +128,8 @@ export function createFhirContext(config: Config, db: Database, logger: Logger, 
   };
 }
 
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
   warnIfAuthorizationOff(config, logger);
@@ -144,7 +146,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   }
   let accepting = true;
   const server = http.createServer();
-  server.keepAliveTimeout = 5_000;
+  // Idle kept-alive connections stay open longer than a client's or load balancer's idle timeout
+  // (undici keeps one 4 s, ALB 60 s): if the server closed first, a request sent on the connection
+  // as it closes is lost ("fetch failed", seen in the PGlite soak while a long statement held the
+  // event loop). Shutdown still closes idle connections at once.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   // Bound now (with PORT=0 the base URL is known only then), answered 503 until ready.
   server.on('request', answerWhileStarting);
   await new Promise<void>((resolve, reject) => {

@@ -38,6 +38,18 @@ export interface ResourceKey {
   readonly id: string;
 }
 
+/** What the statements of one piece of work may cost (the search limits, src/fhir/search-limits.ts). */
+export interface StatementLimits {
+  /** Longest a statement may run, in ms; 0: no limit. */
+  readonly timeoutMs: number;
+  /**
+   * Run each statement on one backend process, without parallel workers
+   * (https://www.postgresql.org/docs/current/runtime-config-resource.html#GUC-MAX-PARALLEL-WORKERS-PER-GATHER):
+   * a costly search then takes one core, not one per worker, from the requests beside it.
+   */
+  readonly singleWorker?: boolean;
+}
+
 /**
  * Versioned resource storage: a current version per (type, id), every version in history, and
  * whatever the write participants keep in step with them (the search index), all written in
@@ -111,11 +123,12 @@ export interface Repository {
    */
   lock(names: readonly string[]): Promise<void>;
   /**
-   * Runs fn with every statement limited to `timeoutMs` (0: no limit), in a transaction of its own
-   * or the current one; a statement that runs longer fails with StatementTimeoutError. PostgreSQL
-   * only: the embedded database cannot interrupt a statement, there fn runs unlimited.
+   * Runs fn with every statement within `limits`, in a transaction of its own or the current one;
+   * a statement that runs longer than `timeoutMs` fails with StatementTimeoutError. PostgreSQL
+   * only: the embedded database cannot interrupt a statement and runs each on one thread, there
+   * fn runs unlimited.
    */
-  withStatementTimeout<T>(timeoutMs: number, fn: (repo: Repository) => Promise<T>): Promise<T>;
+  withStatementLimits<T>(limits: StatementLimits, fn: (repo: Repository) => Promise<T>): Promise<T>;
   /** Answers when the database does (readiness probe). */
   ping(): Promise<void>;
 

@@ -5,7 +5,7 @@ import type { Database, SqlExecutor } from './database.ts';
 import { historyStatement } from './history-query.ts';
 import type { PlannerStatistics } from './planner-statistics.ts';
 import { NEXT_TX_NUMBER } from './transaction-points.ts';
-import type { HistoryQuery, Repository, ResourceKey, StoredVersion, VersionMethod } from './repository.ts';
+import type { HistoryQuery, Repository, ResourceKey, StatementLimits, StoredVersion, VersionMethod } from './repository.ts';
 import { StatementTimeoutError } from './store-errors.ts';
 import { deletionVersion, nextVersion, writeVersions, type PendingVersion } from './version-statement.ts';
 import type { WriteParticipant } from './write-participant.ts';
@@ -310,18 +310,23 @@ export class SqlRepository implements Repository {
     missing.forEach((name) => this.held.add(name));
   }
 
-  async withStatementTimeout<T>(timeoutMs: number, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  async withStatementLimits<T>(limits: StatementLimits, fn: (repo: Repository) => Promise<T>): Promise<T> {
+    const { timeoutMs, singleWorker = false } = limits;
     // PGlite runs in this thread and never interrupts a statement (measured: a 50 ms
-    // statement_timeout let an 18 s statement finish), so the timeout is PostgreSQL's alone.
-    if (timeoutMs <= 0 || this.db.driver !== 'postgres') return fn(this);
+    // statement_timeout let an 18 s statement finish), so the limits are PostgreSQL's alone.
+    if ((timeoutMs <= 0 && !singleWorker) || this.db.driver !== 'postgres') return fn(this);
+    // SET LOCAL semantics (is_local = true): a setting ends with the transaction; inside an
+    // enclosing one (a batch entry) the previous values are put back afterwards.
+    const settings: [string, string][] = [];
+    if (timeoutMs > 0) settings.push(['statement_timeout', `${timeoutMs}ms`]);
+    if (singleWorker) settings.push(['max_parallel_workers_per_gather', '0']);
+    const names = settings.map(([name]) => name);
     try {
       return await this.transaction(async (repo) => {
-        // SET LOCAL semantics (is_local = true): the setting ends with the transaction; inside an
-        // enclosing one (a batch entry) the previous value is put back afterwards.
-        const [previous] = await repo.sql.query<{ value: string }>("SELECT current_setting('statement_timeout') AS value");
-        await repo.sql.query("SELECT set_config('statement_timeout', $1, true)", [`${timeoutMs}ms`]);
+        const [previous] = await repo.sql.query<{ values: string[] }>('SELECT array_agg(current_setting(name) ORDER BY ord) AS values FROM unnest($1::text[]) WITH ORDINALITY AS s(name, ord)', [names]);
+        await repo.sql.query('SELECT set_config(name, value, true) FROM unnest($1::text[], $2::text[]) AS s(name, value)', [names, settings.map(([, value]) => value)]);
         const result = await fn(repo);
-        await repo.sql.query("SELECT set_config('statement_timeout', $1, true)", [previous.value]);
+        await repo.sql.query('SELECT set_config(name, value, true) FROM unnest($1::text[], $2::text[]) AS s(name, value)', [names, previous.values]);
         return result;
       });
     } catch (err) {

@@ -131,23 +131,36 @@ function resourceReference(interaction: AuditedInteraction, response: FhirRespon
 
 const MAX_BUNDLE_ENTITIES = 100;
 
+/*
+ * Codings every event repeats, shared rather than made per request (a read's event is built at
+ * thousands per second, and each object made is collected later). Frozen: nothing may change one
+ * event's coding through another's.
+ */
+const PERSON_ENTITY = Object.freeze({ system: ENTITY_TYPE, code: '1' });
+export const OBJECT_ENTITY = Object.freeze({ system: ENTITY_TYPE, code: '2' });
+const PATIENT_ROLE = Object.freeze({ system: ENTITY_ROLE, code: '1' });
+export const DOMAIN_RESOURCE_ROLE = Object.freeze({ system: ENTITY_ROLE, code: '4' });
+const QUERY_ROLE = Object.freeze({ system: ENTITY_ROLE, code: '24' });
+const REST_TYPE = Object.freeze({ system: AUDIT_TYPE, code: 'rest' });
+const SOURCE = Object.freeze({ observer: Object.freeze({ display: 'kanplan' }), type: Object.freeze([Object.freeze({ system: SOURCE_TYPE, code: '4' })]) });
+
 function entitiesOf(request: FhirRequest, interaction: AuditedInteraction, result: AuditedResult, baseUrl: string): AuditEventEntity[] {
   const entities: AuditEventEntity[] = [];
   const patient = patientOf(request, interaction, result.response);
   if (patient) {
-    entities.push({ what: { reference: `Patient/${patient}` }, type: { system: ENTITY_TYPE, code: '1' }, role: { system: ENTITY_ROLE, code: '1' } });
+    entities.push({ what: { reference: `Patient/${patient}` }, type: PERSON_ENTITY, role: PATIENT_ROLE });
   }
   const reference = resourceReference(interaction, result.response, baseUrl);
   if (reference && reference !== `Patient/${patient}` && !reference.startsWith(`Patient/${patient}/`)) {
-    entities.push({ what: { reference }, type: { system: ENTITY_TYPE, code: '2' }, role: { system: ENTITY_ROLE, code: '4' } });
+    entities.push({ what: { reference }, type: OBJECT_ENTITY, role: DOMAIN_RESOURCE_ROLE });
   } else if (reference) {
     entities[0] = { ...entities[0], what: { reference } };
   }
   if (interaction.query) {
     const text = request.query.length ? `${request.path}?${new URLSearchParams(request.query.map(([n, v]) => [n, v])).toString()}` : request.path;
     entities.push({
-      type: { system: ENTITY_TYPE, code: '2' },
-      role: { system: ENTITY_ROLE, code: '24' },
+      type: OBJECT_ENTITY,
+      role: QUERY_ROLE,
       query: Buffer.from(text).toString('base64'),
       description: text.slice(0, 1000),
     });
@@ -162,16 +175,41 @@ function entitiesOf(request: FhirRequest, interaction: AuditedInteraction, resul
       if (!location) continue;
       entities.push({
         what: { reference: location.startsWith(`${baseUrl}/`) ? location.slice(baseUrl.length + 1) : location },
-        type: { system: ENTITY_TYPE, code: '2' },
-        role: { system: ENTITY_ROLE, code: '4' },
+        type: OBJECT_ENTITY,
+        role: DOMAIN_RESOURCE_ROLE,
       });
     }
   }
   return entities;
 }
 
-/** The user, the client application and this server (BALP OAuth agents). */
+/**
+ * The agents of each caller's events, made once per verified token: the token verifier keeps one
+ * AccessContext per token (src/auth/access.ts), so a caller's events share one frozen agent list
+ * (and read-event-groups.ts its caller key) instead of building it per request.
+ */
+const agentsByAccess = new WeakMap<AccessContext, { readonly baseUrl: string; readonly agents: AuditEventAgent[] }>();
+const unauthenticatedAgents = new Map<string, AuditEventAgent[]>();
+
+/** The user, the client application and this server (BALP OAuth agents), shared per caller. */
 function agentsOf(access: AccessContext | undefined, baseUrl: string): AuditEventAgent[] {
+  const known = access ? agentsByAccess.get(access) : { baseUrl, agents: unauthenticatedAgents.get(baseUrl) };
+  if (known?.agents && known.baseUrl === baseUrl) return known.agents;
+  const agents = deepFreeze(agentListOf(access, baseUrl));
+  if (access) agentsByAccess.set(access, { baseUrl, agents });
+  else if (unauthenticatedAgents.size < 8) unauthenticatedAgents.set(baseUrl, agents);
+  return agents;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function agentListOf(access: AccessContext | undefined, baseUrl: string): AuditEventAgent[] {
   const agents: AuditEventAgent[] = [];
   if (access) {
     agents.push({
@@ -212,14 +250,14 @@ export function auditEventOf(
   return {
     resourceType: 'AuditEvent',
     id: randomUUID(),
-    type: { system: AUDIT_TYPE, code: 'rest' },
+    type: REST_TYPE,
     ...(interaction.subtype ? { subtype: [{ system: INTERACTION, code: interaction.subtype }] } : {}),
     action: interaction.action,
     recorded: new Date().toISOString(),
     outcome,
     ...(outcome === '0' ? {} : { outcomeDesc: `${result.status}${result.diagnostics ? `: ${result.diagnostics.slice(0, 500)}` : ''}` }),
     agent: agentsOf(access, baseUrl),
-    source: { observer: { display: 'kanplan' }, type: [{ system: SOURCE_TYPE, code: '4' }] },
+    source: SOURCE as AuditEvent['source'],
     entity: entitiesOf(request, interaction, result, baseUrl),
   };
 }

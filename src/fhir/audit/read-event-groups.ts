@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent, AuditEventEntity } from '@medplum/fhirtypes';
-import { ENTITY_ROLE, ENTITY_TYPE } from './audit-event.ts';
+import type { AuditEvent, AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
+import { DOMAIN_RESOURCE_ROLE, OBJECT_ENTITY } from './audit-event.ts';
 
 type StoredAuditEvent = AuditEvent & { id: string };
 
@@ -48,7 +48,7 @@ function splitEntities(entities: readonly AuditEventEntity[]): RequestEntities |
   const patient: AuditEventEntity = { ...first, what: { reference: patientReference } };
   const own =
     reference !== patientReference || rest.length === 0
-      ? [{ what: { reference }, type: { system: ENTITY_TYPE, code: '2' }, role: { system: ENTITY_ROLE, code: '4' } }, ...rest]
+      ? [{ what: { reference }, type: OBJECT_ENTITY, role: DOMAIN_RESOURCE_ROLE }, ...rest]
       : rest;
   return own.length === 1 ? { patient, request: own[0] as AuditEventEntity } : undefined;
 }
@@ -58,9 +58,15 @@ function splitEntities(entities: readonly AuditEventEntity[]): RequestEntities |
  * token alone (audit-event.ts agentsOf), so who each is and the subject (altId) tell them apart;
  * cheaper than comparing their JSON, which is per read.
  */
+const callerOfAgents = new WeakMap<readonly AuditEventAgent[], string>();
+
 function callerOf(event: AuditEvent): string {
+  // One agent list per verified token (audit-event.ts agentsOf): its key is computed once.
+  const known = callerOfAgents.get(event.agent);
+  if (known !== undefined) return known;
   let caller = '';
   for (const agent of event.agent) caller += `${agent.who?.reference ?? ''}\u0000${agent.who?.identifier?.value ?? ''}\u0000${agent.who?.display ?? ''}\u0000${agent.altId ?? ''}\u0001`;
+  callerOfAgents.set(event.agent, caller);
   return caller;
 }
 

@@ -36,8 +36,11 @@ export async function handleSearch(
   const params = searchParamsOf(request);
   const access = await searchAccessOf(ctx);
   const { timeoutMs } = ctx.config.searchLimits;
+  const costly = isCostlySearch(params);
+  // A pathological search must not stall the others: it gets a statement timeout, and costly
+  // ones share a few slots so that they never take every pooled connection, each on one core.
   const search = () =>
-    ctx.repo.withStatementTimeout(timeoutMs, (repo) =>
+    ctx.repo.withStatementLimits({ timeoutMs, singleWorker: costly }, (repo) =>
       ctx.search.searchResources(repo, {
         resourceTypes,
         params,
@@ -49,8 +52,6 @@ export async function handleSearch(
         access,
       }),
     );
-  // A pathological search must not stall the others: it gets a statement timeout, and costly
-  // ones share a few slots so that they never take every pooled connection.
-  const bundle = ctx.costlySearches && isCostlySearch(params) ? await ctx.costlySearches.run(search) : await search();
+  const bundle = costly && ctx.costlySearches ? await ctx.costlySearches.run(search) : await search();
   return { status: 200, resource: bundle };
 }
