@@ -21,7 +21,7 @@
  * PostgreSQL: BENCH_DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/test), in a
  * database of its own (kanplan_bench_audit), made anew and dropped at the end.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -55,6 +55,42 @@ interface Measurement {
   readonly p99: number;
   /** Requests not answered within TIMEOUT_S (a loaded machine), reported rather than failing the run. */
   readonly timeouts: number;
+  /** AUDIT=on: AuditEvents stored per request measured (1 without read grouping). */
+  readonly eventsPerRequest?: number;
+  /** CPU time per request measured, µs: the server process, and PostgreSQL's processes (0 on PGlite). */
+  readonly serverUs?: number;
+  readonly databaseUs?: number;
+}
+
+const CLOCK_TICKS_PER_MS = 100 / 1000; // USER_HZ, 100 on Linux
+
+/** CPU time (user + system) the processes used so far, in ms (/proc/PID/stat utime and stime); a gone one counts 0. */
+function cpuMsOf(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks / CLOCK_TICKS_PER_MS;
+}
+
+/** PostgreSQL's processes on this machine (its backends, writer, WAL writer…). */
+function databasePids(): number[] {
+  if (kind !== 'postgres') return [];
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 const TIMEOUT_S = 60;
@@ -128,6 +164,14 @@ async function post(server: ServerProcess, authorization: string, resource: { re
   return ((await res.json()) as { id: string }).id;
 }
 
+/** AuditEvents stored so far, once every waiting read event has been flushed (AUDIT_FLUSH_MS ≤ 1 s). */
+async function storedAuditEvents(server: ServerProcess, authorization: string): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const res = await fetch(`${server.url}/AuditEvent?_summary=count`, { headers: { authorization, accept: 'application/fhir+json' } });
+  if (res.status !== 200) throw new Error(`counting AuditEvents answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { total: number }).total;
+}
+
 async function load(server: ServerProcess, authorization: string): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < PATIENTS; i++) {
@@ -170,13 +214,21 @@ async function main(): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     const order: Setting[] = round % 2 === 1 ? ['off', 'on'] : ['on', 'off'];
     for (const setting of order) {
-      // BENCH_CPU_PROF=DIR: the audited server writes a V8 CPU profile there when it stops.
-      const profile = process.env.BENCH_CPU_PROF && setting === 'on' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+      // BENCH_CPU_PROF=DIR: each server writes a V8 CPU profile to DIR/audit-<setting> when it stops.
+      const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.BENCH_CPU_PROF, `audit-${setting}`)}`] : [];
       const server = await startKanplan(serverEnv(setting), profile);
       try {
         for (const scenario of ['read', 'search'] as const) {
           await drive(server, paths[scenario], authorization, { amount: 2000 });
-          const measured = await drive(server, paths[scenario], authorization, { seconds });
+          const eventsBefore = setting === 'on' ? await storedAuditEvents(server, authorization) : 0;
+          const cpuBefore = { server: cpuMsOf([server.pid]), database: cpuMsOf(databasePids()) };
+          const driven = await drive(server, paths[scenario], authorization, { seconds });
+          const requests = driven.reqPerSec * seconds;
+          const cpu = { serverUs: ((cpuMsOf([server.pid]) - cpuBefore.server) * 1000) / requests, databaseUs: ((cpuMsOf(databasePids()) - cpuBefore.database) * 1000) / requests };
+          // How well reads group: AuditEvents stored per request measured (the count is a search,
+          // itself audited: one event more; its read events are stored within the flush period).
+          const events = setting === 'on' ? (await storedAuditEvents(server, authorization)) - eventsBefore - 1 : undefined;
+          const measured = { ...driven, ...cpu, eventsPerRequest: events === undefined ? undefined : events / requests };
           results[`${scenario}-${setting}`].push(measured);
           loads.push(os.loadavg()[0] as number);
           process.stderr.write(`round ${round} ${scenario} AUDIT=${setting}: ${JSON.stringify(measured)} load ${(os.loadavg()[0] as number).toFixed(2)}\n`);
@@ -193,15 +245,15 @@ async function main(): Promise<void> {
     `Command: \`npm run bench:audit -- --db ${kind} --rounds ${rounds} --seconds ${seconds} --read-grouping ${readGrouping} --requests-per-patient ${perPatient}\`; ${new Date().toISOString()}; ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}; node ${process.version}; load average (1 min) during the run ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}.`,
     `${kind === 'postgres' ? 'PostgreSQL' : 'Embedded database (PGlite, DATA_DIR)'}; ${PATIENTS} patients with ${GOALS_PER_PATIENT} Goals each; ${CONNECTIONS} connections, one cached token (system/*.cruds); ${seconds} s per measurement after 2,000 warm-up requests; median of ${rounds} rounds.`,
     '',
-    `| request | AUDIT | req/s (median) | on / off | p50 ms | p99 ms | req/s per round | timeouts (> ${TIMEOUT_S} s) |`,
-    '| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |',
+    `| request | AUDIT | req/s (median) | on / off | p50 ms | p99 ms | req/s per round | timeouts (> ${TIMEOUT_S} s) | AuditEvents per request | CPU µs per request: server / PostgreSQL |`,
+    '| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
     ...(['read', 'search'] as const).flatMap((scenario) => {
       const off = median(results[`${scenario}-off`].map((m) => m.reqPerSec));
       return (['off', 'on'] as const).map((setting) => {
         const rows = results[`${scenario}-${setting}`];
         const rate = median(rows.map((m) => m.reqPerSec));
         const label = scenario === 'read' ? '`GET Patient/{id}`' : '`GET Goal?patient=…&lifecycle-status=active`';
-        return `| ${label} | ${setting} | ${rate} | ${(rate / off).toFixed(2)} | ${median(rows.map((m) => m.p50))} | ${median(rows.map((m) => m.p99))} | ${rows.map((m) => m.reqPerSec).join(', ')} | ${rows.reduce((sum, m) => sum + m.timeouts, 0)} |`;
+        return `| ${label} | ${setting} | ${rate} | ${(rate / off).toFixed(2)} | ${median(rows.map((m) => m.p50))} | ${median(rows.map((m) => m.p99))} | ${rows.map((m) => m.reqPerSec).join(', ')} | ${rows.reduce((sum, m) => sum + m.timeouts, 0)} | ${setting === 'on' ? median(rows.map((m) => m.eventsPerRequest ?? NaN)).toFixed(3) : ''} | ${Math.round(median(rows.map((m) => m.serverUs ?? NaN)))} / ${Math.round(median(rows.map((m) => m.databaseUs ?? NaN)))} |`;
       });
     }),
   ];

@@ -30,7 +30,26 @@ const SOURCE = new Set(['site', 'observer', 'type']);
 const ENTITY = new Set(['what', 'type', 'role', 'query', 'description']);
 const REFERENCE = new Set(['reference', 'identifier', 'display']);
 
-const only = (value: object | undefined, keys: ReadonlySet<string>): boolean => value === undefined || Object.keys(value).every((key) => keys.has(key));
+function only(value: object | undefined, keys: ReadonlySet<string>): boolean {
+  if (value === undefined) return true;
+  for (const key in value) if (!keys.has(key)) return false;
+  return true;
+}
+
+/**
+ * normalizeString of the few strings every event repeats (the client's name, this server's
+ * address): Unicode normalization is the costliest part of an event's rows.
+ */
+const normalizedNames = new Map<string, string>();
+function normalizedName(value: string): string {
+  let normalized = normalizedNames.get(value);
+  if (normalized === undefined) {
+    normalized = normalizeString(value);
+    if (normalizedNames.size >= 1_000) normalizedNames.clear();
+    normalizedNames.set(value, normalized);
+  }
+  return normalized;
+}
 
 const COMMON_CODES = ['_id', '_lastUpdated', '_profile', '_security', '_source', '_tag', '_text', '_content', '_list', '_has', '_type', '_query'];
 /** https://hl7.org/fhir/R4/provenance.html#search */
@@ -65,6 +84,8 @@ function isHandled(event: AuditEvent): boolean {
   );
 }
 
+const codingKey = (coding: Coding | undefined): string => (coding ? `${coding.system}|${coding.code}|${coding.display}` : '');
+
 function codingRow(code: string, coding: Coding | undefined, rows: IndexRows): void {
   if (coding) rows.token.push([code, coding.system ?? null, coding.code ?? null, coding.display ? normalizeString(coding.display) : null]);
 }
@@ -95,10 +116,18 @@ export function auditEventIndexRows(parameters: SearchParameterRegistry, event: 
   for (const agent of event.agent ?? []) {
     referenceRows('agent', agent.who, rows, baseUrl);
     if (agent.altId) rows.token.push(['altid', null, agent.altId, null]);
-    if (agent.name) rows.string.push(['agent-name', normalizeString(agent.name), agent.name]);
-    if (agent.network?.address) rows.string.push(['address', normalizeString(agent.network.address), agent.network.address]);
+    if (agent.name) rows.string.push(['agent-name', normalizedName(agent.name), agent.name]);
+    if (agent.network?.address) rows.string.push(['address', normalizedName(agent.network.address), agent.network.address]);
   }
+  // A grouped read event (src/fhir/audit/read-event-groups.ts) repeats an entity for each
+  // request that read the same version: its rows are made once (dedupe would drop the repeats).
+  const seen = new Set<string>();
   for (const entity of event.entity ?? []) {
+    if (!entity.what?.identifier && !entity.query) {
+      const key = `${entity.what?.reference}\u0000${codingKey(entity.type)}\u0000${codingKey(entity.role)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
     referenceRows('entity', entity.what, rows, baseUrl);
     codingRow('entity-type', entity.type, rows);
     codingRow('entity-role', entity.role, rows);

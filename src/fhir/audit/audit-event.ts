@@ -144,7 +144,7 @@ const QUERY_ROLE = Object.freeze({ system: ENTITY_ROLE, code: '24' });
 const REST_TYPE = Object.freeze({ system: AUDIT_TYPE, code: 'rest' });
 const SOURCE = Object.freeze({ observer: Object.freeze({ display: 'kanplan' }), type: Object.freeze([Object.freeze({ system: SOURCE_TYPE, code: '4' })]) });
 
-function entitiesOf(request: FhirRequest, interaction: AuditedInteraction, result: AuditedResult, baseUrl: string): AuditEventEntity[] {
+export function entitiesOf(request: FhirRequest, interaction: AuditedInteraction, result: AuditedResult, baseUrl: string): AuditEventEntity[] {
   const entities: AuditEventEntity[] = [];
   const patient = patientOf(request, interaction, result.response);
   if (patient) {
@@ -192,7 +192,7 @@ const agentsByAccess = new WeakMap<AccessContext, { readonly baseUrl: string; re
 const unauthenticatedAgents = new Map<string, AuditEventAgent[]>();
 
 /** The user, the client application and this server (BALP OAuth agents), shared per caller. */
-function agentsOf(access: AccessContext | undefined, baseUrl: string): AuditEventAgent[] {
+export function agentsOf(access: AccessContext | undefined, baseUrl: string): AuditEventAgent[] {
   const known = access ? agentsByAccess.get(access) : { baseUrl, agents: unauthenticatedAgents.get(baseUrl) };
   if (known?.agents && known.baseUrl === baseUrl) return known.agents;
   const agents = deepFreeze(agentListOf(access, baseUrl));

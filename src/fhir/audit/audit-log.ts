@@ -1,7 +1,7 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import type { Repository } from '../../store/repository.ts';
-import { ReadEventGroups } from './read-event-groups.ts';
+import { ReadEventGroups, type AuditedRead } from './read-event-groups.ts';
 
 export type StoredAuditEvent = AuditEvent & { id: string };
 
@@ -16,6 +16,11 @@ export type StoredAuditEvent = AuditEvent & { id: string };
  */
 export interface AuditTrail {
   record(event: StoredAuditEvent, durable: boolean): Promise<void>;
+  /**
+   * A successful read-side request folded into its group without an event of its own (read
+   * grouping on); false when it is not grouped: `record` its event instead.
+   */
+  recordRead(read: AuditedRead): boolean;
   close(): Promise<void>;
 }
 
@@ -67,6 +72,17 @@ export class AuditLog implements AuditTrail {
       return this.storeDurable(event);
     }
     if (!this.groups?.add(event)) this.waiting.push(event);
+    this.scheduleFlush();
+  }
+
+  recordRead(read: AuditedRead): boolean {
+    if (!this.groups?.addRead(read)) return false;
+    this.scheduleFlush();
+    return true;
+  }
+
+  /** A flush now when a statement's worth is waiting, else within flushMs. */
+  private scheduleFlush(): void {
     if (this.waiting.length >= BATCH || (this.groups?.size ?? 0) >= MAX_OPEN_GROUPS) {
       void this.flush();
     } else if (!this.timer) {

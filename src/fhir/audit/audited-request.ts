@@ -27,11 +27,11 @@ export async function handleFhirRequest(ctx: FhirContext, request: FhirRequest, 
     access = await authenticate();
     const response = await dispatch({ ...ctx, access }, request);
     result = { status: response.status, response };
-    await record(ctx, request, access, result);
+    await record(ctx, request, interaction, access, result);
     return response;
   } catch (err) {
     result = { status: statusOf(err), diagnostics: diagnosticsOf(err) };
-    await record(ctx, request, access, result).catch((auditErr: unknown) => ctx.logger.error({ err: auditErr }, 'audit event of a failed request not stored'));
+    await record(ctx, request, interaction, access, result).catch((auditErr: unknown) => ctx.logger.error({ err: auditErr }, 'audit event of a failed request not stored'));
     throw err;
   }
 }
@@ -73,9 +73,10 @@ export async function recordRefusedRequest(ctx: FhirContext, refused: RefusedReq
   }
 }
 
-async function record(ctx: FhirContext, request: FhirRequest, access: AccessContext | undefined, result: AuditedResult): Promise<void> {
-  const interaction = interactionOf(request);
-  if (!ctx.audit || !interaction) return;
+async function record(ctx: FhirContext, request: FhirRequest, interaction: AuditedInteraction, access: AccessContext | undefined, result: AuditedResult): Promise<void> {
+  if (!ctx.audit) return;
   const durable = request.method !== 'GET' && request.method !== 'HEAD';
-  await ctx.audit.record(auditEventOf(request, interaction, access, result, ctx.config.baseUrl), durable);
+  const baseUrl = ctx.config.baseUrl;
+  if (!durable && access && ctx.audit.recordRead({ request, interaction, access, result, baseUrl })) return;
+  await ctx.audit.record(auditEventOf(request, interaction, access, result, baseUrl), durable);
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent, AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
-import { DOMAIN_RESOURCE_ROLE, OBJECT_ENTITY } from './audit-event.ts';
+import type { AccessContext } from '../../auth/access.ts';
+import type { FhirRequest } from '../request.ts';
+import { agentsOf, auditEventOf, DOMAIN_RESOURCE_ROLE, entitiesOf, OBJECT_ENTITY, type AuditedInteraction, type AuditedResult } from './audit-event.ts';
 
 type StoredAuditEvent = AuditEvent & { id: string };
 
@@ -70,9 +72,34 @@ function callerOf(event: AuditEvent): string {
   return caller;
 }
 
+/**
+ * A successful read-side request, before an AuditEvent is made of it: only the entity it adds
+ * and its group's key are worked out per request; the whole event (agents, type, source) is made
+ * once per group, when the group opens. At thousands of reads a second the per-request event
+ * was most of auditing's cost (bench/RESULTS-audit.md).
+ */
+export interface AuditedRead {
+  readonly request: FhirRequest;
+  readonly interaction: AuditedInteraction;
+  readonly access: AccessContext;
+  readonly result: AuditedResult;
+  readonly baseUrl: string;
+}
+
+type GroupedEvent = StoredAuditEvent & { entity: AuditEventEntity[] };
+
 interface OpenGroup {
-  readonly event: StoredAuditEvent & { entity: AuditEventEntity[]; period: { start: string; end: string } };
+  readonly event: GroupedEvent;
+  /** First and last request, ms since the epoch: `period` and `recorded` are written when the group closes. */
+  readonly first: number;
+  last: number;
   requests: number;
+}
+
+/** The event of a group as stored: `period` from the first request to the last, `recorded` the last. */
+function closed(group: OpenGroup): StoredAuditEvent {
+  const end = new Date(group.last).toISOString();
+  return { ...group.event, recorded: end, period: { start: new Date(group.first).toISOString(), end } };
 }
 
 /** The grouped events of one flush window: `add` each read-side event, `take` them all when the window closes. */
@@ -85,24 +112,38 @@ export class ReadEventGroups {
     if (event.outcome !== '0' || !event.recorded) return false;
     const entities = splitEntities(event.entity ?? []);
     if (!entities) return false;
-    const key = `${event.subtype?.[0]?.code}|${event.action}|${entities.patient?.what?.reference ?? ''}|${callerOf(event)}`;
+    this.join(`${event.subtype?.[0]?.code}|${event.action}|${entities.patient?.what?.reference ?? ''}|${callerOf(event)}`, entities, Date.parse(event.recorded), () => event);
+    return true;
+  }
+
+  /**
+   * Adds a read-side request without making its own AuditEvent (the same groups as `add` of its
+   * event would make); false when it is not one to group: record its whole event instead.
+   */
+  addRead(read: AuditedRead): boolean {
+    if (read.result.status >= 400) return false;
+    const entities = splitEntities(entitiesOf(read.request, read.interaction, read.result, read.baseUrl));
+    if (!entities) return false;
+    const caller = callerOf({ agent: agentsOf(read.access, read.baseUrl) } as AuditEvent);
+    const key = `${read.interaction.subtype}|${read.interaction.action}|${entities.patient?.what?.reference ?? ''}|${caller}`;
+    this.join(key, entities, Date.now(), () => auditEventOf(read.request, read.interaction, read.access, read.result, read.baseUrl));
+    return true;
+  }
+
+  private join(key: string, entities: RequestEntities, at: number, eventOfFirst: () => AuditEvent): void {
     let group = this.open.get(key);
     if (!group) {
-      group = {
-        event: { ...event, id: randomUUID(), period: { start: event.recorded, end: event.recorded }, entity: entities.patient ? [entities.patient] : [] },
-        requests: 0,
-      };
+      const event = eventOfFirst();
+      group = { event: { ...event, id: randomUUID(), entity: entities.patient ? [entities.patient] : [] }, first: at, last: at, requests: 0 };
       this.open.set(key, group);
     }
     group.event.entity.push(entities.request);
-    group.event.period.end = event.recorded;
-    group.event.recorded = event.recorded;
+    group.last = at;
     group.requests++;
     if (group.requests >= MAX_REQUESTS_PER_EVENT) {
-      this.full.push(group.event);
+      this.full.push(closed(group));
       this.open.delete(key);
     }
-    return true;
   }
 
   /** Grouped events waiting, open or full. */
@@ -113,7 +154,7 @@ export class ReadEventGroups {
   /** Every grouped event so far; the next requests start new groups. */
   take(): StoredAuditEvent[] {
     const events = [...this.full];
-    for (const group of this.open.values()) events.push(group.event);
+    for (const group of this.open.values()) events.push(closed(group));
     this.open = new Map();
     this.full = [];
     return events;

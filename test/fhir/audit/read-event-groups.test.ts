@@ -2,7 +2,7 @@ import type { AuditEvent } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import type { AccessContext } from '../../../src/auth/access.ts';
 import { auditEventOf, interactionOf } from '../../../src/fhir/audit/audit-event.ts';
-import { MAX_REQUESTS_PER_EVENT, ReadEventGroups } from '../../../src/fhir/audit/read-event-groups.ts';
+import { MAX_REQUESTS_PER_EVENT, ReadEventGroups, type AuditedRead } from '../../../src/fhir/audit/read-event-groups.ts';
 import type { FhirRequest, FhirResponse } from '../../../src/fhir/request.ts';
 
 const BASE = 'http://127.0.0.1:8080/fhir';
@@ -67,5 +67,39 @@ describe('grouped read AuditEvents', () => {
     const groups = new ReadEventGroups();
     for (let n = 0; n < MAX_REQUESTS_PER_EVENT + 1; n++) groups.add(goalRead(`g-${n}`, 'p-1'));
     expect(groups.take().map(requestsIn)).toEqual([MAX_REQUESTS_PER_EVENT, 1]);
+  });
+
+  it('from requests alone (no event per request) make the same events as from the requests\' own events', () => {
+    const patientRead = (id: string) => ({ status: 200, etag: 'W/"2"', resourceJson: `{"resourceType":"Patient","id":"${id}"}` });
+    const goalResponse = (id: string, patient: string) => ({ status: 200, etag: 'W/"1"', resourceJson: `{"resourceType":"Goal","id":"${id}","subject":{"reference":"Patient/${patient}"}}` });
+    const requests: [FhirRequest, AccessContext, number, FhirResponse | undefined][] = [
+      [request('Goal/g-1'), cc, 200, goalResponse('g-1', 'p-1')],
+      [request('Patient/p-1'), cc, 200, patientRead('p-1')],
+      [request('Goal/g-1'), tcm, 200, goalResponse('g-1', 'p-1')],
+      [request('Goal', [['patient', 'p-1']]), cc, 200, undefined],
+      [request('Goal/g-2'), cc, 200, goalResponse('g-2', 'p-1')],
+      [request('Organization/o-1'), cc, 200, { status: 200, etag: 'W/"1"', resourceJson: '{"resourceType":"Organization","id":"o-1"}' }],
+      [request('Goal/g-9'), cc, 404, undefined],
+    ];
+    const fromEvents = new ReadEventGroups();
+    const fromReads = new ReadEventGroups();
+    const ungrouped: boolean[] = [];
+    for (const [req, access, status, response] of requests) {
+      const read: AuditedRead = { request: req, interaction: interactionOf(req) as NonNullable<ReturnType<typeof interactionOf>>, access, result: { status, response }, baseUrl: BASE };
+      const grouped = fromReads.addRead(read);
+      expect(fromEvents.add(eventOf(req, access, status, response))).toBe(grouped);
+      ungrouped.push(!grouped);
+    }
+    expect(ungrouped).toEqual([false, false, false, false, false, false, true]);
+    const shape = (event: AuditEvent) => ({ ...event, id: undefined, recorded: undefined, period: undefined });
+    const viaReads = fromReads.take();
+    expect(viaReads.map(shape)).toEqual(fromEvents.take().map(shape));
+    expect(viaReads.map(references)).toEqual([
+      ['Patient/p-1', 'Goal/g-1/_history/1', 'Patient/p-1/_history/2', 'Goal/g-2/_history/1'],
+      ['Patient/p-1', 'Goal/g-1/_history/1'],
+      ['Patient/p-1', 'query Goal?patient=p-1'],
+      ['Organization/o-1/_history/1'],
+    ]);
+    for (const event of viaReads) expect(event.period?.start && event.period.start <= (event.recorded as string)).toBe(true);
   });
 });
