@@ -10,7 +10,7 @@
  * rounds so a busy machine's drift falls on both. Figures are medians over the rounds, ratios
  * those of the medians; the 1-minute load average is printed next to them.
  *
- *   npm run bench:audit -- [--db pglite|postgres] [--rounds 3] [--seconds 5] [--read-grouping on|off]
+ *   npm run bench:audit -- [--db pglite|postgres] [--rounds 3] [--seconds 5] [--read-grouping on|off] [--only read|search]
  *
  * `--read-grouping` is the audited server's AUDIT_READ_GROUPING (default on, as the server's).
  * `--requests-per-patient k` (default 1: round robin over the 100 patients) sends k requests in a
@@ -35,6 +35,8 @@ const rounds = Number(option('--rounds', '3'));
 const seconds = Number(option('--seconds', '5'));
 const readGrouping = option('--read-grouping', 'on');
 const perPatient = Number(option('--requests-per-patient', '1'));
+/** `--only read|search`: measure one of the two requests (e.g. for a CPU profile of one). */
+const only = option('--only', '');
 const CONNECTIONS = 10;
 const PATIENTS = 100;
 const GOALS_PER_PATIENT = 5;
@@ -64,18 +66,25 @@ interface Measurement {
 
 const CLOCK_TICKS_PER_MS = 100 / 1000; // USER_HZ, 100 on Linux
 
-/** CPU time (user + system) the processes used so far, in ms (/proc/PID/stat utime and stime); a gone one counts 0. */
-function cpuMsOf(pids: readonly number[]): number {
-  let ticks = 0;
+/** CPU time (user + system) each process used so far, in ms (/proc/PID/stat utime and stime). */
+function cpuMsOf(pids: readonly number[]): Map<number, number> {
+  const used = new Map<number, number>();
   for (const pid of pids) {
     try {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      used.set(pid, (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_MS);
     } catch {
       // exited meanwhile
     }
   }
-  return ticks / CLOCK_TICKS_PER_MS;
+  return used;
+}
+
+/** CPU ms used between two readings: by the processes of the second (one started meanwhile counts from 0). */
+function cpuMsBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, used] of after) ms += used - (before.get(pid) ?? 0);
+  return ms;
 }
 
 /** PostgreSQL's processes on this machine (its backends, writer, WAL writer…). */
@@ -218,13 +227,15 @@ async function main(): Promise<void> {
       const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.BENCH_CPU_PROF, `audit-${setting}`)}`] : [];
       const server = await startKanplan(serverEnv(setting), profile);
       try {
-        for (const scenario of ['read', 'search'] as const) {
+        for (const scenario of (['read', 'search'] as const).filter((name) => !only || name === only)) {
           await drive(server, paths[scenario], authorization, { amount: 2000 });
           const eventsBefore = setting === 'on' ? await storedAuditEvents(server, authorization) : 0;
-          const cpuBefore = { server: cpuMsOf([server.pid]), database: cpuMsOf(databasePids()) };
+          const cpuBefore = cpuMsOf([server.pid, ...databasePids()]);
           const driven = await drive(server, paths[scenario], authorization, { seconds });
           const requests = driven.reqPerSec * seconds;
-          const cpu = { serverUs: ((cpuMsOf([server.pid]) - cpuBefore.server) * 1000) / requests, databaseUs: ((cpuMsOf(databasePids()) - cpuBefore.database) * 1000) / requests };
+          const cpuAfter = cpuMsOf([server.pid, ...databasePids()]);
+          const serverMs = (cpuAfter.get(server.pid) ?? 0) - (cpuBefore.get(server.pid) ?? 0);
+          const cpu = { serverUs: (serverMs * 1000) / requests, databaseUs: ((cpuMsBetween(cpuBefore, cpuAfter) - serverMs) * 1000) / requests };
           // How well reads group: AuditEvents stored per request measured (the count is a search,
           // itself audited: one event more; its read events are stored within the flush period).
           const events = setting === 'on' ? (await storedAuditEvents(server, authorization)) - eventsBefore - 1 : undefined;
@@ -247,7 +258,7 @@ async function main(): Promise<void> {
     '',
     `| request | AUDIT | req/s (median) | on / off | p50 ms | p99 ms | req/s per round | timeouts (> ${TIMEOUT_S} s) | AuditEvents per request | CPU µs per request: server / PostgreSQL |`,
     '| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
-    ...(['read', 'search'] as const).flatMap((scenario) => {
+    ...(['read', 'search'] as const).filter((name) => !only || name === only).flatMap((scenario) => {
       const off = median(results[`${scenario}-off`].map((m) => m.reqPerSec));
       return (['off', 'on'] as const).map((setting) => {
         const rows = results[`${scenario}-${setting}`];
