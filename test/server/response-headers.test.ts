@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import nodeHttp from 'node:http';
 import { Writable } from 'node:stream';
 import type { Parameters } from '@medplum/fhirtypes';
 import { pino } from 'pino';
@@ -43,6 +44,19 @@ describe('security headers and request ids', () => {
       expect(answer.headers.get('x-request-id')).toMatch(UUID);
       expect(answer.headers.get('strict-transport-security')).toBeNull();
     }
+  });
+
+  test('idle kept-alive connections are announced for 65 s, longer than a load balancer keeps its own (60 s)', async () => {
+    const answer = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const agent = new nodeHttp.Agent({ keepAlive: true });
+      nodeHttp.get(`${server.url}/metadata`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => agent.destroy());
+        resolve(res);
+      }).on('error', reject);
+    });
+    expect(answer.headers.connection).toBe('keep-alive');
+    expect(answer.headers['keep-alive']).toBe('timeout=65');
   });
 
   test('a sane incoming X-Request-Id is kept; a malformed or overlong one is replaced', async () => {
