@@ -5,7 +5,7 @@
  *
  *   npm run bench:kill -- pglite [kills=20] [seed]
  *   npm run bench:kill -- postgres [kills=20] [seed]     # BENCH_DATABASE_URL (admin connection)
- *   npm run bench:kill -- import pglite|postgres [kills=10] [documents=1000] [seed]
+ *   npm run bench:kill -- import pglite|postgres [kills=10] [documents=1000] [seed] [kill-within-ms=10000]
  *
  * The `import` mode kills the server during one `kanplan import` of many documents, run again
  * after each restart until it ran through (bench/crash/import-under-kills.ts).
@@ -24,7 +24,11 @@ if (process.argv[2] === 'import') {
     kind,
     kills: Number(process.argv[4] ?? 10),
     documents: Number(process.argv[5] ?? 1000),
-    seed: process.argv[6] === undefined ? undefined : Number(process.argv[6]),
+    seed: process.argv[6] === undefined || process.argv[6] === '' ? undefined : Number(process.argv[6]),
+    // Each kill falls 0…N ms after the run has imported something: on a quiet machine an import
+    // of 1,000 documents is through after about ten kills of the default 10 s; a shorter window
+    // spreads 20 over it.
+    ...(process.argv[7] ? { killAfterMs: [0, Number(process.argv[7])] as const } : {}),
     adminUrl,
     log: (line) => console.log(line),
   });

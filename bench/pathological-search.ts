@@ -9,7 +9,9 @@
  * their p99.
  *
  *   npm run bench:pathological -- [--schema reliab_search_550k] [--build-from bench_export_10000 --resources 550000]
- *                                 [--seconds 60] [--readers 4] [--attackers 8] [--timeout-ms 15000] [--slots 4]
+ *                                 [--seconds 60] [--readers 4] [--attackers 8] [--timeout-ms 15000] [--slots N]
+ *
+ * --slots: COSTLY_SEARCH_CONCURRENCY; without it the server's default (half the cores, at least 1).
  *
  * --build-from makes the schema first from a loaded bench:export schema (bench/pathological/scaled-copy.ts);
  * the source is only read. The server runs with AUDIT=false so that it writes nothing.
@@ -30,7 +32,7 @@ const seconds = Number(option('--seconds', '60'));
 const readers = Number(option('--readers', '4'));
 const attackers = Number(option('--attackers', '8'));
 const timeoutMs = option('--timeout-ms', '15000');
-const slots = option('--slots', '4');
+const slots = option('--slots', '');
 const ISSUER = 'https://kanplan.test/pathological';
 
 /** The searches of the issue: each scans every row of a type or more. */
@@ -56,7 +58,7 @@ const server = await startKanplan({
   AUTH_AUDIENCE: ISSUER,
   AUDIT: 'false',
   SEARCH_TIMEOUT_MS: timeoutMs,
-  COSTLY_SEARCH_CONCURRENCY: slots,
+  ...(slots ? { COSTLY_SEARCH_CONCURRENCY: slots } : {}),
 });
 const api: Api = { url: server.url, token };
 
@@ -139,7 +141,7 @@ const alive = fs.existsSync(`/proc/${server.pid}`);
 await server.stop();
 fs.rmSync(dir, { recursive: true, force: true });
 
-console.log(JSON.stringify({ schema, observations, serverAlive: alive, seconds, readers, attackers, SEARCH_TIMEOUT_MS: timeoutMs, COSTLY_SEARCH_CONCURRENCY: slots }));
+console.log(JSON.stringify({ schema, observations, serverAlive: alive, seconds, readers, attackers, SEARCH_TIMEOUT_MS: timeoutMs, COSTLY_SEARCH_CONCURRENCY: slots || 'default' }));
 for (const [name, reads] of Object.entries({ 'reads alone': before, 'reads under attack': during, 'reads after': after })) {
   console.log(`${name}: n ${reads.n}, p50 ${reads.p50} ms, p99 ${reads.p99} ms, max ${reads.max} ms, not 200: ${reads.failures.length} (load ${reads.load})`);
 }

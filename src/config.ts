@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bytes, boolean, ConfigError, integer, url, type Env } from './config/env-values.ts';
@@ -131,6 +132,14 @@ export interface SearchLimits {
    */
   readonly costlyConcurrency: number;
 }
+
+/**
+ * One costly search per two cores of this machine (at least one): each takes about a core, in
+ * PostgreSQL (a scan, run without parallel workers) or here (a large answer built on the one
+ * thread). At 559k resources on 2 cores, plain reads' p99 beside a stream of pathological
+ * searches was 72 ms with 4 slots and 21 ms with 1 (9 ms alone; bench/RESULTS-reliability.md).
+ */
+const DEFAULT_COSTLY_SEARCHES = Math.max(1, Math.floor(os.availableParallelism() / 2));
 
 /** At most `limit` attempts per key in `windowMs` (0: no limit). */
 export interface RateLimitSettings {
@@ -284,7 +293,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     audit: overrides.audit ?? auditSettings(env),
     searchLimits: overrides.searchLimits ?? {
       timeoutMs: integer(env, 'SEARCH_TIMEOUT_MS', 15_000, 0, 3_600_000),
-      costlyConcurrency: integer(env, 'COSTLY_SEARCH_CONCURRENCY', 4, 0, 1000),
+      costlyConcurrency: integer(env, 'COSTLY_SEARCH_CONCURRENCY', DEFAULT_COSTLY_SEARCHES, 0, 1000),
     },
     auth,
     cors: overrides.cors ?? corsSettings(env),
