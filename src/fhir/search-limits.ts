@@ -7,30 +7,48 @@ import { RetryLaterError } from '../outcomes.ts';
 const BUSY_RETRY_AFTER_SECONDS = 2;
 
 /**
+ * Sort keys answered from the resource table's own ordered columns (`_lastUpdated`, `_id`): a
+ * work list sorted by them reads the page it returns, not every match.
+ */
+const ORDERED_SORT_KEYS = new Set(['_lastUpdated', '-_lastUpdated', '_id', '-_id']);
+
+/**
  * Whether a search can cost a scan of a whole type or more: leading-wildcard text matches
- * (`:contains`, `:text`, `_content`, `_text`), chains and reverse chains, iterated includes and
- * reverse includes, sorting, and an exact total (https://hl7.org/fhir/R4/search.html). Plain
- * parameter matches use the index and stop at the page size.
+ * (`:contains`, `:text`, `_content`, `_text`), chains and reverse chains, iterated includes,
+ * sorting on search parameters (a sort key per match), and an exact total
+ * (https://hl7.org/fhir/R4/search.html). Plain parameter matches use the index and stop at the
+ * page size; so do `_include`/`_revinclude` without `:iterate` (they read what refers to, or is
+ * referred to by, the page's matches) and `_sort` on `_lastUpdated` or `_id`.
  */
 export function isCostlySearch(params: readonly (readonly [string, string])[]): boolean {
   return params.some(([name, value]) => {
     const [base, modifier] = name.split(':', 2);
     if (modifier === 'contains' || modifier === 'text' || modifier === 'iterate') return true;
-    if (base === '_has' || base === '_revinclude' || base === '_sort' || base === '_content' || base === '_text') return true;
+    if (base === '_has' || base === '_content' || base === '_text') return true;
+    if (base === '_sort') return value.split(',').some((key) => !ORDERED_SORT_KEYS.has(key.trim()));
     if (base === '_total') return value === 'accurate';
-    return base.includes('.');
+    // A chain: `subject.name`, or with a type, `subject:Patient.identifier`.
+    return base.includes('.') || (modifier?.includes('.') ?? false);
   });
 }
 
 /**
- * At most `limit` costly searches run at once in this process (EXPENSIVE_SEARCH_CONCURRENCY), so
- * they never hold every pooled connection and cheap reads keep theirs. A costly search beyond the
- * limit is answered 503 at once rather than queued: queued work would only age behind the
- * statements that are already slow.
+ * How long a costly search waits for a slot before it is answered 503: a burst of them (a work
+ * list sorted by date, opened by several users at once) is served in turn instead of refused,
+ * while a stream of pathological ones beyond the slots is refused after this wait.
+ */
+const SLOT_WAIT_MS = 2_000;
+
+/**
+ * At most `limit` costly searches run at once in this process (COSTLY_SEARCH_CONCURRENCY), so
+ * they never hold every pooled connection or every core and cheap reads keep theirs. A costly
+ * search beyond the limit waits for a slot, first come first served, up to SLOT_WAIT_MS and
+ * behind at most `limit × 4` others; otherwise it is answered 503 with Retry-After.
  */
 export class CostlySearchSlots {
   private running = 0;
   private readonly limit: number;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(limit: number) {
     this.limit = limit;
@@ -41,19 +59,46 @@ export class CostlySearchSlots {
     return this.running;
   }
 
+  /** Costly searches waiting for a slot now. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.limit > 0 && this.running >= this.limit) {
-      throw new RetryLaterError(
-        'too-costly',
-        `${this.running} costly searches (:contains, :text, chains, _has, _revinclude, :iterate, _sort or _total=accurate) are already running on this server, its limit; retry after ${BUSY_RETRY_AFTER_SECONDS} seconds, or narrow the search with indexed parameters (e.g. patient, date, code).`,
-        BUSY_RETRY_AFTER_SECONDS,
-      );
-    }
-    this.running++;
+    // A slot handed over stays counted: no search arriving meanwhile can take it.
+    if (this.limit > 0 && this.running >= this.limit) await this.slot();
+    else this.running++;
     try {
       return await fn();
     } finally {
-      this.running--;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
     }
+  }
+
+  /** Resolves when a running search hands its slot over (still counted); throws when none did in time or too many wait. */
+  private slot(): Promise<void> {
+    if (this.waiting.length >= this.limit * 4) return Promise.reject(this.busy());
+    return new Promise((resolve, reject) => {
+      const handOver = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const index = this.waiting.indexOf(handOver);
+        if (index >= 0) this.waiting.splice(index, 1);
+        reject(this.busy());
+      }, SLOT_WAIT_MS);
+      this.waiting.push(handOver);
+    });
+  }
+
+  private busy(): RetryLaterError {
+    return new RetryLaterError(
+      'too-costly',
+      `${this.running} costly searches (:contains, :text, chains, _has, :iterate, _sort on search parameters or _total=accurate) are already running on this server, its limit, and ${this.waiting.length} are waiting; retry after ${BUSY_RETRY_AFTER_SECONDS} seconds, or narrow the search with indexed parameters (e.g. patient, date, code).`,
+      BUSY_RETRY_AFTER_SECONDS,
+    );
   }
 }
