@@ -137,7 +137,7 @@ export interface SearchLimits {
  * One costly search per two cores of this machine (at least one): each takes about a core, in
  * PostgreSQL (a scan, run without parallel workers) or here (a large answer built on the one
  * thread). At 559k resources on 2 cores, plain reads' p99 beside a stream of pathological
- * searches was 72 ms with 4 slots and 21 ms with 1 (9 ms alone; bench/RESULTS-reliability.md).
+ * searches was 72 ms with 4 slots and 21–24 ms with 1 (9–10 ms alone; bench/RESULTS-reliability.md).
  */
 const DEFAULT_COSTLY_SEARCHES = Math.max(1, Math.floor(os.availableParallelism() / 2));
 
