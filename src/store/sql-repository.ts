@@ -316,17 +316,23 @@ export class SqlRepository implements Repository {
     // statement_timeout let an 18 s statement finish), so the limits are PostgreSQL's alone.
     if ((timeoutMs <= 0 && !singleWorker) || this.db.driver !== 'postgres') return fn(this);
     // SET LOCAL semantics (is_local = true): a setting ends with the transaction; inside an
-    // enclosing one (a batch entry) the previous values are put back afterwards.
+    // enclosing one (a batch entry) the previous values are put back afterwards, so only there
+    // are they read first (two statements fewer for an ordinary search).
     const settings: [string, string][] = [];
     if (timeoutMs > 0) settings.push(['statement_timeout', `${timeoutMs}ms`]);
     if (singleWorker) settings.push(['max_parallel_workers_per_gather', '0']);
     const names = settings.map(([name]) => name);
+    const apply = (repo: Repository, values: readonly string[]) =>
+      repo.sql.query('SELECT set_config(name, value, true) FROM unnest($1::text[], $2::text[]) AS s(name, value)', [names, values]);
     try {
+      const enclosing = this.tx !== undefined;
       return await this.transaction(async (repo) => {
-        const [previous] = await repo.sql.query<{ values: string[] }>('SELECT array_agg(current_setting(name) ORDER BY ord) AS values FROM unnest($1::text[]) WITH ORDINALITY AS s(name, ord)', [names]);
-        await repo.sql.query('SELECT set_config(name, value, true) FROM unnest($1::text[], $2::text[]) AS s(name, value)', [names, settings.map(([, value]) => value)]);
+        const [previous] = enclosing
+          ? await repo.sql.query<{ values: string[] }>('SELECT array_agg(current_setting(name) ORDER BY ord) AS values FROM unnest($1::text[]) WITH ORDINALITY AS s(name, ord)', [names])
+          : [];
+        await apply(repo, settings.map(([, value]) => value));
         const result = await fn(repo);
-        await repo.sql.query('SELECT set_config(name, value, true) FROM unnest($1::text[], $2::text[]) AS s(name, value)', [names, previous.values]);
+        if (previous) await apply(repo, previous.values);
         return result;
       });
     } catch (err) {
