@@ -18,8 +18,8 @@ const AUDIT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type';
 const INTERACTION = 'http://hl7.org/fhir/restful-interaction';
 const DICOM = 'http://dicom.nema.org/resources/ontology/DCM';
 const BALP_USER_AGENT = 'https://profiles.ihe.net/ITI/BALP/CodeSystem/UserAgentTypes';
-export const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
-export const ENTITY_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
+const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
+const ENTITY_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
 const SOURCE_TYPE = 'http://terminology.hl7.org/CodeSystem/security-source-type';
 
 export type AuditAction = 'C' | 'R' | 'U' | 'D' | 'E';
@@ -189,15 +189,15 @@ export function entitiesOf(request: FhirRequest, interaction: AuditedInteraction
  * (and read-event-groups.ts its caller key) instead of building it per request.
  */
 const agentsByAccess = new WeakMap<AccessContext, { readonly baseUrl: string; readonly agents: AuditEventAgent[] }>();
-const unauthenticatedAgents = new Map<string, AuditEventAgent[]>();
 
 /** The user, the client application and this server (BALP OAuth agents), shared per caller. */
 export function agentsOf(access: AccessContext | undefined, baseUrl: string): AuditEventAgent[] {
-  const known = access ? agentsByAccess.get(access) : { baseUrl, agents: unauthenticatedAgents.get(baseUrl) };
-  if (known?.agents && known.baseUrl === baseUrl) return known.agents;
+  // A refused token's events (401) are few: their agents are made each time.
+  if (!access) return agentListOf(undefined, baseUrl);
+  const known = agentsByAccess.get(access);
+  if (known?.baseUrl === baseUrl) return known.agents;
   const agents = deepFreeze(agentListOf(access, baseUrl));
-  if (access) agentsByAccess.set(access, { baseUrl, agents });
-  else if (unauthenticatedAgents.size < 8) unauthenticatedAgents.set(baseUrl, agents);
+  agentsByAccess.set(access, { baseUrl, agents });
   return agents;
 }
 

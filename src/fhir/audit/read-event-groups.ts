@@ -62,13 +62,13 @@ function splitEntities(entities: readonly AuditEventEntity[]): RequestEntities |
  */
 const callerOfAgents = new WeakMap<readonly AuditEventAgent[], string>();
 
-function callerOf(event: AuditEvent): string {
+function callerOf(agents: readonly AuditEventAgent[]): string {
   // One agent list per verified token (audit-event.ts agentsOf): its key is computed once.
-  const known = callerOfAgents.get(event.agent);
+  const known = callerOfAgents.get(agents);
   if (known !== undefined) return known;
   let caller = '';
-  for (const agent of event.agent) caller += `${agent.who?.reference ?? ''}\u0000${agent.who?.identifier?.value ?? ''}\u0000${agent.who?.display ?? ''}\u0000${agent.altId ?? ''}\u0001`;
-  callerOfAgents.set(event.agent, caller);
+  for (const agent of agents) caller += `${agent.who?.reference ?? ''}\u0000${agent.who?.identifier?.value ?? ''}\u0000${agent.who?.display ?? ''}\u0000${agent.altId ?? ''}\u0001`;
+  callerOfAgents.set(agents, caller);
   return caller;
 }
 
@@ -112,7 +112,7 @@ export class ReadEventGroups {
     if (event.outcome !== '0' || !event.recorded) return false;
     const entities = splitEntities(event.entity ?? []);
     if (!entities) return false;
-    this.join(`${event.subtype?.[0]?.code}|${event.action}|${entities.patient?.what?.reference ?? ''}|${callerOf(event)}`, entities, Date.parse(event.recorded), () => event);
+    this.join(`${event.subtype?.[0]?.code}|${event.action}|${entities.patient?.what?.reference ?? ''}|${callerOf(event.agent)}`, entities, Date.parse(event.recorded), () => event);
     return true;
   }
 
@@ -124,8 +124,7 @@ export class ReadEventGroups {
     if (read.result.status >= 400) return false;
     const entities = splitEntities(entitiesOf(read.request, read.interaction, read.result, read.baseUrl));
     if (!entities) return false;
-    const caller = callerOf({ agent: agentsOf(read.access, read.baseUrl) } as AuditEvent);
-    const key = `${read.interaction.subtype}|${read.interaction.action}|${entities.patient?.what?.reference ?? ''}|${caller}`;
+    const key = `${read.interaction.subtype}|${read.interaction.action}|${entities.patient?.what?.reference ?? ''}|${callerOf(agentsOf(read.access, read.baseUrl))}`;
     this.join(key, entities, Date.now(), () => auditEventOf(read.request, read.interaction, read.access, read.result, read.baseUrl));
     return true;
   }
