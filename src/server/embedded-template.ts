@@ -33,6 +33,8 @@ export function embeddedTemplateKey(config: Config, root: string = PACKAGE_ROOT)
     loadDemoData: config.loadDemoData,
     validateKansasPlansWithoutMetaProfile: config.validateKansasPlansWithoutMetaProfile,
     strictExtensions: config.strictExtensions,
+    securityChecks: config.securityChecks,
+    refuseExampleUrls: config.refuseExampleUrls,
   }));
   for (const source of CONTENT_SOURCES) {
     for (const file of filesUnder(path.join(root, source))) {

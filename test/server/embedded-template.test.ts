@@ -110,6 +110,9 @@ describe('the embedded database template', () => {
     keys.push(embeddedTemplateKey(config, root));
     expect(new Set(keys).size).toBe(keys.length);
     expect(embeddedTemplateKey(config, root)).toBe(keys.at(-1));
+    // Validation settings change which demo documents a first start accepts.
+    const bySetting = [embeddedTemplateKey({ ...config, securityChecks: true }, root), embeddedTemplateKey({ ...config, refuseExampleUrls: true }, root)];
+    expect(new Set([...keys, ...bySetting]).size).toBe(keys.length + 2);
   });
 
   test('making the template again at the same version leaves it as it is', async () => {
