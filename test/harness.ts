@@ -12,6 +12,13 @@ import { startServer, type RunningServer } from '../src/server/server.ts';
 export type TestDatabaseKind = 'pglite' | 'postgres';
 
 /** Every storage test runs on PGlite, and on PostgreSQL too when TEST_DATABASE_URL is set. */
+/**
+ * The environment of a `kanplan serve` child process in tests: an ephemeral port on loopback, no
+ * demo data, authorization off. BASE_URL is emptied because Vitest puts Vite's BASE_URL=/ into
+ * the environment; the server must derive its own.
+ */
+export const SERVE_PROCESS_ENV = { PORT: '0', BASE_URL: '', HOST: '127.0.0.1', LOAD_DEMO_DATA: 'false', AUTH_MODE: 'off', LOG_LEVEL: 'info' } as const;
+
 export const testDatabases: TestDatabaseKind[] = process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
 
 /**

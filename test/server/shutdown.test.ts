@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { openDatabase } from '../../src/store/database.ts';
+import { SERVE_PROCESS_ENV } from '../harness.ts';
 
 /** Lines the server logged, parsed, until `until` matches one or the process exits. */
 function readLog(child: ReturnType<typeof spawn>, lines: Record<string, unknown>[], until: (line: Record<string, unknown>) => boolean): Promise<void> {
@@ -42,13 +43,7 @@ async function serve(extraEnv: Record<string, string> = {}): Promise<Served> {
   const env = {
     ...process.env,
     DATA_DIR: mkdtempSync(`${tmpdir()}/kanplan-serve-`),
-    PORT: '0',
-    // Vitest puts Vite's BASE_URL=/ into the environment; the server must derive its own.
-    BASE_URL: '',
-    HOST: '127.0.0.1',
-    LOAD_DEMO_DATA: 'false',
-    AUTH_MODE: 'off',
-    LOG_LEVEL: 'info',
+    ...SERVE_PROCESS_ENV,
     ...extraEnv,
   };
   const child = spawn(process.execPath, ['src/cli/main.ts', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });

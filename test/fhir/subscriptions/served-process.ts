@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { openDatabase, type Database } from '../../../src/store/database.ts';
-import type { TestDatabaseKind } from '../../harness.ts';
+import { SERVE_PROCESS_ENV, type TestDatabaseKind } from '../../harness.ts';
 
 /**
  * Real `kanplan serve` processes for the subscription tests that need more than one process or a
@@ -55,12 +55,7 @@ export function serve(database: SharedDatabase, env: Record<string, string> = {}
     env: {
       ...process.env,
       ...database.env,
-      PORT: '0',
-      BASE_URL: '',
-      HOST: '127.0.0.1',
-      LOAD_DEMO_DATA: 'false',
-      AUTH_MODE: 'off',
-      LOG_LEVEL: 'info',
+      ...SERVE_PROCESS_ENV,
       REMINDER_JOB_EVERY_MINUTES: '0',
       SUBSCRIPTION_POLL_MS: '20',
       SUBSCRIPTION_REFRESH_MS: '100',
