@@ -220,6 +220,13 @@ export function createApp(services: AppServices): express.Express {
   const auditRefusal = (req: Request, err: unknown): Promise<void> => recordRefusedRequest(ctx, refusedRequestOf(req, basePath), err, authenticateCaller(req));
 
   const fhir = express.Router();
+  // Answers hold health records: a browser may not keep them (without a freshness header one
+  // re-used a token-authorized read for a later request without a token, heuristically fresh
+  // from Last-Modified) and no proxy may store them. Revalidation with If-None-Match still works.
+  fhir.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   fhir.use(express.raw({ type: () => true, limit: ctx.config.maxBodyBytes }));
   fhir.use(async (req, res) => {
     let handled = false;

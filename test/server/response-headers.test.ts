@@ -46,6 +46,18 @@ describe('security headers and request ids', () => {
     }
   });
 
+  test('FHIR answers, read with a token or refused without one, may not be stored by a browser or proxy', async () => {
+    const created = await (await fetch(`${server.url}/Patient`, { method: 'POST', headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Storeless' }] }) })).json();
+    const answers = [
+      await fetch(`${server.url}/Patient/${created.id}`, { headers: { authorization: `Bearer ${server.token}` } }),
+      await fetch(`${server.url}/Patient?family=Storeless`, { headers: { authorization: `Bearer ${server.token}` } }),
+      await fetch(`${server.url}/Patient/${created.id}`),
+      await fetch(`${server.url}/metadata`),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 401, 200]);
+    for (const answer of answers) expect(answer.headers.get('cache-control')).toBe('no-store');
+  });
+
   test('idle kept-alive connections are announced for 65 s, longer than a load balancer keeps its own (60 s)', async () => {
     const answer = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
       const agent = new nodeHttp.Agent({ keepAlive: true });
